@@ -1,0 +1,941 @@
+//! The sealed keystore: the one file that holds a device's secrets, encrypted under a key
+//! derived from the user's passphrase.
+//!
+//! This module owns the keystore's contents ([`KeystoreContents`]: the device seed, the
+//! person's display name, each space's id, name, [`Role`] and keys per epoch, and the invites
+//! this device issued), its file format, the passphrase KDF and the atomic, durable save.
+//!
+//! File format (all integers big-endian):
+//! ```text
+//! "KRZLKS"         6 bytes magic
+//! version          1 byte  (1)
+//! kdf              1 byte  (1 = Argon2id v1.3)
+//! m_cost           4 bytes memory in KiB
+//! t_cost           4 bytes passes
+//! p_cost           4 bytes lanes
+//! salt            16 bytes random, new for every passphrase
+//! nonce           12 bytes random, new for every save
+//! ciphertext       rest    AES-256-GCM(postcard(contents)), tag appended; AAD = the 48 bytes above
+//! ```
+//!
+//! The KDF parameters are read from the file, so a keystore created with
+//! [`KdfParams::for_tests`] unlocks fast. Unlocking accepts any parameters within
+//! [`KdfParams::check`]'s bounds (the upper bounds keep a damaged or hostile file from asking
+//! for unbounded memory or time); it is the creating code's job to use [`KdfParams::default`]
+//! (64 MiB, 10 passes) in production. [`KdfParams::is_production_strength`] and
+//! [`Keystore::change_passphrase`] let the app notice and upgrade weak parameters.
+//!
+//! The derived key stays in memory (zeroized on drop) while the keystore is open, so saving
+//! needs neither the passphrase nor another KDF run. The postcard layout of the contents is
+//! fixed by the format version: adding a field means a new version with a migration.
+
+use core::fmt;
+use core::str::FromStr;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use crate::engine::keys::{fill_random, SpaceKey};
+use crate::ids::SpaceId;
+
+/// The first bytes of every keystore file.
+pub const MAGIC: &[u8; 6] = b"KRZLKS";
+/// The file format this build writes and reads.
+pub const FORMAT_VERSION: u8 = 1;
+/// KDF id for Argon2id, version 0x13.
+const KDF_ARGON2ID: u8 = 1;
+const SALT_LEN: usize = 16;
+const NONCE_LEN: usize = 12;
+const TAG_LEN: usize = 16;
+/// Length of the clear header (the AAD).
+pub const HEADER_LEN: usize = 6 + 1 + 1 + 4 + 4 + 4 + SALT_LEN + NONCE_LEN;
+/// Largest keystore file read or written.
+pub const MAX_KEYSTORE_BYTES: usize = 4 * 1024 * 1024;
+
+/// Argon2id cost parameters, stored in the file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KdfParams {
+    /// Memory in KiB.
+    pub m_cost_kib: u32,
+    /// Number of passes.
+    pub t_cost: u32,
+    /// Lanes (parallelism).
+    pub p_cost: u32,
+}
+
+impl KdfParams {
+    /// Production strength: 64 MiB, 10 passes, 1 lane. Unlocking takes about 0.4 s in a
+    /// release build on the build machine (Xeon, 2 vCPU; 3 passes took only 0.16 s).
+    pub const PRODUCTION: KdfParams = KdfParams {
+        m_cost_kib: 64 * 1024,
+        t_cost: 10,
+        p_cost: 1,
+    };
+    /// Most memory a keystore may ask for (1 GiB).
+    pub const MAX_M_COST_KIB: u32 = 1024 * 1024;
+    /// Most passes a keystore may ask for.
+    pub const MAX_T_COST: u32 = 64;
+    /// Most lanes a keystore may ask for.
+    pub const MAX_P_COST: u32 = 16;
+
+    /// Tiny parameters (64 KiB, 1 pass) for tests only: they protect nothing.
+    pub const fn for_tests() -> KdfParams {
+        KdfParams {
+            m_cost_kib: 64,
+            t_cost: 1,
+            p_cost: 1,
+        }
+    }
+
+    /// Whether these are at least [`KdfParams::PRODUCTION`] in memory and passes.
+    pub fn is_production_strength(&self) -> bool {
+        self.m_cost_kib >= Self::PRODUCTION.m_cost_kib && self.t_cost >= Self::PRODUCTION.t_cost
+    }
+
+    /// Checks the bounds every keystore's parameters must be within.
+    pub fn check(&self) -> Result<(), String> {
+        if self.p_cost == 0 || self.p_cost > Self::MAX_P_COST {
+            return Err(format!("lanes must be 1 to {}", Self::MAX_P_COST));
+        }
+        if self.t_cost == 0 || self.t_cost > Self::MAX_T_COST {
+            return Err(format!("passes must be 1 to {}", Self::MAX_T_COST));
+        }
+        let min_m = 8 * self.p_cost;
+        if self.m_cost_kib < min_m || self.m_cost_kib > Self::MAX_M_COST_KIB {
+            return Err(format!(
+                "memory must be {min_m} to {} KiB",
+                Self::MAX_M_COST_KIB
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Default for KdfParams {
+    fn default() -> Self {
+        KdfParams::PRODUCTION
+    }
+}
+
+/// Why the keystore could not be created, unlocked or saved. Messages are for a person.
+#[derive(Debug, thiserror::Error)]
+pub enum KeystoreError {
+    #[error("no keystore at {0}")]
+    NotFound(PathBuf),
+    #[error("a keystore already exists at {0}")]
+    AlreadyExists(PathBuf),
+    #[error("wrong passphrase (or the keystore file was altered)")]
+    WrongPassphrase,
+    #[error("the passphrase must not be empty")]
+    EmptyPassphrase,
+    #[error("the keystore file is damaged: {0}")]
+    Corrupt(String),
+    #[error("unusable passphrase KDF parameters: {0}")]
+    BadKdfParams(String),
+    #[error("not enough memory for the passphrase KDF ({kib} KiB)")]
+    OutOfMemory { kib: u32 },
+    #[error("the keystore contents are {len} bytes; at most {max} are allowed")]
+    TooLarge { len: usize, max: usize },
+    #[error("the operating system gave no random numbers, or the crypto library refused a key")]
+    Crypto,
+    #[error("cannot access the keystore {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+}
+
+/// A person's role in a space's crisis staff.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Předseda štábu: runs the space, invites and removes members.
+    Chair,
+    /// Tajemník štábu.
+    Secretary,
+    /// Člen štábu.
+    Member,
+    /// Koordinátor ORP.
+    OrpCoordinator,
+    /// Řídící cvičení.
+    ExerciseLeader,
+    /// Pozorovatel: reads only.
+    Observer,
+}
+
+/// The text was not a role code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown role {0:?}; expected one of chair, secretary, member, orp_coordinator, exercise_leader, observer")]
+pub struct UnknownRole(pub String);
+
+impl Role {
+    pub const ALL: [Role; 6] = [
+        Role::Chair,
+        Role::Secretary,
+        Role::Member,
+        Role::OrpCoordinator,
+        Role::ExerciseLeader,
+        Role::Observer,
+    ];
+
+    /// The Czech label shown in the UI.
+    pub fn label_cs(self) -> &'static str {
+        match self {
+            Role::Chair => "předseda štábu",
+            Role::Secretary => "tajemník štábu",
+            Role::Member => "člen štábu",
+            Role::OrpCoordinator => "koordinátor ORP",
+            Role::ExerciseLeader => "řídící cvičení",
+            Role::Observer => "pozorovatel",
+        }
+    }
+
+    /// The stable code used by the CLI and JSON (the same as the serde name).
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Chair => "chair",
+            Role::Secretary => "secretary",
+            Role::Member => "member",
+            Role::OrpCoordinator => "orp_coordinator",
+            Role::ExerciseLeader => "exercise_leader",
+            Role::Observer => "observer",
+        }
+    }
+}
+
+impl FromStr for Role {
+    type Err = UnknownRole;
+    fn from_str(s: &str) -> Result<Role, UnknownRole> {
+        let s = s.trim();
+        Role::ALL
+            .into_iter()
+            .find(|r| r.code() == s)
+            .ok_or_else(|| UnknownRole(s.to_owned()))
+    }
+}
+
+/// 32 secret bytes: zeroized on drop, never shown by `Debug`, serialized as 32 bytes.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct Secret32([u8; 32]);
+
+impl Secret32 {
+    /// 32 fresh random bytes.
+    pub fn generate() -> Result<Secret32, KeystoreError> {
+        let mut s = Secret32([0; 32]);
+        fill_random(&mut s.0).map_err(|_| KeystoreError::Crypto)?;
+        Ok(s)
+    }
+
+    pub fn from_bytes(bytes: [u8; 32]) -> Secret32 {
+        Secret32(bytes)
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Compares with `other` in constant time.
+    pub fn matches(&self, other: &[u8; 32]) -> bool {
+        let diff = self
+            .0
+            .iter()
+            .zip(other)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        core::hint::black_box(diff) == 0
+    }
+}
+
+impl fmt::Debug for Secret32 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret32(..)")
+    }
+}
+
+impl Serialize for Secret32 {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret32 {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut bytes = <[u8; 32]>::deserialize(deserializer)?;
+        let secret = Secret32(bytes);
+        bytes.zeroize();
+        Ok(secret)
+    }
+}
+
+/// One space this device belongs to.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SpaceEntry {
+    pub space: SpaceId,
+    pub name: String,
+    /// This device's role in it.
+    pub role: Role,
+    /// The space keys this device holds, by epoch, in increasing epoch order.
+    pub keys: Vec<(u32, SpaceKey)>,
+}
+
+impl SpaceEntry {
+    /// The key of `epoch`, if this device holds it.
+    pub fn key_for_epoch(&self, epoch: u32) -> Option<&SpaceKey> {
+        self.keys.iter().find(|(e, _)| *e == epoch).map(|(_, k)| k)
+    }
+
+    /// The newest epoch and its key (the one new operations are sealed with).
+    pub fn current_key(&self) -> Option<(u32, &SpaceKey)> {
+        self.keys
+            .iter()
+            .max_by_key(|(e, _)| *e)
+            .map(|(e, k)| (*e, k))
+    }
+}
+
+impl Drop for SpaceEntry {
+    fn drop(&mut self) {
+        self.name.zeroize();
+    }
+}
+
+/// An invitation this device issued: the one-time secret the invitee must present.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StoredInvite {
+    pub id: [u8; 16],
+    pub space: SpaceId,
+    /// The role the invitee gets.
+    pub role: Role,
+    /// Expiry, in milliseconds since the Unix epoch (UTC).
+    pub expires_ms: u64,
+    pub secret: Secret32,
+    pub used: bool,
+}
+
+/// Everything the keystore seals. Zeroized on drop.
+#[derive(Serialize, Deserialize)]
+pub struct KeystoreContents {
+    device_seed: Secret32,
+    name: String,
+    pub spaces: Vec<SpaceEntry>,
+    pub invites: Vec<StoredInvite>,
+}
+
+impl KeystoreContents {
+    /// Contents for a new device with no spaces yet.
+    pub fn new(device_seed: &[u8; 32], name: &str) -> KeystoreContents {
+        KeystoreContents {
+            device_seed: Secret32(*device_seed),
+            name: name.to_owned(),
+            spaces: Vec::new(),
+            invites: Vec::new(),
+        }
+    }
+
+    /// The device seed ([`crate::engine::keys::DeviceKeys::from_seed`]).
+    pub fn device_seed(&self) -> &[u8; 32] {
+        self.device_seed.as_bytes()
+    }
+
+    /// The person's display name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn set_name(&mut self, name: &str) {
+        self.name.zeroize();
+        self.name = name.to_owned();
+    }
+
+    /// The entry of `space`, if this device belongs to it.
+    pub fn space(&self, space: SpaceId) -> Option<&SpaceEntry> {
+        self.spaces.iter().find(|s| s.space == space)
+    }
+
+    pub fn space_mut(&mut self, space: SpaceId) -> Option<&mut SpaceEntry> {
+        self.spaces.iter_mut().find(|s| s.space == space)
+    }
+}
+
+impl Drop for KeystoreContents {
+    fn drop(&mut self) {
+        self.name.zeroize();
+    }
+}
+
+impl fmt::Debug for KeystoreContents {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeystoreContents")
+            .field("spaces", &self.spaces.len())
+            .field("invites", &self.invites.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// An unlocked keystore.
+pub struct Keystore {
+    path: PathBuf,
+    params: KdfParams,
+    salt: [u8; SALT_LEN],
+    key: Zeroizing<[u8; 32]>,
+    contents: KeystoreContents,
+}
+
+impl fmt::Debug for Keystore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Keystore")
+            .field("path", &self.path)
+            .field("params", &self.params)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Argon2id of the passphrase into a 32-byte key; its working memory is allocated fallibly and
+/// zeroized afterwards.
+fn derive_key(
+    passphrase: &str,
+    salt: &[u8; SALT_LEN],
+    params: KdfParams,
+) -> Result<Zeroizing<[u8; 32]>, KeystoreError> {
+    params.check().map_err(KeystoreError::BadKdfParams)?;
+    let argon_params = Params::new(params.m_cost_kib, params.t_cost, params.p_cost, Some(32))
+        .map_err(|e| KeystoreError::BadKdfParams(e.to_string()))?;
+    let blocks_needed = argon_params.block_count();
+    let mut blocks: Zeroizing<Vec<Block>> = Zeroizing::new(Vec::new());
+    blocks
+        .try_reserve_exact(blocks_needed)
+        .map_err(|_| KeystoreError::OutOfMemory {
+            kib: params.m_cost_kib,
+        })?;
+    blocks.resize(blocks_needed, Block::default());
+    let mut key = Zeroizing::new([0u8; 32]);
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, argon_params)
+        .hash_password_into_with_memory(passphrase.as_bytes(), salt, &mut key[..], &mut blocks[..])
+        .map_err(|e| KeystoreError::BadKdfParams(e.to_string()))?;
+    Ok(key)
+}
+
+fn header(params: KdfParams, salt: &[u8; SALT_LEN], nonce: &[u8; NONCE_LEN]) -> [u8; HEADER_LEN] {
+    let mut h = [0u8; HEADER_LEN];
+    h[..6].copy_from_slice(MAGIC);
+    h[6] = FORMAT_VERSION;
+    h[7] = KDF_ARGON2ID;
+    h[8..12].copy_from_slice(&params.m_cost_kib.to_be_bytes());
+    h[12..16].copy_from_slice(&params.t_cost.to_be_bytes());
+    h[16..20].copy_from_slice(&params.p_cost.to_be_bytes());
+    h[20..36].copy_from_slice(salt);
+    h[36..48].copy_from_slice(nonce);
+    h
+}
+
+/// The parsed clear header of a keystore file.
+struct ParsedHeader {
+    params: KdfParams,
+    salt: [u8; SALT_LEN],
+    nonce: [u8; NONCE_LEN],
+}
+
+fn parse_header(h: &[u8; HEADER_LEN]) -> Result<ParsedHeader, KeystoreError> {
+    let corrupt = |reason: &str| KeystoreError::Corrupt(reason.to_owned());
+    if &h[..6] != MAGIC {
+        return Err(corrupt("it is not a KrizLink keystore"));
+    }
+    if h[6] != FORMAT_VERSION {
+        return Err(KeystoreError::Corrupt(format!(
+            "unknown format version {} (this build reads version {FORMAT_VERSION})",
+            h[6]
+        )));
+    }
+    if h[7] != KDF_ARGON2ID {
+        return Err(KeystoreError::Corrupt(format!(
+            "unknown passphrase KDF {}",
+            h[7]
+        )));
+    }
+    let be32 = |at: usize| {
+        let mut b = [0u8; 4];
+        b.copy_from_slice(&h[at..at + 4]);
+        u32::from_be_bytes(b)
+    };
+    let params = KdfParams {
+        m_cost_kib: be32(8),
+        t_cost: be32(12),
+        p_cost: be32(16),
+    };
+    params.check().map_err(|reason| {
+        KeystoreError::Corrupt(format!("KDF parameters out of range: {reason}"))
+    })?;
+    let mut salt = [0u8; SALT_LEN];
+    salt.copy_from_slice(&h[20..36]);
+    let mut nonce = [0u8; NONCE_LEN];
+    nonce.copy_from_slice(&h[36..48]);
+    Ok(ParsedHeader {
+        params,
+        salt,
+        nonce,
+    })
+}
+
+fn aead_key(key: &[u8; 32]) -> Result<LessSafeKey, KeystoreError> {
+    let unbound = UnboundKey::new(&AES_256_GCM, key).map_err(|_| KeystoreError::Crypto)?;
+    Ok(LessSafeKey::new(unbound))
+}
+
+/// Writes `bytes` to `path` atomically and durably: a private temp file in the same directory,
+/// written and `sync_all`ed, renamed over `path`, then the directory synced. Mode 0600 on unix.
+fn write_atomic_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the keystore path names no file",
+        )
+    })?;
+    let tmp = dir.join(format!(".{}.tmp", name.to_string_lossy()));
+    // A temp file left by a crash is stale: its content never replaced the keystore.
+    match fs::remove_file(&tmp) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let written = options.open(&tmp).and_then(|mut f| {
+        f.write_all(bytes)?;
+        f.sync_all()
+    });
+    if let Err(e) = written.and_then(|()| fs::rename(&tmp, path)) {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    #[cfg(unix)]
+    File::open(dir)?.sync_all()?;
+    Ok(())
+}
+
+impl Keystore {
+    /// Creates a new keystore file at `path` (which must not exist) sealed with `passphrase`.
+    /// Production code passes [`KdfParams::default`].
+    pub fn create(
+        path: &Path,
+        passphrase: &str,
+        contents: KeystoreContents,
+        params: KdfParams,
+    ) -> Result<Keystore, KeystoreError> {
+        if passphrase.is_empty() {
+            return Err(KeystoreError::EmptyPassphrase);
+        }
+        params.check().map_err(KeystoreError::BadKdfParams)?;
+        match fs::symlink_metadata(path) {
+            Ok(_) => return Err(KeystoreError::AlreadyExists(path.to_owned())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(source) => {
+                return Err(KeystoreError::Io {
+                    path: path.to_owned(),
+                    source,
+                })
+            }
+        }
+        let mut salt = [0u8; SALT_LEN];
+        fill_random(&mut salt).map_err(|_| KeystoreError::Crypto)?;
+        let key = derive_key(passphrase, &salt, params)?;
+        let keystore = Keystore {
+            path: path.to_owned(),
+            params,
+            salt,
+            key,
+            contents,
+        };
+        keystore.save()?;
+        Ok(keystore)
+    }
+
+    /// Opens the keystore at `path` with `passphrase`.
+    pub fn unlock(path: &Path, passphrase: &str) -> Result<Keystore, KeystoreError> {
+        let io_err = |source: io::Error| {
+            if source.kind() == io::ErrorKind::NotFound {
+                KeystoreError::NotFound(path.to_owned())
+            } else {
+                KeystoreError::Io {
+                    path: path.to_owned(),
+                    source,
+                }
+            }
+        };
+        let file = File::open(path).map_err(io_err)?;
+        let mut bytes = Zeroizing::new(Vec::new());
+        file.take(MAX_KEYSTORE_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io_err)?;
+        if bytes.len() > MAX_KEYSTORE_BYTES {
+            return Err(KeystoreError::Corrupt(format!(
+                "the file is larger than {MAX_KEYSTORE_BYTES} bytes"
+            )));
+        }
+        let (head, body) = bytes
+            .split_first_chunk::<HEADER_LEN>()
+            .ok_or_else(|| KeystoreError::Corrupt("the file is truncated".to_owned()))?;
+        let parsed = parse_header(head)?;
+        if body.len() < TAG_LEN {
+            return Err(KeystoreError::Corrupt("the file is truncated".to_owned()));
+        }
+        let key = derive_key(passphrase, &parsed.salt, parsed.params)?;
+        let mut buf = Zeroizing::new(body.to_vec());
+        let plain = aead_key(&key)?
+            .open_in_place(
+                Nonce::assume_unique_for_key(parsed.nonce),
+                Aad::from(&head[..]),
+                &mut buf[..],
+            )
+            .map_err(|_| KeystoreError::WrongPassphrase)?;
+        let (contents, rest): (KeystoreContents, &[u8]) = postcard::take_from_bytes(plain)
+            .map_err(|e| KeystoreError::Corrupt(format!("unreadable contents: {e}")))?;
+        if !rest.is_empty() {
+            return Err(KeystoreError::Corrupt(format!(
+                "{} bytes after the contents",
+                rest.len()
+            )));
+        }
+        Ok(Keystore {
+            path: path.to_owned(),
+            params: parsed.params,
+            salt: parsed.salt,
+            key,
+            contents,
+        })
+    }
+
+    /// Seals the current contents (with a fresh random nonce) and replaces the file atomically
+    /// and durably.
+    pub fn save(&self) -> Result<(), KeystoreError> {
+        let len = postcard::experimental::serialized_size(&self.contents)
+            .map_err(|e| KeystoreError::Corrupt(format!("cannot encode the contents: {e}")))?;
+        let max = MAX_KEYSTORE_BYTES - HEADER_LEN - TAG_LEN;
+        if len > max {
+            return Err(KeystoreError::TooLarge { len, max });
+        }
+        let mut buf = Zeroizing::new(Vec::with_capacity(HEADER_LEN + len + TAG_LEN));
+        buf.resize(HEADER_LEN + len, 0);
+        postcard::to_slice(&self.contents, &mut buf[HEADER_LEN..])
+            .map_err(|e| KeystoreError::Corrupt(format!("cannot encode the contents: {e}")))?;
+        let mut nonce = [0u8; NONCE_LEN];
+        fill_random(&mut nonce).map_err(|_| KeystoreError::Crypto)?;
+        let head = header(self.params, &self.salt, &nonce);
+        buf[..HEADER_LEN].copy_from_slice(&head);
+        let tag = aead_key(&self.key)?
+            .seal_in_place_separate_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(&head[..]),
+                &mut buf[HEADER_LEN..],
+            )
+            .map_err(|_| KeystoreError::Crypto)?;
+        buf.extend_from_slice(tag.as_ref());
+        write_atomic_private(&self.path, &buf).map_err(|source| KeystoreError::Io {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    /// Re-seals the keystore under a new passphrase (new salt) and `params`, and saves it.
+    /// On failure the keystore and its file keep the old passphrase.
+    pub fn change_passphrase(
+        &mut self,
+        new_passphrase: &str,
+        params: KdfParams,
+    ) -> Result<(), KeystoreError> {
+        if new_passphrase.is_empty() {
+            return Err(KeystoreError::EmptyPassphrase);
+        }
+        let mut salt = [0u8; SALT_LEN];
+        fill_random(&mut salt).map_err(|_| KeystoreError::Crypto)?;
+        let key = derive_key(new_passphrase, &salt, params)?;
+        let old = (
+            self.params,
+            self.salt,
+            core::mem::replace(&mut self.key, key),
+        );
+        self.params = params;
+        self.salt = salt;
+        if let Err(e) = self.save() {
+            (self.params, self.salt, self.key) = old;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The KDF parameters the file is sealed with.
+    pub fn params(&self) -> KdfParams {
+        self.params
+    }
+
+    pub fn contents(&self) -> &KeystoreContents {
+        &self.contents
+    }
+
+    /// The contents, to change; call [`Keystore::save`] afterwards.
+    pub fn contents_mut(&mut self) -> &mut KeystoreContents {
+        &mut self.contents
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("krizlink-keystore-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    const SEED: [u8; 32] = [0x5e; 32];
+    const SPACE_KEY: [u8; 32] = [0x6b; 32];
+    const SPACE_NAME: &str = "Krizovy stab Zlinskeho kraje";
+
+    fn contents() -> KeystoreContents {
+        let mut c = KeystoreContents::new(&SEED, "Jana Nováková");
+        c.spaces.push(SpaceEntry {
+            space: SpaceId([1; 16]),
+            name: SPACE_NAME.to_owned(),
+            role: Role::Secretary,
+            keys: vec![(0, SpaceKey::from_bytes(SPACE_KEY))],
+        });
+        c.invites.push(StoredInvite {
+            id: [2; 16],
+            space: SpaceId([1; 16]),
+            role: Role::Observer,
+            expires_ms: 1_800_000_000_000,
+            secret: Secret32::from_bytes([0x7c; 32]),
+            used: false,
+        });
+        c
+    }
+
+    fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+        haystack.windows(needle.len()).any(|w| w == needle)
+    }
+
+    #[test]
+    fn create_unlock_round_trip_and_no_secret_in_the_file() {
+        let dir = temp_dir("round");
+        let path = dir.join("keystore.krz");
+        let ks =
+            Keystore::create(&path, "heslo štábu", contents(), KdfParams::for_tests()).unwrap();
+        assert!(matches!(
+            Keystore::create(&path, "x", contents(), KdfParams::for_tests()),
+            Err(KeystoreError::AlreadyExists(_))
+        ));
+        let opened = Keystore::unlock(&path, "heslo štábu").unwrap();
+        let c = opened.contents();
+        assert_eq!(c.device_seed(), &SEED);
+        assert_eq!(c.name(), "Jana Nováková");
+        assert_eq!(c.spaces.len(), 1);
+        assert_eq!(c.spaces[0].name, SPACE_NAME);
+        assert_eq!(c.spaces[0].role, Role::Secretary);
+        assert_eq!(
+            c.spaces[0].key_for_epoch(0).map(|k| *k.as_bytes()),
+            Some(SPACE_KEY)
+        );
+        assert_eq!(c.invites[0].role, Role::Observer);
+        assert!(c.invites[0].secret.matches(&[0x7c; 32]));
+        assert_eq!(opened.params(), KdfParams::for_tests());
+        drop(ks);
+
+        let file = fs::read(&path).unwrap();
+        assert_eq!(&file[..6], MAGIC);
+        assert!(!contains(&file, &SEED));
+        assert!(!contains(&file, &SPACE_KEY));
+        assert!(!contains(&file, &[0x7c; 32]));
+        assert!(!contains(&file, SPACE_NAME.as_bytes()));
+        assert!(!contains(&file, "Nováková".as_bytes()));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn save_uses_a_fresh_nonce_and_persists_changes() {
+        let dir = temp_dir("save");
+        let path = dir.join("keystore.krz");
+        let mut ks = Keystore::create(&path, "heslo", contents(), KdfParams::for_tests()).unwrap();
+        let first = fs::read(&path).unwrap();
+        ks.save().unwrap();
+        let second = fs::read(&path).unwrap();
+        assert_eq!(first[..36], second[..36]);
+        assert_ne!(first[36..48], second[36..48], "nonce reused");
+        ks.contents_mut().set_name("Petr Svoboda");
+        ks.contents_mut().spaces[0]
+            .keys
+            .push((1, SpaceKey::from_bytes([9; 32])));
+        ks.save().unwrap();
+        let opened = Keystore::unlock(&path, "heslo").unwrap();
+        assert_eq!(opened.contents().name(), "Petr Svoboda");
+        assert_eq!(
+            opened.contents().spaces[0].current_key().map(|(e, _)| e),
+            Some(1)
+        );
+        // No temp file is left behind.
+        let names: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("keystore.krz")]);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn wrong_passphrase_missing_and_damaged_files_are_typed_errors() {
+        let dir = temp_dir("errors");
+        let path = dir.join("keystore.krz");
+        Keystore::create(&path, "správné heslo", contents(), KdfParams::for_tests()).unwrap();
+        assert!(matches!(
+            Keystore::unlock(&path, "spravne heslo"),
+            Err(KeystoreError::WrongPassphrase)
+        ));
+        assert!(matches!(
+            Keystore::unlock(&dir.join("nothing.krz"), "x"),
+            Err(KeystoreError::NotFound(_))
+        ));
+        let good = fs::read(&path).unwrap();
+        let bad = dir.join("bad.krz");
+        // Every truncation is refused, never a panic.
+        for len in 0..good.len() {
+            fs::write(&bad, &good[..len]).unwrap();
+            match Keystore::unlock(&bad, "správné heslo") {
+                Err(KeystoreError::Corrupt(_)) | Err(KeystoreError::WrongPassphrase) => {}
+                other => panic!("truncated to {len}: {other:?}"),
+            }
+            if len < HEADER_LEN + TAG_LEN {
+                assert!(matches!(
+                    Keystore::unlock(&bad, "správné heslo"),
+                    Err(KeystoreError::Corrupt(_))
+                ));
+            }
+        }
+        // Every garbled byte is refused: the header by its checks or as AAD, the rest by AEAD.
+        for i in 0..good.len() {
+            let mut garbled = good.clone();
+            garbled[i] ^= 0x41;
+            fs::write(&bad, &garbled).unwrap();
+            match Keystore::unlock(&bad, "správné heslo") {
+                Err(KeystoreError::Corrupt(_)) | Err(KeystoreError::WrongPassphrase) => {}
+                Err(KeystoreError::BadKdfParams(_)) => {}
+                other => panic!("byte {i} garbled: {other:?}"),
+            }
+        }
+        let mut garbled = good.clone();
+        garbled[0] = b'X';
+        fs::write(&bad, &garbled).unwrap();
+        assert!(matches!(
+            Keystore::unlock(&bad, "správné heslo"),
+            Err(KeystoreError::Corrupt(_))
+        ));
+        // A hostile header asking for 4 TiB of memory is refused before allocating.
+        let mut greedy = good.clone();
+        greedy[8..12].copy_from_slice(&u32::MAX.to_be_bytes());
+        fs::write(&bad, &greedy).unwrap();
+        assert!(matches!(
+            Keystore::unlock(&bad, "správné heslo"),
+            Err(KeystoreError::Corrupt(_))
+        ));
+        let mut future = good.clone();
+        future[6] = 2;
+        fs::write(&bad, &future).unwrap();
+        assert!(matches!(
+            Keystore::unlock(&bad, "správné heslo"),
+            Err(KeystoreError::Corrupt(_))
+        ));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn change_passphrase_and_refusals() {
+        let dir = temp_dir("change");
+        let path = dir.join("keystore.krz");
+        assert!(matches!(
+            Keystore::create(&path, "", contents(), KdfParams::for_tests()),
+            Err(KeystoreError::EmptyPassphrase)
+        ));
+        assert!(matches!(
+            Keystore::create(
+                &path,
+                "x",
+                contents(),
+                KdfParams {
+                    m_cost_kib: 64,
+                    t_cost: 0,
+                    p_cost: 1
+                }
+            ),
+            Err(KeystoreError::BadKdfParams(_))
+        ));
+        assert!(!path.exists());
+        let mut ks = Keystore::create(&path, "staré", contents(), KdfParams::for_tests()).unwrap();
+        ks.change_passphrase("nové", KdfParams::for_tests())
+            .unwrap();
+        assert!(matches!(
+            Keystore::unlock(&path, "staré"),
+            Err(KeystoreError::WrongPassphrase)
+        ));
+        assert_eq!(
+            Keystore::unlock(&path, "nové")
+                .unwrap()
+                .contents()
+                .device_seed(),
+            &SEED
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn roles_have_czech_labels_and_codes() {
+        assert_eq!(Role::Chair.label_cs(), "předseda štábu");
+        assert_eq!(Role::OrpCoordinator.label_cs(), "koordinátor ORP");
+        for role in Role::ALL {
+            assert_eq!(role.code().parse::<Role>(), Ok(role));
+        }
+        assert!("boss".parse::<Role>().is_err());
+        assert!(!KdfParams::for_tests().is_production_strength());
+        assert!(KdfParams::default().is_production_strength());
+        assert_eq!(
+            format!("{:?}", Secret32::from_bytes([0xee; 32])),
+            "Secret32(..)"
+        );
+    }
+
+    /// The one test with production parameters: they work, and this is what unlocking costs.
+    #[test]
+    fn production_params_work() {
+        let dir = temp_dir("production");
+        let path = dir.join("keystore.krz");
+        let params = KdfParams::default();
+        Keystore::create(&path, "dlouhé heslo štábu", contents(), params).unwrap();
+        let start = Instant::now();
+        let ks = Keystore::unlock(&path, "dlouhé heslo štábu").unwrap();
+        let elapsed = start.elapsed();
+        eprintln!("unlock with {params:?} took {elapsed:?}");
+        assert_eq!(ks.params(), params);
+        assert_eq!(ks.contents().device_seed(), &SEED);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

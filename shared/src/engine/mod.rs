@@ -1,0 +1,11 @@
+//! The native engine every peer runs (feature `engine`, never on wasm, never touching Tauri):
+//! device keys and envelopes, the sealed keystore, the encrypted sled store, the audit log and
+//! the node runtime that `krizlink-node` and the desktop app drive.
+
+pub mod audit;
+pub mod envelope;
+pub mod keys;
+pub mod keystore;
+pub mod node;
+pub mod oplog;
+pub mod wrap;

@@ -1,0 +1,798 @@
+//! The node runtime: one unlocked data dir. It owns the device keys, the sealed keystore, the
+//! per-space op logs (ground truth, durable before a write returns), the sled store of derived
+//! state (encrypted, rebuildable) and the audit log. `krizlink-node`, the desktop app and the
+//! tests all work through [`Node`].
+//!
+//! Data dir layout:
+//! ```text
+//! DIR/lock              held (flock) while a process has the dir open
+//! DIR/device.id         the device's public key in hex (not secret)
+//! DIR/keystore.krz      sealed keystore: device seed, space keys, names, roles, invites
+//! DIR/session           start counter; part of every nonce, so a seq reused after a crash
+//!                       never reuses a (key, nonce) pair
+//! DIR/audit.log         hash-chained, signed security events (JSON lines, ids only)
+//! DIR/spaces/<id>.log   op log per space: sealed envelopes, fdatasync'ed per write
+//! DIR/state/            sled: derived state per space, each value AES-256-GCM sealed
+//! ```
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
+use ring::hkdf;
+use ring::rand::{SecureRandom, SystemRandom};
+use serde::{Deserialize, Serialize};
+use sha2::Digest;
+
+use crate::engine::audit::{self, AuditError, AuditEvent, AuditLog, AuditReport, ExportFormat};
+use crate::engine::envelope::{Envelope, EnvelopeError};
+use crate::engine::keys::{DeviceKeys, SpaceKey};
+use crate::engine::keystore::{
+    KdfParams, Keystore, KeystoreContents, KeystoreError, Role, SpaceEntry,
+};
+use crate::engine::oplog::{OpLog, OpLogError};
+use crate::hlc::{ClockError, Hlc, HlcClock};
+use crate::ids::{DeviceId, OpId, RecordId, SpaceId};
+use crate::merge::{ApplyError, RecordKey, RecordState, Replica};
+use crate::op::{Change, InvalidOp, Operation};
+use crate::record::{RecordKind, Status};
+use crate::vv::VersionVector;
+
+/// Longest space name, in bytes.
+pub const MAX_SPACE_NAME: usize = 200;
+
+/// Why the node could not do what was asked. Messages are sentences for a person.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error(
+        "no KrizLink identity in {0}: run `krizlink-node --data-dir DIR init --name NAME` first"
+    )]
+    NotInitialized(PathBuf),
+    #[error("{0} already holds a KrizLink identity")]
+    AlreadyInitialized(PathBuf),
+    #[error("the data dir {0} is in use by another KrizLink process")]
+    InUse(PathBuf),
+    #[error("wrong passphrase")]
+    WrongPassphrase,
+    #[error("keystore: {0}")]
+    Keystore(KeystoreError),
+    #[error("no space with id {0} on this device")]
+    UnknownSpace(String),
+    #[error("no {kind:?} with id {id} in this space")]
+    UnknownRecord { kind: RecordKind, id: String },
+    #[error("the space name must be 1 to {MAX_SPACE_NAME} bytes of text")]
+    BadSpaceName,
+    #[error("{0}")]
+    Invalid(#[from] InvalidOp),
+    #[error("clock: {0}")]
+    Clock(#[from] ClockError),
+    #[error("{0}")]
+    OpLog(#[from] OpLogError),
+    #[error("derived-state store in {path}: {reason}")]
+    Store { path: PathBuf, reason: String },
+    #[error("audit log: {0}")]
+    Audit(#[from] AuditError),
+    #[error("operation rejected: {0}")]
+    Envelope(#[from] EnvelopeError),
+    #[error("cannot apply the change: {0}")]
+    Apply(#[from] ApplyError),
+    #[error("cannot access {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("no random numbers available from the operating system")]
+    Random,
+}
+
+/// A space as listed for a person.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SpaceSummary {
+    pub id: SpaceId,
+    pub name: String,
+    pub role: Role,
+    pub records: usize,
+    pub operations: u64,
+}
+
+/// Derived-state metadata per space, sealed in sled under key `m`.
+#[derive(Serialize, Deserialize)]
+struct SpaceMeta {
+    log_len: u64,
+    /// Chained SHA-256 over every log entry: any change to the log since the derived state was
+    /// written (an edited or swapped envelope) forces a rebuild, which verifies every signature.
+    log_digest: [u8; 32],
+    applied: VersionVector,
+    clock: Hlc,
+}
+
+struct SpaceState {
+    log: OpLog,
+    log_digest: [u8; 32],
+    replica: Replica,
+    clock: HlcClock,
+    tree: sled::Tree,
+}
+
+/// Seals derived state in sled with a key derived from the device seed (random nonce each).
+struct StateCipher {
+    key: LessSafeKey,
+    rng: SystemRandom,
+}
+
+struct Len32;
+impl hkdf::KeyType for Len32 {
+    fn len(&self) -> usize {
+        32
+    }
+}
+
+impl StateCipher {
+    fn new(seed: &[u8; 32]) -> Result<StateCipher, NodeError> {
+        let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, b"krizlink/derived-state/v1").extract(seed);
+        let mut key = [0u8; 32];
+        prk.expand(&[b"state-key"], Len32)
+            .and_then(|okm| okm.fill(&mut key))
+            .map_err(|_| NodeError::Random)?;
+        let unbound = UnboundKey::new(&AES_256_GCM, &key).map_err(|_| NodeError::Random)?;
+        key.fill(0);
+        Ok(StateCipher {
+            key: LessSafeKey::new(unbound),
+            rng: SystemRandom::new(),
+        })
+    }
+
+    fn seal(&self, slot: &[u8], plain: &[u8]) -> Result<Vec<u8>, NodeError> {
+        let mut nonce = [0u8; 12];
+        self.rng.fill(&mut nonce).map_err(|_| NodeError::Random)?;
+        let mut buf = plain.to_vec();
+        self.key
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(slot),
+                &mut buf,
+            )
+            .map_err(|_| NodeError::Random)?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&buf);
+        Ok(out)
+    }
+
+    fn open(&self, slot: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
+        let (nonce, body) = sealed.split_at_checked(12)?;
+        let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+        let mut buf = body.to_vec();
+        let plain = self
+            .key
+            .open_in_place(nonce, Aad::from(slot), &mut buf)
+            .ok()?;
+        Some(plain.to_vec())
+    }
+}
+
+/// Extends the chained digest of a space's log by one entry.
+fn chain(digest: &[u8; 32], entry: &[u8]) -> [u8; 32] {
+    let mut h = sha2::Sha256::new();
+    h.update(digest);
+    h.update(entry);
+    h.finalize().into()
+}
+
+fn slot_key(key: &RecordKey) -> Vec<u8> {
+    let mut k = Vec::with_capacity(18);
+    k.push(b'r');
+    k.push(key.kind as u8);
+    k.extend_from_slice(&key.id.0);
+    k
+}
+
+const META_KEY: &[u8] = b"m";
+
+/// One unlocked data dir.
+pub struct Node {
+    dir: PathBuf,
+    _lock: File,
+    keystore: Keystore,
+    keys: DeviceKeys,
+    db: sled::Db,
+    cipher: StateCipher,
+    audit: AuditLog,
+    session: u32,
+    spaces: BTreeMap<SpaceId, SpaceState>,
+}
+
+fn io_at(path: &Path) -> impl FnOnce(io::Error) -> NodeError + '_ {
+    move |source| NodeError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+fn now_ms() -> u64 {
+    u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0)
+}
+
+/// Takes the data dir's lock, or says another process has it.
+fn lock_dir(dir: &Path) -> Result<File, NodeError> {
+    let path = dir.join("lock");
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io_at(&path))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(NodeError::InUse(dir.to_owned())),
+        Err(fs::TryLockError::Error(e)) => Err(NodeError::Io { path, source: e }),
+    }
+}
+
+/// Writes `bytes` to `path` atomically and durably (temp file, fsync, rename, fsync dir).
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), NodeError> {
+    let tmp = path.with_extension("tmp");
+    let mut f = File::create(&tmp).map_err(io_at(&tmp))?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .map_err(io_at(&tmp))?;
+    fs::rename(&tmp, path).map_err(io_at(path))?;
+    if let Some(parent) = path.parent() {
+        File::open(parent)
+            .and_then(|d| d.sync_all())
+            .map_err(io_at(parent))?;
+    }
+    Ok(())
+}
+
+enum SledOpen {
+    /// The store could not be opened for a reason that rebuilding does not cure.
+    Failed(String),
+    /// The store's files are damaged.
+    Damaged(String),
+}
+
+/// Opens the sled store; damage (including a panic inside sled on garbled files) is reported
+/// as such, so the caller can set the files aside and rebuild from the op logs.
+fn open_sled(path: &Path) -> Result<sled::Db, SledOpen> {
+    let quiet = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(|| sled::Config::new().path(path).open());
+    std::panic::set_hook(quiet);
+    match result {
+        Ok(Ok(db)) => Ok(db),
+        Ok(Err(sled::Error::Io(e)))
+            if !matches!(
+                e.kind(),
+                io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof
+            ) =>
+        {
+            Err(SledOpen::Failed(e.to_string()))
+        }
+        Ok(Err(e)) => Err(SledOpen::Damaged(e.to_string())),
+        Err(_) => Err(SledOpen::Damaged("the store's files are unreadable".into())),
+    }
+}
+
+/// Reads and durably increments the start counter.
+fn next_session(dir: &Path) -> Result<u32, NodeError> {
+    let path = dir.join("session");
+    let last = match fs::read_to_string(&path) {
+        Ok(text) => text.trim().parse::<u32>().map_err(|_| NodeError::Io {
+            path: path.clone(),
+            source: io::Error::new(
+                io::ErrorKind::InvalidData,
+                "the start counter is not a number",
+            ),
+        })?,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => 0,
+        Err(e) => return Err(NodeError::Io { path, source: e }),
+    };
+    let next = last.checked_add(1).ok_or_else(|| NodeError::Io {
+        path: path.clone(),
+        source: io::Error::other("the start counter is exhausted"),
+    })?;
+    write_atomic(&path, next.to_string().as_bytes())?;
+    Ok(next)
+}
+
+impl Node {
+    /// Creates a new identity in `dir` (which must not hold one) and opens it.
+    pub fn init(
+        dir: &Path,
+        name: &str,
+        passphrase: &str,
+        kdf: KdfParams,
+    ) -> Result<Node, NodeError> {
+        fs::create_dir_all(dir).map_err(io_at(dir))?;
+        let lock = lock_dir(dir)?;
+        if dir.join("keystore.krz").exists() {
+            return Err(NodeError::AlreadyInitialized(dir.to_owned()));
+        }
+        let keys = DeviceKeys::generate().map_err(|_| NodeError::Random)?;
+        let contents = KeystoreContents::new(keys.seed(), name.trim());
+        Keystore::create(&dir.join("keystore.krz"), passphrase, contents, kdf)
+            .map_err(NodeError::Keystore)?;
+        write_atomic(
+            &dir.join("device.id"),
+            keys.device_id().to_string().as_bytes(),
+        )?;
+        let mut audit = AuditLog::open(&dir.join("audit.log"), keys.device_id())?;
+        audit.record(AuditEvent::DeviceCreated, &[], Some(&keys), Utc::now())?;
+        drop(lock);
+        Node::open(dir, passphrase)
+    }
+
+    /// Unlocks the identity in `dir`. A wrong passphrase is audited.
+    pub fn open(dir: &Path, passphrase: &str) -> Result<Node, NodeError> {
+        let keystore_path = dir.join("keystore.krz");
+        if !keystore_path.exists() {
+            return Err(NodeError::NotInitialized(dir.to_owned()));
+        }
+        let lock = lock_dir(dir)?;
+        let id_path = dir.join("device.id");
+        let device: DeviceId = fs::read_to_string(&id_path)
+            .map_err(io_at(&id_path))?
+            .parse()
+            .map_err(|e| NodeError::Io {
+                path: id_path.clone(),
+                source: io::Error::new(io::ErrorKind::InvalidData, e),
+            })?;
+        let mut audit = AuditLog::open(&dir.join("audit.log"), device)?;
+        let keystore = match Keystore::unlock(&keystore_path, passphrase) {
+            Ok(k) => k,
+            Err(KeystoreError::WrongPassphrase) => {
+                audit.record(
+                    AuditEvent::UnlockFailed,
+                    &[("reason", "wrong passphrase".into())],
+                    None,
+                    Utc::now(),
+                )?;
+                return Err(NodeError::WrongPassphrase);
+            }
+            Err(e) => return Err(NodeError::Keystore(e)),
+        };
+        let keys = DeviceKeys::from_seed(keystore.contents().device_seed());
+        audit.record(AuditEvent::UnlockOk, &[], Some(&keys), Utc::now())?;
+        let session = next_session(dir)?;
+        let state_path = dir.join("state");
+        let db = match open_sled(&state_path) {
+            Ok(db) => db,
+            Err(SledOpen::Failed(reason)) => {
+                return Err(NodeError::Store {
+                    path: state_path,
+                    reason,
+                })
+            }
+            Err(SledOpen::Damaged(reason)) => {
+                // Derived state only: keep the damaged copy for an administrator, start afresh
+                // and rebuild everything from the op logs below.
+                let aside = dir.join(format!("state.damaged-{}", Utc::now().timestamp_millis()));
+                fs::rename(&state_path, &aside).map_err(io_at(&state_path))?;
+                let detail = [("reason", reason), ("kept_at", aside.display().to_string())];
+                audit.record(AuditEvent::StateRebuilt, &detail, Some(&keys), Utc::now())?;
+                open_sled(&state_path).map_err(|e| NodeError::Store {
+                    path: state_path.clone(),
+                    reason: match e {
+                        SledOpen::Failed(r) | SledOpen::Damaged(r) => r,
+                    },
+                })?
+            }
+        };
+        let cipher = StateCipher::new(keys.seed())?;
+        let mut node = Node {
+            dir: dir.to_owned(),
+            _lock: lock,
+            keystore,
+            keys,
+            db,
+            cipher,
+            audit,
+            session,
+            spaces: BTreeMap::new(),
+        };
+        let ids: Vec<SpaceId> = node
+            .keystore
+            .contents()
+            .spaces
+            .iter()
+            .map(|s| s.space)
+            .collect();
+        for space in ids {
+            node.load_space(space)?;
+        }
+        Ok(node)
+    }
+
+    pub fn device_id(&self) -> DeviceId {
+        self.keys.device_id()
+    }
+
+    pub fn name(&self) -> &str {
+        self.keystore.contents().name()
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn log_path(&self, space: SpaceId) -> PathBuf {
+        self.dir.join("spaces").join(format!("{space}.log"))
+    }
+
+    fn entry(&self, space: SpaceId) -> Result<&SpaceEntry, NodeError> {
+        self.keystore
+            .contents()
+            .spaces
+            .iter()
+            .find(|s| s.space == space)
+            .ok_or_else(|| NodeError::UnknownSpace(space.to_string()))
+    }
+
+    fn space_key(&self, space: SpaceId, epoch: u32) -> Option<&SpaceKey> {
+        self.entry(space)
+            .ok()?
+            .keys
+            .iter()
+            .find(|(e, _)| *e == epoch)
+            .map(|(_, k)| k)
+    }
+
+    /// Opens a space's log and derived state, rebuilding the state from the log when it is
+    /// missing, behind or damaged.
+    fn load_space(&mut self, space: SpaceId) -> Result<(), NodeError> {
+        let spaces_dir = self.dir.join("spaces");
+        fs::create_dir_all(&spaces_dir).map_err(io_at(&spaces_dir))?;
+        let (log, entries, _recovery) = OpLog::open(&self.log_path(space))?;
+        let tree = self
+            .db
+            .open_tree(format!("space/{space}"))
+            .map_err(|e| self.store_err(e))?;
+        let log_digest = entries.iter().fold([0u8; 32], |d, e| chain(&d, e));
+        let derived = self.load_derived(space, &tree, log.len(), &log_digest);
+        let (replica, clock) = match derived {
+            Some(loaded) => loaded,
+            None => {
+                let (replica, clock) = self.rebuild(space, &entries)?;
+                self.persist_all(&tree, &replica, clock, log.len(), log_digest)?;
+                let detail = [
+                    ("space", space.to_string()),
+                    ("operations", entries.len().to_string()),
+                ];
+                self.audit.record(
+                    AuditEvent::StateRebuilt,
+                    &detail,
+                    Some(&self.keys),
+                    Utc::now(),
+                )?;
+                (replica, clock)
+            }
+        };
+        let clock = HlcClock::resume(clock, HlcClock::DEFAULT_MAX_FUTURE_SKEW_MS);
+        self.spaces.insert(
+            space,
+            SpaceState {
+                log,
+                log_digest,
+                replica,
+                clock,
+                tree,
+            },
+        );
+        Ok(())
+    }
+
+    fn store_err(&self, e: sled::Error) -> NodeError {
+        NodeError::Store {
+            path: self.dir.join("state"),
+            reason: e.to_string(),
+        }
+    }
+
+    fn load_derived(
+        &self,
+        space: SpaceId,
+        tree: &sled::Tree,
+        log_len: u64,
+        log_digest: &[u8; 32],
+    ) -> Option<(Replica, Hlc)> {
+        let meta = tree.get(META_KEY).ok()??;
+        let meta: SpaceMeta = postcard::from_bytes(&self.cipher.open(META_KEY, &meta)?).ok()?;
+        if meta.log_len != log_len || meta.log_digest != *log_digest {
+            return None;
+        }
+        let mut records = BTreeMap::new();
+        for item in tree.scan_prefix(b"r") {
+            let (k, v) = item.ok()?;
+            let state: RecordState = postcard::from_bytes(&self.cipher.open(&k, &v)?).ok()?;
+            let kind = *RecordKind::ALL.get(usize::from(*k.get(1)?))?;
+            let id = RecordId(k.get(2..18)?.try_into().ok()?);
+            records.insert(RecordKey { kind, id }, state);
+        }
+        Some((
+            Replica::from_parts(space, meta.applied, records),
+            meta.clock,
+        ))
+    }
+
+    fn rebuild(
+        &mut self,
+        space: SpaceId,
+        entries: &[Vec<u8>],
+    ) -> Result<(Replica, Hlc), NodeError> {
+        let mut replica = Replica::new(space);
+        let mut clock = Hlc::default();
+        for bytes in entries {
+            match self.open_envelope(space, bytes).and_then(|op| {
+                let hlc = op.hlc;
+                replica.apply(op).map(|_| hlc).map_err(NodeError::from)
+            }) {
+                Ok(hlc) => clock = clock.max(hlc),
+                Err(reason) => {
+                    let detail = [("space", space.to_string()), ("reason", reason.to_string())];
+                    self.audit.record(
+                        AuditEvent::OperationRejected,
+                        &detail,
+                        Some(&self.keys),
+                        Utc::now(),
+                    )?;
+                }
+            }
+        }
+        Ok((replica, clock))
+    }
+
+    fn open_envelope(&self, space: SpaceId, bytes: &[u8]) -> Result<Operation, NodeError> {
+        let envelope = Envelope::decode(bytes)?;
+        envelope.verify()?;
+        if envelope.space != space {
+            return Err(NodeError::Apply(ApplyError::WrongSpace));
+        }
+        let key = self
+            .space_key(space, envelope.epoch)
+            .ok_or(EnvelopeError::UnknownEpoch)?;
+        Ok(envelope.open(key)?)
+    }
+
+    fn persist_all(
+        &self,
+        tree: &sled::Tree,
+        replica: &Replica,
+        clock: Hlc,
+        log_len: u64,
+        log_digest: [u8; 32],
+    ) -> Result<(), NodeError> {
+        tree.clear().map_err(|e| self.store_err(e))?;
+        let mut batch = sled::Batch::default();
+        for (key, state) in replica.records() {
+            let slot = slot_key(key);
+            batch.insert(slot.clone(), self.cipher.seal(&slot, &encode(state)?)?);
+        }
+        let meta = SpaceMeta {
+            log_len,
+            log_digest,
+            applied: replica.version_vector().clone(),
+            clock,
+        };
+        batch.insert(META_KEY, self.cipher.seal(META_KEY, &encode(&meta)?)?);
+        tree.apply_batch(batch).map_err(|e| self.store_err(e))?;
+        self.db.flush().map_err(|e| self.store_err(e))?;
+        Ok(())
+    }
+
+    /// Creates a space with a fresh 256-bit key (epoch 0); this device is its chair.
+    pub fn create_space(&mut self, name: &str) -> Result<SpaceId, NodeError> {
+        let name = name.trim();
+        if name.is_empty() || name.len() > MAX_SPACE_NAME || name.chars().any(char::is_control) {
+            return Err(NodeError::BadSpaceName);
+        }
+        let mut id = [0u8; 16];
+        SystemRandom::new()
+            .fill(&mut id)
+            .map_err(|_| NodeError::Random)?;
+        let space = SpaceId(id);
+        let key = SpaceKey::generate().map_err(|_| NodeError::Random)?;
+        self.keystore.contents_mut().spaces.push(SpaceEntry {
+            space,
+            name: name.to_owned(),
+            role: Role::Chair,
+            keys: vec![(0, key)],
+        });
+        self.keystore.save().map_err(NodeError::Keystore)?;
+        self.load_space(space)?;
+        self.audit.record(
+            AuditEvent::SpaceCreated,
+            &[("space", space.to_string())],
+            Some(&self.keys),
+            Utc::now(),
+        )?;
+        Ok(space)
+    }
+
+    /// The spaces this device holds.
+    pub fn spaces(&self) -> Vec<SpaceSummary> {
+        self.keystore
+            .contents()
+            .spaces
+            .iter()
+            .map(|e| {
+                let st = self.spaces.get(&e.space);
+                SpaceSummary {
+                    id: e.space,
+                    name: e.name.clone(),
+                    role: e.role,
+                    records: st.map_or(0, |s| s.replica.record_count()),
+                    operations: st.map_or(0, |s| s.replica.version_vector().total()),
+                }
+            })
+            .collect()
+    }
+
+    /// The merged state of a space.
+    pub fn replica(&self, space: SpaceId) -> Result<&Replica, NodeError> {
+        self.spaces
+            .get(&space)
+            .map(|s| &s.replica)
+            .ok_or_else(|| NodeError::UnknownSpace(space.to_string()))
+    }
+
+    /// Writes a new record; returns its id once the operation is durable on disk.
+    pub fn create_record(
+        &mut self,
+        space: SpaceId,
+        kind: RecordKind,
+        changes: Vec<Change>,
+    ) -> Result<RecordId, NodeError> {
+        let op = self.write(space, |id, hlc| {
+            Operation::new_record(id, hlc, space, kind, changes)
+        })?;
+        Ok(op.record)
+    }
+
+    /// Changes an existing record; returns the operation id once durable.
+    pub fn edit_record(
+        &mut self,
+        space: SpaceId,
+        record: RecordId,
+        kind: RecordKind,
+        changes: Vec<Change>,
+    ) -> Result<OpId, NodeError> {
+        self.replica(space)?
+            .record(kind, record)
+            .ok_or_else(|| NodeError::UnknownRecord {
+                kind,
+                id: record.to_string(),
+            })?;
+        let op = self.write(space, |id, hlc| {
+            Operation::edit(id, hlc, space, record, kind, changes)
+        })?;
+        Ok(op.id)
+    }
+
+    /// Moves a task's or request's status from what this device shows now.
+    pub fn move_status(
+        &mut self,
+        space: SpaceId,
+        record: RecordId,
+        kind: RecordKind,
+        to: Status,
+        note: String,
+    ) -> Result<OpId, NodeError> {
+        let state =
+            self.replica(space)?
+                .record(kind, record)
+                .ok_or_else(|| NodeError::UnknownRecord {
+                    kind,
+                    id: record.to_string(),
+                })?;
+        let from = state
+            .status(kind)
+            .ok_or(NodeError::Invalid(InvalidOp::NoStatus { kind }))?;
+        let bases = state.status_register().heads();
+        let bases = bases
+            .try_into()
+            .map_err(|_| NodeError::Invalid(InvalidOp::TooManyChanges { max: 16 }))?;
+        self.edit_record(
+            space,
+            record,
+            kind,
+            vec![Change::Transition {
+                from,
+                to,
+                note,
+                bases,
+            }],
+        )
+    }
+
+    /// Seals, logs durably, applies and records derived state for one local operation.
+    fn write(
+        &mut self,
+        space: SpaceId,
+        build: impl FnOnce(OpId, Hlc) -> Result<Operation, InvalidOp>,
+    ) -> Result<Operation, NodeError> {
+        let device = self.keys.device_id();
+        let (epoch, key) = {
+            let entry = self.entry(space)?;
+            let (epoch, key) = entry
+                .keys
+                .last()
+                .ok_or_else(|| NodeError::UnknownSpace(space.to_string()))?;
+            (*epoch, key.clone())
+        };
+        let st = self
+            .spaces
+            .get_mut(&space)
+            .ok_or_else(|| NodeError::UnknownSpace(space.to_string()))?;
+        let seq = st.replica.version_vector().get(&device) + 1;
+        let hlc = st.clock.tick(now_ms())?;
+        let op = build(OpId { device, seq }, hlc)?;
+        let envelope = Envelope::seal(&op, epoch, self.session, &key, &self.keys)?;
+        let bytes = envelope.encode()?;
+        st.log.append(&bytes)?;
+        st.log_digest = chain(&st.log_digest, &bytes);
+        st.replica.apply(op.clone())?;
+        let rkey = RecordKey {
+            kind: op.kind,
+            id: op.record,
+        };
+        let mut batch = sled::Batch::default();
+        if let Some(state) = st.replica.slot(&rkey) {
+            let slot = slot_key(&rkey);
+            batch.insert(slot.clone(), self.cipher.seal(&slot, &encode(state)?)?);
+        }
+        let meta = SpaceMeta {
+            log_len: st.log.len(),
+            log_digest: st.log_digest,
+            applied: st.replica.version_vector().clone(),
+            clock: st.clock.last(),
+        };
+        batch.insert(META_KEY, self.cipher.seal(META_KEY, &encode(&meta)?)?);
+        st.tree.apply_batch(batch).map_err(|e| NodeError::Store {
+            path: self.dir.join("state"),
+            reason: e.to_string(),
+        })?;
+        Ok(op)
+    }
+
+    /// Checks the audit log.
+    pub fn audit_verify(&self) -> Result<AuditReport, NodeError> {
+        Ok(audit::verify(&self.dir.join("audit.log"))?)
+    }
+
+    /// Renders the audit log for a SIEM and records that it was exported.
+    pub fn audit_export(
+        &mut self,
+        format: ExportFormat,
+        hostname: &str,
+    ) -> Result<Vec<String>, NodeError> {
+        let lines = audit::export(&self.dir.join("audit.log"), format, hostname)?;
+        let fmt = match format {
+            ExportFormat::Jsonl => "jsonl",
+            ExportFormat::Syslog => "syslog",
+            ExportFormat::Cef => "cef",
+        };
+        self.audit.record(
+            AuditEvent::AuditExported,
+            &[("format", fmt.into())],
+            Some(&self.keys),
+            Utc::now(),
+        )?;
+        Ok(lines)
+    }
+
+    /// Flushes derived state (the op logs are already durable).
+    pub fn close(self) -> Result<(), NodeError> {
+        self.db.flush().map_err(|e| NodeError::Store {
+            path: self.dir.join("state"),
+            reason: e.to_string(),
+        })?;
+        Ok(())
+    }
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, NodeError> {
+    postcard::to_allocvec(value).map_err(|e| NodeError::Store {
+        path: PathBuf::new(),
+        reason: e.to_string(),
+    })
+}

@@ -1,0 +1,138 @@
+//! Test support for the KrizLink suite: finding the workspace's built binaries, private
+//! scratch directories, and a private X server (Xvfb) for the real desktop window.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The path of a binary built in this workspace (`cargo build --bins` puts it beside the
+/// test binary's `deps/` directory). Panics with instructions if it is missing: a test that
+/// needs it must fail, not skip.
+pub fn workspace_bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary knows its path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test binary lives in target/<profile>/deps");
+    let bin = profile_dir.join(name);
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first with `cargo build --workspace --bins` (scripts/test.sh does)",
+        bin.display()
+    );
+    bin
+}
+
+/// The workspace's target directory (for artifacts such as screenshots).
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary knows its path");
+    exe.ancestors()
+        .nth(3)
+        .expect("target/<profile>/deps/<exe>")
+        .to_owned()
+}
+
+/// A scratch directory removed on drop (kept if `KRIZLINK_KEEP_TEST_DIRS` is set).
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("krizlink-test-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create a scratch dir");
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if std::env::var_os("KRIZLINK_KEEP_TEST_DIRS").is_none() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+/// A private X server on a free display; stopped on drop.
+pub struct Xvfb {
+    child: Child,
+    display: String,
+}
+
+impl Xvfb {
+    /// Starts `Xvfb :N` on the first free display from 90 on and waits until it accepts
+    /// clients. Panics with the reason if Xvfb is not installed or does not come up.
+    pub fn start() -> Xvfb {
+        for n in 90..140 {
+            if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+                || Path::new(&format!("/tmp/.X{n}-lock")).exists()
+            {
+                continue;
+            }
+            let display = format!(":{n}");
+            let child = Command::new("Xvfb")
+                .args([
+                    display.as_str(),
+                    "-screen",
+                    "0",
+                    "1280x800x24",
+                    "-nolisten",
+                    "tcp",
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "cannot start Xvfb ({e}): install the xvfb package (scripts/setup.sh does)"
+                    )
+                });
+            let mut xvfb = Xvfb { child, display };
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
+                    return xvfb;
+                }
+                if let Ok(Some(_)) = xvfb.child.try_wait() {
+                    break; // lost a race for this display; try the next
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = xvfb.child.kill();
+            let _ = xvfb.child.wait();
+        }
+        panic!("no X display could be started with Xvfb on :90 to :139");
+    }
+
+    pub fn display(&self) -> &str {
+        &self.display
+    }
+
+    /// Saves a screenshot of the whole screen as PNG (ImageMagick's `import`).
+    pub fn screenshot(&self, path: &Path) -> Result<(), String> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+        }
+        let status = Command::new("import")
+            .args(["-window", "root"])
+            .arg(path)
+            .env("DISPLAY", &self.display)
+            .status()
+            .map_err(|e| format!("cannot run import (imagemagick): {e}"))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("import exited with {status}"))
+        }
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

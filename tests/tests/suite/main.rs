@@ -1,0 +1,4 @@
+//! The KrizLink test suite: one binary, one module per area.
+
+mod desktop;
+mod node_cli;

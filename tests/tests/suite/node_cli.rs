@@ -1,0 +1,527 @@
+//! The engine through the real `krizlink-node` binary on real data dirs: crash safety under
+//! kill -9, what a lost laptop gives away, tampering, and the errors a person sees.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use krizlink_core::engine::envelope::{nonce_of, Envelope};
+use krizlink_core::engine::oplog::OpLog;
+use krizlink_tests::{workspace_bin, TempDir};
+
+const PASS: &str = "heslo-pro-test-1234";
+
+fn node(dir: &Path, args: &[&str]) -> Output {
+    Command::new(workspace_bin("krizlink-node"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env("KRIZLINK_PASSPHRASE", PASS)
+        .output()
+        .expect("krizlink-node runs")
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = node(dir, args);
+    assert!(
+        out.status.success(),
+        "krizlink-node {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("utf-8 output")
+        .trim()
+        .to_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).trim().to_owned()
+}
+
+/// A data dir with an identity and one space.
+fn fresh(name: &str) -> (TempDir, String) {
+    let dir = TempDir::new(name);
+    ok(dir.path(), &["init", "--name", "Jana Nováková"]);
+    let space = ok(
+        dir.path(),
+        &["space", "create", "Krizový štáb Zlínského kraje"],
+    );
+    (dir, space)
+}
+
+fn task_ids(dir: &Path, space: &str) -> BTreeSet<String> {
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(dir, &["task", "list", "--space", space, "--json"]))
+            .expect("json");
+    json.as_array()
+        .expect("array")
+        .iter()
+        .map(|t| t["id"].as_str().expect("id").to_owned())
+        .collect()
+}
+
+fn log_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("spaces"))
+        .expect("spaces dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn kill_9_while_writing_loses_no_acknowledged_write_and_reuses_no_nonce() {
+    let (dir, space) = fresh("crash");
+    let mut acknowledged = BTreeSet::new();
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    for round in 0..50 {
+        let mut child = Command::new(workspace_bin("krizlink-node"))
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(["task", "import", "--space", &space])
+            .env("KRIZLINK_PASSPHRASE", PASS)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        let mut stdin = child.stdin.take().expect("stdin");
+        let writer = std::thread::spawn(move || {
+            for i in 0.. {
+                if writeln!(stdin, "Úkol kolo {round} č. {i}").is_err() {
+                    break;
+                }
+            }
+        });
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        // Wait for the first durable write, then kill at a random moment.
+        let first = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the node writes within 30 s");
+        acknowledged.insert(first);
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let delay = Duration::from_millis(seed % 150);
+        let until = Instant::now() + delay;
+        while Instant::now() < until {
+            if let Ok(id) = rx.recv_timeout(until.saturating_duration_since(Instant::now())) {
+                acknowledged.insert(id);
+            }
+        }
+        child.kill().expect("kill -9");
+        let _ = child.wait();
+        // Ids printed before the kill and still in the pipe were acknowledged too.
+        reader.join().expect("reader");
+        acknowledged.extend(rx.try_iter());
+        let _ = writer.join();
+    }
+    let present = task_ids(dir.path(), &space);
+    let lost: Vec<_> = acknowledged.difference(&present).collect();
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged writes lost: {lost:?}",
+        lost.len()
+    );
+    assert!(acknowledged.len() >= 50);
+
+    // No (key, nonce) pair was ever used twice: scan every stored envelope.
+    let mut nonces = BTreeSet::new();
+    let mut envelopes = 0;
+    for log in log_files(dir.path()) {
+        for bytes in OpLog::read_intact_prefix(&log).expect("log readable") {
+            let envelope = Envelope::decode(&bytes).expect("stored envelope decodes");
+            assert!(
+                nonces.insert(nonce_of(&envelope)),
+                "nonce reused: {:?}",
+                nonce_of(&envelope)
+            );
+            envelopes += 1;
+        }
+    }
+    assert!(envelopes >= acknowledged.len());
+}
+
+fn forms_of(marker: &str) -> Vec<(String, Vec<u8>)> {
+    use base64::Engine;
+    let mut forms = vec![("raw".to_owned(), marker.as_bytes().to_vec())];
+    forms.push((
+        "utf-16le".into(),
+        marker
+            .encode_utf16()
+            .flat_map(|u| u.to_le_bytes())
+            .collect(),
+    ));
+    forms.push((
+        "utf-16be".into(),
+        marker
+            .encode_utf16()
+            .flat_map(|u| u.to_be_bytes())
+            .collect(),
+    ));
+    for engine in [
+        &base64::engine::general_purpose::STANDARD,
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+    ] {
+        // Every alignment of the marker inside a base64 stream.
+        for pad in 0..3 {
+            let mut bytes = vec![b'x'; pad];
+            bytes.extend_from_slice(marker.as_bytes());
+            let encoded = engine.encode(&bytes);
+            let skip = (pad * 4).div_ceil(3) + 1;
+            let core = &encoded[skip.min(encoded.len())..encoded.len().saturating_sub(4)];
+            forms.push((format!("base64+{pad}"), core.as_bytes().to_vec()));
+        }
+    }
+    forms
+}
+
+fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("readable dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            files_under(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn a_lost_laptop_gives_away_no_record_content() {
+    let (dir, space) = fresh("lost-laptop");
+    let marker = "TAJNE-evakuace-Bystřice-7f3a9c";
+    ok(
+        dir.path(),
+        &[
+            "task",
+            "add",
+            "--space",
+            &space,
+            "--title",
+            marker,
+            "--description",
+            marker,
+            "--assignee",
+            marker,
+        ],
+    );
+    ok(
+        dir.path(),
+        &["journal", "add", "--space", &space, "--text", marker],
+    );
+    ok(
+        dir.path(),
+        &[
+            "contact",
+            "add",
+            "--space",
+            &space,
+            "--name",
+            marker,
+            "--phone",
+            "+420 577 000 111",
+        ],
+    );
+    ok(
+        dir.path(),
+        &[
+            "sitrep",
+            "add",
+            "--space",
+            &space,
+            "--sender",
+            marker,
+            "--as-of",
+            "2026-11-23T06:00:00+01:00",
+            "--situation",
+            marker,
+        ],
+    );
+    // The space name is content too.
+    let named = ok(dir.path(), &["space", "create", marker]);
+    ok(
+        dir.path(),
+        &["task", "add", "--space", &named, "--title", "x"],
+    );
+    assert!(
+        ok(dir.path(), &["task", "list", "--space", &space]).contains(marker),
+        "the marker is readable with the passphrase"
+    );
+
+    let mut files = Vec::new();
+    files_under(dir.path(), &mut files);
+    assert!(files.len() >= 5);
+    for file in files {
+        let bytes = std::fs::read(&file).expect("readable");
+        for (form, needle) in forms_of(marker) {
+            let hit = bytes.windows(needle.len()).any(|w| w == needle.as_slice());
+            assert!(!hit, "{} holds the marker in {form} form", file.display());
+        }
+    }
+}
+
+/// Rewrites one envelope in the op log with `edit`, keeping the log's own framing valid (as an
+/// attacker with the laptop could).
+fn tamper_first_envelope(dir: &Path, edit: impl Fn(&mut Vec<u8>)) {
+    let log = &log_files(dir)[0];
+    let mut entries = OpLog::read_intact_prefix(log).expect("log");
+    edit(&mut entries[0]);
+    std::fs::remove_file(log).expect("remove");
+    let (mut fresh, _, _) = OpLog::open(log).expect("reopen");
+    for e in entries {
+        fresh.append(&e).expect("append");
+    }
+}
+
+#[test]
+fn tampered_envelopes_are_rejected_and_audited() {
+    for (case, offset_from) in [("header", 0usize), ("ciphertext", 1), ("signature", 2)] {
+        let (dir, space) = fresh(&format!("tamper-{case}"));
+        let victim = ok(
+            dir.path(),
+            &["task", "add", "--space", &space, "--title", "Původní znění"],
+        );
+        let other = ok(
+            dir.path(),
+            &["task", "add", "--space", &space, "--title", "Druhý úkol"],
+        );
+        tamper_first_envelope(dir.path(), |bytes| {
+            let len = bytes.len();
+            let at = match offset_from {
+                0 => 1 + 16 + 2, // inside the header, after version and space id
+                1 => len / 2,    // inside the ciphertext
+                _ => len - 10,   // inside the signature
+            };
+            bytes[at] ^= 0x04;
+        });
+        let tasks = task_ids(dir.path(), &space);
+        assert!(
+            !tasks.contains(&victim),
+            "{case}: the tampered task must not be shown"
+        );
+        let audit = ok(dir.path(), &["audit", "export", "--format", "jsonl"]);
+        assert!(
+            audit.contains("operation_rejected"),
+            "{case}: rejection audited:\n{audit}"
+        );
+        let _ = other;
+    }
+}
+
+#[test]
+fn an_edited_audit_log_fails_verify() {
+    let (dir, _space) = fresh("audit-edit");
+    assert!(ok(dir.path(), &["audit", "verify"]).starts_with("audit log OK"));
+    let path = dir.path().join("audit.log");
+    let text = std::fs::read_to_string(&path).expect("audit log");
+    std::fs::write(&path, text.replacen("space_created", "unlock_ok", 1)).expect("write");
+    let out = node(dir.path(), &["audit", "verify"]);
+    assert!(!out.status.success());
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(report.contains("was edited"), "{report}");
+}
+
+#[test]
+fn wrong_passphrase_is_refused_audited_and_changes_nothing() {
+    let (dir, space) = fresh("wrong-pass");
+    let id = ok(
+        dir.path(),
+        &["task", "add", "--space", &space, "--title", "Úkol"],
+    );
+    let out = Command::new(workspace_bin("krizlink-node"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["task", "list", "--space", &space])
+        .env("KRIZLINK_PASSPHRASE", "spatne-heslo")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(stderr(&out), "krizlink-node: wrong passphrase");
+    assert!(out.stdout.is_empty());
+    assert!(task_ids(dir.path(), &space).contains(&id));
+    assert!(ok(dir.path(), &["audit", "export", "--format", "jsonl"]).contains("unlock_failed"));
+}
+
+#[test]
+fn bad_input_changes_nothing_and_says_why() {
+    let (dir, space) = fresh("bad-input");
+    let before = std::fs::read(&log_files(dir.path())[0]).expect("log");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec![
+                "task",
+                "add",
+                "--space",
+                "00112233445566778899aabbccddeeff",
+                "--title",
+                "x",
+            ],
+            "no space with id",
+        ),
+        (
+            vec!["task", "add", "--space", "nonsense", "--title", "x"],
+            "space id",
+        ),
+        (
+            vec!["task", "add", "--space", &space, "--title", "   "],
+            "must not be empty",
+        ),
+        (
+            vec![
+                "task", "add", "--space", &space, "--title", "x", "--due", "zítra",
+            ],
+            "RFC 3339",
+        ),
+        (
+            vec![
+                "task",
+                "add",
+                "--space",
+                &space,
+                "--title",
+                "x",
+                "--priority",
+                "urgent",
+            ],
+            "unknown priority",
+        ),
+        (
+            vec![
+                "task",
+                "status",
+                "--space",
+                &space,
+                "00112233445566778899aabbccddeeff",
+                "done",
+            ],
+            "no Task",
+        ),
+        (
+            vec![
+                "task",
+                "status",
+                "--space",
+                &space,
+                "00112233445566778899aabbccddeeff",
+                "finished",
+            ],
+            "unknown task status",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = node(dir.path(), &args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = stderr(&out);
+        assert!(
+            err.starts_with("krizlink-node: ") && err.contains(expected),
+            "{args:?}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+    }
+    assert_eq!(
+        std::fs::read(&log_files(dir.path())[0]).expect("log"),
+        before,
+        "nothing was written"
+    );
+}
+
+#[test]
+fn a_second_process_on_the_same_data_dir_is_refused() {
+    let (dir, space) = fresh("second-process");
+    let mut first = Command::new(workspace_bin("krizlink-node"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["task", "import", "--space", &space])
+        .env("KRIZLINK_PASSPHRASE", PASS)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = first.stdin.take().expect("stdin");
+    writeln!(stdin, "První").expect("write");
+    let mut lines = BufReader::new(first.stdout.take().expect("stdout")).lines();
+    let id = lines.next().expect("a line").expect("utf-8");
+    let out = node(dir.path(), &["task", "list", "--space", &space]);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(
+        stderr(&out).contains("in use by another KrizLink process"),
+        "{}",
+        stderr(&out)
+    );
+    drop(stdin);
+    assert!(first.wait().expect("wait").success());
+    assert!(task_ids(dir.path(), &space).contains(&id));
+}
+
+#[test]
+fn damaged_derived_state_is_rebuilt_from_the_log() {
+    let (dir, space) = fresh("damaged-db");
+    let ids: BTreeSet<String> = (0..5)
+        .map(|i| {
+            ok(
+                dir.path(),
+                &[
+                    "task",
+                    "add",
+                    "--space",
+                    &space,
+                    "--title",
+                    &format!("Úkol {i}"),
+                ],
+            )
+        })
+        .collect();
+    // Garble every file of the sled store.
+    let mut files = Vec::new();
+    files_under(&dir.path().join("state"), &mut files);
+    for f in files {
+        let mut bytes = std::fs::read(&f).expect("read");
+        for b in bytes.iter_mut().step_by(7) {
+            *b ^= 0x5a;
+        }
+        std::fs::write(&f, bytes).expect("write");
+    }
+    assert_eq!(task_ids(dir.path(), &space), ids);
+}
+
+#[test]
+fn a_damaged_op_log_is_a_clear_error() {
+    let (dir, space) = fresh("damaged-log");
+    for i in 0..3 {
+        ok(
+            dir.path(),
+            &[
+                "task",
+                "add",
+                "--space",
+                &space,
+                "--title",
+                &format!("Úkol {i}"),
+            ],
+        );
+    }
+    let log = &log_files(dir.path())[0];
+    let mut bytes = std::fs::read(log).expect("log");
+    bytes[20] ^= 0xff;
+    std::fs::write(log, &bytes).expect("write");
+    let out = node(dir.path(), &["task", "list", "--space", &space]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("damaged at byte") && err.contains("intact"),
+        "{err}"
+    );
+}
