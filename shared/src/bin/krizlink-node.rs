@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
 
 use krizlink_core::engine::audit::ExportFormat;
-use krizlink_core::engine::keystore::KdfParams;
+use krizlink_core::engine::keystore::{KdfParams, Role};
 use krizlink_core::engine::node::{Node, NodeError};
 use krizlink_core::merge::Comment;
 use krizlink_core::op::Change;
@@ -77,9 +77,40 @@ enum Command {
     /// Contacts (kontakty).
     #[command(subcommand)]
     Contact(ContactCmd),
+    /// Invites to a space.
+    #[command(subcommand)]
+    Invite(InviteCmd),
+    /// Join a space with an invite code.
+    Join {
+        /// The invite code (KRZ-...), for the first step.
+        code: Option<String>,
+        /// Exchange codes by hand instead of over the network: prints a request code.
+        #[arg(long)]
+        offline: bool,
+        /// The welcome code from the inviting device, for the last step.
+        #[arg(long, value_name = "CODE")]
+        welcome: Option<String>,
+    },
     /// The audit log of security events.
     #[command(subcommand)]
     Audit(AuditCmd),
+}
+
+#[derive(Subcommand)]
+enum InviteCmd {
+    /// Create a one-use invite; prints the code to hand over.
+    Create {
+        #[command(flatten)]
+        space: SpaceArg,
+        /// chair | secretary | member | orp_coordinator | exercise_leader | observer.
+        #[arg(long)]
+        role: String,
+        /// How long the invite stays valid, in hours (1 to 720).
+        #[arg(long, default_value_t = 72)]
+        valid_hours: u64,
+    },
+    /// Admit the device that sent REQUEST (from `join CODE --offline`); prints a welcome code.
+    Accept { request: String },
 }
 
 #[derive(Subcommand)]
@@ -530,6 +561,43 @@ fn dispatch(node: &mut Node, command: Command) -> Result<()> {
         Command::Request(cmd) => request(node, cmd)?,
         Command::Incident(cmd) => incident(node, cmd)?,
         Command::Contact(cmd) => contact(node, cmd)?,
+        Command::Invite(InviteCmd::Create {
+            space,
+            role,
+            valid_hours,
+        }) => {
+            let space = parse_space(node, &space.space)?;
+            let role: Role = role.parse().map_err(|_| {
+                anyhow!(
+                    "unknown role {role:?}; use one of: {}",
+                    Role::ALL
+                        .iter()
+                        .map(|r| r.code())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })?;
+            if !(1..=720).contains(&valid_hours) {
+                bail!("--valid-hours must be 1 to 720");
+            }
+            println!("{}", node.create_invite(space, role, valid_hours * 60)?);
+        }
+        Command::Invite(InviteCmd::Accept { request }) => {
+            println!("{}", node.accept_join(&request)?);
+        }
+        Command::Join {
+            code,
+            offline,
+            welcome,
+        } => match (code, welcome) {
+            (Some(_), Some(_)) => bail!("give either an invite code or --welcome, not both"),
+            (None, Some(welcome)) => println!("{}", node.finish_join(&welcome)?),
+            (Some(code), None) if offline => println!("{}", node.request_join(&code)?),
+            (Some(_), None) => {
+                bail!("joining over the network comes with sync; use `join CODE --offline` and exchange the codes by hand")
+            }
+            (None, None) => bail!("give an invite code (join CODE --offline) or --welcome CODE"),
+        },
         Command::Audit(AuditCmd::Verify) => {
             let report = node.audit_verify()?;
             if report.problems.is_empty() {

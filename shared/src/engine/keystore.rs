@@ -313,6 +313,15 @@ pub struct StoredInvite {
     pub used: bool,
 }
 
+/// A join this device asked for with an invite code and has not finished yet.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PendingJoin {
+    pub invite: [u8; 16],
+    /// The proof secret derived from the invite code, to check the welcome.
+    pub secret: Secret32,
+    pub created_ms: u64,
+}
+
 /// Everything the keystore seals. Zeroized on drop.
 #[derive(Serialize, Deserialize)]
 pub struct KeystoreContents {
@@ -320,6 +329,7 @@ pub struct KeystoreContents {
     name: String,
     pub spaces: Vec<SpaceEntry>,
     pub invites: Vec<StoredInvite>,
+    pub pending_joins: Vec<PendingJoin>,
 }
 
 impl KeystoreContents {
@@ -330,6 +340,7 @@ impl KeystoreContents {
             name: name.to_owned(),
             spaces: Vec::new(),
             invites: Vec::new(),
+            pending_joins: Vec::new(),
         }
     }
 

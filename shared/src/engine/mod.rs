@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod envelope;
+pub mod invite;
 pub mod keys;
 pub mod keystore;
 pub mod node;

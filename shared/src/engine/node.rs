@@ -29,11 +29,14 @@ use sha2::Digest;
 
 use crate::engine::audit::{self, AuditError, AuditEvent, AuditLog, AuditReport, ExportFormat};
 use crate::engine::envelope::{Envelope, EnvelopeError};
+use crate::engine::invite::{InviteCode, InviteError, JoinRequest, Welcome};
 use crate::engine::keys::{DeviceKeys, SpaceKey};
 use crate::engine::keystore::{
     KdfParams, Keystore, KeystoreContents, KeystoreError, Role, SpaceEntry,
 };
+use crate::engine::keystore::{PendingJoin, Secret32, StoredInvite};
 use crate::engine::oplog::{OpLog, OpLogError};
+use crate::engine::wrap::{unwrap_space_key, wrap_space_key};
 use crate::hlc::{ClockError, Hlc, HlcClock};
 use crate::ids::{DeviceId, OpId, RecordId, SpaceId};
 use crate::merge::{ApplyError, RecordKey, RecordState, Replica};
@@ -83,6 +86,10 @@ pub enum NodeError {
     Io { path: PathBuf, source: io::Error },
     #[error("no random numbers available from the operating system")]
     Random,
+    #[error("{0}")]
+    Invite(#[from] InviteError),
+    #[error("an invite must be valid for 1 minute to 30 days")]
+    BadValidity,
 }
 
 /// A space as listed for a person.
@@ -754,6 +761,200 @@ impl Node {
         Ok(op)
     }
 
+    /// Creates a one-use invite to `space` for `role`, valid for `valid_minutes`; returns the
+    /// code to hand over out of band.
+    pub fn create_invite(
+        &mut self,
+        space: SpaceId,
+        role: Role,
+        valid_minutes: u64,
+    ) -> Result<String, NodeError> {
+        self.entry(space)?;
+        if !(1..=30 * 24 * 60).contains(&valid_minutes) {
+            return Err(NodeError::BadValidity);
+        }
+        let mut bytes = [0u8; 16];
+        SystemRandom::new()
+            .fill(&mut bytes)
+            .map_err(|_| NodeError::Random)?;
+        let code = InviteCode::from_bytes(bytes);
+        let expires_ms = now_ms().saturating_add(valid_minutes * 60_000);
+        self.keystore.contents_mut().invites.push(StoredInvite {
+            id: code.id(),
+            space,
+            role,
+            expires_ms,
+            secret: Secret32::from_bytes(code.secret()),
+            used: false,
+        });
+        self.keystore.save().map_err(NodeError::Keystore)?;
+        let detail = [
+            ("space", space.to_string()),
+            ("role", role.code().to_owned()),
+            ("invite", hex16(&code.id())),
+            ("expires", rfc3339_ms(expires_ms)),
+        ];
+        self.audit.record(
+            AuditEvent::InviteCreated,
+            &detail,
+            Some(&self.keys),
+            Utc::now(),
+        )?;
+        Ok(code.to_text())
+    }
+
+    /// The first offline step of joining: turns an invite code into a request code for the
+    /// inviting device, and remembers the invite so the welcome can be checked.
+    pub fn request_join(&mut self, code: &str) -> Result<String, NodeError> {
+        let code = InviteCode::parse(code)?;
+        let request = JoinRequest::new(&code, &self.keys, self.name());
+        let pending = &mut self.keystore.contents_mut().pending_joins;
+        pending.retain(|p| p.invite != code.id());
+        pending.push(PendingJoin {
+            invite: code.id(),
+            secret: Secret32::from_bytes(code.secret()),
+            created_ms: now_ms(),
+        });
+        self.keystore.save().map_err(NodeError::Keystore)?;
+        Ok(request.to_text())
+    }
+
+    /// On the inviting device: admits the requesting device if the request proves the invite,
+    /// and returns the welcome code with the space keys wrapped to that device.
+    pub fn accept_join(&mut self, request: &str) -> Result<String, NodeError> {
+        let request = JoinRequest::parse(request)?;
+        let now = now_ms();
+        let verdict = match self
+            .keystore
+            .contents()
+            .invites
+            .iter()
+            .find(|i| i.id == request.invite)
+        {
+            None => Err(InviteError::UnknownInvite),
+            Some(i) if i.used => Err(InviteError::Used),
+            Some(i) if now > i.expires_ms => Err(InviteError::Expired(rfc3339_ms(i.expires_ms))),
+            Some(i) => request
+                .verify(i.secret.as_bytes())
+                .map(|()| (i.space, i.role, *i.secret.as_bytes())),
+        };
+        let (space, role, secret) = match verdict {
+            Ok(v) => v,
+            Err(reason) => {
+                let detail = [
+                    ("invite", hex16(&request.invite)),
+                    ("device", request.device.to_string()),
+                    ("reason", reason.to_string()),
+                ];
+                self.audit.record(
+                    AuditEvent::InviteRefused,
+                    &detail,
+                    Some(&self.keys),
+                    Utc::now(),
+                )?;
+                return Err(reason.into());
+            }
+        };
+        let entry = self.entry(space)?;
+        let context = Welcome::wrap_context(&request.invite, &request.device, &space);
+        let mut wrapped = Vec::with_capacity(entry.keys.len());
+        for (epoch, key) in &entry.keys {
+            let w = wrap_space_key(&request.x25519, key, &context)
+                .map_err(|_| NodeError::Invite(InviteError::Unwrap))?;
+            wrapped.push((*epoch, w));
+        }
+        let welcome = Welcome {
+            invite: request.invite,
+            space,
+            space_name: entry.name.clone(),
+            role,
+            keys: wrapped
+                .try_into()
+                .map_err(|_| NodeError::Invite(InviteError::Malformed("welcome code")))?,
+            inviter: self.keys.device_id(),
+            mac: [0; 32],
+            signature: crate::engine::envelope::Signature([0; 64]),
+        }
+        .seal(&secret, &self.keys);
+        if let Some(i) = self
+            .keystore
+            .contents_mut()
+            .invites
+            .iter_mut()
+            .find(|i| i.id == request.invite)
+        {
+            i.used = true;
+        }
+        self.keystore.save().map_err(NodeError::Keystore)?;
+        let used = [
+            ("invite", hex16(&request.invite)),
+            ("space", space.to_string()),
+        ];
+        self.audit
+            .record(AuditEvent::InviteUsed, &used, Some(&self.keys), Utc::now())?;
+        let joined = [
+            ("space", space.to_string()),
+            ("device", request.device.to_string()),
+            ("role", role.code().to_owned()),
+        ];
+        self.audit.record(
+            AuditEvent::MemberJoined,
+            &joined,
+            Some(&self.keys),
+            Utc::now(),
+        )?;
+        Ok(welcome.to_text())
+    }
+
+    /// The last offline step on the joining device: checks the welcome, unwraps the space keys
+    /// and adds the space.
+    pub fn finish_join(&mut self, welcome: &str) -> Result<SpaceId, NodeError> {
+        let welcome = Welcome::parse(welcome)?;
+        let contents = self.keystore.contents();
+        let pending = contents
+            .pending_joins
+            .iter()
+            .find(|p| p.invite == welcome.invite)
+            .ok_or(InviteError::NotPending)?;
+        welcome.verify(pending.secret.as_bytes())?;
+        if contents.space(welcome.space).is_some() {
+            return Err(InviteError::AlreadyMember.into());
+        }
+        let context =
+            Welcome::wrap_context(&welcome.invite, &self.keys.device_id(), &welcome.space);
+        let mut keys = Vec::with_capacity(welcome.keys.len());
+        for (epoch, wrapped) in welcome.keys.iter() {
+            keys.push((
+                *epoch,
+                unwrap_space_key(&self.keys, wrapped, &context).map_err(|_| InviteError::Unwrap)?,
+            ));
+        }
+        let contents = self.keystore.contents_mut();
+        contents
+            .pending_joins
+            .retain(|p| p.invite != welcome.invite);
+        contents.spaces.push(SpaceEntry {
+            space: welcome.space,
+            name: welcome.space_name.clone(),
+            role: welcome.role,
+            keys,
+        });
+        self.keystore.save().map_err(NodeError::Keystore)?;
+        self.load_space(welcome.space)?;
+        let detail = [
+            ("space", welcome.space.to_string()),
+            ("role", welcome.role.code().to_owned()),
+            ("inviter", welcome.inviter.to_string()),
+        ];
+        self.audit.record(
+            AuditEvent::MemberJoined,
+            &detail,
+            Some(&self.keys),
+            Utc::now(),
+        )?;
+        Ok(welcome.space)
+    }
+
     /// Checks the audit log.
     pub fn audit_verify(&self) -> Result<AuditReport, NodeError> {
         Ok(audit::verify(&self.dir.join("audit.log"))?)
@@ -788,6 +989,16 @@ impl Node {
         })?;
         Ok(())
     }
+}
+
+fn hex16(bytes: &[u8; 16]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn rfc3339_ms(ms: u64) -> String {
+    chrono::DateTime::from_timestamp_millis(i64::try_from(ms).unwrap_or(i64::MAX))
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, NodeError> {
