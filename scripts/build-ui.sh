@@ -14,6 +14,13 @@ mkdir -p ui/dist.new
 wasm-bindgen --target web --no-typescript --out-dir ui/dist.new --out-name krizlink_ui \
   "$target_dir/wasm32-unknown-unknown/$out_dir/krizlink-ui.wasm"
 cp ui/index.html ui/style.css ui/dist.new/
-rm -rf ui/dist
-mv ui/dist.new ui/dist
-echo "[ui] built ui/dist ($(du -sh ui/dist | cut -f1))"
+# The desktop binary embeds ui/dist and cargo rebuilds it when those files' times change: keep
+# the old files when nothing changed, so a second run does not relink the desktop app.
+if [[ -d ui/dist ]] && diff -rq ui/dist.new ui/dist >/dev/null; then
+  rm -rf ui/dist.new
+  echo "[ui] ui/dist unchanged"
+else
+  rm -rf ui/dist
+  mv ui/dist.new ui/dist
+  echo "[ui] built ui/dist ($(du -sh ui/dist | cut -f1))"
+fi

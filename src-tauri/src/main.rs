@@ -13,16 +13,19 @@ use std::time::Duration;
 
 /// Whether this run is a smoke check (see the module doc).
 static SMOKE: AtomicBool = AtomicBool::new(false);
+/// Set once the UI has called `ui_ready`; a smoke run that has got this far never times out.
+static UI_READY: AtomicBool = AtomicBool::new(false);
 
 /// Smoke runs give the UI this long to appear before failing.
 const SMOKE_TIMEOUT: Duration = Duration::from_secs(60);
-/// After the UI is ready, a smoke run stays up this long so a screenshot can be taken.
-const SMOKE_LINGER: Duration = Duration::from_millis(1500);
+/// After the UI is ready, a smoke run stays up this long so the answer gets painted and a
+/// screenshot can be taken (on a loaded 2-core machine the first paint can lag by a second).
+const SMOKE_LINGER: Duration = Duration::from_millis(3000);
 
 /// Called by the UI once it is mounted; answers with the core's version.
 #[tauri::command]
 fn ui_ready(app: tauri::AppHandle) -> String {
-    if SMOKE.load(Ordering::SeqCst) {
+    if SMOKE.load(Ordering::SeqCst) && !UI_READY.swap(true, Ordering::SeqCst) {
         println!("krizlink-desktop: ui ready");
         std::thread::spawn(move || {
             std::thread::sleep(SMOKE_LINGER);
@@ -37,6 +40,9 @@ fn main() -> ExitCode {
         SMOKE.store(true, Ordering::SeqCst);
         std::thread::spawn(|| {
             std::thread::sleep(SMOKE_TIMEOUT);
+            if UI_READY.load(Ordering::SeqCst) {
+                return;
+            }
             eprintln!(
                 "krizlink-desktop: the UI did not call ui_ready within {} s",
                 SMOKE_TIMEOUT.as_secs()

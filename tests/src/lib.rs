@@ -128,6 +128,36 @@ impl Xvfb {
             Err(format!("import exited with {status}"))
         }
     }
+
+    /// Takes screenshots into `path` until one shows more than a bare window (a painted page
+    /// has many colours; an unpainted window two or three) or `within` has passed. Returns
+    /// whether the last one kept looked painted.
+    pub fn screenshot_when_painted(&self, path: &Path, within: Duration) -> Result<bool, String> {
+        let deadline = Instant::now() + within;
+        loop {
+            self.screenshot(path)?;
+            if colour_count(path)? > 16 {
+                return Ok(true);
+            }
+            if Instant::now() >= deadline {
+                return Ok(false);
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+/// The number of distinct colours in an image (ImageMagick's `%k`).
+fn colour_count(path: &Path) -> Result<u64, String> {
+    let out = Command::new("convert")
+        .arg(path)
+        .args(["-format", "%k", "info:"])
+        .output()
+        .map_err(|e| format!("cannot run convert (imagemagick): {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.trim()
+        .parse()
+        .map_err(|_| format!("convert said {text:?} for {}", path.display()))
 }
 
 impl Drop for Xvfb {

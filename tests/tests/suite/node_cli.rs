@@ -525,3 +525,66 @@ fn a_damaged_op_log_is_a_clear_error() {
         "{err}"
     );
 }
+
+#[test]
+fn an_offline_invite_admits_one_device_once() {
+    let (chair, space) = fresh("invite-chair");
+    let code = ok(
+        chair.path(),
+        &[
+            "invite",
+            "create",
+            "--space",
+            &space,
+            "--role",
+            "orp_coordinator",
+        ],
+    );
+    assert!(
+        code.starts_with("KRZ-") && code.len() < 40,
+        "a short code: {code}"
+    );
+
+    let joiner = TempDir::new("invite-joiner");
+    ok(joiner.path(), &["init", "--name", "Petr Svoboda"]);
+    let request = ok(joiner.path(), &["join", &code, "--offline"]);
+    let welcome = ok(chair.path(), &["invite", "accept", &request]);
+    assert_eq!(ok(joiner.path(), &["join", "--welcome", &welcome]), space);
+    let spaces: serde_json::Value =
+        serde_json::from_str(&ok(joiner.path(), &["space", "list", "--json"])).expect("json");
+    assert_eq!(spaces[0]["id"], space.as_str());
+    assert_eq!(spaces[0]["name"], "Krizový štáb Zlínského kraje");
+    assert_eq!(spaces[0]["role"], "orp_coordinator");
+    ok(
+        joiner.path(),
+        &["task", "add", "--space", &space, "--title", "Hlášení z ORP"],
+    );
+
+    // The code is used up: a second device is refused, and so is a code nobody issued.
+    let late = TempDir::new("invite-late");
+    ok(late.path(), &["init", "--name", "Eva Malá"]);
+    let late_request = ok(late.path(), &["join", &code, "--offline"]);
+    let out = node(chair.path(), &["invite", "accept", &late_request]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("already used"), "{}", stderr(&out));
+    let guessed = ok(
+        late.path(),
+        &["join", "KRZ-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AA", "--offline"],
+    );
+    let out = node(chair.path(), &["invite", "accept", &guessed]);
+    assert!(stderr(&out).contains("no such invite"), "{}", stderr(&out));
+    // A welcome for another device is useless to it.
+    let out = node(late.path(), &["join", "--welcome", &welcome]);
+    assert_eq!(out.status.code(), Some(1));
+
+    let audit = ok(chair.path(), &["audit", "export", "--format", "jsonl"]);
+    for event in [
+        "invite_created",
+        "invite_used",
+        "member_joined",
+        "invite_refused",
+    ] {
+        assert!(audit.contains(event), "{event} audited");
+    }
+    assert!(ok(joiner.path(), &["audit", "export", "--format", "jsonl"]).contains("member_joined"));
+}
