@@ -463,6 +463,9 @@ fn run(cli: Cli) -> Result<()> {
     }
     let pass = passphrase(pass_file, false)?;
     let mut node = Node::open(&dir, &pass)?;
+    for (space, reason) in node.damaged_spaces() {
+        eprintln!("krizlink-node: warning: space {space} is read-only: {reason}");
+    }
     let result = dispatch(&mut node, cli.command);
     node.close()?;
     result

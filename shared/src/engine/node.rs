@@ -90,6 +90,8 @@ pub enum NodeError {
     Invite(#[from] InviteError),
     #[error("an invite must be valid for 1 minute to 30 days")]
     BadValidity,
+    #[error("this space is read-only until its op log is repaired: {0}")]
+    Damaged(String),
 }
 
 /// A space as listed for a person.
@@ -116,7 +118,8 @@ struct SpaceMeta {
 }
 
 struct SpaceState {
-    log: OpLog,
+    /// The op log, or why it cannot be written (damaged: the intact part is shown read-only).
+    log: Result<OpLog, String>,
     log_entries: u64,
     log_digest: [u8; 32],
     /// Records changed since the last checkpoint of derived state.
@@ -460,7 +463,23 @@ impl Node {
     fn load_space(&mut self, space: SpaceId) -> Result<(), NodeError> {
         let spaces_dir = self.dir.join("spaces");
         fs::create_dir_all(&spaces_dir).map_err(io_at(&spaces_dir))?;
-        let (log, entries, _recovery) = OpLog::open(&self.log_path(space))?;
+        let path = self.log_path(space);
+        let (log, entries) = match OpLog::open(&path) {
+            Ok((log, entries, _recovery)) => (Ok(log), entries),
+            Err(damage @ OpLogError::Damaged { .. }) => {
+                // Show what is intact, refuse writes: an administrator decides about the file.
+                let reason = damage.to_string();
+                let detail = [("space", space.to_string()), ("reason", reason.clone())];
+                self.audit.record(
+                    AuditEvent::StateRebuilt,
+                    &detail,
+                    Some(&self.keys),
+                    Utc::now(),
+                )?;
+                (Err(reason), OpLog::read_intact_prefix(&path)?)
+            }
+            Err(e) => return Err(e.into()),
+        };
         let tree = self
             .db
             .open_tree(format!("space/{space}"))
@@ -513,6 +532,9 @@ impl Node {
         let Some(st) = self.spaces.get_mut(&space) else {
             return Ok(());
         };
+        if st.log.is_err() {
+            return Ok(()); // a damaged log's salvage is never checkpointed
+        }
         let mut batch = sled::Batch::default();
         for key in std::mem::take(&mut st.dirty) {
             let slot = slot_key(&key);
@@ -525,7 +547,7 @@ impl Node {
         }
         let meta = SpaceMeta {
             log_entries: st.log_entries,
-            log_len: st.log.len(),
+            log_len: st.log.as_ref().map_or(0, OpLog::len),
             log_digest: st.log_digest,
             applied: st.replica.version_vector().clone(),
             clock: st.clock.last(),
@@ -660,6 +682,14 @@ impl Node {
         Ok(space)
     }
 
+    /// Spaces whose op log is damaged, with the reason: they are shown read-only.
+    pub fn damaged_spaces(&self) -> Vec<(SpaceId, String)> {
+        self.spaces
+            .iter()
+            .filter_map(|(id, st)| st.log.as_ref().err().map(|r| (*id, r.clone())))
+            .collect()
+    }
+
     /// The spaces this device holds.
     pub fn spaces(&self) -> Vec<SpaceSummary> {
         self.keystore
@@ -780,7 +810,10 @@ impl Node {
         let op = build(OpId { device, seq }, hlc)?;
         let envelope = Envelope::seal(&op, epoch, self.session, &key, &self.keys)?;
         let bytes = envelope.encode()?;
-        st.log.append(&bytes)?;
+        st.log
+            .as_mut()
+            .map_err(|reason| NodeError::Damaged(reason.clone()))?
+            .append(&bytes)?;
         st.log_digest = chain(&st.log_digest, &bytes);
         st.log_entries += 1;
         st.replica.apply(op.clone())?;
@@ -1043,4 +1076,54 @@ fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, NodeError> {
         path: PathBuf::new(),
         reason: e.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("krizlink-node-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn an_expired_invite_is_refused_and_audited() {
+        let dir = scratch("expired-invite");
+        let mut chair = Node::init(
+            &dir.join("chair"),
+            "Jana",
+            "heslo-pro-test",
+            KdfParams::for_tests(),
+        )
+        .unwrap();
+        let space = chair.create_space("Povodňová komise ORP Vsetín").unwrap();
+        let code = chair.create_invite(space, Role::Member, 60).unwrap();
+        for invite in &mut chair.keystore.contents_mut().invites {
+            invite.expires_ms = 1_000; // long past
+        }
+        let mut joiner = Node::init(
+            &dir.join("joiner"),
+            "Petr",
+            "heslo-pro-test",
+            KdfParams::for_tests(),
+        )
+        .unwrap();
+        let request = joiner.request_join(&code).unwrap();
+        match chair.accept_join(&request) {
+            Err(NodeError::Invite(InviteError::Expired(at))) => {
+                assert_eq!(at, "1970-01-01T00:00:01Z")
+            }
+            Err(other) => panic!("expected expiry, got {other}"),
+            Ok(_) => panic!("an expired invite was accepted"),
+        }
+        assert!(
+            !chair.keystore.contents().invites[0].used,
+            "a refused invite is not used up"
+        );
+        let audit = fs::read_to_string(dir.join("chair").join("audit.log")).unwrap();
+        assert!(audit.contains("invite_refused") && audit.contains("expired"));
+        let _ = fs::remove_dir_all(&dir);
+    }
 }

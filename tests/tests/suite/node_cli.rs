@@ -498,31 +498,62 @@ fn damaged_derived_state_is_rebuilt_from_the_log() {
 }
 
 #[test]
-fn a_damaged_op_log_is_a_clear_error() {
+fn a_damaged_op_log_keeps_earlier_records_readable_and_refuses_writes() {
     let (dir, space) = fresh("damaged-log");
-    for i in 0..3 {
-        ok(
-            dir.path(),
-            &[
-                "task",
-                "add",
-                "--space",
-                &space,
-                "--title",
-                &format!("Úkol {i}"),
-            ],
-        );
-    }
+    let ids: Vec<String> = (0..4)
+        .map(|i| {
+            ok(
+                dir.path(),
+                &[
+                    "task",
+                    "add",
+                    "--space",
+                    &space,
+                    "--title",
+                    &format!("Úkol {i}"),
+                ],
+            )
+        })
+        .collect();
     let log = &log_files(dir.path())[0];
+    let frames = OpLog::read_intact_prefix(log).expect("log");
+    let third: usize = frames[..2].iter().map(|f| f.len() + 8).sum();
     let mut bytes = std::fs::read(log).expect("log");
-    bytes[20] ^= 0xff;
+    bytes[third + 8 + 10] ^= 0xff; // inside the third entry; the fourth stays intact after it
     std::fs::write(log, &bytes).expect("write");
-    let out = node(dir.path(), &["task", "list", "--space", &space]);
-    assert_eq!(out.status.code(), Some(1));
+
+    let out = node(dir.path(), &["task", "list", "--space", &space, "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
-        err.contains("damaged at byte") && err.contains("intact"),
+        err.contains("read-only")
+            && err.contains("damaged at byte")
+            && err.contains("2 earlier changes are intact"),
         "{err}"
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let shown: Vec<&str> = json
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|t| t["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(shown, vec![ids[0].as_str(), ids[1].as_str()]);
+
+    let out = node(
+        dir.path(),
+        &["task", "add", "--space", &space, "--title", "Nový"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("read-only until its op log is repaired"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read(log).expect("log"),
+        bytes,
+        "the damaged file is left for an administrator"
     );
 }
 
