@@ -35,7 +35,26 @@ fn ui_ready(app: tauri::AppHandle) -> String {
     format!("KrizLink {}", krizlink_core::VERSION)
 }
 
+/// Opens the display before Tauri does: Tauri's window layer panics when GTK cannot start,
+/// and the person starting the app deserves a sentence instead of a backtrace.
+#[cfg(target_os = "linux")]
+fn open_display() -> Result<(), String> {
+    gtk::init().map_err(|e| {
+        let display = std::env::var("DISPLAY").unwrap_or_else(|_| "(DISPLAY unset)".into());
+        format!("cannot open the display {display}: {e}; the desktop app needs X11 or Wayland")
+    })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_display() -> Result<(), String> {
+    Ok(())
+}
+
 fn main() -> ExitCode {
+    if let Err(e) = open_display() {
+        eprintln!("krizlink-desktop: {e}");
+        return ExitCode::FAILURE;
+    }
     if std::env::var("KRIZLINK_SMOKE").as_deref() == Ok("1") {
         SMOKE.store(true, Ordering::SeqCst);
         std::thread::spawn(|| {

@@ -31,9 +31,11 @@ fn app() -> Html {
                     Ok(v) => v.as_string().map(Backend::Ready).unwrap_or_else(|| {
                         Backend::Failed("Aplikace odpověděla v nečekaném tvaru.".into())
                     }),
+                    // A rejected command carries a string; a missing bridge (the page opened
+                    // outside the desktop app) throws a JS error, shown as JS prints it.
                     Err(e) => Backend::Failed(format!(
                         "Spojení s aplikací selhalo: {}",
-                        e.as_string().unwrap_or_else(|| "neznámá chyba".into())
+                        e.as_string().unwrap_or_else(|| format!("{e:?}"))
                     )),
                 };
                 backend.set(answer);

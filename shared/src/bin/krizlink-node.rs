@@ -466,8 +466,15 @@ fn run(cli: Cli) -> Result<()> {
     for (space, reason) in node.damaged_spaces() {
         eprintln!("krizlink-node: warning: space {space} is read-only: {reason}");
     }
+    for warning in node.warnings() {
+        eprintln!("krizlink-node: warning: {warning}");
+    }
     let result = dispatch(&mut node, cli.command);
-    node.close()?;
+    // Every change is already durable in the op log; failing to save derived state on the way
+    // out loses nothing (the next start replays the log), so it is a warning, not an error.
+    if let Err(e) = node.close() {
+        eprintln!("krizlink-node: warning: {e}");
+    }
     result
 }
 

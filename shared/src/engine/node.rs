@@ -90,6 +90,8 @@ pub enum NodeError {
     Invite(#[from] InviteError),
     #[error("an invite must be valid for 1 minute to 30 days")]
     BadValidity,
+    #[error("the disk is full: nothing was changed ({0})")]
+    DiskFull(PathBuf),
     #[error("this space is read-only until its op log is repaired: {0}")]
     Damaged(String),
 }
@@ -126,7 +128,7 @@ struct SpaceState {
     dirty: BTreeSet<RecordKey>,
     replica: Replica,
     clock: HlcClock,
-    tree: sled::Tree,
+    tree: Option<sled::Tree>,
 }
 
 /// Seals derived state in sled with a key derived from the device seed (random nonce each).
@@ -215,17 +217,29 @@ pub struct Node {
     _lock: File,
     keystore: Keystore,
     keys: DeviceKeys,
-    db: sled::Db,
+    /// The derived-state store; `None` when it cannot be opened (e.g. a full disk): the node then
+    /// works from the op logs alone, rebuilding state in memory.
+    db: Option<sled::Db>,
     cipher: StateCipher,
     audit: AuditLog,
-    session: u32,
+    /// The start counter, taken (durably incremented) at the first write of this run, so that
+    /// reading needs no disk space.
+    session: Option<u32>,
+    /// Things a person should know that did not stop the node (e.g. a full disk on open).
+    warnings: Vec<String>,
     spaces: BTreeMap<SpaceId, SpaceState>,
 }
 
 fn io_at(path: &Path) -> impl FnOnce(io::Error) -> NodeError + '_ {
-    move |source| NodeError::Io {
-        path: path.to_owned(),
-        source,
+    move |source| {
+        if source.raw_os_error() == Some(28) {
+            NodeError::DiskFull(path.to_owned())
+        } else {
+            NodeError::Io {
+                path: path.to_owned(),
+                source,
+            }
+        }
     }
 }
 
@@ -373,16 +387,22 @@ impl Node {
             Err(e) => return Err(NodeError::Keystore(e)),
         };
         let keys = DeviceKeys::from_seed(keystore.contents().device_seed());
-        audit.record(AuditEvent::UnlockOk, &[], Some(&keys), Utc::now())?;
-        let session = next_session(dir)?;
+        let mut warnings = Vec::new();
+        // On a full disk the staff must still be able to read: say so instead of refusing.
+        if let Err(e) = audit.record(AuditEvent::UnlockOk, &[], Some(&keys), Utc::now()) {
+            warnings.push(format!(
+                "the unlock could not be recorded in the audit log: {e}"
+            ));
+        }
         let state_path = dir.join("state");
         let db = match open_sled(&state_path) {
-            Ok(db) => db,
+            Ok(db) => Some(db),
             Err(SledOpen::Failed(reason)) => {
-                return Err(NodeError::Store {
-                    path: state_path,
-                    reason,
-                })
+                warnings.push(format!(
+                    "the derived-state store {} cannot be opened ({reason}); working from the op logs alone",
+                    state_path.display()
+                ));
+                None
             }
             Err(SledOpen::Damaged(reason)) => {
                 // Derived state only: keep the damaged copy for an administrator, start afresh
@@ -390,13 +410,21 @@ impl Node {
                 let aside = dir.join(format!("state.damaged-{}", Utc::now().timestamp_millis()));
                 fs::rename(&state_path, &aside).map_err(io_at(&state_path))?;
                 let detail = [("reason", reason), ("kept_at", aside.display().to_string())];
-                audit.record(AuditEvent::StateRebuilt, &detail, Some(&keys), Utc::now())?;
-                open_sled(&state_path).map_err(|e| NodeError::Store {
-                    path: state_path.clone(),
-                    reason: match e {
-                        SledOpen::Failed(r) | SledOpen::Damaged(r) => r,
-                    },
-                })?
+                if let Err(e) =
+                    audit.record(AuditEvent::StateRebuilt, &detail, Some(&keys), Utc::now())
+                {
+                    warnings.push(format!("the rebuild could not be audited: {e}"));
+                }
+                match open_sled(&state_path) {
+                    Ok(db) => Some(db),
+                    Err(SledOpen::Failed(r) | SledOpen::Damaged(r)) => {
+                        warnings.push(format!(
+                            "the derived-state store {} cannot be opened ({r}); working from the op logs alone",
+                            state_path.display()
+                        ));
+                        None
+                    }
+                }
             }
         };
         let cipher = StateCipher::new(keys.seed())?;
@@ -408,7 +436,8 @@ impl Node {
             db,
             cipher,
             audit,
-            session,
+            session: None,
+            warnings,
             spaces: BTreeMap::new(),
         };
         let ids: Vec<SpaceId> = node
@@ -480,11 +509,16 @@ impl Node {
             }
             Err(e) => return Err(e.into()),
         };
-        let tree = self
-            .db
-            .open_tree(format!("space/{space}"))
-            .map_err(|e| self.store_err(e))?;
-        let derived = self.load_derived(space, &tree, &entries);
+        let tree = match &self.db {
+            Some(db) => Some(
+                db.open_tree(format!("space/{space}"))
+                    .map_err(|e| self.store_err(e))?,
+            ),
+            None => None,
+        };
+        let derived = tree
+            .as_ref()
+            .and_then(|t| self.load_derived(space, t, &entries));
         let (replica, clock, dirty) = match derived {
             Some((mut replica, mut clock, covered)) => {
                 // Replay what was logged after the checkpoint (a crash before the next one).
@@ -495,17 +529,22 @@ impl Node {
                 let mut replica = Replica::new(space);
                 let mut clock = Hlc::default();
                 let touched = self.replay(space, &mut replica, &mut clock, &entries)?;
-                tree.clear().map_err(|e| self.store_err(e))?;
+                if let Some(t) = &tree {
+                    t.clear().map_err(|e| self.store_err(e))?;
+                }
                 let detail = [
                     ("space", space.to_string()),
                     ("operations", entries.len().to_string()),
                 ];
-                self.audit.record(
+                if let Err(e) = self.audit.record(
                     AuditEvent::StateRebuilt,
                     &detail,
                     Some(&self.keys),
                     Utc::now(),
-                )?;
+                ) {
+                    self.warnings
+                        .push(format!("the rebuild could not be audited: {e}"));
+                }
                 (replica, clock, touched)
             }
         };
@@ -523,7 +562,11 @@ impl Node {
                 tree,
             },
         );
-        self.checkpoint(space)
+        if let Err(e) = self.checkpoint(space) {
+            // Derived state only: the next open replays the log again.
+            self.warnings.push(format!("derived state not saved: {e}"));
+        }
+        Ok(())
     }
 
     /// Writes the records changed since the last checkpoint and the metadata that says which
@@ -553,7 +596,10 @@ impl Node {
             clock: st.clock.last(),
         };
         batch.insert(META_KEY, self.cipher.seal(META_KEY, &encode(&meta)?)?);
-        st.tree.apply_batch(batch).map_err(|e| NodeError::Store {
+        let Some(tree) = &st.tree else {
+            return Ok(());
+        };
+        tree.apply_batch(batch).map_err(|e| NodeError::Store {
             path: self.dir.join("state"),
             reason: e.to_string(),
         })
@@ -682,6 +728,11 @@ impl Node {
         Ok(space)
     }
 
+    /// Problems met while opening that did not stop the node, as sentences.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
     /// Spaces whose op log is damaged, with the reason: they are shown read-only.
     pub fn damaged_spaces(&self) -> Vec<(SpaceId, String)> {
         self.spaces
@@ -793,6 +844,14 @@ impl Node {
         build: impl FnOnce(OpId, Hlc) -> Result<Operation, InvalidOp>,
     ) -> Result<Operation, NodeError> {
         let device = self.keys.device_id();
+        let session = match self.session {
+            Some(s) => s,
+            None => {
+                let s = next_session(&self.dir)?;
+                self.session = Some(s);
+                s
+            }
+        };
         let (epoch, key) = {
             let entry = self.entry(space)?;
             let (epoch, key) = entry
@@ -808,7 +867,7 @@ impl Node {
         let seq = st.replica.version_vector().get(&device) + 1;
         let hlc = st.clock.tick(now_ms())?;
         let op = build(OpId { device, seq }, hlc)?;
-        let envelope = Envelope::seal(&op, epoch, self.session, &key, &self.keys)?;
+        let envelope = Envelope::seal(&op, epoch, session, &key, &self.keys)?;
         let bytes = envelope.encode()?;
         st.log
             .as_mut()
@@ -822,7 +881,10 @@ impl Node {
             id: op.record,
         });
         if st.log_entries % CHECKPOINT_OPS as u64 == 0 {
-            self.checkpoint(space)?;
+            // The change is durable already: a failed checkpoint must not report it as lost.
+            if let Err(e) = self.checkpoint(space) {
+                self.warnings.push(format!("derived state not saved: {e}"));
+            }
         }
         Ok(op)
     }
@@ -1053,10 +1115,12 @@ impl Node {
         for space in spaces {
             self.checkpoint(space)?;
         }
-        self.db.flush().map_err(|e| NodeError::Store {
-            path: self.dir.join("state"),
-            reason: e.to_string(),
-        })?;
+        if let Some(db) = &self.db {
+            db.flush().map_err(|e| NodeError::Store {
+                path: self.dir.join("state"),
+                reason: e.to_string(),
+            })?;
+        }
         Ok(())
     }
 }

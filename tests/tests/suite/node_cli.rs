@@ -619,3 +619,97 @@ fn an_offline_invite_admits_one_device_once() {
     }
     assert!(ok(joiner.path(), &["audit", "export", "--format", "jsonl"]).contains("member_joined"));
 }
+
+/// A small filesystem of the test's own (needs root, as scripts/test.sh runs); unmounted on drop.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(at: &Path, size: &str) -> Tmpfs {
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .status()
+            .expect("mount runs");
+        assert!(
+            status.success(),
+            "this test mounts a {size} tmpfs at {} and needs root",
+            at.display()
+        );
+        Tmpfs(at.to_owned())
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_refuses_writes_clearly_and_keeps_everything_readable() {
+    let root = TempDir::new("full-disk");
+    let _fs = Tmpfs::mount(root.path(), "6m");
+    let dir = root.path().join("data");
+    ok(&dir, &["init", "--name", "Jana Nováková"]);
+    let space = ok(&dir, &["space", "create", "Krizový štáb Zlínského kraje"]);
+
+    let mut child = Command::new(workspace_bin("krizlink-node"))
+        .arg("--data-dir")
+        .arg(&dir)
+        .args(["task", "import", "--space", &space])
+        .env("KRIZLINK_PASSPHRASE", PASS)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || {
+        let description = "Evakuace obyvatel z ulic podél Bečvy. ".repeat(100);
+        for i in 0..2_500 {
+            let line =
+                serde_json::json!({"title": format!("Úkol {i}"), "description": description});
+            if writeln!(stdin, "{line}").is_err() {
+                break;
+            }
+        }
+    });
+    let out = child.wait_with_output().expect("import finishes");
+    let _ = writer.join();
+    let printed: BTreeSet<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the disk must have filled up");
+    assert!(printed.len() > 100, "some writes fit: {}", printed.len());
+    assert!(err.contains("the disk is full"), "{err}");
+
+    // Everything acknowledged is readable on the full disk, with a warning, not an error.
+    let list = node(&dir, &["task", "list", "--space", &space, "--json"]);
+    assert!(list.status.success(), "{}", stderr(&list));
+    let json: serde_json::Value = serde_json::from_slice(&list.stdout).expect("json");
+    let shown: BTreeSet<String> = json
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|t| t["id"].as_str().expect("id").to_owned())
+        .collect();
+    let lost: Vec<_> = printed.difference(&shown).collect();
+    assert!(lost.is_empty(), "acknowledged writes unreadable: {lost:?}");
+
+    let add = node(
+        &dir,
+        &["task", "add", "--space", &space, "--title", "Ještě jeden"],
+    );
+    assert_eq!(add.status.code(), Some(1));
+    assert!(
+        stderr(&add)
+            .lines()
+            .last()
+            .unwrap_or("")
+            .contains("the disk is full"),
+        "{}",
+        stderr(&add)
+    );
+}
