@@ -94,6 +94,18 @@ enum Command {
     /// The audit log of security events.
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// The keystore's passphrase.
+    #[command(subcommand)]
+    Passphrase(PassphraseCmd),
+}
+
+#[derive(Subcommand)]
+enum PassphraseCmd {
+    /// Set a new passphrase: from --new-passphrase-file, KRIZLINK_NEW_PASSPHRASE, or a prompt.
+    Change {
+        #[arg(long, value_name = "FILE")]
+        new_passphrase_file: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -608,6 +620,40 @@ fn dispatch(node: &mut Node, command: Command) -> Result<()> {
             }
             (None, None) => bail!("give an invite code (join CODE --offline) or --welcome CODE"),
         },
+        Command::Passphrase(PassphraseCmd::Change {
+            new_passphrase_file,
+        }) => {
+            let new = match (
+                new_passphrase_file,
+                std::env::var("KRIZLINK_NEW_PASSPHRASE"),
+            ) {
+                (Some(path), _) => std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read passphrase file {}", path.display()))?
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_owned(),
+                (None, Ok(p)) => p,
+                (None, Err(_)) => {
+                    if !std::io::stdin().is_terminal() {
+                        bail!("no new passphrase: set KRIZLINK_NEW_PASSPHRASE, use --new-passphrase-file, or run in a terminal");
+                    }
+                    let p = rpassword::prompt_password("Nové heslo / new passphrase: ")
+                        .context("cannot read the passphrase")?;
+                    let again = rpassword::prompt_password("Znovu / again: ")
+                        .context("cannot read the passphrase")?;
+                    if again != p {
+                        bail!("the two passphrases differ");
+                    }
+                    p
+                }
+            };
+            if new.chars().count() < 8 {
+                bail!("the passphrase must have at least 8 characters");
+            }
+            node.change_passphrase(&new)?;
+            println!("passphrase changed");
+        }
         Command::Audit(AuditCmd::Verify) => {
             let report = node.audit_verify()?;
             if report.problems.is_empty() {

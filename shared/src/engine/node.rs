@@ -1083,6 +1083,21 @@ impl Node {
         Ok(welcome.space)
     }
 
+    /// Re-seals the keystore under a new passphrase (fresh salt, production KDF parameters).
+    pub fn change_passphrase(&mut self, new_passphrase: &str) -> Result<(), NodeError> {
+        self.keystore
+            .change_passphrase(new_passphrase, KdfParams::default())
+            .map_err(NodeError::Keystore)?;
+        let detail = [("key", "keystore passphrase".to_owned())];
+        self.audit.record(
+            AuditEvent::KeyChanged,
+            &detail,
+            Some(&self.keys),
+            Utc::now(),
+        )?;
+        Ok(())
+    }
+
     /// Checks the audit log.
     pub fn audit_verify(&self) -> Result<AuditReport, NodeError> {
         Ok(audit::verify(&self.dir.join("audit.log"))?)

@@ -713,3 +713,40 @@ fn a_full_disk_refuses_writes_clearly_and_keeps_everything_readable() {
         stderr(&add)
     );
 }
+
+#[test]
+fn changing_the_passphrase_is_audited_and_the_old_one_stops_working() {
+    let (dir, space) = fresh("passphrase");
+    let id = ok(
+        dir.path(),
+        &["task", "add", "--space", &space, "--title", "Úkol"],
+    );
+    let out = Command::new(workspace_bin("krizlink-node"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["passphrase", "change"])
+        .env("KRIZLINK_PASSPHRASE", PASS)
+        .env("KRIZLINK_NEW_PASSPHRASE", "nove-heslo-5678")
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        node(dir.path(), &["space", "list"]).status.code(),
+        Some(3),
+        "the old passphrase is refused"
+    );
+    let with_new = |args: &[&str]| {
+        Command::new(workspace_bin("krizlink-node"))
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(args)
+            .env("KRIZLINK_PASSPHRASE", "nove-heslo-5678")
+            .output()
+            .expect("runs")
+    };
+    let list = with_new(&["task", "list", "--space", &space]);
+    assert!(String::from_utf8_lossy(&list.stdout).contains(&id));
+    let audit = with_new(&["audit", "export", "--format", "jsonl"]);
+    assert!(String::from_utf8_lossy(&audit.stdout).contains("key_changed"));
+    assert!(with_new(&["audit", "verify"]).status.success());
+}
