@@ -502,6 +502,21 @@ fn parse_record(text: &str) -> Result<RecordId> {
     text.parse().map_err(|e| anyhow!("record id {text:?}: {e}"))
 }
 
+/// The id of a record of `kind` that must already exist in `space` (for `flag`).
+fn existing(
+    node: &Node,
+    space: SpaceId,
+    kind: RecordKind,
+    text: &str,
+    flag: &str,
+) -> Result<RecordId> {
+    let id = parse_record(text)?;
+    if node.replica(space)?.record(kind, id).is_none() {
+        bail!("{flag}: no {} {id} in this space", kind.code());
+    }
+    Ok(id)
+}
+
 fn parse_time(what: &str, text: &str) -> Result<Timestamp> {
     let t = Timestamp::parse_rfc3339(text).map_err(|_| {
         anyhow!("{what}: {text:?} is not an RFC 3339 time such as 2026-11-23T18:00:00+01:00")
@@ -892,14 +907,13 @@ fn sitrep(node: &mut Node, cmd: SitrepCmd) -> Result<()> {
             opt_text(&mut c, prepared_by, FieldValue::PreparedBy);
             opt_text(&mut c, contact, FieldValue::ContactInfo);
             if let Some(old) = supersedes {
-                let old = parse_record(&old)?;
-                if node
-                    .replica(space)?
-                    .record(RecordKind::SituationReport, old)
-                    .is_none()
-                {
-                    bail!("--supersedes: no situation report {old} in this space");
-                }
+                let old = existing(
+                    node,
+                    space,
+                    RecordKind::SituationReport,
+                    &old,
+                    "--supersedes",
+                )?;
                 c.push(set(FieldValue::Supersedes(old)));
             }
             println!(
@@ -960,14 +974,7 @@ fn journal(node: &mut Node, cmd: JournalCmd) -> Result<()> {
             opt_text(&mut c, author, FieldValue::Author);
             opt_text(&mut c, source, FieldValue::Source);
             if let Some(old) = corrects {
-                let old = parse_record(&old)?;
-                if node
-                    .replica(space)?
-                    .record(RecordKind::JournalEntry, old)
-                    .is_none()
-                {
-                    bail!("--corrects: no journal entry {old} in this space");
-                }
+                let old = existing(node, space, RecordKind::JournalEntry, &old, "--corrects")?;
                 c.push(set(FieldValue::Corrects(old)));
             }
             println!(
