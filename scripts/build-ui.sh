@@ -4,6 +4,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+: "${WASM_BINDGEN:?set by scripts/setup.sh: run scripts/test.sh or scripts/run.sh}"
 PROFILE="${KRIZLINK_UI_PROFILE:-release}"
 cargo build --quiet -p krizlink-ui --profile "$PROFILE" --target wasm32-unknown-unknown
 out_dir="$PROFILE"
@@ -11,7 +12,7 @@ out_dir="$PROFILE"
 target_dir="${CARGO_TARGET_DIR:-$ROOT/target}"
 rm -rf ui/dist.new
 mkdir -p ui/dist.new
-wasm-bindgen --target web --no-typescript --out-dir ui/dist.new --out-name krizlink_ui \
+"$WASM_BINDGEN" --target web --no-typescript --out-dir ui/dist.new --out-name krizlink_ui \
   "$target_dir/wasm32-unknown-unknown/$out_dir/krizlink-ui.wasm"
 cp ui/index.html ui/style.css ui/dist.new/
 # The desktop binary embeds ui/dist and cargo rebuilds it when those files' times change: keep

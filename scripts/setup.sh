@@ -57,11 +57,16 @@ if [[ -z "$WASM_BINDGEN_VERSION" ]]; then
   echo "[setup] cannot read the wasm-bindgen version from Cargo.lock" >&2
   exit 1
 fi
-if [[ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]]; then
+# Installed under its own root per version, so two checkouts pinned differently never
+# reinstall over each other; build-ui.sh runs it from there.
+WASM_BINDGEN="$HOME/.cargo/wasm-bindgen-$WASM_BINDGEN_VERSION/bin/wasm-bindgen"
+if [[ "$("$WASM_BINDGEN" --version 2>/dev/null || true)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]]; then
   say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION from crates.io (a few minutes)"
   # Without --locked: the CLI's own lockfile has pinned crates newer than the registry had.
-  cargo install --quiet wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  cargo install --quiet --root "$HOME/.cargo/wasm-bindgen-$WASM_BINDGEN_VERSION" \
+    wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 else
   say "wasm-bindgen-cli $WASM_BINDGEN_VERSION present"
 fi
+export WASM_BINDGEN
 export WASM_BINDGEN_VERSION

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::RecordId;
+use crate::ids::{DeviceId, RecordId};
 
 /// Longest text of a short field (a title, a name, a place), in bytes.
 pub const SHORT_TEXT: usize = 500;
@@ -30,16 +30,20 @@ pub enum RecordKind {
     Incident,
     /// Kontakt.
     Contact,
+    /// Člen prostoru: a device admitted to the space, with its role. Only the chair or the
+    /// secretary may write these; every replica checks operations against them on apply.
+    Member,
 }
 
 impl RecordKind {
-    pub const ALL: [RecordKind; 6] = [
+    pub const ALL: [RecordKind; 7] = [
         RecordKind::Task,
         RecordKind::SituationReport,
         RecordKind::JournalEntry,
         RecordKind::ResourceRequest,
         RecordKind::Incident,
         RecordKind::Contact,
+        RecordKind::Member,
     ];
 
     /// The stable code used by the CLI and its JSON output.
@@ -51,6 +55,7 @@ impl RecordKind {
             RecordKind::ResourceRequest => "request",
             RecordKind::Incident => "incident",
             RecordKind::Contact => "contact",
+            RecordKind::Member => "member",
         }
     }
 
@@ -84,6 +89,7 @@ impl RecordKind {
             RecordKind::ResourceRequest => &[FieldKey::Requester, FieldKey::Item],
             RecordKind::Incident => &[FieldKey::Title, FieldKey::IncidentKind],
             RecordKind::Contact => &[FieldKey::Name],
+            RecordKind::Member => &[FieldKey::MemberDevice, FieldKey::MemberRole, FieldKey::Name],
         }
     }
 }
@@ -349,6 +355,30 @@ domain_enum!(
     }
 );
 
+domain_enum!(
+    /// Role of a member in a space (glossary: roles in a space).
+    StaffRole {
+        Chair = "chair" => "předseda štábu" / "chair",
+        Secretary = "secretary" => "tajemník štábu" / "secretary",
+        Member = "member" => "člen štábu" / "member",
+        OrpCoordinator = "orp_coordinator" => "koordinátor ORP" / "ORP coordinator",
+        ExerciseLeader = "exercise_leader" => "řídící cvičení" / "exercise leader",
+        Observer = "observer" => "pozorovatel" / "observer",
+    }
+);
+
+impl StaffRole {
+    /// Whether operations by this role are accepted at all (an observer only reads).
+    pub fn may_write(self) -> bool {
+        self != StaffRole::Observer
+    }
+
+    /// Whether this role admits members (writes member records).
+    pub fn may_admit(self) -> bool {
+        matches!(self, StaffRole::Chair | StaffRole::Secretary)
+    }
+}
+
 /// What a field's value may be, checked on every operation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ValueProblem {
@@ -428,7 +458,9 @@ plain_payload!(
     JournalKind,
     IncidentKind,
     IncidentState,
-    Level
+    Level,
+    DeviceId,
+    StaffRole
 );
 
 macro_rules! fields {
@@ -572,7 +604,7 @@ fields! {
     Level(Level, NA) on [Incident],
     // Contact (kontakt)
     /// jméno.
-    Name(String, SHORT_TEXT) on [Contact],
+    Name(String, SHORT_TEXT) on [Contact, Member],
     /// funkce.
     Function(String, SHORT_TEXT) on [Contact],
     /// organizace.
@@ -587,6 +619,11 @@ fields! {
     RadioCallSign(String, SHORT_TEXT) on [Contact],
     /// poznámka.
     Note(String, LONG_TEXT) on [Contact],
+    // Member (člen prostoru)
+    /// the admitted device.
+    MemberDevice(DeviceId, NA) on [Member],
+    /// its role.
+    MemberRole(StaffRole, NA) on [Member],
 }
 
 /// The add-wins sets a record can carry.

@@ -8,7 +8,7 @@ use crate::ids::{DeviceId, RecordId};
 use crate::merge::{Comment, RecordState, Replica};
 use crate::record::{
     FieldKey, FieldValue, GeoPoint, IncidentKind, IncidentState, JournalKind, Level, Priority,
-    RecordKind, ReportKind, RequestStatus, SetField, Status, TaskStatus, Timestamp,
+    RecordKind, ReportKind, RequestStatus, SetField, StaffRole, Status, TaskStatus, Timestamp,
 };
 
 /// Who created a record and when, and when it last changed.
@@ -434,7 +434,59 @@ impl Contact {
     }
 }
 
+/// A device admitted to the space (člen prostoru).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Member {
+    pub meta: Meta,
+    pub device: DeviceId,
+    pub name: String,
+    /// The role shown (last writer wins).
+    pub role: StaffRole,
+    /// Every role the record holds now, the shown one included: concurrent changes of a role
+    /// leave several, and permissions are checked against the strongest of them.
+    pub roles: Vec<StaffRole>,
+}
+
+impl Member {
+    pub fn from_state(id: RecordId, s: &RecordState) -> Option<Member> {
+        let device = match s.field(FieldKey::MemberDevice)? {
+            FieldValue::MemberDevice(d) => *d,
+            _ => return None,
+        };
+        let role = match s.field(FieldKey::MemberRole)? {
+            FieldValue::MemberRole(r) => *r,
+            _ => return None,
+        };
+        let mut roles = vec![role];
+        if let Some(register) = s.register(FieldKey::MemberRole) {
+            for (_, _, value) in register.conflicts() {
+                if let FieldValue::MemberRole(r) = value {
+                    roles.push(*r);
+                }
+            }
+        }
+        roles.sort();
+        roles.dedup();
+        Some(Member {
+            meta: meta(id, s)?,
+            device,
+            name: text(s, FieldKey::Name)?,
+            role,
+            roles,
+        })
+    }
+}
+
 impl Replica {
+    /// The admitted devices, by name.
+    pub fn members(&self) -> Vec<Member> {
+        let mut members = self.views(RecordKind::Member, Member::from_state, |m| {
+            m.meta.created_at
+        });
+        members.sort_by_cached_key(|m| m.name.to_lowercase());
+        members
+    }
+
     /// Every task, in creation order.
     pub fn tasks(&self) -> Vec<Task> {
         self.views(RecordKind::Task, Task::from_state, |t| t.meta.created_at)

@@ -4,11 +4,13 @@
 //! to stderr as one line with the reason, with a non-zero exit code, and change nothing.
 //! The contract (names, output, exit codes) is documented in docs/CLI.md.
 
-use std::io::IsTerminal;
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context, Result};
+use krizlink_core::engine::sync::NetStatus;
+
 use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
 
@@ -24,6 +26,61 @@ use krizlink_core::views::{
     Contact, Incident, JournalEntry, Meta, ResourceRequest, SituationReport, Task,
 };
 use krizlink_core::{FieldValue, RecordId, RecordKind, SpaceId, Stamp, Status, Timestamp};
+
+/// What a command reads and writes: the terminal (output streamed, so a long import shows each
+/// id as soon as it is durable), or a control-socket client's text (collected).
+struct Io {
+    out: String,
+    err: String,
+    input: Box<dyn BufRead + Send>,
+    /// Print at once instead of collecting.
+    stream: bool,
+}
+
+impl Io {
+    fn terminal() -> Io {
+        Io {
+            out: String::new(),
+            err: String::new(),
+            input: Box::new(std::io::BufReader::new(std::io::stdin())),
+            stream: true,
+        }
+    }
+
+    fn write_out(&mut self, args: std::fmt::Arguments<'_>) {
+        if self.stream {
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_fmt(args).and_then(|()| stdout.flush());
+        } else {
+            use std::fmt::Write as _;
+            let _ = self.out.write_fmt(args);
+        }
+    }
+
+    fn write_err(&mut self, args: std::fmt::Arguments<'_>) {
+        if self.stream {
+            let _ = std::io::stderr().lock().write_fmt(args);
+        } else {
+            use std::fmt::Write as _;
+            let _ = self.err.write_fmt(args);
+        }
+    }
+}
+
+macro_rules! outln {
+    ($io:expr, $($arg:tt)*) => {
+        $io.write_out(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+macro_rules! errln {
+    ($io:expr, $($arg:tt)*) => {
+        $io.write_err(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+#[path = "krizlink-node/serve.rs"]
+mod serve;
 
 /// Exit codes (docs/CLI.md).
 const EXIT_ERROR: u8 = 1;
@@ -90,10 +147,35 @@ enum Command {
         /// The welcome code from the inviting device, for the last step.
         #[arg(long, value_name = "CODE")]
         welcome: Option<String>,
+        /// Where to reach the inviting device (repeatable), besides the addresses in the code.
+        #[arg(long, value_name = "MULTIADDR")]
+        peer: Vec<String>,
     },
     /// The audit log of security events.
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// Run as an always-on peer: sync with other peers until SIGINT/SIGTERM. Prints the peer
+    /// id, then each listen address, one per line. Other commands on the same data dir reach
+    /// the running peer through its control socket.
+    Serve {
+        /// Address to listen on (repeatable). Default: TCP and QUIC on port 7470, all interfaces.
+        #[arg(long, value_name = "MULTIADDR")]
+        listen: Vec<String>,
+        /// A peer to dial and keep dialling (repeatable), e.g. /ip4/10.0.0.5/tcp/7470.
+        #[arg(long, value_name = "MULTIADDR")]
+        peer: Vec<String>,
+        /// Do not discover peers on the local network.
+        #[arg(long)]
+        no_mdns: bool,
+        /// Also hold this space as a blind relay: store and forward its ciphertext (repeatable).
+        #[arg(long, value_name = "SPACE_ID")]
+        blind_relay: Vec<String>,
+    },
+    /// Network state: peers, last sync with each, my changes not yet on any other peer.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
     /// The keystore's passphrase.
     #[command(subcommand)]
     Passphrase(PassphraseCmd),
@@ -388,18 +470,40 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    match run(cli) {
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    match run(cli, args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            if let Some(Forwarded(code)) = e.downcast_ref::<Forwarded>() {
+                return ExitCode::from(*code); // the serving peer's messages are printed already
+            }
             eprintln!("krizlink-node: {}", one_line(&e));
-            let code = match e.downcast_ref::<NodeError>() {
-                Some(NodeError::WrongPassphrase) => EXIT_WRONG_PASSPHRASE,
-                Some(NodeError::InUse(_)) => EXIT_IN_USE,
-                Some(NodeError::NotInitialized(_)) => EXIT_NOT_INITIALIZED,
-                _ => EXIT_ERROR,
-            };
-            ExitCode::from(code)
+            ExitCode::from(exit_code(&e))
         }
+    }
+}
+
+/// The exit code a command ended with on the serving peer (its output is already shown).
+#[derive(Debug)]
+struct Forwarded(u8);
+
+impl std::fmt::Display for Forwarded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit code {}", self.0)
+    }
+}
+
+impl std::error::Error for Forwarded {}
+
+fn exit_code(e: &anyhow::Error) -> u8 {
+    match e.downcast_ref::<NodeError>() {
+        Some(NodeError::WrongPassphrase) => EXIT_WRONG_PASSPHRASE,
+        Some(NodeError::InUse(_)) => EXIT_IN_USE,
+        Some(NodeError::NotInitialized(_)) => EXIT_NOT_INITIALIZED,
+        _ => EXIT_ERROR,
     }
 }
 
@@ -454,12 +558,22 @@ fn passphrase(file: Option<&Path>, confirm: bool) -> Result<String> {
     Ok(p)
 }
 
-fn run(cli: Cli) -> Result<()> {
-    let dir = match cli.data_dir {
+fn run(cli: Cli, args: Vec<String>) -> Result<()> {
+    let dir = match cli.data_dir.clone() {
         Some(d) => d,
         None => default_data_dir()?,
     };
     let pass_file = cli.passphrase_file.as_deref();
+    if !matches!(cli.command, Command::Init { .. } | Command::Serve { .. }) {
+        let with_stdin = matches!(cli.command, Command::Task(TaskCmd::Import { .. }));
+        if let Some(code) = serve::forward(&dir, &args, with_stdin)? {
+            return if code == 0 {
+                Ok(())
+            } else {
+                Err(anyhow::Error::new(Forwarded(code)))
+            };
+        }
+    }
     if let Command::Init { name } = &cli.command {
         if name.trim().is_empty() {
             bail!("the name must not be empty");
@@ -481,7 +595,24 @@ fn run(cli: Cli) -> Result<()> {
     for warning in node.warnings() {
         eprintln!("krizlink-node: warning: {warning}");
     }
-    let result = dispatch(&mut node, cli.command);
+    let result = match cli.command {
+        Command::Serve {
+            listen,
+            peer,
+            no_mdns,
+            blind_relay,
+        } => serve::serve(&mut node, listen, peer, !no_mdns, blind_relay),
+        Command::Join {
+            code: Some(code),
+            offline: false,
+            welcome: None,
+            peer,
+        } => serve::join_once(&mut node, &code, &peer),
+        command => {
+            let mut io = Io::terminal();
+            dispatch(&mut node, &mut io, None, command)
+        }
+    };
     // Every change is already durable in the op log; failing to save derived state on the way
     // out loses nothing (the next start replays the log), so it is a warning, not an error.
     if let Err(e) = node.close() {
@@ -566,23 +697,30 @@ fn priority(text: Option<String>) -> Result<Option<Priority>> {
         .transpose()
 }
 
-fn dispatch(node: &mut Node, command: Command) -> Result<()> {
+fn dispatch(node: &mut Node, io: &mut Io, net: Option<&NetStatus>, command: Command) -> Result<()> {
     match command {
         Command::Init { .. } => bail!("this data dir already holds an identity"),
         Command::Space(SpaceCmd::Create { name }) => {
-            println!("{}", node.create_space(&name)?);
+            outln!(io, "{}", node.create_space(&name)?);
         }
         Command::Space(SpaceCmd::List { json }) => {
             let spaces = node.spaces();
             if json {
                 let list: Vec<Value> = spaces
                     .iter()
-                    .map(|s| json!({"id": s.id.to_string(), "name": s.name, "role": s.role.code(), "records": s.records, "operations": s.operations}))
+                    .map(|s| {
+                        let hash: String = node
+                            .replica(s.id)
+                            .map(|r| r.state_hash().0.iter().map(|b| format!("{b:02x}")).collect())
+                            .unwrap_or_default();
+                        json!({"id": s.id.to_string(), "name": s.name, "role": s.role.code(), "records": s.records, "operations": s.operations, "state_hash": hash})
+                    })
                     .collect();
-                println!("{}", Value::Array(list));
+                outln!(io, "{}", Value::Array(list));
             } else {
                 for s in spaces {
-                    println!(
+                    outln!(
+                        io,
                         "{}  {}  ({}, {} records)",
                         s.id,
                         s.name,
@@ -592,12 +730,12 @@ fn dispatch(node: &mut Node, command: Command) -> Result<()> {
                 }
             }
         }
-        Command::Task(cmd) => task(node, cmd)?,
-        Command::Sitrep(cmd) => sitrep(node, cmd)?,
-        Command::Journal(cmd) => journal(node, cmd)?,
-        Command::Request(cmd) => request(node, cmd)?,
-        Command::Incident(cmd) => incident(node, cmd)?,
-        Command::Contact(cmd) => contact(node, cmd)?,
+        Command::Task(cmd) => task(node, io, cmd)?,
+        Command::Sitrep(cmd) => sitrep(node, io, cmd)?,
+        Command::Journal(cmd) => journal(node, io, cmd)?,
+        Command::Request(cmd) => request(node, io, cmd)?,
+        Command::Incident(cmd) => incident(node, io, cmd)?,
+        Command::Contact(cmd) => contact(node, io, cmd)?,
         Command::Invite(InviteCmd::Create {
             space,
             role,
@@ -617,21 +755,30 @@ fn dispatch(node: &mut Node, command: Command) -> Result<()> {
             if !(1..=720).contains(&valid_hours) {
                 bail!("--valid-hours must be 1 to 720");
             }
-            println!("{}", node.create_invite(space, role, valid_hours * 60)?);
+            let code = node.create_invite(space, role, valid_hours * 60)?;
+            // A serving peer adds where it can be reached, for a one-step network join.
+            match net.map(serve::invite_hint).filter(|h| !h.is_empty()) {
+                Some(hint) => outln!(io, "{code}@{hint}"),
+                None => outln!(io, "{code}"),
+            }
         }
         Command::Invite(InviteCmd::Accept { request }) => {
-            println!("{}", node.accept_join(&request)?);
+            outln!(io, "{}", node.accept_join(&request)?);
         }
         Command::Join {
             code,
             offline,
             welcome,
+            ..
         } => match (code, welcome) {
             (Some(_), Some(_)) => bail!("give either an invite code or --welcome, not both"),
-            (None, Some(welcome)) => println!("{}", node.finish_join(&welcome)?),
-            (Some(code), None) if offline => println!("{}", node.request_join(&code)?),
+            (None, Some(welcome)) => outln!(io, "{}", node.finish_join(&welcome)?),
+            (Some(code), None) if offline => {
+                let secret = code.split('@').next().unwrap_or_default();
+                outln!(io, "{}", node.request_join(secret)?)
+            }
             (Some(_), None) => {
-                bail!("joining over the network comes with sync; use `join CODE --offline` and exchange the codes by hand")
+                bail!("joining over the network is done by the peer itself; this should not happen")
             }
             (None, None) => bail!("give an invite code (join CODE --offline) or --welcome CODE"),
         },
@@ -667,24 +814,27 @@ fn dispatch(node: &mut Node, command: Command) -> Result<()> {
                 bail!("the passphrase must have at least 8 characters");
             }
             node.change_passphrase(&new)?;
-            println!("passphrase changed");
+            outln!(io, "passphrase changed");
         }
         Command::Audit(AuditCmd::Verify) => {
             let report = node.audit_verify()?;
             if report.problems.is_empty() {
-                println!(
+                outln!(
+                    io,
                     "audit log OK: {} entries, {} signed",
-                    report.entries, report.signed
+                    report.entries,
+                    report.signed
                 );
                 if report.unsealed_tail > 0 {
-                    println!(
+                    outln!(
+                        io,
                         "{} newest entries are not yet covered by a signature",
                         report.unsealed_tail
                     );
                 }
             } else {
                 for p in &report.problems {
-                    println!("{p}");
+                    outln!(io, "{p}");
                 }
                 bail!(
                     "the audit log has been tampered with: {} problem(s)",
@@ -692,6 +842,8 @@ fn dispatch(node: &mut Node, command: Command) -> Result<()> {
                 );
             }
         }
+        Command::Serve { .. } => bail!("this data dir is served already"),
+        Command::Status { json } => serve::status(node, io, net, json)?,
         Command::Audit(AuditCmd::Export { format }) => {
             let format = match format.as_str() {
                 "jsonl" => ExportFormat::Jsonl,
@@ -701,14 +853,14 @@ fn dispatch(node: &mut Node, command: Command) -> Result<()> {
             };
             let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
             for line in node.audit_export(format, host.trim())? {
-                println!("{line}");
+                outln!(io, "{line}");
             }
         }
     }
     Ok(())
 }
 
-fn task(node: &mut Node, cmd: TaskCmd) -> Result<()> {
+fn task(node: &mut Node, io: &mut Io, cmd: TaskCmd) -> Result<()> {
     match cmd {
         TaskCmd::Add {
             space,
@@ -742,12 +894,16 @@ fn task(node: &mut Node, cmd: TaskCmd) -> Result<()> {
                     element: t,
                 });
             }
-            println!("{}", node.create_record(space, RecordKind::Task, changes)?);
+            outln!(
+                io,
+                "{}",
+                node.create_record(space, RecordKind::Task, changes)?
+            );
         }
         TaskCmd::List(args) => {
             let space = parse_space(node, &args.space.space)?;
             let tasks = node.replica(space)?.tasks();
-            print_list(args.json, &tasks, task_json, |t| {
+            print_list(io, args.json, &tasks, task_json, |t| {
                 format!(
                     "{}  {:<9} {:<8} {:<25} {}",
                     t.meta.id,
@@ -761,7 +917,8 @@ fn task(node: &mut Node, cmd: TaskCmd) -> Result<()> {
         TaskCmd::Import { space } => {
             let space = parse_space(node, &space.space)?;
             let mut failed = 0usize;
-            for (n, line) in std::io::stdin().lines().enumerate() {
+            let input = std::mem::replace(&mut io.input, Box::new(std::io::empty()));
+            for (n, line) in input.lines().enumerate() {
                 let line = line.context("cannot read standard input")?;
                 if line.trim().is_empty() {
                     continue;
@@ -769,10 +926,10 @@ fn task(node: &mut Node, cmd: TaskCmd) -> Result<()> {
                 match import_task(&line)
                     .and_then(|c| Ok(node.create_record(space, RecordKind::Task, c)?))
                 {
-                    Ok(id) => println!("{id}"),
+                    Ok(id) => outln!(io, "{id}"),
                     Err(e) => {
                         failed += 1;
-                        eprintln!("krizlink-node: line {}: {}", n + 1, one_line(&e));
+                        errln!(io, "krizlink-node: line {}: {}", n + 1, one_line(&e));
                     }
                 }
             }
@@ -795,7 +952,7 @@ fn task(node: &mut Node, cmd: TaskCmd) -> Result<()> {
                 &codes!(TaskStatus),
             )?;
             node.move_status(space, record, RecordKind::Task, Status::Task(to), note)?;
-            println!("{record} {}", to.code());
+            outln!(io, "{record} {}", to.code());
         }
         TaskCmd::Comment {
             space,
@@ -810,7 +967,7 @@ fn task(node: &mut Node, cmd: TaskCmd) -> Result<()> {
                 RecordKind::Task,
                 vec![Change::Comment { text }],
             )?;
-            println!("{record}");
+            outln!(io, "{record}");
         }
     }
     Ok(())
@@ -860,7 +1017,7 @@ fn import_task(line: &str) -> Result<Vec<Change>> {
     Ok(changes)
 }
 
-fn sitrep(node: &mut Node, cmd: SitrepCmd) -> Result<()> {
+fn sitrep(node: &mut Node, io: &mut Io, cmd: SitrepCmd) -> Result<()> {
     match cmd {
         SitrepCmd::Add {
             space,
@@ -916,7 +1073,8 @@ fn sitrep(node: &mut Node, cmd: SitrepCmd) -> Result<()> {
                 )?;
                 c.push(set(FieldValue::Supersedes(old)));
             }
-            println!(
+            outln!(
+                io,
                 "{}",
                 node.create_record(space, RecordKind::SituationReport, c)?
             );
@@ -924,7 +1082,7 @@ fn sitrep(node: &mut Node, cmd: SitrepCmd) -> Result<()> {
         SitrepCmd::List(args) => {
             let space = parse_space(node, &args.space.space)?;
             let reports = node.replica(space)?.situation_reports();
-            print_list(args.json, &reports, sitrep_json, |r| {
+            print_list(io, args.json, &reports, sitrep_json, |r| {
                 format!(
                     "{}  {} č. {}  stav k {}  {}{}",
                     r.meta.id,
@@ -946,7 +1104,7 @@ fn sitrep(node: &mut Node, cmd: SitrepCmd) -> Result<()> {
     Ok(())
 }
 
-fn journal(node: &mut Node, cmd: JournalCmd) -> Result<()> {
+fn journal(node: &mut Node, io: &mut Io, cmd: JournalCmd) -> Result<()> {
     match cmd {
         JournalCmd::Add {
             space,
@@ -977,7 +1135,8 @@ fn journal(node: &mut Node, cmd: JournalCmd) -> Result<()> {
                 let old = existing(node, space, RecordKind::JournalEntry, &old, "--corrects")?;
                 c.push(set(FieldValue::Corrects(old)));
             }
-            println!(
+            outln!(
+                io,
                 "{}",
                 node.create_record(space, RecordKind::JournalEntry, c)?
             );
@@ -985,7 +1144,7 @@ fn journal(node: &mut Node, cmd: JournalCmd) -> Result<()> {
         JournalCmd::List(args) => {
             let space = parse_space(node, &args.space.space)?;
             let entries = node.replica(space)?.journal();
-            print_list(args.json, &entries, journal_json, |e| {
+            print_list(io, args.json, &entries, journal_json, |e| {
                 format!(
                     "{}  {}  {:<16} {}",
                     e.meta.id,
@@ -999,7 +1158,7 @@ fn journal(node: &mut Node, cmd: JournalCmd) -> Result<()> {
     Ok(())
 }
 
-fn request(node: &mut Node, cmd: RequestCmd) -> Result<()> {
+fn request(node: &mut Node, io: &mut Io, cmd: RequestCmd) -> Result<()> {
     match cmd {
         RequestCmd::Add {
             space,
@@ -1027,7 +1186,8 @@ fn request(node: &mut Node, cmd: RequestCmd) -> Result<()> {
                 c.push(set(FieldValue::Priority(p)));
             }
             opt_text(&mut c, reason, FieldValue::Reason);
-            println!(
+            outln!(
+                io,
                 "{}",
                 node.create_record(space, RecordKind::ResourceRequest, c)?
             );
@@ -1035,7 +1195,7 @@ fn request(node: &mut Node, cmd: RequestCmd) -> Result<()> {
         RequestCmd::List(args) => {
             let space = parse_space(node, &args.space.space)?;
             let requests = node.replica(space)?.resource_requests();
-            print_list(args.json, &requests, request_json, |r| {
+            print_list(io, args.json, &requests, request_json, |r| {
                 format!(
                     "{}  {:<17} {} {} {}  ({})",
                     r.meta.id,
@@ -1068,13 +1228,13 @@ fn request(node: &mut Node, cmd: RequestCmd) -> Result<()> {
                 Status::Request(to),
                 reason,
             )?;
-            println!("{record} {}", to.code());
+            outln!(io, "{record} {}", to.code());
         }
     }
     Ok(())
 }
 
-fn incident(node: &mut Node, cmd: IncidentCmd) -> Result<()> {
+fn incident(node: &mut Node, io: &mut Io, cmd: IncidentCmd) -> Result<()> {
     match cmd {
         IncidentCmd::Add {
             space,
@@ -1116,12 +1276,16 @@ fn incident(node: &mut Node, cmd: IncidentCmd) -> Result<()> {
                     element: m,
                 });
             }
-            println!("{}", node.create_record(space, RecordKind::Incident, c)?);
+            outln!(
+                io,
+                "{}",
+                node.create_record(space, RecordKind::Incident, c)?
+            );
         }
         IncidentCmd::List(args) => {
             let space = parse_space(node, &args.space.space)?;
             let incidents = node.replica(space)?.incidents();
-            print_list(args.json, &incidents, incident_json, |i| {
+            print_list(io, args.json, &incidents, incident_json, |i| {
                 format!(
                     "{}  {:<13} {:<26} {}",
                     i.meta.id,
@@ -1135,7 +1299,7 @@ fn incident(node: &mut Node, cmd: IncidentCmd) -> Result<()> {
     Ok(())
 }
 
-fn contact(node: &mut Node, cmd: ContactCmd) -> Result<()> {
+fn contact(node: &mut Node, io: &mut Io, cmd: ContactCmd) -> Result<()> {
     match cmd {
         ContactCmd::Add {
             space,
@@ -1157,12 +1321,12 @@ fn contact(node: &mut Node, cmd: ContactCmd) -> Result<()> {
             opt_text(&mut c, data_box, FieldValue::DataBox);
             opt_text(&mut c, radio, FieldValue::RadioCallSign);
             opt_text(&mut c, note, FieldValue::Note);
-            println!("{}", node.create_record(space, RecordKind::Contact, c)?);
+            outln!(io, "{}", node.create_record(space, RecordKind::Contact, c)?);
         }
         ContactCmd::List(args) => {
             let space = parse_space(node, &args.space.space)?;
             let contacts = node.replica(space)?.contacts();
-            print_list(args.json, &contacts, contact_json, |c| {
+            print_list(io, args.json, &contacts, contact_json, |c| {
                 format!(
                     "{}  {}  {}  {}",
                     c.meta.id,
@@ -1177,16 +1341,17 @@ fn contact(node: &mut Node, cmd: ContactCmd) -> Result<()> {
 }
 
 fn print_list<T>(
+    io: &mut Io,
     json: bool,
     items: &[T],
     to_json: fn(&T) -> Value,
     to_line: impl Fn(&T) -> String,
 ) {
     if json {
-        println!("{}", Value::Array(items.iter().map(to_json).collect()));
+        outln!(io, "{}", Value::Array(items.iter().map(to_json).collect()));
     } else {
         for item in items {
-            println!("{}", to_line(item));
+            outln!(io, "{}", to_line(item));
         }
     }
 }

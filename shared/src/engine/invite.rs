@@ -222,6 +222,8 @@ pub struct Welcome {
     pub space_name: String,
     pub role: Role,
     pub keys: BoundedVec<(u32, WrappedSecret), MAX_WELCOME_KEYS>,
+    /// The device that created the space: the root of its membership.
+    pub founder: DeviceId,
     pub inviter: DeviceId,
     pub mac: [u8; 32],
     pub signature: Signature,
@@ -236,6 +238,7 @@ impl Welcome {
             &self.space_name,
             &self.role,
             &self.keys,
+            &self.founder,
             &self.inviter,
         ))
         .unwrap_or_default()

@@ -41,7 +41,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::engine::keys::{fill_random, SpaceKey};
-use crate::ids::SpaceId;
+use crate::ids::{DeviceId, SpaceId};
 
 /// The first bytes of every keystore file.
 pub const MAGIC: &[u8; 6] = b"KRZLKS";
@@ -193,6 +193,19 @@ impl Role {
     }
 
     /// The stable code used by the CLI and JSON (the same as the serde name).
+    /// The same role in the record model (member records carry it).
+    pub fn staff(self) -> crate::record::StaffRole {
+        use crate::record::StaffRole as S;
+        match self {
+            Role::Chair => S::Chair,
+            Role::Secretary => S::Secretary,
+            Role::Member => S::Member,
+            Role::OrpCoordinator => S::OrpCoordinator,
+            Role::ExerciseLeader => S::ExerciseLeader,
+            Role::Observer => S::Observer,
+        }
+    }
+
     pub fn code(self) -> &'static str {
         match self {
             Role::Chair => "chair",
@@ -275,6 +288,8 @@ pub struct SpaceEntry {
     pub name: String,
     /// This device's role in it.
     pub role: Role,
+    /// The device that created the space: the root of its membership (always a chair).
+    pub founder: DeviceId,
     /// The space keys this device holds, by epoch, in increasing epoch order.
     pub keys: Vec<(u32, SpaceKey)>,
 }
@@ -330,6 +345,8 @@ pub struct KeystoreContents {
     pub spaces: Vec<SpaceEntry>,
     pub invites: Vec<StoredInvite>,
     pub pending_joins: Vec<PendingJoin>,
+    /// Spaces this device stores and forwards as a blind relay: ciphertext only, no keys.
+    pub relay_spaces: Vec<SpaceId>,
 }
 
 impl KeystoreContents {
@@ -341,6 +358,7 @@ impl KeystoreContents {
             spaces: Vec::new(),
             invites: Vec::new(),
             pending_joins: Vec::new(),
+            relay_spaces: Vec::new(),
         }
     }
 
@@ -725,6 +743,7 @@ mod tests {
             space: SpaceId([1; 16]),
             name: SPACE_NAME.to_owned(),
             role: Role::Secretary,
+            founder: DeviceId([3; 32]),
             keys: vec![(0, SpaceKey::from_bytes(SPACE_KEY))],
         });
         c.invites.push(StoredInvite {

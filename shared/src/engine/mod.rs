@@ -9,4 +9,5 @@ pub mod keys;
 pub mod keystore;
 pub mod node;
 pub mod oplog;
+pub mod sync;
 pub mod wrap;

@@ -41,8 +41,11 @@ use crate::hlc::{ClockError, Hlc, HlcClock};
 use crate::ids::{DeviceId, OpId, RecordId, SpaceId};
 use crate::merge::{ApplyError, RecordKey, RecordState, Replica};
 use crate::op::{Change, InvalidOp, Operation};
-use crate::record::{RecordKind, Status};
+use crate::record::{FieldValue, RecordKind, StaffRole, Status};
 use crate::vv::VersionVector;
+
+mod replication;
+pub use replication::{Holding, Received, MAX_PENDING_BYTES, MAX_PENDING_OPS};
 
 /// Longest space name, in bytes.
 pub const MAX_SPACE_NAME: usize = 200;
@@ -94,6 +97,76 @@ pub enum NodeError {
     DiskFull(PathBuf),
     #[error("this space is read-only until its op log is repaired: {0}")]
     Damaged(String),
+    #[error("{0}")]
+    Refused(Refusal),
+    #[error("only the chair or the secretary of a space can invite to it")]
+    MayNotInvite,
+}
+
+/// Why membership refuses an operation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("signed by device {0}, which is not a member of the space")]
+    NotAMember(DeviceId),
+    #[error("device {device} is a member as {role}, which may not {what}", role = .role.code())]
+    NotAllowed {
+        device: DeviceId,
+        role: StaffRole,
+        what: &'static str,
+    },
+}
+
+/// The strongest role of every admitted device, from the space's member records.
+fn member_roles(replica: &Replica) -> BTreeMap<DeviceId, StaffRole> {
+    let mut roles: BTreeMap<DeviceId, StaffRole> = BTreeMap::new();
+    for m in replica.members() {
+        let strongest = m.roles.iter().copied().min().unwrap_or(m.role);
+        roles
+            .entry(m.device)
+            .and_modify(|r| *r = (*r).min(strongest))
+            .or_insert(strongest);
+    }
+    roles
+}
+
+/// Membership on apply: an operation counts only if its author is the founder or an admitted
+/// member whose role allows it (member records only from the chair or the secretary).
+///
+/// `own` is this device and its role from its own keystore (from the signed welcome): its own
+/// operations count here before its admission has arrived by sync; other replicas wait for it.
+fn admit(
+    founder: DeviceId,
+    members: &BTreeMap<DeviceId, StaffRole>,
+    own: (DeviceId, StaffRole),
+    op: &Operation,
+) -> Result<(), Refusal> {
+    let device = op.id.device;
+    let role = if device == founder {
+        StaffRole::Chair
+    } else {
+        let recorded = members.get(&device).copied();
+        let own_role = (device == own.0).then_some(own.1);
+        match (recorded, own_role) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(r), None) | (None, Some(r)) => r,
+            (None, None) => return Err(Refusal::NotAMember(device)),
+        }
+    };
+    if op.kind == RecordKind::Member && !role.may_admit() {
+        return Err(Refusal::NotAllowed {
+            device,
+            role,
+            what: "admit members",
+        });
+    }
+    if !role.may_write() {
+        return Err(Refusal::NotAllowed {
+            device,
+            role,
+            what: "write",
+        });
+    }
+    Ok(())
 }
 
 /// A space as listed for a person.
@@ -124,11 +197,54 @@ struct SpaceState {
     log: Result<OpLog, String>,
     log_entries: u64,
     log_digest: [u8; 32],
+    /// Log entries written since the last checkpoint of derived state.
+    since_checkpoint: usize,
     /// Records changed since the last checkpoint of derived state.
     dirty: BTreeSet<RecordKey>,
     replica: Replica,
     clock: HlcClock,
     tree: Option<sled::Tree>,
+    /// Every logged envelope, and where each operation is, for serving peers.
+    store: EnvelopeStore,
+    /// The root of membership and the admitted devices with their strongest role.
+    founder: DeviceId,
+    members: BTreeMap<DeviceId, StaffRole>,
+    /// Operations of member records, sent first to peers (admissions before the admitted).
+    member_ops: BTreeSet<OpId>,
+    /// Verified operations from devices not (yet) admitted, waiting for their admission.
+    pending: BTreeMap<OpId, (Operation, Vec<u8>)>,
+    pending_bytes: usize,
+}
+
+/// The envelopes of one space as logged, indexed by operation id.
+#[derive(Default)]
+pub(crate) struct EnvelopeStore {
+    pub(crate) envelopes: Vec<Vec<u8>>,
+    pub(crate) index: BTreeMap<DeviceId, BTreeMap<u64, usize>>,
+    pub(crate) bytes: u64,
+}
+
+impl EnvelopeStore {
+    pub(crate) fn contains(&self, id: &OpId) -> bool {
+        self.index
+            .get(&id.device)
+            .is_some_and(|m| m.contains_key(&id.seq))
+    }
+
+    pub(crate) fn push(&mut self, id: OpId, bytes: Vec<u8>) {
+        self.index
+            .entry(id.device)
+            .or_default()
+            .insert(id.seq, self.envelopes.len());
+        self.bytes += bytes.len() as u64;
+        self.envelopes.push(bytes);
+    }
+}
+
+/// A space held as a blind relay: its envelopes, which this device cannot read.
+pub(crate) struct RelaySpace {
+    pub(crate) log: OpLog,
+    pub(crate) store: EnvelopeStore,
 }
 
 /// Seals derived state in sled with a key derived from the device seed (random nonce each).
@@ -228,6 +344,10 @@ pub struct Node {
     /// Things a person should know that did not stop the node (e.g. a full disk on open).
     warnings: Vec<String>,
     spaces: BTreeMap<SpaceId, SpaceState>,
+    relays: BTreeMap<SpaceId, RelaySpace>,
+    /// Rejections already written to the audit log in this run, so a peer repeating the same
+    /// bad operation cannot flood it: (space, author, reason).
+    audited_rejections: BTreeSet<(SpaceId, DeviceId, String)>,
 }
 
 fn io_at(path: &Path) -> impl FnOnce(io::Error) -> NodeError + '_ {
@@ -439,6 +559,8 @@ impl Node {
             session: None,
             warnings,
             spaces: BTreeMap::new(),
+            relays: BTreeMap::new(),
+            audited_rejections: BTreeSet::new(),
         };
         let ids: Vec<SpaceId> = node
             .keystore
@@ -450,11 +572,28 @@ impl Node {
         for space in ids {
             node.load_space(space)?;
         }
+        let relays = node.keystore.contents().relay_spaces.clone();
+        for space in relays {
+            node.load_relay(space)?;
+        }
         Ok(node)
     }
 
     pub fn device_id(&self) -> DeviceId {
         self.keys.device_id()
+    }
+
+    /// The device keys' seed, for the network identity (the same Ed25519 key).
+    pub fn network_seed(&self) -> [u8; 32] {
+        *self.keys.seed()
+    }
+
+    /// Records a signed security event.
+    fn audit(&mut self, event: AuditEvent, detail: &[(&str, String)]) -> Result<(), NodeError> {
+        self.audit
+            .record(event, detail, Some(&self.keys), Utc::now())
+            .map(|_| ())
+            .map_err(NodeError::from)
     }
 
     pub fn name(&self) -> &str {
@@ -516,19 +655,35 @@ impl Node {
             ),
             None => None,
         };
+        let founder = self.entry(space)?.founder;
         let derived = tree
             .as_ref()
             .and_then(|t| self.load_derived(space, t, &entries));
         let (replica, clock, dirty) = match derived {
             Some((mut replica, mut clock, covered)) => {
-                // Replay what was logged after the checkpoint (a crash before the next one).
-                let touched = self.replay(space, &mut replica, &mut clock, &entries[covered..])?;
+                // Operations held back for a missing predecessor are not part of a checkpoint:
+                // give the covered ones to the replica again, then replay what was logged after
+                // the checkpoint (a crash before the next one).
+                let applied = replica.version_vector().clone();
+                let held: Vec<Vec<u8>> = entries[..covered]
+                    .iter()
+                    .filter(|e| Envelope::decode(e).is_ok_and(|env| !applied.contains(&env.id)))
+                    .cloned()
+                    .collect();
+                let mut touched = self.replay(space, founder, &mut replica, &mut clock, &held)?;
+                touched.extend(self.replay(
+                    space,
+                    founder,
+                    &mut replica,
+                    &mut clock,
+                    &entries[covered..],
+                )?);
                 (replica, clock, touched)
             }
             None => {
                 let mut replica = Replica::new(space);
                 let mut clock = Hlc::default();
-                let touched = self.replay(space, &mut replica, &mut clock, &entries)?;
+                let touched = self.replay(space, founder, &mut replica, &mut clock, &entries)?;
                 if let Some(t) = &tree {
                     t.clear().map_err(|e| self.store_err(e))?;
                 }
@@ -550,16 +705,39 @@ impl Node {
         };
         let log_digest = entries.iter().fold([0u8; 32], |d, e| chain(&d, e));
         let clock = HlcClock::resume(clock, HlcClock::DEFAULT_MAX_FUTURE_SKEW_MS);
+        let log_entries = entries.len() as u64;
+        let mut store = EnvelopeStore::default();
+        let mut member_ops = BTreeSet::new();
+        for bytes in entries {
+            if let Ok(env) = Envelope::decode(&bytes) {
+                if !store.contains(&env.id) {
+                    if let Ok(op) = self.open_envelope(space, &bytes) {
+                        if op.kind == RecordKind::Member {
+                            member_ops.insert(op.id);
+                        }
+                    }
+                    store.push(env.id, bytes);
+                }
+            }
+        }
+        let members = member_roles(&replica);
         self.spaces.insert(
             space,
             SpaceState {
                 log,
-                log_entries: entries.len() as u64,
+                log_entries,
                 log_digest,
+                since_checkpoint: 0,
                 dirty,
                 replica,
                 clock,
                 tree,
+                store,
+                founder,
+                members,
+                member_ops,
+                pending: BTreeMap::new(),
+                pending_bytes: 0,
             },
         );
         if let Err(e) = self.checkpoint(space) {
@@ -578,6 +756,7 @@ impl Node {
         if st.log.is_err() {
             return Ok(()); // a damaged log's salvage is never checkpointed
         }
+        st.since_checkpoint = 0;
         let mut batch = sled::Batch::default();
         for key in std::mem::take(&mut st.dirty) {
             let slot = slot_key(&key);
@@ -649,13 +828,17 @@ impl Node {
     fn replay(
         &mut self,
         space: SpaceId,
+        founder: DeviceId,
         replica: &mut Replica,
         clock: &mut Hlc,
         entries: &[Vec<u8>],
     ) -> Result<BTreeSet<RecordKey>, NodeError> {
         let mut touched = BTreeSet::new();
+        let mut members = member_roles(replica);
+        let own = (self.keys.device_id(), self.entry(space)?.role.staff());
         for bytes in entries {
             let applied = self.open_envelope(space, bytes).and_then(|op| {
+                admit(founder, &members, own, &op).map_err(NodeError::Refused)?;
                 let (hlc, key) = (
                     op.hlc,
                     RecordKey {
@@ -671,6 +854,9 @@ impl Node {
             match applied {
                 Ok((hlc, key)) => {
                     *clock = (*clock).max(hlc);
+                    if key.kind == RecordKind::Member {
+                        members = member_roles(replica);
+                    }
                     touched.insert(key);
                 }
                 Err(reason) => {
@@ -711,14 +897,18 @@ impl Node {
             .map_err(|_| NodeError::Random)?;
         let space = SpaceId(id);
         let key = SpaceKey::generate().map_err(|_| NodeError::Random)?;
+        let founder = self.keys.device_id();
         self.keystore.contents_mut().spaces.push(SpaceEntry {
             space,
             name: name.to_owned(),
             role: Role::Chair,
+            founder,
             keys: vec![(0, key)],
         });
         self.keystore.save().map_err(NodeError::Keystore)?;
         self.load_space(space)?;
+        let own_name = self.name().to_owned();
+        self.admit_member(space, founder, &own_name, Role::Chair)?;
         self.audit.record(
             AuditEvent::SpaceCreated,
             &[("space", space.to_string())],
@@ -852,13 +1042,13 @@ impl Node {
                 s
             }
         };
-        let (epoch, key) = {
+        let (epoch, key, own_role) = {
             let entry = self.entry(space)?;
             let (epoch, key) = entry
                 .keys
                 .last()
                 .ok_or_else(|| NodeError::UnknownSpace(space.to_string()))?;
-            (*epoch, key.clone())
+            (*epoch, key.clone(), entry.role.staff())
         };
         let st = self
             .spaces
@@ -867,6 +1057,7 @@ impl Node {
         let seq = st.replica.version_vector().get(&device) + 1;
         let hlc = st.clock.tick(now_ms())?;
         let op = build(OpId { device, seq }, hlc)?;
+        admit(st.founder, &st.members, (device, own_role), &op).map_err(NodeError::Refused)?;
         let envelope = Envelope::seal(&op, epoch, session, &key, &self.keys)?;
         let bytes = envelope.encode()?;
         st.log
@@ -875,12 +1066,18 @@ impl Node {
             .append(&bytes)?;
         st.log_digest = chain(&st.log_digest, &bytes);
         st.log_entries += 1;
+        st.since_checkpoint += 1;
         st.replica.apply(op.clone())?;
+        st.store.push(op.id, bytes);
         st.dirty.insert(RecordKey {
             kind: op.kind,
             id: op.record,
         });
-        if st.log_entries % CHECKPOINT_OPS as u64 == 0 {
+        if op.kind == RecordKind::Member {
+            st.member_ops.insert(op.id);
+            st.members = member_roles(&st.replica);
+        }
+        if st.since_checkpoint >= CHECKPOINT_OPS {
             // The change is durable already: a failed checkpoint must not report it as lost.
             if let Err(e) = self.checkpoint(space) {
                 self.warnings.push(format!("derived state not saved: {e}"));
@@ -889,15 +1086,88 @@ impl Node {
         Ok(op)
     }
 
+    /// Writes the member record that admits `device` with `role` (or updates its role).
+    fn admit_member(
+        &mut self,
+        space: SpaceId,
+        device: DeviceId,
+        name: &str,
+        role: Role,
+    ) -> Result<(), NodeError> {
+        let name: String = name.trim().chars().take(200).collect();
+        let name = if name.is_empty() {
+            device.to_string()[..16].to_owned()
+        } else {
+            name
+        };
+        let set = |value| Change::Set {
+            value,
+            bases: Default::default(),
+        };
+        let replica = self.replica(space)?;
+        let existing = replica
+            .members()
+            .into_iter()
+            .find(|m| m.device == device)
+            .and_then(|m| {
+                let state = replica.record(RecordKind::Member, m.meta.id)?;
+                let heads = |key| state.register(key).map(|r| r.heads()).unwrap_or_default();
+                Some((
+                    m.meta.id,
+                    heads(crate::record::FieldKey::MemberRole),
+                    heads(crate::record::FieldKey::Name),
+                ))
+            });
+        match existing {
+            None => {
+                self.write(space, |id, hlc| {
+                    Operation::new_record(
+                        id,
+                        hlc,
+                        space,
+                        RecordKind::Member,
+                        vec![
+                            set(FieldValue::MemberDevice(device)),
+                            set(FieldValue::MemberRole(role.staff())),
+                            set(FieldValue::Name(name)),
+                        ],
+                    )
+                })?;
+            }
+            Some((record, role_heads, name_heads)) => {
+                let changes = vec![
+                    Change::Set {
+                        value: FieldValue::MemberRole(role.staff()),
+                        bases: role_heads
+                            .try_into()
+                            .map_err(|_| InvalidOp::TooManyChanges { max: 16 })?,
+                    },
+                    Change::Set {
+                        value: FieldValue::Name(name),
+                        bases: name_heads
+                            .try_into()
+                            .map_err(|_| InvalidOp::TooManyChanges { max: 16 })?,
+                    },
+                ];
+                self.write(space, |id, hlc| {
+                    Operation::edit(id, hlc, space, record, RecordKind::Member, changes)
+                })?;
+            }
+        }
+        Ok(())
+    }
+
     /// Creates a one-use invite to `space` for `role`, valid for `valid_minutes`; returns the
-    /// code to hand over out of band.
+    /// code to hand over out of band. Only the chair or the secretary may invite.
     pub fn create_invite(
         &mut self,
         space: SpaceId,
         role: Role,
         valid_minutes: u64,
     ) -> Result<String, NodeError> {
-        self.entry(space)?;
+        if !self.entry(space)?.role.staff().may_admit() {
+            return Err(NodeError::MayNotInvite);
+        }
         if !(1..=30 * 24 * 60).contains(&valid_minutes) {
             return Err(NodeError::BadValidity);
         }
@@ -983,6 +1253,9 @@ impl Node {
                 return Err(reason.into());
             }
         };
+        // The admission is an operation like any other: every replica checks it on apply, and
+        // the new device's operations count only once it has arrived.
+        self.admit_member(space, request.device, &request.name, role)?;
         let entry = self.entry(space)?;
         let context = Welcome::wrap_context(&request.invite, &request.device, &space);
         let mut wrapped = Vec::with_capacity(entry.keys.len());
@@ -999,6 +1272,7 @@ impl Node {
             keys: wrapped
                 .try_into()
                 .map_err(|_| NodeError::Invite(InviteError::Malformed("welcome code")))?,
+            founder: entry.founder,
             inviter: self.keys.device_id(),
             mac: [0; 32],
             signature: crate::engine::envelope::Signature([0; 64]),
@@ -1065,6 +1339,7 @@ impl Node {
             space: welcome.space,
             name: welcome.space_name.clone(),
             role: welcome.role,
+            founder: welcome.founder,
             keys,
         });
         self.keystore.save().map_err(NodeError::Keystore)?;

@@ -107,20 +107,29 @@ impl OpLog {
 
     /// Appends one entry and makes it durable (`fdatasync`) before returning its offset.
     pub fn append(&mut self, bytes: &[u8]) -> Result<u64, OpLogError> {
-        if bytes.len() > MAX_FRAME {
-            return Err(OpLogError::TooLarge {
-                len: bytes.len(),
-                max: MAX_FRAME,
-            });
+        self.append_batch(&[bytes])
+    }
+
+    /// Appends entries and makes them durable with one `fdatasync`; returns the offset of the
+    /// first. All or nothing: on an error no partial frame is left behind.
+    pub fn append_batch<B: AsRef<[u8]>>(&mut self, entries: &[B]) -> Result<u64, OpLogError> {
+        let mut frames = Vec::new();
+        for bytes in entries {
+            let bytes = bytes.as_ref();
+            if bytes.len() > MAX_FRAME {
+                return Err(OpLogError::TooLarge {
+                    len: bytes.len(),
+                    max: MAX_FRAME,
+                });
+            }
+            frames.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+            frames.extend_from_slice(&check(bytes));
+            frames.extend_from_slice(bytes);
         }
-        let mut frame = Vec::with_capacity(HEADER + bytes.len());
-        frame.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-        frame.extend_from_slice(&check(bytes));
-        frame.extend_from_slice(bytes);
         let offset = self.len;
         let written = self
             .file
-            .write_all(&frame)
+            .write_all(&frames)
             .and_then(|()| self.file.sync_data());
         if let Err(e) = written {
             // Leave no partial frame behind, so later appends stay readable.
@@ -137,7 +146,7 @@ impl OpLog {
                 }
             });
         }
-        self.len += frame.len() as u64;
+        self.len += frames.len() as u64;
         Ok(offset)
     }
 

@@ -2,3 +2,4 @@
 
 mod desktop;
 mod node_cli;
+mod sync;

@@ -517,9 +517,10 @@ fn a_damaged_op_log_keeps_earlier_records_readable_and_refuses_writes() {
         .collect();
     let log = &log_files(dir.path())[0];
     let frames = OpLog::read_intact_prefix(log).expect("log");
-    let third: usize = frames[..2].iter().map(|f| f.len() + 8).sum();
+    // The first entry is the founder's member record, then the four tasks.
+    let third: usize = frames[..3].iter().map(|f| f.len() + 8).sum();
     let mut bytes = std::fs::read(log).expect("log");
-    bytes[third + 8 + 10] ^= 0xff; // inside the third entry; the fourth stays intact after it
+    bytes[third + 8 + 10] ^= 0xff; // inside the third task; the fourth stays intact after it
     std::fs::write(log, &bytes).expect("write");
 
     let out = node(dir.path(), &["task", "list", "--space", &space, "--json"]);
@@ -528,7 +529,7 @@ fn a_damaged_op_log_keeps_earlier_records_readable_and_refuses_writes() {
     assert!(
         err.contains("read-only")
             && err.contains("damaged at byte")
-            && err.contains("2 earlier changes are intact"),
+            && err.contains("3 earlier changes are intact"),
         "{err}"
     );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");

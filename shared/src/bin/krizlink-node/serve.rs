@@ -1,0 +1,532 @@
+//! `krizlink-node serve`, the control socket, `status`, and joining over the network.
+//!
+//! While a peer serves a data dir it holds the dir's lock; every other command on that dir is
+//! sent to it over `DIR/control.sock` (a Unix socket, owner-only) as its arguments (and standard
+//! input for imports), runs there between network events, and its output and exit code come
+//! back unchanged. So scripts work the same whether a peer is serving or not.
+
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::Parser;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, oneshot};
+
+use krizlink_core::engine::node::{Holding, Node};
+use krizlink_core::engine::sync::{
+    self, peer_of_device, InviteHint, Job, NetAction, NetEvent, NetStatus, SyncConfig,
+};
+use krizlink_core::SpaceId;
+
+use super::{dispatch, exit_code, one_line, Cli, Command, Io};
+
+/// Largest control request (arguments and standard input), bytes.
+const MAX_CONTROL_REQUEST: u64 = 256 * 1024 * 1024;
+
+#[derive(Serialize, Deserialize)]
+struct ControlRequest {
+    args: Vec<String>,
+    stdin: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ControlReply {
+    code: u8,
+    stdout: String,
+    stderr: String,
+}
+
+fn socket_path(dir: &Path) -> PathBuf {
+    dir.join("control.sock")
+}
+
+fn state_path(dir: &Path) -> PathBuf {
+    dir.join("sync-state.json")
+}
+
+/// Sends the command to a peer serving `dir`, if one is; prints its output and returns its
+/// exit code. `None`: nobody serves this dir, run the command here.
+pub fn forward(dir: &Path, args: &[String], with_stdin: bool) -> Result<Option<u8>> {
+    let Ok(mut stream) = UnixStream::connect(socket_path(dir)) else {
+        return Ok(None);
+    };
+    let mut stdin = String::new();
+    if with_stdin {
+        std::io::stdin()
+            .read_to_string(&mut stdin)
+            .context("cannot read standard input")?;
+    }
+    let request = serde_json::to_vec(&ControlRequest {
+        args: args.to_vec(),
+        stdin,
+    })?;
+    stream
+        .write_all(&request)
+        .and_then(|()| stream.shutdown(std::net::Shutdown::Write))
+        .context("cannot talk to the serving peer")?;
+    let mut reply = String::new();
+    stream
+        .take(MAX_CONTROL_REQUEST)
+        .read_to_string(&mut reply)
+        .context("cannot read the serving peer's answer")?;
+    let reply: ControlReply = serde_json::from_str(&reply)
+        .map_err(|e| anyhow!("the serving peer's answer is unreadable: {e}"))?;
+    print!("{}", reply.stdout);
+    eprint!("{}", reply.stderr);
+    Ok(Some(reply.code))
+}
+
+fn parse_addrs(what: &str, list: &[String]) -> Result<Vec<libp2p_addr::Multiaddr>> {
+    list.iter()
+        .map(|a| {
+            a.parse().map_err(|e| {
+                anyhow!("{what} {a:?} is not a multiaddr (e.g. /ip4/10.0.0.5/tcp/7470): {e}")
+            })
+        })
+        .collect()
+}
+
+/// The multiaddr type, through the core crate's libp2p.
+mod libp2p_addr {
+    pub use libp2p::Multiaddr;
+}
+
+/// The part of an invite code after `@`: where this serving peer can be reached.
+pub fn invite_hint(net: &NetStatus) -> String {
+    let Ok(peer) = net.peer_id.parse() else {
+        return String::new();
+    };
+    let addrs: Vec<libp2p_addr::Multiaddr> =
+        net.listen.iter().filter_map(|a| a.parse().ok()).collect();
+    if addrs.is_empty() {
+        return String::new();
+    }
+    InviteHint::new(&peer, &addrs).to_text()
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
+        (Ok(mut int), Ok(mut term)) => {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+        }
+        _ => std::future::pending::<()>().await,
+    }
+}
+
+/// `serve`: runs until SIGINT/SIGTERM.
+pub fn serve(
+    node: &mut Node,
+    listen: Vec<String>,
+    peers: Vec<String>,
+    mdns: bool,
+    relays: Vec<String>,
+) -> Result<()> {
+    let listen = if listen.is_empty() {
+        vec![
+            "/ip4/0.0.0.0/tcp/7470".to_owned(),
+            "/ip4/0.0.0.0/udp/7470/quic-v1".to_owned(),
+        ]
+    } else {
+        listen
+    };
+    let cfg = SyncConfig {
+        listen: parse_addrs("--listen", &listen)?,
+        peers: parse_addrs("--peer", &peers)?,
+        mdns,
+        ..SyncConfig::default()
+    };
+    for text in relays {
+        let space: SpaceId = text
+            .parse()
+            .map_err(|e| anyhow!("--blind-relay {text:?}: {e}"))?;
+        if node.hold_as_relay(space)? {
+            eprintln!("krizlink-node: now relaying space {space} (ciphertext only)");
+        }
+    }
+    let dir = node.data_dir().to_owned();
+    let peer_id =
+        peer_of_device(&node.device_id()).ok_or_else(|| anyhow!("no network identity"))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the network runtime")?;
+    let status = runtime.block_on(async {
+        let sock = socket_path(&dir);
+        // Only one process can hold the dir (the lock), so a socket file here is stale.
+        let _ = std::fs::remove_file(&sock);
+        let listener = tokio::net::UnixListener::bind(&sock)
+            .with_context(|| format!("cannot create the control socket {}", sock.display()))?;
+        std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("cannot restrict {}", sock.display()))?;
+        let (jobs_tx, jobs_rx) = mpsc::channel::<Job>(64);
+        let (events_tx, mut events_rx) = mpsc::unbounded_channel();
+        println!("{peer_id}");
+        let _ = std::io::stdout().flush();
+        tokio::spawn(async move {
+            while let Some(event) = events_rx.recv().await {
+                if let NetEvent::Listening(addr) = event {
+                    println!("{addr}");
+                    let _ = std::io::stdout().flush();
+                }
+            }
+        });
+        tokio::spawn(control_loop(listener, jobs_tx));
+        let status = sync::serve(node, cfg, jobs_rx, Some(events_tx), shutdown_signal()).await;
+        let _ = std::fs::remove_file(&sock);
+        status.map_err(anyhow::Error::from)
+    })?;
+    // What `status` shows while nobody serves: the last known network state.
+    let own_at_stop: serde_json::Map<String, Value> = node
+        .held_spaces()
+        .into_iter()
+        .map(|(space, _)| (space.to_string(), json!(node.own_last_seq(space))))
+        .collect();
+    let saved = json!({"unsent": status.unsent, "peers": status.peers, "own_at_stop": own_at_stop});
+    if let Ok(text) = serde_json::to_string_pretty(&saved) {
+        let _ = std::fs::write(state_path(&dir), text);
+    }
+    eprintln!("krizlink-node: stopped");
+    Ok(())
+}
+
+async fn control_loop(listener: tokio::net::UnixListener, jobs: mpsc::Sender<Job>) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                tokio::spawn(control_client(stream, jobs.clone()));
+            }
+            Err(e) => {
+                eprintln!("krizlink-node: control socket: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+async fn control_client(mut stream: tokio::net::UnixStream, jobs: mpsc::Sender<Job>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut raw = Vec::new();
+    let read = (&mut stream)
+        .take(MAX_CONTROL_REQUEST)
+        .read_to_end(&mut raw)
+        .await;
+    let reply = match read {
+        Err(e) => reply_err(1, &format!("cannot read the request: {e}")),
+        Ok(_) => match serde_json::from_slice::<ControlRequest>(&raw) {
+            Err(e) => reply_err(2, &format!("unreadable control request: {e}")),
+            Ok(request) => run_forwarded(request, &jobs).await,
+        },
+    };
+    if let Ok(bytes) = serde_json::to_vec(&reply) {
+        let _ = stream.write_all(&bytes).await;
+    }
+    let _ = stream.shutdown().await;
+}
+
+fn reply_err(code: u8, message: &str) -> ControlReply {
+    ControlReply {
+        code,
+        stdout: String::new(),
+        stderr: format!("krizlink-node: {message}\n"),
+    }
+}
+
+async fn run_forwarded(request: ControlRequest, jobs: &mpsc::Sender<Job>) -> ControlReply {
+    let argv = std::iter::once("krizlink-node".to_owned()).chain(request.args);
+    let cli = match Cli::try_parse_from(argv) {
+        Ok(cli) => cli,
+        Err(e) => {
+            return ControlReply {
+                code: if e.use_stderr() { 2 } else { 0 },
+                stdout: if e.use_stderr() {
+                    String::new()
+                } else {
+                    e.to_string()
+                },
+                stderr: if e.use_stderr() {
+                    e.to_string()
+                } else {
+                    String::new()
+                },
+            }
+        }
+    };
+    let (tx, rx) = oneshot::channel::<(ControlReply, Option<JoinWait>)>();
+    let stdin = request.stdin;
+    let job: Job = Box::new(move |node: &mut Node, net: &NetStatus| {
+        let mut io = Io {
+            out: String::new(),
+            err: String::new(),
+            input: Box::new(std::io::Cursor::new(stdin.into_bytes())),
+            stream: false,
+        };
+        let (code, action, wait) = match cli.command {
+            Command::Join {
+                code: Some(code),
+                offline: false,
+                welcome: None,
+                peer,
+            } => match join_action(node, &code, &peer) {
+                Ok((action, done)) => (0, Some(action), Some(done)),
+                Err(e) => {
+                    io.err
+                        .push_str(&format!("krizlink-node: {}\n", one_line(&e)));
+                    (exit_code(&e), None, None)
+                }
+            },
+            command => match dispatch(node, &mut io, Some(net), command) {
+                Ok(()) => (0, None, None),
+                Err(e) => {
+                    io.err
+                        .push_str(&format!("krizlink-node: {}\n", one_line(&e)));
+                    (exit_code(&e), None, None)
+                }
+            },
+        };
+        let reply = ControlReply {
+            code,
+            stdout: io.out,
+            stderr: io.err,
+        };
+        let _ = tx.send((reply, wait));
+        action
+    });
+    if jobs.send(job).await.is_err() {
+        return reply_err(1, "the serving peer is shutting down");
+    }
+    match rx.await {
+        Ok((reply, None)) => reply,
+        Ok((_, Some(wait))) => match tokio::time::timeout(Duration::from_secs(60), wait).await {
+            Ok(Ok(Ok(space))) => ControlReply {
+                code: 0,
+                stdout: format!("{space}\n"),
+                stderr: String::new(),
+            },
+            Ok(Ok(Err(reason))) => reply_err(1, &format!("joining failed: {reason}")),
+            Ok(Err(_)) | Err(_) => {
+                reply_err(1, "joining failed: the inviting device did not answer")
+            }
+        },
+        Err(_) => reply_err(1, "the command did not finish"),
+    }
+}
+
+type JoinWait = oneshot::Receiver<Result<SpaceId, String>>;
+
+/// Prepares a network join: the request for the inviter, and where to reach it.
+fn join_action(node: &mut Node, code: &str, extra: &[String]) -> Result<(NetAction, JoinWait)> {
+    let (secret, hint) = match code.trim().split_once('@') {
+        Some((secret, hint)) => (secret, Some(hint)),
+        None => (code.trim(), None),
+    };
+    let extra = parse_addrs("--peer", extra)?;
+    let (inviter, mut addresses) = match hint.map(InviteHint::parse) {
+        Some(Some((peer, addrs))) => (peer, addrs),
+        Some(None) => bail!("the address part of the invite code (after @) is damaged"),
+        None => bail!(
+            "this invite code does not say where the inviting device is: ask for a code created while it serves, or use `join CODE --offline`"
+        ),
+    };
+    addresses.extend(extra);
+    let request = node.request_join(secret)?;
+    let (done, wait) = oneshot::channel();
+    Ok((
+        NetAction::Join {
+            request,
+            inviter,
+            addresses,
+            done,
+        },
+        wait,
+    ))
+}
+
+/// `join CODE` when nobody serves this dir: a short-lived peer joins, syncs, and stops.
+pub fn join_once(node: &mut Node, code: &str, extra: &[String]) -> Result<()> {
+    let (action, wait) = join_action(node, code, extra)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the network runtime")?;
+    let (jobs_tx, jobs_rx) = mpsc::channel::<Job>(8);
+    let cfg = SyncConfig {
+        mdns: false,
+        sync_interval: Duration::from_millis(500),
+        ..SyncConfig::default()
+    };
+    let (result_tx, result_rx) = oneshot::channel::<Result<SpaceId, String>>();
+    let driver = async move {
+        let first: Job = Box::new(move |_: &mut Node, _: &NetStatus| Some(action));
+        if jobs_tx.send(first).await.is_err() {
+            return;
+        }
+        let outcome = match tokio::time::timeout(Duration::from_secs(60), wait).await {
+            Ok(Ok(r)) => r,
+            _ => Err("the inviting device did not answer".to_owned()),
+        };
+        if let Ok(space) = outcome {
+            // Let the first sync of the new space settle: stop once nothing arrived for a second.
+            let mut last = u64::MAX;
+            for _ in 0..40 {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                let (tx, rx) = oneshot::channel();
+                let probe: Job = Box::new(move |node: &mut Node, _: &NetStatus| {
+                    let _ = tx.send(node.have(space).map(|v| v.total()).unwrap_or(0));
+                    None
+                });
+                if jobs_tx.send(probe).await.is_err() {
+                    break;
+                }
+                let total = rx.await.unwrap_or(0);
+                if total == last && total > 0 {
+                    break;
+                }
+                last = total;
+            }
+        }
+        let _ = result_tx.send(outcome);
+    };
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let outcome = runtime.block_on(async {
+        let handle = tokio::spawn(async move {
+            driver.await;
+            let _ = stop_tx.send(());
+        });
+        let stop = async {
+            let _ = stop_rx.await;
+        };
+        let served = sync::serve(node, cfg, jobs_rx, None, stop).await;
+        let _ = handle.await;
+        served.map(|_| ())
+    });
+    outcome?;
+    match result_rx.blocking_recv() {
+        Ok(Ok(space)) => {
+            println!("{space}");
+            Ok(())
+        }
+        Ok(Err(reason)) => bail!("joining failed: {reason}"),
+        Err(_) => bail!("joining was interrupted"),
+    }
+}
+
+/// `status`: the peers, the last sync with each, and my changes not yet on any other peer.
+pub fn status(node: &Node, io: &mut Io, net: Option<&NetStatus>, json_out: bool) -> Result<()> {
+    let serving = net.is_some();
+    let saved: Option<Value> = if serving {
+        None
+    } else {
+        std::fs::read_to_string(state_path(node.data_dir()))
+            .ok()
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+    };
+    let unsent_of = |space: &SpaceId| -> Option<u64> {
+        match net {
+            Some(n) => n.unsent.get(&space.to_string()).copied(),
+            None => saved
+                .as_ref()
+                .and_then(|s| s["unsent"][space.to_string()].as_u64())
+                .map(|u| {
+                    // Written since the peer stopped: not on anyone else either.
+                    let at_stop = saved
+                        .as_ref()
+                        .and_then(|s| s["own_at_stop"][space.to_string()].as_u64());
+                    u + at_stop.map_or(0, |a| node.own_last_seq(*space).saturating_sub(a))
+                }),
+        }
+    };
+    let spaces: Vec<Value> = node
+        .held_spaces()
+        .into_iter()
+        .map(|(space, holding)| {
+            let ops = node.have(space).map(|v| v.total()).unwrap_or(0);
+            let unsent = match holding {
+                Holding::Member => unsent_of(&space).unwrap_or(node.own_last_seq(space)),
+                Holding::BlindRelay => 0,
+            };
+            json!({
+                "id": space.to_string(),
+                "holding": holding,
+                "operations": ops,
+                "unsent": unsent,
+            })
+        })
+        .collect();
+    let peers: Value = match net {
+        Some(n) => serde_json::to_value(&n.peers)?,
+        None => saved
+            .as_ref()
+            .map(|s| s["peers"].clone())
+            .unwrap_or(Value::Array(Vec::new())),
+    };
+    let peers = match peers {
+        Value::Array(list) => Value::Array(
+            list.into_iter()
+                .map(|mut p| {
+                    if !serving {
+                        p["connected"] = Value::Bool(false);
+                    }
+                    p
+                })
+                .collect(),
+        ),
+        other => other,
+    };
+    let value = json!({
+        "serving": serving,
+        "device": node.device_id().to_string(),
+        "peer_id": peer_of_device(&node.device_id()).map(|p| p.to_string()),
+        "listen": net.map(|n| n.listen.clone()).unwrap_or_default(),
+        "peers": peers,
+        "spaces": spaces,
+    });
+    if json_out {
+        outln!(io, "{value}");
+        return Ok(());
+    }
+    outln!(
+        io,
+        "{}",
+        if serving {
+            "serving: yes"
+        } else {
+            "serving: no (last known state)"
+        }
+    );
+    for p in value["peers"].as_array().into_iter().flatten() {
+        outln!(
+            io,
+            "peer {}  {}  last sync {}",
+            p["peer_id"].as_str().unwrap_or("?"),
+            if p["connected"].as_bool() == Some(true) {
+                "connected"
+            } else {
+                "not connected"
+            },
+            p["last_sync"].as_str().unwrap_or("never")
+        );
+    }
+    for s in &spaces {
+        outln!(
+            io,
+            "space {}  {}  {} operations, not yet on another peer: {}",
+            s["id"].as_str().unwrap_or("?"),
+            s["holding"].as_str().unwrap_or("?"),
+            s["operations"],
+            s["unsent"]
+        );
+    }
+    Ok(())
+}

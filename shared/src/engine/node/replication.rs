@@ -1,0 +1,528 @@
+//! Replication: what the sync layer asks of a node. Which spaces it holds (as a member or as a
+//! blind relay), its version vector per space, the envelopes a peer lacks (bounded batches), and
+//! the receive path for envelopes from the network: decode, signature, space, readability,
+//! membership on apply, then one durable log append per batch.
+//!
+//! Nothing here knows about libp2p; `engine::sync` moves these bytes between peers.
+
+use super::*;
+
+/// Verified operations from devices not admitted (yet) are kept in memory up to these bounds,
+/// so that an admission arriving later in the same sync releases them. Beyond, they are
+/// dropped (and fetched again by a later sync once the admission is here).
+pub const MAX_PENDING_OPS: usize = 10_000;
+pub const MAX_PENDING_BYTES: usize = 16 * 1024 * 1024;
+
+/// How this device holds a space.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Holding {
+    /// With its keys: reads, writes, checks membership.
+    Member,
+    /// Ciphertext only: stores and forwards envelopes with a valid signature.
+    BlindRelay,
+}
+
+/// What came of a batch of envelopes from a peer.
+#[derive(Debug, Default)]
+pub struct Received {
+    /// Newly stored envelopes, in log order: to be forwarded to other peers.
+    pub stored: Vec<Vec<u8>>,
+    /// Already held.
+    pub duplicates: usize,
+    /// Refused for good, with the reason (bad signature, unreadable, invalid, not allowed).
+    pub rejected: Vec<String>,
+    /// Verified but waiting for their author's admission.
+    pub pending: usize,
+}
+
+/// One candidate from a batch, after the checks that need no membership.
+struct Candidate {
+    op: Operation,
+    bytes: Vec<u8>,
+}
+
+/// The contiguous prefix per device of the operations in `store` (and `extra`).
+fn contiguous<'a>(store: &EnvelopeStore, extra: impl Iterator<Item = &'a OpId>) -> VersionVector {
+    let mut extra_by_device: BTreeMap<DeviceId, BTreeSet<u64>> = BTreeMap::new();
+    for id in extra {
+        extra_by_device.entry(id.device).or_default().insert(id.seq);
+    }
+    let mut vv = VersionVector::new();
+    let devices: BTreeSet<DeviceId> = store
+        .index
+        .keys()
+        .chain(extra_by_device.keys())
+        .copied()
+        .collect();
+    for device in devices {
+        let held = store.index.get(&device);
+        let more = extra_by_device.get(&device);
+        let mut seq = 0u64;
+        while held.is_some_and(|m| m.contains_key(&(seq + 1)))
+            || more.is_some_and(|m| m.contains(&(seq + 1)))
+        {
+            seq += 1;
+        }
+        if seq > 0 {
+            vv.advance(device, seq);
+        }
+    }
+    vv
+}
+
+/// Up to `max_ops` / `max_bytes` of the envelopes in `store` that `theirs` lacks: `first`
+/// (admissions) before the rest, then by device and sequence. True when more remain.
+fn missing(
+    store: &EnvelopeStore,
+    first: &BTreeSet<OpId>,
+    theirs: &VersionVector,
+    max_ops: usize,
+    max_bytes: usize,
+) -> (Vec<Vec<u8>>, bool) {
+    let mut out = Vec::new();
+    let mut bytes = 0usize;
+    let mut taken = BTreeSet::new();
+    let lacks = |id: &OpId| id.seq > theirs.get(&id.device);
+    let wanted = first.iter().filter(|id| lacks(id)).copied().chain(
+        store
+            .index
+            .iter()
+            .flat_map(|(device, seqs)| {
+                seqs.range(theirs.get(device) + 1..).map(|(seq, _)| OpId {
+                    device: *device,
+                    seq: *seq,
+                })
+            })
+            .filter(|id| !first.contains(id)),
+    );
+    for id in wanted {
+        let Some(&at) = store.index.get(&id.device).and_then(|m| m.get(&id.seq)) else {
+            continue;
+        };
+        let Some(envelope) = store.envelopes.get(at) else {
+            continue;
+        };
+        if out.len() >= max_ops || (!out.is_empty() && bytes + envelope.len() > max_bytes) {
+            return (out, true);
+        }
+        if taken.insert(id) {
+            bytes += envelope.len();
+            out.push(envelope.clone());
+        }
+    }
+    (out, false)
+}
+
+impl Node {
+    /// The spaces this device holds, and how.
+    pub fn held_spaces(&self) -> Vec<(SpaceId, Holding)> {
+        self.spaces
+            .keys()
+            .map(|s| (*s, Holding::Member))
+            .chain(self.relays.keys().map(|s| (*s, Holding::BlindRelay)))
+            .collect()
+    }
+
+    pub fn holding(&self, space: SpaceId) -> Option<Holding> {
+        if self.spaces.contains_key(&space) {
+            Some(Holding::Member)
+        } else if self.relays.contains_key(&space) {
+            Some(Holding::BlindRelay)
+        } else {
+            None
+        }
+    }
+
+    /// The gossip topic of a space: derived from its first key, so that the name on the wire
+    /// says nothing about the space and cannot be linked to its id by an outsider.
+    pub fn gossip_topic(&self, space: SpaceId) -> Option<String> {
+        let key = self.space_key(space, 0)?;
+        let prk =
+            hkdf::Salt::new(hkdf::HKDF_SHA256, b"krizlink/gossip-topic/v1").extract(key.as_bytes());
+        let mut tag = [0u8; 16];
+        prk.expand(&[b"topic"], Len16)
+            .and_then(|okm| okm.fill(&mut tag))
+            .ok()?;
+        Some(format!("krz-{}", hex16(&tag)))
+    }
+
+    /// What this device holds of a space, as a version vector (contiguous per device),
+    /// counting operations that wait for their author's admission.
+    pub fn have(&self, space: SpaceId) -> Result<VersionVector, NodeError> {
+        if let Some(st) = self.spaces.get(&space) {
+            return Ok(contiguous(&st.store, st.pending.keys()));
+        }
+        if let Some(relay) = self.relays.get(&space) {
+            return Ok(contiguous(&relay.store, std::iter::empty()));
+        }
+        Err(NodeError::UnknownSpace(space.to_string()))
+    }
+
+    /// The envelopes a peer whose version vector is `theirs` lacks, at most `max_ops` of them
+    /// and about `max_bytes` (one envelope more if the first alone is larger); true when more
+    /// remain. Admissions go first, so the admitted device's operations can be applied.
+    pub fn envelopes_missing_from(
+        &self,
+        space: SpaceId,
+        theirs: &VersionVector,
+        max_ops: usize,
+        max_bytes: usize,
+    ) -> Result<(Vec<Vec<u8>>, bool), NodeError> {
+        if let Some(st) = self.spaces.get(&space) {
+            return Ok(missing(
+                &st.store,
+                &st.member_ops,
+                theirs,
+                max_ops,
+                max_bytes,
+            ));
+        }
+        if let Some(relay) = self.relays.get(&space) {
+            return Ok(missing(
+                &relay.store,
+                &BTreeSet::new(),
+                theirs,
+                max_ops,
+                max_bytes,
+            ));
+        }
+        Err(NodeError::UnknownSpace(space.to_string()))
+    }
+
+    /// How many of this device's own operations in `space` exist (its last sequence number).
+    pub fn own_last_seq(&self, space: SpaceId) -> u64 {
+        let me = self.keys.device_id();
+        self.spaces
+            .get(&space)
+            .map_or(0, |st| st.replica.version_vector().get(&me))
+    }
+
+    /// Starts holding `space` as a blind relay. False if it is held already.
+    pub fn hold_as_relay(&mut self, space: SpaceId) -> Result<bool, NodeError> {
+        if self.holding(space).is_some() {
+            return Ok(false);
+        }
+        self.keystore.contents_mut().relay_spaces.push(space);
+        self.keystore.save().map_err(NodeError::Keystore)?;
+        self.load_relay(space)?;
+        self.audit(
+            AuditEvent::SpaceCreated,
+            &[("relay_space", space.to_string())],
+        )?;
+        Ok(true)
+    }
+
+    pub(super) fn load_relay(&mut self, space: SpaceId) -> Result<(), NodeError> {
+        let spaces_dir = self.dir.join("spaces");
+        fs::create_dir_all(&spaces_dir).map_err(io_at(&spaces_dir))?;
+        let path = self.log_path(space);
+        let (log, entries) = match OpLog::open(&path) {
+            Ok((log, entries, _)) => (log, entries),
+            Err(damage @ OpLogError::Damaged { .. }) => {
+                self.warnings.push(format!(
+                    "relayed space {space} is not served until its op log is repaired: {damage}"
+                ));
+                return Ok(());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let mut store = EnvelopeStore::default();
+        for bytes in entries {
+            if let Ok(env) = Envelope::decode(&bytes) {
+                if env.space == space && !store.contains(&env.id) {
+                    store.push(env.id, bytes);
+                }
+            }
+        }
+        self.relays.insert(space, RelaySpace { log, store });
+        Ok(())
+    }
+
+    /// Takes a batch of envelopes from a peer (`peer` names it in the audit log). Each one is
+    /// decoded and its signature checked; in a space this device is a member of it must also
+    /// decrypt, be a valid operation within the clock bound, and pass membership on apply.
+    /// Accepted envelopes are appended to the log with one `fdatasync` before this returns.
+    /// A bad envelope is refused (and audited once per author and reason) without affecting
+    /// the rest; an error is returned only when this device cannot store (e.g. a full disk),
+    /// and then nothing of the batch is kept.
+    pub fn receive(
+        &mut self,
+        space: SpaceId,
+        batch: Vec<Vec<u8>>,
+        peer: &str,
+    ) -> Result<Received, NodeError> {
+        if self.relays.contains_key(&space) {
+            return self.receive_blind(space, batch, peer);
+        }
+        if !self.spaces.contains_key(&space) {
+            return Err(NodeError::UnknownSpace(space.to_string()));
+        }
+        let mut received = Received::default();
+        let mut refusals: Vec<(DeviceId, String)> = Vec::new();
+        let mut candidates = Vec::new();
+        let now = now_ms();
+        for bytes in batch {
+            let envelope = match Envelope::decode(&bytes) {
+                Ok(e) => e,
+                Err(e) => {
+                    refusals.push((DeviceId([0; 32]), format!("malformed envelope: {e}")));
+                    continue;
+                }
+            };
+            let device = envelope.id.device;
+            let st = self.spaces.get(&space).ok_or(NodeError::Random)?;
+            if envelope.space != space {
+                refusals.push((device, "envelope of another space".into()));
+                continue;
+            }
+            if st.store.contains(&envelope.id)
+                || st.pending.contains_key(&envelope.id)
+                || candidates
+                    .iter()
+                    .any(|c: &Candidate| c.op.id == envelope.id)
+            {
+                received.duplicates += 1;
+                continue;
+            }
+            let op = match self.open_envelope(space, &bytes) {
+                Ok(op) => op,
+                Err(e) => {
+                    refusals.push((device, e.to_string()));
+                    continue;
+                }
+            };
+            if let Err(e) = st.clock.check(op.hlc, now) {
+                refusals.push((device, e.to_string()));
+                continue;
+            }
+            candidates.push(Candidate { op, bytes });
+        }
+        let st = self.spaces.get_mut(&space).ok_or(NodeError::Random)?;
+        // Waiting operations get another chance with this batch (it may admit their author).
+        let waiting = std::mem::take(&mut st.pending);
+        st.pending_bytes = 0;
+        candidates.extend(
+            waiting
+                .into_values()
+                .map(|(op, bytes)| Candidate { op, bytes }),
+        );
+        let own = (self.keys.device_id(), self.entry(space)?.role.staff());
+        let st = self.spaces.get_mut(&space).ok_or(NodeError::Random)?;
+        // Admissions first, then each device's operations in order.
+        candidates.sort_by_key(|c| (c.op.kind != RecordKind::Member, c.op.id.device, c.op.id.seq));
+        let log_start = st.log_entries;
+        let mut accepted: Vec<Candidate> = Vec::new();
+        let mut undecided = candidates;
+        loop {
+            let mut progress = false;
+            let mut still = Vec::new();
+            for c in undecided {
+                match admit(st.founder, &st.members, own, &c.op) {
+                    Ok(()) => match st.replica.apply(c.op.clone()) {
+                        Ok(_) => {
+                            if c.op.kind == RecordKind::Member {
+                                st.members = member_roles(&st.replica);
+                                st.member_ops.insert(c.op.id);
+                            }
+                            progress = true;
+                            accepted.push(c);
+                        }
+                        Err(e) => refusals.push((c.op.id.device, e.to_string())),
+                    },
+                    Err(Refusal::NotAMember(_)) => still.push(c),
+                    Err(e) => refusals.push((c.op.id.device, e.to_string())),
+                }
+            }
+            undecided = still;
+            if !progress || undecided.is_empty() {
+                break;
+            }
+        }
+        for c in undecided {
+            if st.pending.len() >= MAX_PENDING_OPS
+                || st.pending_bytes + c.bytes.len() > MAX_PENDING_BYTES
+            {
+                break;
+            }
+            refusals.push((
+                c.op.id.device,
+                format!(
+                    "{} (held until an admission arrives)",
+                    Refusal::NotAMember(c.op.id.device)
+                ),
+            ));
+            st.pending_bytes += c.bytes.len();
+            st.pending.insert(c.op.id, (c.op, c.bytes));
+            received.pending += 1;
+        }
+        if !accepted.is_empty() {
+            let bytes: Vec<&[u8]> = accepted.iter().map(|c| c.bytes.as_slice()).collect();
+            let appended = match st.log.as_mut() {
+                Ok(log) => log.append_batch(&bytes).map_err(NodeError::from),
+                Err(reason) => Err(NodeError::Damaged(reason.clone())),
+            };
+            if let Err(e) = appended {
+                // The replica already holds them: rebuild it from what is on disk, so nothing
+                // is shown (or served) that is not stored.
+                self.spaces.remove(&space);
+                self.load_space(space)?;
+                return Err(e);
+            }
+            for c in accepted {
+                st.log_digest = chain(&st.log_digest, &c.bytes);
+                st.log_entries += 1;
+                st.since_checkpoint += 1;
+                let _ = st.clock.observe(c.op.hlc, now);
+                st.dirty.insert(RecordKey {
+                    kind: c.op.kind,
+                    id: c.op.record,
+                });
+                st.store.push(c.op.id, c.bytes.clone());
+                received.stored.push(c.bytes);
+            }
+        }
+        debug_assert_eq!(
+            st.log_entries - log_start,
+            received.stored.len() as u64,
+            "every stored envelope is logged once"
+        );
+        let checkpoint_due = st.since_checkpoint >= CHECKPOINT_OPS;
+        for (device, reason) in refusals {
+            if !reason.contains("held until") {
+                received.rejected.push(reason.clone());
+            }
+            self.audit_rejection(space, device, peer, &reason)?;
+        }
+        if checkpoint_due {
+            if let Err(e) = self.checkpoint(space) {
+                self.warnings.push(format!("derived state not saved: {e}"));
+            }
+        }
+        Ok(received)
+    }
+
+    /// The receive path of a blind relay: only what can be checked without the keys.
+    fn receive_blind(
+        &mut self,
+        space: SpaceId,
+        batch: Vec<Vec<u8>>,
+        peer: &str,
+    ) -> Result<Received, NodeError> {
+        let mut received = Received::default();
+        let mut refusals = Vec::new();
+        let relay = self.relays.get_mut(&space).ok_or(NodeError::Random)?;
+        let mut accepted: Vec<(OpId, Vec<u8>)> = Vec::new();
+        for bytes in batch {
+            let checked = Envelope::decode(&bytes).and_then(|env| env.verify().map(|()| env));
+            match checked {
+                Err(e) => refusals.push((DeviceId([0; 32]), e.to_string())),
+                Ok(env) if env.space != space => {
+                    refusals.push((env.id.device, "envelope of another space".into()))
+                }
+                Ok(env)
+                    if relay.store.contains(&env.id)
+                        || accepted.iter().any(|(id, _)| *id == env.id) =>
+                {
+                    received.duplicates += 1
+                }
+                Ok(env) => accepted.push((env.id, bytes)),
+            }
+        }
+        if !accepted.is_empty() {
+            let bytes: Vec<&[u8]> = accepted.iter().map(|(_, b)| b.as_slice()).collect();
+            relay.log.append_batch(&bytes)?;
+            for (id, bytes) in accepted {
+                relay.store.push(id, bytes.clone());
+                received.stored.push(bytes);
+            }
+        }
+        for (device, reason) in refusals {
+            received.rejected.push(reason.clone());
+            self.audit_rejection(space, device, peer, &reason)?;
+        }
+        Ok(received)
+    }
+
+    /// Audits a refused operation, once per (space, author, reason) in a run.
+    fn audit_rejection(
+        &mut self,
+        space: SpaceId,
+        device: DeviceId,
+        peer: &str,
+        reason: &str,
+    ) -> Result<(), NodeError> {
+        if self.audited_rejections.len() >= 10_000
+            || !self
+                .audited_rejections
+                .insert((space, device, reason.to_owned()))
+        {
+            return Ok(());
+        }
+        self.audit(
+            AuditEvent::OperationRejected,
+            &[
+                ("space", space.to_string()),
+                ("device", device.to_string()),
+                ("peer", peer.to_owned()),
+                ("reason", reason.to_owned()),
+            ],
+        )
+    }
+}
+
+struct Len16;
+impl hkdf::KeyType for Len16 {
+    fn len(&self) -> usize {
+        16
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(device: u8, seq: u64) -> OpId {
+        OpId {
+            device: DeviceId([device; 32]),
+            seq,
+        }
+    }
+
+    fn store(ids: &[OpId]) -> EnvelopeStore {
+        let mut s = EnvelopeStore::default();
+        for i in ids {
+            s.push(*i, vec![i.device.0[0], i.seq as u8]);
+        }
+        s
+    }
+
+    #[test]
+    fn have_is_the_contiguous_prefix_per_device() {
+        let s = store(&[id(1, 1), id(1, 2), id(1, 4), id(2, 2)]);
+        let vv = contiguous(&s, std::iter::empty());
+        assert_eq!(vv.get(&DeviceId([1; 32])), 2);
+        assert_eq!(vv.get(&DeviceId([2; 32])), 0);
+        let extra = [id(1, 3), id(2, 1)];
+        let vv = contiguous(&s, extra.iter());
+        assert_eq!(vv.get(&DeviceId([1; 32])), 4);
+        assert_eq!(vv.get(&DeviceId([2; 32])), 2);
+    }
+
+    #[test]
+    fn missing_sends_admissions_first_and_respects_bounds() {
+        let s = store(&[id(1, 1), id(1, 2), id(1, 3), id(2, 1), id(2, 2)]);
+        let mut theirs = VersionVector::new();
+        theirs.advance(DeviceId([1; 32]), 1);
+        let first: BTreeSet<OpId> = [id(2, 2)].into();
+        let (batch, more) = missing(&s, &first, &theirs, 10, 1 << 20);
+        assert!(!more);
+        assert_eq!(batch, vec![vec![2, 2], vec![1, 2], vec![1, 3], vec![2, 1]]);
+        let (batch, more) = missing(&s, &first, &theirs, 2, 1 << 20);
+        assert!(more);
+        assert_eq!(batch.len(), 2);
+        // A byte bound smaller than one envelope still moves one, so a sync always progresses.
+        let (batch, more) = missing(&s, &BTreeSet::new(), &theirs, 10, 1);
+        assert_eq!((batch.len(), more), (1, true));
+    }
+}

@@ -1,0 +1,18 @@
+//! Peer-to-peer sync over libp2p: the wire protocol ([`proto`]) and the peer that runs it
+//! ([`peer`]): TCP+Noise+Yamux and QUIC, mDNS, identify, ping, version-vector anti-entropy by
+//! request-response, a gossipsub topic per space for low-latency push, relaying of every held
+//! space (blind relays included), and bounds on everything a peer can send.
+//!
+//! The node ([`crate::engine::node::Node`]) decides what is stored; this module only moves
+//! sealed envelopes. See docs/ARCHITECTURE.md, "Sync protocol".
+
+pub mod peer;
+pub mod proto;
+
+/// The libp2p this crate is built with, for tools and tests that speak to a peer directly.
+pub use libp2p;
+
+pub use peer::{
+    device_of_peer, peer_of_device, serve, InviteHint, Job, NetAction, NetEvent, NetStatus,
+    PeerInfo, SyncConfig, SyncError,
+};

@@ -1,0 +1,760 @@
+//! Sync between real `krizlink-node serve` processes on 127.0.0.1: convergence, relaying
+//! through a peer in the middle, partitions with conflicting edits, kill -9 during a sync,
+//! outsiders, and malformed traffic.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use krizlink_core::engine::envelope::Envelope;
+use krizlink_core::engine::keys::{DeviceKeys, SpaceKey};
+use krizlink_core::engine::oplog::OpLog;
+use krizlink_core::engine::sync::libp2p;
+use krizlink_core::{Hlc, OpId, Operation, RecordKind};
+use krizlink_tests::{workspace_bin, TempDir};
+
+const PASS: &str = "heslo-pro-test-1234";
+
+fn node(dir: &Path, args: &[&str]) -> Output {
+    Command::new(workspace_bin("krizlink-node"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env("KRIZLINK_PASSPHRASE", PASS)
+        .output()
+        .expect("krizlink-node runs")
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = node(dir, args);
+    assert!(
+        out.status.success(),
+        "krizlink-node {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned()
+}
+
+/// A running `serve`; stopped with SIGTERM on drop.
+struct Serving {
+    child: Option<Child>,
+    addr: String,
+    err_path: PathBuf,
+}
+
+fn serve(dir: &Path, args: &[&str]) -> Serving {
+    let err_path = PathBuf::from(format!(
+        "{}.serve-{}.err",
+        dir.display(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    ));
+    let mut child = Command::new(workspace_bin("krizlink-node"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["serve", "--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns"])
+        .args(args)
+        .env("KRIZLINK_PASSPHRASE", PASS)
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&err_path).expect("stderr file"))
+        .spawn()
+        .expect("serve starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut peer = String::new();
+    let mut addr = String::new();
+    lines.read_line(&mut peer).expect("peer id line");
+    lines.read_line(&mut addr).expect("address line");
+    assert!(
+        peer.trim().starts_with("12D3Koo"),
+        "first line is the peer id: {peer:?}"
+    );
+    assert!(
+        addr.trim().starts_with("/ip4/127.0.0.1/tcp/") && addr.trim().ends_with(peer.trim()),
+        "second line is a listen address with the peer id: {addr:?}"
+    );
+    // The control socket is up before the listen address is printed.
+    Serving {
+        child: Some(child),
+        addr: addr.trim().to_owned(),
+        err_path,
+    }
+}
+
+impl Serving {
+    fn stop(mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let status = child.wait().expect("serve exits");
+            assert!(status.success(), "serve stops cleanly on SIGTERM: {status}");
+        }
+    }
+
+    fn kill_9(mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.err_path).unwrap_or_default()
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < limit, "timed out after {limit:?}: {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn json(dir: &Path, args: &[&str]) -> serde_json::Value {
+    serde_json::from_str(&ok(dir, args)).expect("json output")
+}
+
+fn space_info(dir: &Path, space: &str) -> serde_json::Value {
+    json(dir, &["space", "list", "--json"])
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|s| s["id"] == space)
+        .cloned()
+        .unwrap_or(serde_json::Value::Null)
+}
+
+fn state_hash(dir: &Path, space: &str) -> String {
+    space_info(dir, space)["state_hash"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned()
+}
+
+fn task_titles(dir: &Path, space: &str) -> Vec<String> {
+    let mut titles: Vec<String> = json(dir, &["task", "list", "--space", space, "--json"])
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|t| t["title"].as_str().unwrap_or("").to_owned())
+        .collect();
+    titles.sort();
+    titles
+}
+
+fn has_task(dir: &Path, space: &str, title: &str) -> bool {
+    task_titles(dir, space).iter().any(|t| t == title)
+}
+
+/// A founder with a space, serving.
+fn founder(root: &TempDir, name: &str) -> (PathBuf, String, Serving) {
+    let dir = root.path().join(name);
+    ok(&dir, &["init", "--name", name]);
+    let space = ok(&dir, &["space", "create", "Povodňová komise ORP Vsetín"]);
+    let serving = serve(&dir, &[]);
+    (dir, space, serving)
+}
+
+/// A new device that joins `space` in one step over the network through `inviter` (serving).
+fn joined(root: &TempDir, name: &str, inviter: &Path, space: &str, role: &str) -> PathBuf {
+    let dir = root.path().join(name);
+    ok(&dir, &["init", "--name", name]);
+    let code = ok(
+        inviter,
+        &["invite", "create", "--space", space, "--role", role],
+    );
+    assert!(
+        code.contains('@'),
+        "a serving peer's invite says where it is"
+    );
+    assert_eq!(ok(&dir, &["join", &code]), space);
+    dir
+}
+
+#[test]
+fn two_peers_converge_live_and_after_writing_apart() {
+    let root = TempDir::new("sync-two");
+    let (a, space, a_serving) = founder(&root, "Alena");
+    let b = joined(&root, "Bedřich", &a, &space, "member");
+    let b_serving = serve(&b, &["--peer", &a_serving.addr]);
+
+    ok(
+        &a,
+        &[
+            "task",
+            "add",
+            "--space",
+            &space,
+            "--title",
+            "Evakuace ZŠ Jasenice",
+        ],
+    );
+    wait_until("A's task appears on B", Duration::from_secs(10), || {
+        has_task(&b, &space, "Evakuace ZŠ Jasenice")
+    });
+    let status = json(&a, &["status", "--json"]);
+    assert_eq!(status["serving"], true);
+    assert!(
+        status["peers"]
+            .as_array()
+            .is_some_and(|p| p.iter().any(|p| p["connected"] == true)),
+        "A sees B connected: {status}"
+    );
+
+    // Apart: both write, then meet.
+    b_serving.stop();
+    ok(
+        &a,
+        &[
+            "task",
+            "add",
+            "--space",
+            &space,
+            "--title",
+            "Pytle s pískem",
+        ],
+    );
+    ok(
+        &b,
+        &[
+            "task",
+            "add",
+            "--space",
+            &space,
+            "--title",
+            "Uzavírka mostu",
+        ],
+    );
+    let b_serving = serve(&b, &["--peer", &a_serving.addr]);
+    wait_until("identical state hashes", Duration::from_secs(15), || {
+        state_hash(&a, &space) == state_hash(&b, &space)
+    });
+    assert_eq!(task_titles(&a, &space).len(), 3);
+    assert_eq!(task_titles(&a, &space), task_titles(&b, &space));
+    wait_until("nothing unsent on A", Duration::from_secs(10), || {
+        json(&a, &["status", "--json"])["spaces"][0]["unsent"] == 0
+    });
+    b_serving.stop();
+    a_serving.stop();
+}
+
+#[test]
+fn a_write_reaches_the_far_end_through_the_peer_in_the_middle() {
+    let root = TempDir::new("sync-line");
+    let (a, space, a_serving) = founder(&root, "Alena");
+    let b = joined(&root, "Bedřich", &a, &space, "secretary");
+    let b_serving = serve(&b, &["--peer", &a_serving.addr]);
+    // C is invited by B and only ever talks to B.
+    let c = joined(&root, "Cyril", &b, &space, "member");
+    let c_serving = serve(&c, &["--peer", &b_serving.addr]);
+
+    ok(
+        &a,
+        &["task", "add", "--space", &space, "--title", "První hlášení"],
+    );
+    wait_until(
+        "A's write reaches C through B",
+        Duration::from_secs(10),
+        || has_task(&c, &space, "První hlášení"),
+    );
+
+    // B restarts in between: on the same address, so C's backoff redial finds it again.
+    let b_addr = b_serving.addr.clone();
+    b_serving.stop();
+    ok(
+        &a,
+        &["task", "add", "--space", &space, "--title", "Druhé hlášení"],
+    );
+    let listen = b_addr.split("/p2p/").next().expect("address").to_owned();
+    let b_serving = {
+        let mut child = Command::new(workspace_bin("krizlink-node"))
+            .arg("--data-dir")
+            .arg(&b)
+            .args([
+                "serve",
+                "--listen",
+                &listen,
+                "--no-mdns",
+                "--peer",
+                &a_serving.addr,
+            ])
+            .env("KRIZLINK_PASSPHRASE", PASS)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("B restarts");
+        let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        out.read_line(&mut line).expect("peer id");
+        Serving {
+            child: Some(child),
+            addr: b_addr,
+            err_path: PathBuf::new(),
+        }
+    };
+    wait_until(
+        "the second write reaches C after B restarted",
+        Duration::from_secs(40),
+        || has_task(&c, &space, "Druhé hlášení"),
+    );
+    wait_until("all three identical", Duration::from_secs(15), || {
+        let h = state_hash(&a, &space);
+        h == state_hash(&b, &space) && h == state_hash(&c, &space)
+    });
+    let c_status = json(&c, &["status", "--json"]);
+    let a_peer = a_serving
+        .addr
+        .rsplit('/')
+        .next()
+        .expect("peer id")
+        .to_owned();
+    assert!(
+        !c_status["peers"]
+            .as_array()
+            .expect("peers")
+            .iter()
+            .any(|p| p["peer_id"] == a_peer.as_str()),
+        "C never connected to A: {c_status}"
+    );
+    c_serving.stop();
+    b_serving.stop();
+    a_serving.stop();
+}
+
+#[test]
+fn a_partition_with_conflicting_moves_heals_with_the_conflict_visible() {
+    let root = TempDir::new("sync-partition");
+    let (a, space, a_serving) = founder(&root, "Alena");
+    let b = joined(&root, "Bedřich", &a, &space, "member");
+    let b_serving = serve(&b, &["--peer", &a_serving.addr]);
+    let task = ok(
+        &a,
+        &[
+            "task",
+            "add",
+            "--space",
+            &space,
+            "--title",
+            "Hráz u Lidečka",
+        ],
+    );
+    wait_until("the task reaches B", Duration::from_secs(10), || {
+        has_task(&b, &space, "Hráz u Lidečka")
+    });
+    b_serving.stop();
+    ok(
+        &a,
+        &["task", "status", "--space", &space, &task, "accepted"],
+    );
+    ok(
+        &b,
+        &["task", "status", "--space", &space, &task, "cancelled"],
+    );
+    let b_serving = serve(&b, &["--peer", &a_serving.addr]);
+    wait_until(
+        "healed: identical state hashes",
+        Duration::from_secs(15),
+        || state_hash(&a, &space) == state_hash(&b, &space),
+    );
+    for dir in [&a, &b] {
+        let tasks = json(dir, &["task", "list", "--space", &space, "--json"]);
+        let t = &tasks[0];
+        let mut seen = vec![t["status"].as_str().unwrap_or("").to_owned()];
+        for s in t["status_conflicts"].as_array().expect("status_conflicts") {
+            seen.push(s.as_str().unwrap_or("").to_owned());
+        }
+        seen.sort();
+        assert_eq!(
+            seen,
+            ["accepted", "cancelled"],
+            "both moves are visible on every side: {t}"
+        );
+    }
+    b_serving.stop();
+    a_serving.stop();
+}
+
+#[test]
+fn kill_9_in_the_middle_of_a_sync_loses_nothing() {
+    let root = TempDir::new("sync-kill");
+    let (a, space, a_serving) = founder(&root, "Alena");
+    let b = joined(&root, "Bedřich", &a, &space, "member");
+    let lines: String = (0..3000).map(|n| format!("Úkol číslo {n}\n")).collect();
+    let mut import = Command::new(workspace_bin("krizlink-node"))
+        .arg("--data-dir")
+        .arg(&a)
+        .args(["task", "import", "--space", &space])
+        .env("KRIZLINK_PASSPHRASE", PASS)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("import runs");
+    import
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(lines.as_bytes())
+        .expect("lines written");
+    assert!(import.wait().expect("import ends").success());
+    let b_log = b.join("spaces").join(format!("{space}.log"));
+    let before = std::fs::metadata(&b_log).map(|m| m.len()).unwrap_or(0);
+    let b_serving = serve(&b, &["--peer", &a_serving.addr]);
+    wait_until("B has started receiving", Duration::from_secs(20), || {
+        std::fs::metadata(&b_log).map(|m| m.len()).unwrap_or(0) > before
+    });
+    b_serving.kill_9();
+    let b_serving = serve(&b, &["--peer", &a_serving.addr]);
+    wait_until("converged after the crash", Duration::from_secs(60), || {
+        state_hash(&a, &space) == state_hash(&b, &space)
+    });
+    assert_eq!(task_titles(&b, &space).len(), 3000);
+    b_serving.stop();
+    a_serving.stop();
+}
+
+/// Appends raw envelopes to a relay's log for `space`, as a hostile relay could.
+fn plant(dir: &Path, space: &str, envelopes: &[Vec<u8>]) {
+    let (mut log, _, _) =
+        OpLog::open(&dir.join("spaces").join(format!("{space}.log"))).expect("relay log");
+    for e in envelopes {
+        log.append(e).expect("planted");
+    }
+}
+
+#[test]
+fn an_outsider_gets_only_ciphertext_and_its_forgeries_are_rejected_by_every_member() {
+    let root = TempDir::new("sync-outsider");
+    let (a, space, a_serving) = founder(&root, "Alena");
+    let b = joined(&root, "Bedřich", &a, &space, "member");
+    let b_serving = serve(&b, &["--peer", &a_serving.addr]);
+    let marker = "TAJNÉ-ČÍSLO-EVAKUACE-4471";
+    ok(&a, &["task", "add", "--space", &space, "--title", marker]);
+    let hash_before = state_hash(&a, &space);
+
+    // The outsider names the space id and asks for everything, as a blind relay.
+    let o = root.path().join("outsider");
+    ok(&o, &["init", "--name", "Cizí"]);
+    let o_serving = serve(&o, &["--peer", &a_serving.addr, "--blind-relay", &space]);
+    let o_log = o.join("spaces").join(format!("{space}.log"));
+    wait_until(
+        "the outsider holds the ciphertext",
+        Duration::from_secs(10),
+        || {
+            json(&o, &["status", "--json"])["spaces"][0]["operations"]
+                .as_u64()
+                .unwrap_or(0)
+                >= json(&a, &["status", "--json"])["spaces"][0]["operations"]
+                    .as_u64()
+                    .unwrap_or(u64::MAX)
+        },
+    );
+    o_serving.stop();
+    for entry in walk(&o) {
+        let bytes = std::fs::read(&entry).expect("readable");
+        assert!(
+            !contains(&bytes, marker.as_bytes()),
+            "{} holds the plaintext",
+            entry.display()
+        );
+    }
+    let out = node(&o, &["task", "list", "--space", &space]);
+    assert!(!out.status.success(), "the outsider cannot read the space");
+
+    // Forgeries: an operation signed with the outsider's own key, and a member's envelope
+    // with a changed header (a later sequence number) under the member's old signature.
+    let intruder = DeviceKeys::generate().expect("keys");
+    let space_id = space.parse().expect("space id");
+    let forged_op = Operation::new_record(
+        OpId {
+            device: intruder.device_id(),
+            seq: 1,
+        },
+        Hlc {
+            wall_ms: 1_700_000_000_000,
+            counter: 0,
+        },
+        space_id,
+        RecordKind::Task,
+        vec![krizlink_core::Change::Set {
+            value: krizlink_core::FieldValue::Title("Podvržený úkol".into()),
+            bases: Default::default(),
+        }],
+    )
+    .expect("op");
+    let own_key = Envelope::seal(
+        &forged_op,
+        0,
+        1,
+        &SpaceKey::generate().expect("key"),
+        &intruder,
+    )
+    .expect("sealed")
+    .encode()
+    .expect("encoded");
+    let (_, entries, _) = OpLog::open(&o_log).expect("log");
+    let mut replayed = Envelope::decode(entries.last().expect("an envelope")).expect("decodes");
+    replayed.id.seq += 100;
+    let replayed = replayed.encode().expect("encoded");
+    plant(&o, &space, &[own_key, replayed]);
+
+    let o_serving = serve(&o, &["--peer", &a_serving.addr, "--peer", &b_serving.addr]);
+    for member in [&a, &b] {
+        wait_until(
+            "both forgeries audited as rejected",
+            Duration::from_secs(15),
+            || {
+                let audit = std::fs::read_to_string(member.join("audit.log")).unwrap_or_default();
+                audit.matches("operation_rejected").count() >= 2
+                    && audit.contains(&intruder.device_id().to_string())
+            },
+        );
+    }
+    assert_eq!(
+        state_hash(&a, &space),
+        hash_before,
+        "nothing forged applied on A"
+    );
+    assert_eq!(
+        state_hash(&b, &space),
+        hash_before,
+        "nothing forged applied on B"
+    );
+    assert!(!has_task(&a, &space, "Podvržený úkol"));
+    o_serving.stop();
+    b_serving.stop();
+    a_serving.stop();
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else if path.extension().is_none_or(|e| e != "sock") {
+            out.push(path);
+        }
+    }
+    out
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+mod garbage {
+    //! A libp2p client that speaks the sync protocol's name but sends raw bytes.
+    use super::libp2p;
+    use libp2p::futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+    use libp2p::StreamProtocol;
+    use std::io;
+
+    #[derive(Clone, Default)]
+    pub struct RawCodec;
+
+    impl libp2p::request_response::Codec for RawCodec {
+        type Protocol = StreamProtocol;
+        type Request = Vec<u8>;
+        type Response = Vec<u8>;
+
+        async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Vec<u8>>
+        where
+            T: AsyncRead + Unpin + Send,
+        {
+            let mut buf = Vec::new();
+            io.take(1 << 20).read_to_end(&mut buf).await?;
+            Ok(buf)
+        }
+
+        async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Vec<u8>>
+        where
+            T: AsyncRead + Unpin + Send,
+        {
+            let mut buf = Vec::new();
+            io.take(8 << 20).read_to_end(&mut buf).await?;
+            Ok(buf)
+        }
+
+        async fn write_request<T>(
+            &mut self,
+            _: &StreamProtocol,
+            io: &mut T,
+            req: Vec<u8>,
+        ) -> io::Result<()>
+        where
+            T: AsyncWrite + Unpin + Send,
+        {
+            io.write_all(&req).await?;
+            io.close().await
+        }
+
+        async fn write_response<T>(
+            &mut self,
+            _: &StreamProtocol,
+            io: &mut T,
+            res: Vec<u8>,
+        ) -> io::Result<()>
+        where
+            T: AsyncWrite + Unpin + Send,
+        {
+            io.write_all(&res).await?;
+            io.close().await
+        }
+    }
+}
+
+/// Sends each raw request over the sync protocol, each from a fresh libp2p identity on a new
+/// connection; returns how many got an answer.
+fn send_raw(addr: &str, requests: Vec<Vec<u8>>) -> usize {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    requests
+        .into_iter()
+        .filter(|r| runtime.block_on(send_one(addr, r.clone())))
+        .count()
+}
+
+async fn send_one(addr: &str, request: Vec<u8>) -> bool {
+    use libp2p::futures::StreamExt;
+    use libp2p::request_response::{self, ProtocolSupport};
+    use libp2p::swarm::SwarmEvent;
+    let mut swarm = libp2p::SwarmBuilder::with_new_identity()
+        .with_tokio()
+        .with_tcp(
+            libp2p::tcp::Config::default(),
+            libp2p::noise::Config::new,
+            libp2p::yamux::Config::default,
+        )
+        .expect("tcp")
+        .with_behaviour(|_| {
+            request_response::Behaviour::with_codec(
+                garbage::RawCodec,
+                [(
+                    libp2p::StreamProtocol::new("/krizlink/sync/1"),
+                    ProtocolSupport::Outbound,
+                )],
+                request_response::Config::default().with_request_timeout(Duration::from_secs(5)),
+            )
+        })
+        .expect("behaviour")
+        .build();
+    let addr: libp2p::Multiaddr = addr.parse().expect("multiaddr");
+    let Some(libp2p::multiaddr::Protocol::P2p(peer)) = addr.iter().last() else {
+        panic!("address has a peer id");
+    };
+    swarm.dial(addr).expect("dial");
+    let deadline = tokio::time::sleep(Duration::from_secs(8));
+    tokio::pin!(deadline);
+    let mut request = Some(request);
+    loop {
+        tokio::select! {
+            () = &mut deadline => return false,
+            event = swarm.select_next_some() => match event {
+                SwarmEvent::ConnectionEstablished { .. } => {
+                    if let Some(r) = request.take() {
+                        swarm.behaviour_mut().send_request(&peer, r);
+                    }
+                }
+                SwarmEvent::Behaviour(request_response::Event::Message { .. }) => return true,
+                SwarmEvent::Behaviour(request_response::Event::OutboundFailure { .. })
+                | SwarmEvent::OutgoingConnectionError { .. } => return false,
+                _ => {}
+            },
+        }
+    }
+}
+
+#[test]
+fn malformed_traffic_does_not_stop_a_peer_serving_its_members() {
+    let root = TempDir::new("sync-garbage");
+    let (a, space, a_serving) = founder(&root, "Alena");
+    let b = joined(&root, "Bedřich", &a, &space, "member");
+
+    // Below libp2p: random bytes and an oversize junk stream on the listen port.
+    let port: u16 = a_serving
+        .addr
+        .split('/')
+        .nth(4)
+        .and_then(|p| p.parse().ok())
+        .expect("port");
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    for size in [64usize, 4096, 8 << 20] {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let junk: Vec<u8> = (0..size)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    seed as u8
+                })
+                .collect();
+            let _ = s.write_all(&junk);
+        }
+    }
+    // Inside the sync protocol: a frame claiming 4 GiB, a frame of random bytes, a wrong
+    // version, trailing bytes after a valid message, and a valid push of junk envelopes.
+    let frame = |body: Vec<u8>| {
+        let mut f = (body.len() as u32).to_le_bytes().to_vec();
+        f.extend(body);
+        f
+    };
+    let valid_push = krizlink_core::engine::sync::proto::encode(
+        &krizlink_core::engine::sync::proto::Request::Push {
+            space: space.parse().expect("space"),
+            envelopes: krizlink_core::engine::sync::proto::envelopes_to_wire(vec![
+                vec![1, 2, 3],
+                vec![0xff; 500],
+            ])
+            .expect("wire"),
+        },
+    )
+    .expect("encoded");
+    let mut trailing = valid_push.clone();
+    trailing.push(0);
+    let requests = vec![
+        vec![0xff, 0xff, 0xff, 0xff, 1, 2, 3],
+        frame((0..300u32).map(|i| (i * 7) as u8).collect()),
+        frame(vec![99, 0, 0]),
+        frame(trailing),
+        frame(valid_push),
+    ];
+    let answered = send_raw(&a_serving.addr, requests);
+    assert_eq!(answered, 1, "only the valid push got an answer");
+
+    // The member still syncs both ways.
+    let b_serving = serve(&b, &["--peer", &a_serving.addr]);
+    ok(
+        &b,
+        &["task", "add", "--space", &space, "--title", "Po útoku"],
+    );
+    wait_until("B's write still reaches A", Duration::from_secs(10), || {
+        has_task(&a, &space, "Po útoku")
+    });
+    let log = a_serving.log();
+    assert!(
+        log.contains("disconnecting peer"),
+        "the peer that broke the protocol was disconnected and logged: {log}"
+    );
+    b_serving.stop();
+    a_serving.stop();
+}
