@@ -222,6 +222,8 @@ pub(crate) struct EnvelopeStore {
     pub(crate) envelopes: Vec<Vec<u8>>,
     pub(crate) index: BTreeMap<DeviceId, BTreeMap<u64, usize>>,
     pub(crate) bytes: u64,
+    /// The contiguous prefix per device of what is held, kept up to date on every push.
+    pub(crate) contiguous: VersionVector,
 }
 
 impl EnvelopeStore {
@@ -232,10 +234,15 @@ impl EnvelopeStore {
     }
 
     pub(crate) fn push(&mut self, id: OpId, bytes: Vec<u8>) {
-        self.index
-            .entry(id.device)
-            .or_default()
-            .insert(id.seq, self.envelopes.len());
+        let seqs = self.index.entry(id.device).or_default();
+        seqs.insert(id.seq, self.envelopes.len());
+        let mut seq = self.contiguous.get(&id.device);
+        while seqs.contains_key(&(seq + 1)) {
+            seq += 1;
+        }
+        if seq > self.contiguous.get(&id.device) {
+            self.contiguous.advance(id.device, seq);
+        }
         self.bytes += bytes.len() as u64;
         self.envelopes.push(bytes);
     }
@@ -638,12 +645,7 @@ impl Node {
                 // Show what is intact, refuse writes: an administrator decides about the file.
                 let reason = damage.to_string();
                 let detail = [("space", space.to_string()), ("reason", reason.clone())];
-                self.audit.record(
-                    AuditEvent::StateRebuilt,
-                    &detail,
-                    Some(&self.keys),
-                    Utc::now(),
-                )?;
+                self.audit(AuditEvent::StateRebuilt, &detail)?;
                 (Err(reason), OpLog::read_intact_prefix(&path)?)
             }
             Err(e) => return Err(e.into()),
@@ -691,12 +693,7 @@ impl Node {
                     ("space", space.to_string()),
                     ("operations", entries.len().to_string()),
                 ];
-                if let Err(e) = self.audit.record(
-                    AuditEvent::StateRebuilt,
-                    &detail,
-                    Some(&self.keys),
-                    Utc::now(),
-                ) {
+                if let Err(e) = self.audit(AuditEvent::StateRebuilt, &detail) {
                     self.warnings
                         .push(format!("the rebuild could not be audited: {e}"));
                 }
@@ -861,12 +858,7 @@ impl Node {
                 }
                 Err(reason) => {
                     let detail = [("space", space.to_string()), ("reason", reason.to_string())];
-                    self.audit.record(
-                        AuditEvent::OperationRejected,
-                        &detail,
-                        Some(&self.keys),
-                        Utc::now(),
-                    )?;
+                    self.audit(AuditEvent::OperationRejected, &detail)?;
                 }
             }
         }
@@ -909,12 +901,7 @@ impl Node {
         self.load_space(space)?;
         let own_name = self.name().to_owned();
         self.admit_member(space, founder, &own_name, Role::Chair)?;
-        self.audit.record(
-            AuditEvent::SpaceCreated,
-            &[("space", space.to_string())],
-            Some(&self.keys),
-            Utc::now(),
-        )?;
+        self.audit(AuditEvent::SpaceCreated, &[("space", space.to_string())])?;
         Ok(space)
     }
 
@@ -1192,12 +1179,7 @@ impl Node {
             ("invite", hex16(&code.id())),
             ("expires", rfc3339_ms(expires_ms)),
         ];
-        self.audit.record(
-            AuditEvent::InviteCreated,
-            &detail,
-            Some(&self.keys),
-            Utc::now(),
-        )?;
+        self.audit(AuditEvent::InviteCreated, &detail)?;
         Ok(code.to_text())
     }
 
@@ -1244,12 +1226,7 @@ impl Node {
                     ("device", request.device.to_string()),
                     ("reason", reason.to_string()),
                 ];
-                self.audit.record(
-                    AuditEvent::InviteRefused,
-                    &detail,
-                    Some(&self.keys),
-                    Utc::now(),
-                )?;
+                self.audit(AuditEvent::InviteRefused, &detail)?;
                 return Err(reason.into());
             }
         };
@@ -1299,12 +1276,7 @@ impl Node {
             ("device", request.device.to_string()),
             ("role", role.code().to_owned()),
         ];
-        self.audit.record(
-            AuditEvent::MemberJoined,
-            &joined,
-            Some(&self.keys),
-            Utc::now(),
-        )?;
+        self.audit(AuditEvent::MemberJoined, &joined)?;
         Ok(welcome.to_text())
     }
 
@@ -1349,12 +1321,7 @@ impl Node {
             ("role", welcome.role.code().to_owned()),
             ("inviter", welcome.inviter.to_string()),
         ];
-        self.audit.record(
-            AuditEvent::MemberJoined,
-            &detail,
-            Some(&self.keys),
-            Utc::now(),
-        )?;
+        self.audit(AuditEvent::MemberJoined, &detail)?;
         Ok(welcome.space)
     }
 
@@ -1364,12 +1331,7 @@ impl Node {
             .change_passphrase(new_passphrase, KdfParams::default())
             .map_err(NodeError::Keystore)?;
         let detail = [("key", "keystore passphrase".to_owned())];
-        self.audit.record(
-            AuditEvent::KeyChanged,
-            &detail,
-            Some(&self.keys),
-            Utc::now(),
-        )?;
+        self.audit(AuditEvent::KeyChanged, &detail)?;
         Ok(())
     }
 
@@ -1390,12 +1352,7 @@ impl Node {
             ExportFormat::Syslog => "syslog",
             ExportFormat::Cef => "cef",
         };
-        self.audit.record(
-            AuditEvent::AuditExported,
-            &[("format", fmt.into())],
-            Some(&self.keys),
-            Utc::now(),
-        )?;
+        self.audit(AuditEvent::AuditExported, &[("format", fmt.into())])?;
         Ok(lines)
     }
 

@@ -47,6 +47,10 @@ struct Serving {
 }
 
 fn serve(dir: &Path, args: &[&str]) -> Serving {
+    serve_on(dir, "/ip4/127.0.0.1/tcp/0", args)
+}
+
+fn serve_on(dir: &Path, listen: &str, args: &[&str]) -> Serving {
     let err_path = PathBuf::from(format!(
         "{}.serve-{}.err",
         dir.display(),
@@ -58,7 +62,7 @@ fn serve(dir: &Path, args: &[&str]) -> Serving {
     let mut child = Command::new(workspace_bin("krizlink-node"))
         .arg("--data-dir")
         .arg(dir)
-        .args(["serve", "--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns"])
+        .args(["serve", "--listen", listen, "--no-mdns"])
         .args(args)
         .env("KRIZLINK_PASSPHRASE", PASS)
         .stdout(Stdio::piped())
@@ -75,7 +79,7 @@ fn serve(dir: &Path, args: &[&str]) -> Serving {
         "first line is the peer id: {peer:?}"
     );
     assert!(
-        addr.trim().starts_with("/ip4/127.0.0.1/tcp/") && addr.trim().ends_with(peer.trim()),
+        addr.trim().starts_with("/ip4/127.0.0.1/") && addr.trim().ends_with(peer.trim()),
         "second line is a listen address with the peer id: {addr:?}"
     );
     // The control socket is up before the listen address is printed.
@@ -252,6 +256,60 @@ fn two_peers_converge_live_and_after_writing_apart() {
     wait_until("nothing unsent on A", Duration::from_secs(10), || {
         json(&a, &["status", "--json"])["spaces"][0]["unsent"] == 0
     });
+    b_serving.stop();
+    a_serving.stop();
+}
+
+#[test]
+fn peers_sync_over_quic_and_through_a_blind_relay_that_cannot_read() {
+    let root = TempDir::new("sync-quic-relay");
+    let a = root.path().join("Alena");
+    ok(&a, &["init", "--name", "Alena"]);
+    let space = ok(&a, &["space", "create", "Krizový štáb ORP Vsetín"]);
+    let a_serving = serve_on(&a, "/ip4/127.0.0.1/udp/0/quic-v1", &[]);
+    assert!(a_serving.addr.contains("/quic-v1/"), "{}", a_serving.addr);
+    // B joins over QUIC (the invite carries A's QUIC address), then only ever talks to the relay.
+    let b = joined(&root, "Bedřich", &a, &space, "member");
+    let r = root.path().join("relay");
+    ok(&r, &["init", "--name", "Krajský server"]);
+    let r_serving = serve_on(
+        &r,
+        "/ip4/127.0.0.1/udp/0/quic-v1",
+        &["--peer", &a_serving.addr, "--blind-relay", &space],
+    );
+    let b_serving = serve(&b, &["--peer", &r_serving.addr]);
+    let marker = "Přes relé: uzavřít lávku";
+    ok(&a, &["task", "add", "--space", &space, "--title", marker]);
+    wait_until(
+        "A's write reaches B through the blind relay",
+        Duration::from_secs(20),
+        || has_task(&b, &space, marker),
+    );
+    ok(
+        &b,
+        &[
+            "task",
+            "add",
+            "--space",
+            &space,
+            "--title",
+            "Odpověď přes relé",
+        ],
+    );
+    wait_until("and B's write reaches A", Duration::from_secs(20), || {
+        has_task(&a, &space, "Odpověď přes relé")
+    });
+    let relay = json(&r, &["status", "--json"]);
+    assert_eq!(relay["spaces"][0]["holding"], "blind_relay", "{relay}");
+    r_serving.stop();
+    for entry in walk(&r) {
+        let bytes = std::fs::read(&entry).expect("readable");
+        assert!(
+            !contains(&bytes, marker.as_bytes()),
+            "the relay stored plaintext in {}",
+            entry.display()
+        );
+    }
     b_serving.stop();
     a_serving.stop();
 }

@@ -817,7 +817,15 @@ impl State {
                 if !batch.is_empty() {
                     match node.receive(space, batch, &Self::label(&peer)) {
                         Ok(received) => {
-                            self.forward(node, swarm, space, received.stored, Some(peer))
+                            {
+                                // Bulk catch-up is not re-published on gossip: peers on the topic
+                                // get it by their own pulls; relays off the topic get a push.
+                                let stored = received.stored;
+                                if !stored.is_empty() {
+                                    self.push_to_relays(node, swarm, space, stored, Some(peer));
+                                    self.emit(NetEvent::Changed(space));
+                                }
+                            }
                         }
                         Err(e) => {
                             log(&format!("cannot store operations from peer {peer}: {e}"));
@@ -825,25 +833,12 @@ impl State {
                         }
                     }
                 }
-                self.saw_peer_holding(peer, space, theirs.clone());
+                self.saw_peer_holding(peer, space, theirs);
+                // What the peer lacks it pulls itself: it does so on connecting, every
+                // interval, and whenever it is pulled (pushing it here as well would send the
+                // same batch twice while it catches up).
                 if more {
                     self.pull(node, swarm, peer, space, true);
-                    return;
-                }
-                // Push back what the peer lacks.
-                if let Ok((mine, _)) =
-                    node.envelopes_missing_from(space, &theirs, MAX_BATCH_OPS, BATCH_BYTES)
-                {
-                    if !mine.is_empty() {
-                        if let Ok(envelopes) = proto::envelopes_to_wire(mine) {
-                            self.send(
-                                swarm,
-                                peer,
-                                Request::Push { space, envelopes },
-                                Pending::Push { space },
-                            );
-                        }
-                    }
                 }
             }
             (Pending::Push { space }, Response::Stored { .. }) => {
