@@ -9,7 +9,8 @@
 //! - a simulated region: 1 regional node and 13 ORP nodes in a star with three ORP–ORP links,
 //!   all writing at once; time from the last acknowledged write until all 14 state hashes agree.
 //!
-//! `cargo bench -p krizlink-core --features engine --bench sync`
+//! `cargo bench -p krizlink-core --features engine --bench sync [latency|region|catchup]`
+//! (`KRIZLINK_BENCH_B_DIR=/dev/shm` puts the catching-up peer on tmpfs, to see the disk's share).
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -59,6 +60,7 @@ struct Peer {
 }
 
 fn start(mut node: Node, listen: bool, peers: Vec<Multiaddr>) -> Peer {
+    let name = format!("peer-{}", node.name());
     let (jobs_tx, jobs_rx) = mpsc::channel::<Job>(1024);
     let (changed_tx, changed_rx) = std::sync::mpsc::channel();
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
@@ -73,35 +75,38 @@ fn start(mut node: Node, listen: bool, peers: Vec<Multiaddr>) -> Peer {
         mdns: false,
         ..SyncConfig::default()
     };
-    let thread = std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(async {
-            let (events_tx, mut events_rx) = mpsc::unbounded_channel();
-            tokio::spawn(async move {
-                while let Some(event) = events_rx.recv().await {
-                    match event {
-                        NetEvent::Listening(addr) => {
-                            let _ = addr_tx.send(addr);
+    let thread = std::thread::Builder::new()
+        .name(name)
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                let (events_tx, mut events_rx) = mpsc::unbounded_channel();
+                tokio::spawn(async move {
+                    while let Some(event) = events_rx.recv().await {
+                        match event {
+                            NetEvent::Listening(addr) => {
+                                let _ = addr_tx.send(addr);
+                            }
+                            NetEvent::Changed(_) => {
+                                let _ = changed_tx.send(Instant::now());
+                            }
+                            _ => {}
                         }
-                        NetEvent::Changed(_) => {
-                            let _ = changed_tx.send(Instant::now());
-                        }
-                        _ => {}
                     }
-                }
+                });
+                let stop = async {
+                    let _ = stop_rx.await;
+                };
+                serve(&mut node, cfg, jobs_rx, Some(events_tx), stop)
+                    .await
+                    .expect("serve");
             });
-            let stop = async {
-                let _ = stop_rx.await;
-            };
-            serve(&mut node, cfg, jobs_rx, Some(events_tx), stop)
-                .await
-                .expect("serve");
-        });
-        node
-    });
+            node
+        })
+        .expect("thread");
     let addr = if listen {
         addr_rx
             .recv_timeout(Duration::from_secs(10))
@@ -329,7 +334,9 @@ fn catch_up() {
         std::env::temp_dir()
     };
     let a_dir = scratch(&a_base, "catchup-a");
-    let b_dir = scratch(&std::env::temp_dir(), "catchup-b");
+    let b_base =
+        std::env::var_os("KRIZLINK_BENCH_B_DIR").map_or_else(std::env::temp_dir, PathBuf::from);
+    let b_dir = scratch(&b_base, "catchup-b");
     let mut a_node = node(&a_dir, "kraj");
     let space = a_node
         .create_space("Krizový štáb – dohánění")

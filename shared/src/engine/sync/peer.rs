@@ -2,10 +2,10 @@
 //!
 //! - Connections: TCP with Noise and Yamux, and QUIC; at most [`MAX_CONNECTIONS_PER_PEER`] per
 //!   peer; mDNS discovery (optional); bootstrap peers redialled with exponential backoff.
-//! - Anti-entropy: on connecting, and every `sync_interval`, each side pulls each space the
-//!   other holds with its version vector; the answer carries a bounded batch of what the puller
-//!   lacks and the answerer's version vector, and the puller pushes back what the answerer lacks.
-//!   A cut connection loses nothing: the next pull starts from what was stored.
+//! - Anti-entropy: on connecting, every `sync_interval`, and whenever it is pulled, each side
+//!   pulls each space the other holds with its version vector; the answer carries a bounded
+//!   batch of what the puller lacks and the answerer's version vector. A cut connection loses
+//!   nothing: the next pull starts from what was stored.
 //! - Push: every envelope newly stored (written here or received) is published on the space's
 //!   gossip topic (members only: the topic is derived from the space key) and pushed by
 //!   request-response to connected peers that hold the space but are not on the topic (blind
@@ -43,6 +43,9 @@ use crate::vv::VersionVector;
 
 pub const MAX_CONNECTIONS_PER_PEER: u32 = 2;
 pub const MAX_INCOMING_CONNECTIONS: u32 = 256;
+/// Concurrent sync streams per connection: with frames of at most 4 MiB this bounds what one
+/// connection can make this peer hold in buffers to 32 MiB (two connections per peer).
+pub const MAX_STREAMS_PER_CONNECTION: usize = 8;
 /// Requests in flight to one peer; more work waits for the next tick.
 pub const MAX_INFLIGHT_PER_PEER: usize = 8;
 /// Protocol violations after which a peer is no longer dialled back by mDNS in this run.
@@ -297,7 +300,7 @@ fn build_swarm(node: &Node, cfg: &SyncConfig) -> Result<Swarm<Behaviour>, SyncEr
                     [(proto::PROTOCOL, ProtocolSupport::Full)],
                     request_response::Config::default()
                         .with_request_timeout(Duration::from_secs(30))
-                        .with_max_concurrent_streams(32),
+                        .with_max_concurrent_streams(MAX_STREAMS_PER_CONNECTION),
                 ),
                 gossip: gossipsub::Behaviour::new(
                     gossipsub::MessageAuthenticity::Signed(key.clone()),

@@ -4,9 +4,9 @@
 //!
 //! Exchange (request-response, protocol [`PROTOCOL`]):
 //! - `Pull { space, have }` → `Ops { envelopes, more, have }`: the envelopes the puller lacks
-//!   (bounded batch; `more` asks for another pull) and what the answering side holds, so the
-//!   puller can `Push` back what the other side lacks.
-//! - `Push { space, envelopes }` → `Stored { stored, rejected }`.
+//!   (bounded batch; `more` asks for another pull) and what the answering side holds.
+//! - `Push { space, envelopes }` → `Stored { stored, rejected }`: new envelopes for a peer off
+//!   the gossip topic (a blind relay), and relays passing them on.
 //! - `Join { request }` → `Welcome { welcome }`: joining over the network with an invite.
 //! - any → `Refused { reason }` (e.g. a space the peer does not hold).
 
