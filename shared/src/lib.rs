@@ -6,6 +6,7 @@
 //! ([`vv`]), the deterministic merge ([`merge`]) and the typed record views the UI shows
 //! ([`views`]). It knows nothing about sled, libp2p, keys or Tauri.
 
+pub mod api;
 pub mod bounded;
 #[cfg(feature = "engine")]
 pub mod engine;

@@ -1,7 +1,7 @@
 //! Typed views of merged records: what a person sees of a task, a report, an entry, a request,
 //! an incident or a contact. Built from a [`Replica`]; plain data, serialisable for the UI.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::hlc::Stamp;
 use crate::ids::{DeviceId, RecordId};
@@ -12,7 +12,7 @@ use crate::record::{
 };
 
 /// Who created a record and when, and when it last changed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Meta {
     pub id: RecordId,
     pub created_by: DeviceId,
@@ -128,7 +128,7 @@ getter!(level, Level, Level);
 getter!(location, Location, GeoPoint);
 
 /// Úkol.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Task {
     pub meta: Meta,
     pub number: Option<String>,
@@ -155,7 +155,7 @@ impl Task {
 }
 
 /// Situační zpráva (immutable once written).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SituationReport {
     pub meta: Meta,
     pub kind: ReportKind,
@@ -184,7 +184,7 @@ pub struct SituationReport {
 }
 
 /// Záznam v deníku.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JournalEntry {
     pub meta: Meta,
     /// Time of the event (defaults to the time written).
@@ -202,7 +202,7 @@ pub struct JournalEntry {
 }
 
 /// Požadavek na síly a prostředky.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResourceRequest {
     pub meta: Meta,
     pub requester: String,
@@ -223,7 +223,7 @@ pub struct ResourceRequest {
 }
 
 /// Mimořádná událost.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Incident {
     pub meta: Meta,
     pub title: String,
@@ -240,7 +240,7 @@ pub struct Incident {
 }
 
 /// Kontakt.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Contact {
     pub meta: Meta,
     pub name: String,

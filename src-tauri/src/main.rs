@@ -1,5 +1,9 @@
-//! krizlink-desktop: the Tauri shell. It embeds the built UI (ui/dist) and answers the UI's
-//! typed commands; it holds no logic of its own (the engine lives in krizlink-core).
+//! krizlink-desktop: the Tauri shell. It embeds the built UI (ui/dist), runs the engine
+//! (`krizlink_core::engine::node::Node`) in managed state and answers the UI's typed commands
+//! (`commands`); it holds no logic of its own.
+//!
+//! The data dir is `--data-dir DIR`, else `KRIZLINK_DATA_DIR`, else `$XDG_DATA_HOME/krizlink`,
+//! else `~/.local/share/krizlink`.
 //!
 //! `KRIZLINK_SMOKE=1` is the build-path check used by the test suite: the app prints
 //! `krizlink-desktop: ui ready` once the UI has loaded and called `ui_ready`, then exits 0;
@@ -7,6 +11,10 @@
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod commands;
+mod errors;
+
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -22,9 +30,8 @@ const SMOKE_TIMEOUT: Duration = Duration::from_secs(60);
 /// screenshot can be taken (on a loaded 2-core machine the first paint can lag by a second).
 const SMOKE_LINGER: Duration = Duration::from_millis(3000);
 
-/// Called by the UI once it is mounted; answers with the core's version.
-#[tauri::command]
-fn ui_ready(app: tauri::AppHandle) -> String {
+/// The UI has mounted: a smoke run says so, lingers and exits.
+fn smoke_ui_ready(app: tauri::AppHandle) {
     if SMOKE.load(Ordering::SeqCst) && !UI_READY.swap(true, Ordering::SeqCst) {
         println!("krizlink-desktop: ui ready");
         std::thread::spawn(move || {
@@ -32,7 +39,29 @@ fn ui_ready(app: tauri::AppHandle) -> String {
             app.exit(0);
         });
     }
-    format!("KrizLink {}", krizlink_core::VERSION)
+}
+
+/// The data dir (see the module doc).
+fn data_dir() -> Result<PathBuf, String> {
+    let mut args = std::env::args_os().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--data-dir" {
+            return args
+                .next()
+                .map(PathBuf::from)
+                .ok_or_else(|| "--data-dir needs a directory".to_owned());
+        }
+    }
+    if let Some(dir) = std::env::var_os("KRIZLINK_DATA_DIR").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir));
+    }
+    if let Some(dir) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir).join("krizlink"));
+    }
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(|h| PathBuf::from(h).join(".local/share/krizlink"))
+        .ok_or_else(|| "neither KRIZLINK_DATA_DIR, XDG_DATA_HOME nor HOME is set".to_owned())
 }
 
 /// Opens the display before Tauri does: Tauri's window layer panics when GTK cannot start,
@@ -51,6 +80,13 @@ fn open_display() -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
+    let dir = match data_dir() {
+        Ok(dir) => dir,
+        Err(e) => {
+            eprintln!("krizlink-desktop: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     if let Err(e) = open_display() {
         eprintln!("krizlink-desktop: {e}");
         return ExitCode::FAILURE;
@@ -69,11 +105,47 @@ fn main() -> ExitCode {
             std::process::exit(2);
         });
     }
-    let result = tauri::Builder::default()
-        .invoke_handler(tauri::generate_handler![ui_ready])
-        .run(tauri::generate_context!("../tauri.conf.json"));
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
+    let app = tauri::Builder::default()
+        .manage(commands::Engine::new(dir))
+        .invoke_handler(tauri::generate_handler![
+            commands::ui_ready,
+            commands::app_status,
+            commands::init_identity,
+            commands::unlock,
+            commands::list_spaces,
+            commands::create_space,
+            commands::create_invite,
+            commands::request_join,
+            commands::accept_join,
+            commands::finish_join,
+            commands::list_tasks,
+            commands::list_reports,
+            commands::list_journal,
+            commands::list_requests,
+            commands::list_incidents,
+            commands::list_contacts,
+            commands::create_task,
+            commands::create_report,
+            commands::create_journal,
+            commands::create_request,
+            commands::create_incident,
+            commands::create_contact,
+            commands::edit_record,
+            commands::move_status,
+            commands::add_comment,
+            commands::record_conflicts,
+        ])
+        .build(tauri::generate_context!("../tauri.conf.json"));
+    match app {
+        Ok(app) => {
+            app.run(|handle, event| {
+                if let tauri::RunEvent::Exit = event {
+                    use tauri::Manager;
+                    handle.state::<commands::Engine>().close();
+                }
+            });
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("krizlink-desktop: cannot start: {e}");
             ExitCode::FAILURE

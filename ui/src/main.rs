@@ -1,67 +1,556 @@
-//! The KrizLink UI root: mounts the Yew app into the desktop webview. For now it shows who we
-//! are and what the desktop backend answered, which proves the whole path from the webview
-//! through a typed Tauri command and back; the screens come with the desktop issue.
+//! The KrizLink UI root: the app state (who is signed in, which space, its records), the top
+//! bar, the screens, the keyboard shortcuts and the help dialog. Screens live in their own
+//! modules and get what they show through [`Ctx`]; every change comes back from the shell as the
+//! `space-changed` event, which reloads the space (no polling).
 
-use wasm_bindgen::prelude::*;
+mod board;
+mod bridge;
+mod contacts;
+mod first_run;
+mod i18n;
+mod incidents;
+mod journal;
+mod members;
+mod reports;
+mod requests;
+mod tasks;
+mod time;
+mod widgets;
+
+use std::rc::Rc;
+
+use gloo::events::EventListener;
+use gloo::storage::{LocalStorage, Storage};
+use krizlink_core::api::{AppStatus, SpaceChanged, SpaceInfo, SPACE_CHANGED};
+use krizlink_core::views::{Contact, Incident, JournalEntry, ResourceRequest, SituationReport, Task};
+use krizlink_core::Timestamp;
+use serde::Serialize;
+use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
-#[wasm_bindgen]
-extern "C" {
-    /// Tauri's command bridge (`app.withGlobalTauri` in tauri.conf.json).
-    #[wasm_bindgen(js_namespace = ["window", "__TAURI__", "core"], js_name = invoke, catch)]
-    async fn tauri_invoke(command: &str) -> Result<JsValue, JsValue>;
+use crate::i18n::{Lang, T};
+
+/// The main screens, in the order of their shortcuts (Alt+1 ...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Screen {
+    Board,
+    Tasks,
+    Reports,
+    Journal,
+    Requests,
+    Incidents,
+    Contacts,
+    Members,
 }
 
-/// What the backend said when the UI announced itself.
+impl Screen {
+    const ALL: [Screen; 8] = [
+        Screen::Board,
+        Screen::Tasks,
+        Screen::Reports,
+        Screen::Journal,
+        Screen::Requests,
+        Screen::Incidents,
+        Screen::Contacts,
+        Screen::Members,
+    ];
+
+    fn title(self) -> T {
+        match self {
+            Screen::Board => T::Board,
+            Screen::Tasks => T::Tasks,
+            Screen::Reports => T::Reports,
+            Screen::Journal => T::Journal,
+            Screen::Requests => T::Requests,
+            Screen::Incidents => T::Incidents,
+            Screen::Contacts => T::Contacts,
+            Screen::Members => T::Members,
+        }
+    }
+
+    fn id(self) -> &'static str {
+        match self {
+            Screen::Board => "board",
+            Screen::Tasks => "tasks",
+            Screen::Reports => "reports",
+            Screen::Journal => "journal",
+            Screen::Requests => "requests",
+            Screen::Incidents => "incidents",
+            Screen::Contacts => "contacts",
+            Screen::Members => "members",
+        }
+    }
+}
+
+/// Everything shown of one space, loaded together. (`Eq` lets `Rc` compare by pointer first.)
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SpaceData {
+    pub space: String,
+    pub tasks: Vec<Task>,
+    pub reports: Vec<SituationReport>,
+    pub journal: Vec<JournalEntry>,
+    pub requests: Vec<ResourceRequest>,
+    pub incidents: Vec<Incident>,
+    pub contacts: Vec<Contact>,
+}
+
+/// What every screen gets.
 #[derive(Clone, PartialEq)]
-enum Backend {
-    Waiting,
-    Ready(String),
-    Failed(String),
+pub struct Ctx {
+    pub lang: Lang,
+    pub space: SpaceInfo,
+    pub data: Rc<SpaceData>,
+    pub now: Timestamp,
+    /// Announces a durable write ("Uloženo").
+    pub saved: Callback<()>,
+    /// Opens a screen (and focuses a field on it).
+    pub go: Callback<(Screen, Option<&'static str>)>,
+}
+
+impl Ctx {
+    pub fn t(&self, t: T) -> &'static str {
+        t.get(self.lang)
+    }
+}
+
+pub struct AppState {
+    status: Option<AppStatus>,
+    load_error: Option<String>,
+    spaces: Vec<SpaceInfo>,
+    space: Option<String>,
+    screen: Screen,
+    /// The space set-up screen is open over a signed-in app.
+    setup: bool,
+    data: Rc<SpaceData>,
+    lang: Lang,
+    dark: bool,
+    board_mode: bool,
+    help: bool,
+    /// Bumped by every `space-changed` event for the shown space.
+    generation: u32,
+    /// When the last durable write was confirmed.
+    saved_at: Option<Timestamp>,
+    now: Timestamp,
+}
+
+pub enum Action {
+    Status(AppStatus),
+    LoadError(String),
+    Spaces(Vec<SpaceInfo>),
+    Select(String),
+    Go(Screen),
+    Data(Rc<SpaceData>),
+    Changed(String),
+    Setup(bool),
+    Help(bool),
+    Escape,
+    Board,
+    Theme,
+    Lang,
+    Saved,
+    Tick,
+}
+
+impl Reducible for AppState {
+    type Action = Action;
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let mut s = AppState {
+            status: self.status.clone(),
+            load_error: self.load_error.clone(),
+            spaces: self.spaces.clone(),
+            space: self.space.clone(),
+            data: self.data.clone(),
+            ..*self
+        };
+        match action {
+            Action::Status(st) => {
+                s.status = Some(st);
+                s.load_error = None;
+            }
+            Action::LoadError(e) => s.load_error = Some(e),
+            Action::Spaces(list) => {
+                if s.space.as_ref().is_none_or(|id| !list.iter().any(|x| &x.id == id)) {
+                    s.space = list.first().map(|x| x.id.clone());
+                }
+                s.spaces = list;
+            }
+            Action::Select(id) => {
+                s.space = Some(id);
+                s.setup = false;
+                s.screen = Screen::Board;
+                s.generation += 1;
+            }
+            Action::Go(screen) => {
+                s.screen = screen;
+                s.help = false;
+                s.board_mode = false;
+            }
+            Action::Data(d) => {
+                if s.space.as_deref() == Some(d.space.as_str()) {
+                    s.data = d;
+                }
+            }
+            Action::Changed(space) => {
+                if s.space.as_deref() == Some(space.as_str()) {
+                    s.generation += 1;
+                }
+            }
+            Action::Setup(open) => s.setup = open,
+            Action::Help(open) => s.help = open,
+            Action::Escape => {
+                if s.help {
+                    s.help = false;
+                } else {
+                    s.board_mode = false;
+                }
+            }
+            Action::Board => {
+                s.board_mode = !s.board_mode;
+                if s.board_mode {
+                    s.screen = Screen::Board;
+                }
+            }
+            Action::Theme => {
+                s.dark = !s.dark;
+                let _ = LocalStorage::set("krizlink.theme", if s.dark { "dark" } else { "light" });
+            }
+            Action::Lang => {
+                s.lang = match s.lang {
+                    Lang::Cs => Lang::En,
+                    Lang::En => Lang::Cs,
+                };
+                let _ = LocalStorage::set("krizlink.lang", s.lang.code());
+            }
+            Action::Saved => s.saved_at = Some(time::now()),
+            Action::Tick => s.now = time::now(),
+        }
+        s.now = time::now();
+        Rc::new(s)
+    }
+}
+
+#[derive(Serialize)]
+struct SpaceArg<'a> {
+    space: &'a str,
+}
+
+/// Loads every record list of a space.
+async fn load_space(space: String) -> Result<SpaceData, String> {
+    let a = SpaceArg { space: &space };
+    Ok(SpaceData {
+        tasks: bridge::invoke("list_tasks", &a).await?,
+        reports: bridge::invoke("list_reports", &a).await?,
+        journal: bridge::invoke("list_journal", &a).await?,
+        requests: bridge::invoke("list_requests", &a).await?,
+        incidents: bridge::invoke("list_incidents", &a).await?,
+        contacts: bridge::invoke("list_contacts", &a).await?,
+        space,
+    })
+}
+
+/// Asks the shell for the status and the spaces.
+pub fn refresh_status(d: UseReducerDispatcher<AppState>) {
+    wasm_bindgen_futures::spawn_local(async move {
+        match bridge::call::<AppStatus>("app_status").await {
+            Ok(st) => {
+                let unlocked = st.unlocked;
+                d.dispatch(Action::Status(st));
+                if unlocked {
+                    match bridge::call::<Vec<SpaceInfo>>("list_spaces").await {
+                        Ok(list) => d.dispatch(Action::Spaces(list)),
+                        Err(e) => d.dispatch(Action::LoadError(e)),
+                    }
+                }
+            }
+            Err(e) => d.dispatch(Action::LoadError(e)),
+        }
+    });
+}
+
+/// Maps a key press to an action; `true` when it was a shortcut.
+fn shortcut(e: &KeyboardEvent, d: &UseReducerDispatcher<AppState>, go: &Callback<(Screen, Option<&'static str>)>) -> bool {
+    let typing = e
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        .map(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"))
+        .unwrap_or(false);
+    if e.key() == "Escape" {
+        d.dispatch(Action::Escape);
+        return true;
+    }
+    if e.key() == "F1" || (!typing && e.key() == "?") {
+        d.dispatch(Action::Help(true));
+        return true;
+    }
+    if !e.alt_key() || e.ctrl_key() || e.meta_key() {
+        return false;
+    }
+    let code = e.code();
+    if let Some(n) = code.strip_prefix("Digit").and_then(|n| n.parse::<usize>().ok()) {
+        if let Some(screen) = n.checked_sub(1).and_then(|i| Screen::ALL.get(i)) {
+            go.emit((*screen, None));
+            return true;
+        }
+    }
+    match code.as_str() {
+        "KeyN" => go.emit((Screen::Tasks, Some("f-title"))),
+        "KeyJ" => go.emit((Screen::Journal, Some("f-text"))),
+        "KeyS" => go.emit((Screen::Reports, Some("f-sender"))),
+        "KeyR" => go.emit((Screen::Requests, Some("f-requester"))),
+        "KeyF" => widgets::focus_later("filter"),
+        "KeyB" => d.dispatch(Action::Board),
+        "KeyT" => d.dispatch(Action::Theme),
+        "KeyL" => d.dispatch(Action::Lang),
+        "KeyH" => d.dispatch(Action::Help(true)),
+        _ => return false,
+    }
+    true
 }
 
 #[function_component(App)]
 fn app() -> Html {
-    let backend = use_state(|| Backend::Waiting);
+    let state = use_reducer(|| AppState {
+        status: None,
+        load_error: None,
+        spaces: Vec::new(),
+        space: None,
+        screen: Screen::Board,
+        setup: false,
+        data: Rc::new(SpaceData::default()),
+        lang: LocalStorage::get::<String>("krizlink.lang")
+            .ok()
+            .and_then(|c| Lang::from_code(&c))
+            .unwrap_or(Lang::Cs),
+        dark: LocalStorage::get::<String>("krizlink.theme").ok().as_deref() == Some("dark"),
+        board_mode: false,
+        help: false,
+        generation: 0,
+        saved_at: None,
+        now: time::now(),
+    });
+    let d = state.dispatcher();
+    let go = {
+        let d = d.clone();
+        Callback::from(move |(screen, focus): (Screen, Option<&'static str>)| {
+            d.dispatch(Action::Go(screen));
+            if let Some(id) = focus {
+                widgets::focus_later(id);
+            }
+        })
+    };
+
+    // Once: status, the change event, the keyboard, a clock tick for "overdue".
     {
-        let backend = backend.clone();
+        let d = d.clone();
+        let go = go.clone();
         use_effect_with((), move |_| {
-            wasm_bindgen_futures::spawn_local(async move {
-                let answer = match tauri_invoke("ui_ready").await {
-                    Ok(v) => v.as_string().map(Backend::Ready).unwrap_or_else(|| {
-                        Backend::Failed("Aplikace odpověděla v nečekaném tvaru.".into())
-                    }),
-                    // A rejected command carries a string; a missing bridge (the page opened
-                    // outside the desktop app) throws a JS error, shown as JS prints it.
-                    Err(e) => Backend::Failed(format!(
-                        "Spojení s aplikací selhalo: {}",
-                        e.as_string().unwrap_or_else(|| format!("{e:?}"))
-                    )),
-                };
-                backend.set(answer);
+            refresh_status(d.clone());
+            let dc = d.clone();
+            bridge::listen(SPACE_CHANGED, move |event| {
+                let payload = js_sys::Reflect::get(&event, &"payload".into()).ok();
+                if let Some(p) = payload.and_then(|p| serde_wasm_bindgen::from_value::<SpaceChanged>(p).ok()) {
+                    dc.dispatch(Action::Changed(p.space));
+                }
             });
+            let dk = d.clone();
+            let keys = web_sys::window().and_then(|w| w.document()).map(|doc| {
+                EventListener::new(&doc, "keydown", move |e| {
+                    if let Some(e) = e.dyn_ref::<KeyboardEvent>() {
+                        if shortcut(e, &dk, &go) {
+                            e.prevent_default();
+                        }
+                    }
+                })
+            });
+            let dt = d.clone();
+            let tick = gloo::timers::callback::Interval::new(30_000, move || dt.dispatch(Action::Tick));
+            wasm_bindgen_futures::spawn_local(async {
+                let _ = bridge::call::<String>("ui_ready").await;
+            });
+            move || {
+                drop(keys);
+                drop(tick);
+            }
         });
     }
-    let status = match &*backend {
-        Backend::Waiting => html! { <p class="status">{ "Připojuji se k jádru aplikace…" }</p> },
-        Backend::Ready(version) => html! {
-            <p class="status ok" id="backend">{ format!("Jádro aplikace běží: {version}") }<br/>
-            <span class="en">{ "The application core is running." }</span></p>
+
+    // Load the shown space whenever it or its records change.
+    {
+        let d = d.clone();
+        let space = state.space.clone();
+        let unlocked = state.status.as_ref().is_some_and(|s| s.unlocked);
+        use_effect_with((space, state.generation, unlocked), move |(space, _, unlocked)| {
+            if let (Some(space), true) = (space.clone(), *unlocked) {
+                wasm_bindgen_futures::spawn_local(async move {
+                    match load_space(space).await {
+                        Ok(data) => d.dispatch(Action::Data(Rc::new(data))),
+                        Err(e) => d.dispatch(Action::LoadError(e)),
+                    }
+                });
+            }
+        });
+    }
+
+    let lang = state.lang;
+    let theme = if state.dark { "theme-dark" } else { "theme-light" };
+    let root_classes = classes!("app", theme, state.board_mode.then_some("board-mode"));
+    let Some(status) = state.status.clone() else {
+        let msg = state
+            .load_error
+            .clone()
+            .unwrap_or_else(|| T::Connecting.get(lang).to_owned());
+        return html! { <div class={root_classes}><main class="center"><p id="connecting">{ msg }</p></main></div> };
+    };
+    let current = state
+        .space
+        .as_ref()
+        .and_then(|id| state.spaces.iter().find(|s| &s.id == id))
+        .cloned();
+    let body = match (&current, status.unlocked, state.setup) {
+        (Some(space), true, false) => {
+            let ctx = Ctx {
+                lang,
+                space: space.clone(),
+                data: state.data.clone(),
+                now: state.now,
+                saved: {
+                    let d = d.clone();
+                    Callback::from(move |()| d.dispatch(Action::Saved))
+                },
+                go: go.clone(),
+            };
+            main_view(&state, &ctx, &d)
+        }
+        _ => html! {
+            <first_run::FirstRun lang={lang} status={status.clone()} has_spaces={!state.spaces.is_empty()}
+                on_status={{ let d = d.clone(); Callback::from(move |()| refresh_status(d.clone())) }}
+                on_space={{ let d = d.clone(); Callback::from(move |id: String| { d.dispatch(Action::Select(id)); refresh_status(d.clone()); }) }}
+                on_cancel={{ let d = d.clone(); Callback::from(move |()| d.dispatch(Action::Setup(false))) }} />
         },
-        Backend::Failed(reason) => html! { <p class="status error" id="backend">{ reason }</p> },
     };
     html! {
-        <main>
-            <h1>{ "KrizLink" }</h1>
-            <p class="lead">{ "Koordinace krizového štábu — funguje i bez sítě." }</p>
-            <p class="en">{ "Crisis staff coordination that keeps working without the network." }</p>
-            { status }
-            <p class="notice">
-                { "Není určeno pro utajované informace." }<br/>
-                <span class="en">{ "Not for classified information." }</span>
-            </p>
-            <footer>{ format!("krizlink-ui {}", krizlink_core::VERSION) }</footer>
-        </main>
+        <div class={root_classes} lang={lang.code()}>
+            { body }
+            if state.help { { help_dialog(lang, &d) } }
+        </div>
+    }
+}
+
+fn main_view(state: &AppState, ctx: &Ctx, d: &UseReducerDispatcher<AppState>) -> Html {
+    let lang = ctx.lang;
+    let loaded = state.data.space == ctx.space.id;
+    let screen = if !loaded {
+        html! { <p class="muted">{ T::Loading.get(lang) }</p> }
+    } else {
+        match state.screen {
+            Screen::Board => html! { <board::Board ctx={ctx.clone()} big={state.board_mode} /> },
+            Screen::Tasks => html! { <tasks::Tasks ctx={ctx.clone()} /> },
+            Screen::Reports => html! { <reports::Reports ctx={ctx.clone()} /> },
+            Screen::Journal => html! { <journal::Journal ctx={ctx.clone()} /> },
+            Screen::Requests => html! { <requests::Requests ctx={ctx.clone()} /> },
+            Screen::Incidents => html! { <incidents::Incidents ctx={ctx.clone()} /> },
+            Screen::Contacts => html! { <contacts::Contacts ctx={ctx.clone()} /> },
+            Screen::Members => html! { <members::Members ctx={ctx.clone()} /> },
+        }
+    };
+    if state.board_mode {
+        return html! { <main class="board-main">{ screen }</main> };
+    }
+    let on_space = {
+        let d = d.clone();
+        Callback::from(move |e: Event| {
+            let v = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value();
+            if v == "+" {
+                d.dispatch(Action::Setup(true));
+            } else {
+                d.dispatch(Action::Select(v));
+            }
+        })
+    };
+    let saved = state.saved_at.map(|t| {
+        let text = format!("{} {}", T::Saved.get(lang), time::format(t));
+        let hm = text.rsplit(' ').next().unwrap_or_default().to_owned();
+        html! { <span id="saved" class="saved" title={text}>{ format!("✓ {} {hm}", T::Saved.get(lang)) }</span> }
+    });
+    let toggle = |a: fn() -> Action| {
+        let d = d.clone();
+        Callback::from(move |_: MouseEvent| d.dispatch(a()))
+    };
+    html! {
+        <>
+        <header class="topbar">
+            <span class="brand">{ "KrizLink" }</span>
+            <select id="space-select" class="space-select" onchange={on_space} aria-label={T::Space.get(lang)}>
+                { for state.spaces.iter().map(|s| html! {
+                    <option value={s.id.clone()} selected={s.id == ctx.space.id}>{ s.name.clone() }</option>
+                }) }
+                <option value="+">{ T::AddSpace.get(lang) }</option>
+            </select>
+            <span class="role">{ match lang { Lang::Cs => ctx.space.role_cs.clone(), Lang::En => ctx.space.role.replace('_', " ") } }</span>
+            <span class="spacer"></span>
+            { for saved }
+            <button id="board-mode" onclick={toggle(|| Action::Board)} title="Alt+B">{ T::BoardMode.get(lang) }</button>
+            <button id="theme" onclick={toggle(|| Action::Theme)} title="Alt+T">{ if state.dark { T::Light.get(lang) } else { T::Dark.get(lang) } }</button>
+            <button id="lang" onclick={toggle(|| Action::Lang)} title="Alt+L">{ match lang { Lang::Cs => "English", Lang::En => "Čeština" } }</button>
+            <button id="help" onclick={toggle(|| Action::Help(true))} title="F1">{ "?" }</button>
+        </header>
+        <nav class="tabs">
+            { for Screen::ALL.iter().enumerate().map(|(i, s)| {
+                let go = ctx.go.clone();
+                let s = *s;
+                html! {
+                    <button id={format!("nav-{}", s.id())} class={classes!("tab", (s == state.screen).then_some("active"))}
+                        onclick={Callback::from(move |_| go.emit((s, None)))} title={format!("Alt+{}", i + 1)}>
+                        { s.title().get(lang) }
+                    </button>
+                }
+            }) }
+        </nav>
+        if let Some(reason) = &ctx.space.read_only {
+            <p class="banner warn">{ reason.clone() }</p>
+        }
+        if let Some(e) = &state.load_error {
+            <p class="banner error">{ e.clone() }</p>
+        }
+        <main class={classes!("screen", format!("screen-{}", state.screen.id()))}>{ screen }</main>
+        <footer class="notice-line">{ T::NotClassified.get(lang) }</footer>
+        </>
+    }
+}
+
+fn help_dialog(lang: Lang, d: &UseReducerDispatcher<AppState>) -> Html {
+    let close = {
+        let d = d.clone();
+        Callback::from(move |_: MouseEvent| d.dispatch(Action::Help(false)))
+    };
+    let rows: Vec<(String, &str)> = Screen::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (format!("Alt+{}", i + 1), s.title().get(lang)))
+        .chain([
+            ("Alt+N".to_owned(), T::KeyNewTask.get(lang)),
+            ("Alt+J".to_owned(), T::KeyJournal.get(lang)),
+            ("Alt+S".to_owned(), T::KeyReport.get(lang)),
+            ("Alt+R".to_owned(), T::KeyRequest.get(lang)),
+            ("Alt+F".to_owned(), T::KeyFilter.get(lang)),
+            ("Alt+B".to_owned(), T::BoardMode.get(lang)),
+            ("Alt+T".to_owned(), T::KeyTheme.get(lang)),
+            ("Alt+L".to_owned(), T::KeyLang.get(lang)),
+            ("Ctrl+Enter".to_owned(), T::KeySubmit.get(lang)),
+            ("F1, Alt+H".to_owned(), T::Help.get(lang)),
+            ("Esc".to_owned(), T::KeyEscape.get(lang)),
+        ])
+        .collect();
+    html! {
+        <div class="overlay" role="dialog" aria-modal="true" aria-labelledby="help-title">
+            <div class="dialog" id="help-dialog">
+                <h2 id="help-title">{ T::Shortcuts.get(lang) }</h2>
+                <table class="keys">
+                    { for rows.into_iter().map(|(k, v)| html! { <tr><td><kbd>{ k }</kbd></td><td>{ v }</td></tr> }) }
+                </table>
+                <button class="primary" onclick={close}>{ T::Close.get(lang) }</button>
+            </div>
+        </div>
     }
 }
 

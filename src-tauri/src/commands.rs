@@ -1,0 +1,529 @@
+//! The typed Tauri commands: each one validates its input, calls the engine and maps the error
+//! to one Czech sentence. Only the plain types of `krizlink_core::api` and `views` cross into
+//! the UI. Every write returns after the engine made it durable (the op log is fdatasync'ed)
+//! and then emits [`SPACE_CHANGED`], so every open view refreshes without polling.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use krizlink_core::api::{
+    AppStatus, ContactInput, FieldConflict, FieldEdit, IncidentInput, JournalInput,
+    RequestInput, SitrepInput, SpaceChanged, SpaceInfo, TaskInput, MIN_PASSPHRASE_CHARS,
+    SPACE_CHANGED,
+};
+use krizlink_core::engine::keystore::{KdfParams, Role};
+use krizlink_core::engine::node::Node;
+use krizlink_core::op::Change;
+use krizlink_core::views::{Contact, Incident, JournalEntry, ResourceRequest, SituationReport, Task};
+use krizlink_core::{FieldValue, RecordId, RecordKind, SpaceId, Status};
+use tauri::{AppHandle, Emitter, State};
+
+use crate::errors::{cs, form_cs, kind_cs};
+
+/// The engine inside the app: the data dir and, once unlocked, the node.
+pub struct Engine {
+    pub dir: PathBuf,
+    pub node: Mutex<Option<Node>>,
+}
+
+type Answer<T> = Result<T, String>;
+
+impl Engine {
+    pub fn new(dir: PathBuf) -> Engine {
+        Engine {
+            dir,
+            node: Mutex::new(None),
+        }
+    }
+
+    /// Runs `f` with the unlocked node.
+    fn with<T>(&self, f: impl FnOnce(&mut Node) -> Answer<T>) -> Answer<T> {
+        let mut guard = self
+            .node
+            .lock()
+            .map_err(|_| "Vnitřní chyba aplikace; restartujte ji prosím.".to_owned())?;
+        match guard.as_mut() {
+            Some(node) => f(node),
+            None => Err("Nejprve odemkněte identitu heslem.".into()),
+        }
+    }
+
+    fn status(&self) -> AppStatus {
+        let guard = self.node.lock().ok();
+        let node = guard.as_ref().and_then(|g| g.as_ref());
+        AppStatus {
+            initialised: self.dir.join("keystore.krz").exists(),
+            unlocked: node.is_some(),
+            name: node.map(|n| n.name().to_owned()),
+            device: node.map(|n| n.device_id().to_string()),
+            data_dir: self.dir.display().to_string(),
+            version: krizlink_core::VERSION.to_owned(),
+            warnings: node
+                .map(|n| n.warnings().iter().map(|w| warning_cs(w)).collect())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Closes the node (checkpoints derived state); everything is durable already.
+    pub fn close(&self) {
+        if let Ok(mut guard) = self.node.lock() {
+            if let Some(node) = guard.take() {
+                if let Err(e) = node.close() {
+                    eprintln!("krizlink-desktop: warning on close: {}", cs(&e));
+                }
+            }
+        }
+    }
+}
+
+/// Engine warnings are English sentences for administrators; the person gets a Czech one.
+fn warning_cs(detail: &str) -> String {
+    format!("Upozornění pro správce: {detail}")
+}
+
+fn space_id(text: &str) -> Answer<SpaceId> {
+    text.parse()
+        .map_err(|_| "Neplatný identifikátor prostoru.".to_owned())
+}
+
+fn record_id(text: &str) -> Answer<RecordId> {
+    text.parse()
+        .map_err(|_| "Neplatný identifikátor záznamu.".to_owned())
+}
+
+fn changed(app: &AppHandle, space: SpaceId) {
+    let payload = SpaceChanged {
+        space: space.to_string(),
+    };
+    if let Err(e) = app.emit(SPACE_CHANGED, payload) {
+        eprintln!("krizlink-desktop: cannot emit {SPACE_CHANGED}: {e}");
+    }
+}
+
+fn space_info(node: &Node, id: SpaceId) -> Answer<SpaceInfo> {
+    let damaged = node.damaged_spaces();
+    node.spaces()
+        .into_iter()
+        .find(|s| s.id == id)
+        .map(|s| SpaceInfo {
+            id: s.id.to_string(),
+            name: s.name,
+            role: s.role.code().to_owned(),
+            role_cs: s.role.label_cs().to_owned(),
+            records: s.records,
+            operations: s.operations,
+            read_only: damaged
+                .iter()
+                .find(|(d, _)| *d == s.id)
+                .map(|_| "Záznam operací je poškozený; prostor je jen pro čtení.".to_owned()),
+        })
+        .ok_or_else(|| "Tento pracovní prostor na tomto počítači není.".to_owned())
+}
+
+/// Called by the UI once it is mounted (and by the smoke check).
+#[tauri::command]
+pub fn ui_ready(app: AppHandle) -> String {
+    crate::smoke_ui_ready(app);
+    format!("KrizLink {}", krizlink_core::VERSION)
+}
+
+#[tauri::command]
+pub async fn app_status(engine: State<'_, Engine>) -> Answer<AppStatus> {
+    Ok(engine.status())
+}
+
+#[tauri::command]
+pub async fn init_identity(
+    engine: State<'_, Engine>,
+    name: String,
+    passphrase: String,
+) -> Answer<AppStatus> {
+    if name.trim().is_empty() {
+        return Err("Vyplňte své jméno.".into());
+    }
+    if passphrase.chars().count() < MIN_PASSPHRASE_CHARS {
+        return Err(format!(
+            "Heslo musí mít alespoň {MIN_PASSPHRASE_CHARS} znaků."
+        ));
+    }
+    let node = Node::init(&engine.dir, &name, &passphrase, KdfParams::default())
+        .map_err(|e| cs(&e))?;
+    put(&engine, node)?;
+    Ok(engine.status())
+}
+
+#[tauri::command]
+pub async fn unlock(engine: State<'_, Engine>, passphrase: String) -> Answer<AppStatus> {
+    if engine.node.lock().map(|g| g.is_some()).unwrap_or(false) {
+        return Ok(engine.status());
+    }
+    let node = Node::open(&engine.dir, &passphrase).map_err(|e| cs(&e))?;
+    put(&engine, node)?;
+    Ok(engine.status())
+}
+
+fn put(engine: &Engine, node: Node) -> Answer<()> {
+    let mut guard = engine
+        .node
+        .lock()
+        .map_err(|_| "Vnitřní chyba aplikace; restartujte ji prosím.".to_owned())?;
+    *guard = Some(node);
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn list_spaces(engine: State<'_, Engine>) -> Answer<Vec<SpaceInfo>> {
+    engine.with(|node| {
+        node.spaces()
+            .iter()
+            .map(|s| space_info(node, s.id))
+            .collect()
+    })
+}
+
+#[tauri::command]
+pub async fn create_space(
+    app: AppHandle,
+    engine: State<'_, Engine>,
+    name: String,
+) -> Answer<SpaceInfo> {
+    let info = engine.with(|node| {
+        let id = node.create_space(&name).map_err(|e| cs(&e))?;
+        space_info(node, id)
+    })?;
+    if let Ok(id) = space_id(&info.id) {
+        changed(&app, id);
+    }
+    Ok(info)
+}
+
+#[tauri::command]
+pub async fn create_invite(
+    engine: State<'_, Engine>,
+    space: String,
+    role: String,
+    valid_hours: u64,
+) -> Answer<String> {
+    let space = space_id(&space)?;
+    let role: Role = role
+        .parse()
+        .map_err(|_| "Neznámá role v prostoru.".to_owned())?;
+    if !(1..=720).contains(&valid_hours) {
+        return Err("Pozvánka musí platit 1 až 720 hodin.".into());
+    }
+    engine.with(|node| {
+        node.create_invite(space, role, valid_hours * 60)
+            .map_err(|e| cs(&e))
+    })
+}
+
+#[tauri::command]
+pub async fn request_join(engine: State<'_, Engine>, code: String) -> Answer<String> {
+    engine.with(|node| node.request_join(&code).map_err(|e| cs(&e)))
+}
+
+#[tauri::command]
+pub async fn accept_join(engine: State<'_, Engine>, request: String) -> Answer<String> {
+    engine.with(|node| node.accept_join(&request).map_err(|e| cs(&e)))
+}
+
+#[tauri::command]
+pub async fn finish_join(
+    app: AppHandle,
+    engine: State<'_, Engine>,
+    welcome: String,
+) -> Answer<SpaceInfo> {
+    let info = engine.with(|node| {
+        let id = node.finish_join(&welcome).map_err(|e| cs(&e))?;
+        space_info(node, id)
+    })?;
+    if let Ok(id) = space_id(&info.id) {
+        changed(&app, id);
+    }
+    Ok(info)
+}
+
+macro_rules! list_command {
+    ($name:ident, $view:ty, $method:ident) => {
+        #[tauri::command]
+        pub async fn $name(engine: State<'_, Engine>, space: String) -> Answer<Vec<$view>> {
+            let space = space_id(&space)?;
+            engine.with(|node| Ok(node.replica(space).map_err(|e| cs(&e))?.$method()))
+        }
+    };
+}
+
+list_command!(list_tasks, Task, tasks);
+list_command!(list_reports, SituationReport, situation_reports);
+list_command!(list_journal, JournalEntry, journal);
+list_command!(list_requests, ResourceRequest, resource_requests);
+list_command!(list_incidents, Incident, incidents);
+list_command!(list_contacts, Contact, contacts);
+
+/// Creates a record of `kind` from form changes; returns its id once durable.
+fn create(
+    app: &AppHandle,
+    engine: &Engine,
+    space: &str,
+    kind: RecordKind,
+    changes: impl FnOnce(&Node, SpaceId) -> Answer<Vec<Change>>,
+) -> Answer<String> {
+    let space = space_id(space)?;
+    let id = engine.with(|node| {
+        let changes = changes(node, space)?;
+        node.create_record(space, kind, changes)
+            .map_err(|e| cs(&e))
+    })?;
+    changed(app, space);
+    Ok(id.to_string())
+}
+
+/// The id of an existing record of `kind` named by a form (a report it supersedes, an entry it
+/// corrects).
+fn existing(node: &Node, space: SpaceId, kind: RecordKind, text: &str) -> Answer<RecordId> {
+    let id = record_id(text)?;
+    let replica = node.replica(space).map_err(|e| cs(&e))?;
+    if replica.record(kind, id).is_none() {
+        return Err(format!("Odkazovaný záznam ({}) v prostoru není.", kind_cs(kind)));
+    }
+    Ok(id)
+}
+
+#[tauri::command]
+pub async fn create_task(
+    app: AppHandle,
+    engine: State<'_, Engine>,
+    space: String,
+    input: TaskInput,
+) -> Answer<String> {
+    create(&app, &engine, &space, RecordKind::Task, |_, _| {
+        input.to_changes().map_err(|e| form_cs(&e))
+    })
+}
+
+#[tauri::command]
+pub async fn create_report(
+    app: AppHandle,
+    engine: State<'_, Engine>,
+    space: String,
+    input: SitrepInput,
+) -> Answer<String> {
+    create(&app, &engine, &space, RecordKind::SituationReport, |node, sp| {
+        let mut c = input.to_changes().map_err(|e| form_cs(&e))?;
+        if let Some(old) = input.supersedes.as_deref().filter(|s| !s.is_empty()) {
+            let old = existing(node, sp, RecordKind::SituationReport, old)?;
+            c.push(Change::Set {
+                value: FieldValue::Supersedes(old),
+                bases: Default::default(),
+            });
+        }
+        Ok(c)
+    })
+}
+
+#[tauri::command]
+pub async fn create_journal(
+    app: AppHandle,
+    engine: State<'_, Engine>,
+    space: String,
+    input: JournalInput,
+) -> Answer<String> {
+    create(&app, &engine, &space, RecordKind::JournalEntry, |node, sp| {
+        let mut c = input.to_changes().map_err(|e| form_cs(&e))?;
+        if let Some(old) = input.corrects.as_deref().filter(|s| !s.is_empty()) {
+            let old = existing(node, sp, RecordKind::JournalEntry, old)?;
+            c.push(Change::Set {
+                value: FieldValue::Corrects(old),
+                bases: Default::default(),
+            });
+        }
+        // The workstation is this device; the author defaults to the identity's name.
+        if input.author.trim().is_empty() {
+            c.push(Change::Set {
+                value: FieldValue::Author(node.name().to_owned()),
+                bases: Default::default(),
+            });
+        }
+        c.push(Change::Set {
+            value: FieldValue::Workstation(node.device_id().short()),
+            bases: Default::default(),
+        });
+        Ok(c)
+    })
+}
+
+#[tauri::command]
+pub async fn create_request(
+    app: AppHandle,
+    engine: State<'_, Engine>,
+    space: String,
+    input: RequestInput,
+) -> Answer<String> {
+    create(&app, &engine, &space, RecordKind::ResourceRequest, |_, _| {
+        input.to_changes().map_err(|e| form_cs(&e))
+    })
+}
+
+#[tauri::command]
+pub async fn create_incident(
+    app: AppHandle,
+    engine: State<'_, Engine>,
+    space: String,
+    input: IncidentInput,
+) -> Answer<String> {
+    create(&app, &engine, &space, RecordKind::Incident, |_, _| {
+        input.to_changes().map_err(|e| form_cs(&e))
+    })
+}
+
+#[tauri::command]
+pub async fn create_contact(
+    app: AppHandle,
+    engine: State<'_, Engine>,
+    space: String,
+    input: ContactInput,
+) -> Answer<String> {
+    create(&app, &engine, &space, RecordKind::Contact, |_, _| {
+        input.to_changes().map_err(|e| form_cs(&e))
+    })
+}
+
+/// Changes scalar fields and sets of a record. Each value replaces every version of its field
+/// this device shows, so choosing a value of a conflicting field resolves the conflict; the
+/// choice is an ordinary operation, logged and synced.
+#[tauri::command]
+pub async fn edit_record(
+    app: AppHandle,
+    engine: State<'_, Engine>,
+    space: String,
+    kind: RecordKind,
+    id: String,
+    edit: FieldEdit,
+) -> Answer<()> {
+    let space = space_id(&space)?;
+    let record = record_id(&id)?;
+    engine.with(|node| {
+        let state = node
+            .replica(space)
+            .map_err(|e| cs(&e))?
+            .record(kind, record)
+            .ok_or_else(|| format!("Záznam ({}) v tomto prostoru neexistuje.", kind_cs(kind)))?;
+        let too_many = || "Záznam má příliš mnoho souběžných verzí pole; obraťte se na správce.";
+        let mut changes = Vec::new();
+        for value in edit.values {
+            let bases = state
+                .register(value.key())
+                .map(|r| r.heads())
+                .unwrap_or_default();
+            changes.push(Change::Set {
+                value,
+                bases: bases.try_into().map_err(|_| too_many())?,
+            });
+        }
+        for (set, element) in edit.add {
+            changes.push(Change::Add {
+                set,
+                element: element.trim().to_owned(),
+            });
+        }
+        for (set, element) in edit.remove {
+            let observed = state
+                .set(set)
+                .map(|s| s.additions_of(&element))
+                .unwrap_or_default();
+            changes.push(Change::Remove {
+                set,
+                element,
+                observed: observed.try_into().map_err(|_| too_many())?,
+            });
+        }
+        if changes.is_empty() {
+            return Err("Nic se nezměnilo.".into());
+        }
+        node.edit_record(space, record, kind, changes)
+            .map_err(|e| cs(&e))
+    })?;
+    changed(&app, space);
+    Ok(())
+}
+
+/// Moves a task's or request's status (from the status this device shows; with a conflict
+/// shown, the move names every concurrent status and so resolves it).
+#[tauri::command]
+pub async fn move_status(
+    app: AppHandle,
+    engine: State<'_, Engine>,
+    space: String,
+    kind: RecordKind,
+    id: String,
+    to: Status,
+    note: String,
+) -> Answer<()> {
+    let space = space_id(&space)?;
+    let record = record_id(&id)?;
+    engine.with(|node| {
+        node.move_status(space, record, kind, to, note.trim().to_owned())
+            .map_err(|e| cs(&e))
+    })?;
+    changed(&app, space);
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn add_comment(
+    app: AppHandle,
+    engine: State<'_, Engine>,
+    space: String,
+    kind: RecordKind,
+    id: String,
+    text: String,
+) -> Answer<()> {
+    let space = space_id(&space)?;
+    let record = record_id(&id)?;
+    if text.trim().is_empty() {
+        return Err("Komentář nesmí být prázdný.".into());
+    }
+    engine.with(|node| {
+        node.edit_record(
+            space,
+            record,
+            kind,
+            vec![Change::Comment {
+                text: text.trim().to_owned(),
+            }],
+        )
+        .map_err(|e| cs(&e))
+    })?;
+    changed(&app, space);
+    Ok(())
+}
+
+/// The concurrent values of each conflicting field of a record, the shown one first.
+#[tauri::command]
+pub async fn record_conflicts(
+    engine: State<'_, Engine>,
+    space: String,
+    kind: RecordKind,
+    id: String,
+) -> Answer<Vec<FieldConflict>> {
+    let space = space_id(&space)?;
+    let record = record_id(&id)?;
+    engine.with(|node| {
+        let Some(state) = node
+            .replica(space)
+            .map_err(|e| cs(&e))?
+            .record(kind, record)
+        else {
+            return Ok(Vec::new());
+        };
+        Ok(state
+            .field_conflicts()
+            .into_iter()
+            .map(|(field, alternatives)| {
+                let mut values: Vec<FieldValue> = state.field(field).into_iter().cloned().collect();
+                values.extend(alternatives.into_iter().map(|(_, _, v)| v.clone()));
+                FieldConflict { field, values }
+            })
+            .collect())
+    })
+}

@@ -1,0 +1,228 @@
+//! Every string the UI shows, Czech first and English second, in one table so the two
+//! languages stay in step. Domain labels (statuses, kinds, levels) come from the model's
+//! `label_cs` / `label_en`.
+
+/// The UI language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    Cs,
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Cs => "cs",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Lang> {
+        match code {
+            "cs" => Some(Lang::Cs),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+}
+
+/// Picks the Czech or English label of a domain value.
+pub fn label<'a>(lang: Lang, cs: &'a str, en: &'a str) -> &'a str {
+    match lang {
+        Lang::Cs => cs,
+        Lang::En => en,
+    }
+}
+
+macro_rules! texts {
+    ($($name:ident: $cs:literal, $en:literal;)*) => {
+        /// A UI string.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum T { $($name),* }
+
+        impl T {
+            pub fn get(self, lang: Lang) -> &'static str {
+                match lang {
+                    Lang::Cs => match self { $(T::$name => $cs),* },
+                    Lang::En => match self { $(T::$name => $en),* },
+                }
+            }
+        }
+    };
+}
+
+texts! {
+    Tagline: "Koordinace krizového štábu — funguje i bez sítě.", "Crisis staff coordination that keeps working without the network.";
+    NotClassified: "Není určeno pro utajované informace.", "Not for classified information.";
+    Connecting: "Připojuji se k jádru aplikace…", "Connecting to the application core…";
+    Loading: "Načítám…", "Loading…";
+    SignedInAs: "Přihlášen(a) jako", "Signed in as";
+    CreateIdentity: "Vytvořit identitu", "Create identity";
+    CreateIdentityHelp: "Identita patří tomuto počítači. Heslo chrání klíče a data na disku; bez něj je nikdo nepřečte a nelze ho obnovit.", "The identity belongs to this computer. The passphrase protects the keys and data on disk; nobody can read them without it, and it cannot be recovered.";
+    YourName: "Vaše jméno", "Your name";
+    Passphrase: "Heslo", "Passphrase";
+    PassphraseAgain: "Heslo znovu", "Passphrase again";
+    PassHint: "Nejméně 8 znaků; nejlépe několik slov.", "At least 8 characters; several words are best.";
+    PassTooShort: "Síla hesla: příliš krátké", "Strength: too short";
+    PassWeak: "Síla hesla: slabé", "Strength: weak";
+    PassFair: "Síla hesla: přijatelné", "Strength: fair";
+    PassStrong: "Síla hesla: silné", "Strength: strong";
+    Unlock: "Odemknout", "Unlock";
+    CreateSpace: "Založit prostor", "Create a space";
+    CreateSpaceHelp: "Prostor je sdílené pracoviště jednoho štábu. Stanete se jeho předsedou.", "A space is one staff's shared workspace. You become its chair.";
+    SpaceName: "Název prostoru", "Space name";
+    JoinSpace: "Vstoupit do prostoru", "Join a space";
+    JoinHelp: "Zadejte kód pozvánky od člena štábu. Aplikace vytvoří kód žádosti, který mu pošlete zpět; on vám vrátí uvítací kód.", "Enter the invite code from a staff member. The app makes a request code to send back; they return a welcome code.";
+    InviteCode: "Kód pozvánky", "Invite code";
+    JoinStep1: "Vytvořit žádost", "Make the request";
+    SendRequestBack: "Pošlete tento kód žádosti tomu, kdo vás pozval:", "Send this request code to whoever invited you:";
+    WelcomeCode: "Uvítací kód", "Welcome code";
+    JoinStep2: "Vstoupit", "Join";
+    Back: "Zpět", "Back";
+    Space: "Prostor", "Space";
+    AddSpace: "+ založit nebo přidat prostor…", "+ create or join a space…";
+    Board: "Přehled", "Board";
+    Tasks: "Úkoly", "Tasks";
+    Reports: "Situační zprávy", "Situation reports";
+    Journal: "Deník", "Journal";
+    Requests: "Požadavky", "Requests";
+    Incidents: "Události", "Incidents";
+    Contacts: "Kontakty", "Contacts";
+    Members: "Pozvánky", "Invites";
+    BoardMode: "Projektor", "Projector";
+    BoardExit: "Esc — zpět", "Esc — back";
+    Light: "Světlý motiv", "Light theme";
+    Dark: "Tmavý motiv", "Dark theme";
+    Saved: "Uloženo", "Saved";
+    Help: "Nápověda", "Help";
+    Shortcuts: "Klávesové zkratky", "Keyboard shortcuts";
+    Close: "Zavřít", "Close";
+    KeyNewTask: "Nový úkol", "New task";
+    KeyJournal: "Zápis do deníku", "Journal entry";
+    KeyReport: "Nová situační zpráva", "New situation report";
+    KeyRequest: "Nový požadavek", "New request";
+    KeyFilter: "Hledat v seznamu", "Search the list";
+    KeyTheme: "Světlý / tmavý motiv", "Light / dark theme";
+    KeyLang: "Čeština / English", "Čeština / English";
+    KeySubmit: "Odeslat formulář z víceřádkového pole", "Submit the form from a multi-line field";
+    KeyEscape: "Zavřít dialog, opustit režim projektoru", "Close the dialog, leave projector mode";
+    AsOf: "Stav k", "As of";
+    Overdue: "Po termínu", "Overdue";
+    ActiveIncidents: "Aktivní mimořádné události", "Active incidents";
+    NoneActive: "Žádné aktivní události.", "No active incidents.";
+    LatestReports: "Poslední situační zprávy", "Latest situation reports";
+    NoReports: "Zatím žádné situační zprávy.", "No situation reports yet.";
+    OpenRequests: "Otevřené požadavky", "Open requests";
+    NoneOpen: "Žádné otevřené požadavky.", "No open requests.";
+    Due: "termín", "due";
+    NewTask: "Nový úkol", "New task";
+    Title: "Název", "Title";
+    Description: "Popis", "Description";
+    Assignees: "Odpovídá", "Assignees";
+    AssigneesHint: "člen nebo ORP, více oddělte čárkou", "member or ORP, separate several with commas";
+    Deadline: "Termín", "Deadline";
+    Priority: "Priorita", "Priority";
+    Number: "Číslo", "Number";
+    CreateTask: "Zadat úkol", "Create task";
+    Filter: "Hledat", "Search";
+    FilterHint: "Hledat (Alt+F)…", "Search (Alt+F)…";
+    Shown: "Zobrazeno", "Shown";
+    Status: "Stav", "Status";
+    Conflict: "Souběžná změna", "Concurrent change";
+    MoreRows: "dalších — upřesněte hledání", "more — refine the search";
+    StatusConflict: "Souběžně byly zadány různé stavy", "Different statuses were set concurrently";
+    FieldConflict: "Souběžně byly zadány různé hodnoty", "Different values were set concurrently";
+    ChooseResolution: "Vyberte platnou hodnotu; volba se zapíše a rozešle jako každá jiná změna.", "Choose the valid value; the choice is recorded and synced like any other change.";
+    MoveTo: "Změnit stav na", "Move to";
+    StatusNote: "Poznámka ke změně stavu", "Note on the status change";
+    Remove: "Odebrat", "Remove";
+    AddAssignee: "Přidat odpovědného", "Add assignee";
+    NewDeadline: "Nový termín", "New deadline";
+    Outcome: "Výsledek", "Outcome";
+    SaveChanges: "Uložit změny", "Save changes";
+    Comments: "Komentáře", "Comments";
+    NewComment: "Nový komentář", "New comment";
+    AddComment: "Přidat komentář", "Add comment";
+    NewReport: "Nová situační zpráva", "New situation report";
+    CorrectionOf: "Oprava zprávy", "Correction of report";
+    ReportKind: "Druh zprávy", "Report kind";
+    Sender: "Odesílatel", "Sender";
+    ReportNumber: "Číslo zprávy", "Report number";
+    AutoNumber: "automaticky", "automatic";
+    Recipient: "Adresát", "Recipient";
+    Period: "Období", "Period";
+    Situation: "Popis situace", "Situation";
+    Impact: "Dopady", "Impact";
+    Injured: "Zraněné osoby", "Injured";
+    Dead: "Oběti", "Dead";
+    Evacuated: "Evakuované osoby", "Evacuated";
+    Missing: "Nezvěstné osoby", "Missing";
+    AffectedBuildings: "Zasažené objekty", "Affected buildings";
+    SupplyOutages: "Přerušené dodávky", "Supply outages";
+    Measures: "Přijatá opatření", "Measures taken";
+    Forces: "Nasazené síly a prostředky", "Forces and means deployed";
+    Expected: "Předpokládaný vývoj", "Expected development";
+    PreparedBy: "Zpracoval", "Prepared by";
+    ContactInfo: "Kontakt", "Contact";
+    SendImmutable: "Odeslanou zprávu už nelze měnit; opravu pošlete jako novou zprávu.", "A sent report cannot be changed; send a correction as a new report.";
+    SendReport: "Odeslat zprávu", "Send report";
+    Superseded: "nahrazena opravou", "superseded";
+    Open: "Zobrazit", "Open";
+    Correct: "Opravit", "Correct";
+    Print: "Tisk / PDF", "Print / PDF";
+    EntryKind: "Druh", "Kind";
+    EntryText: "Záznam", "Entry";
+    QuickEntryHint: "Napište a stiskněte Enter", "Type and press Enter";
+    EventTime: "Čas události", "Event time";
+    Now: "teď", "now";
+    Source: "Zdroj", "Source";
+    CorrectsEntry: "Oprava záznamu", "Correction of entry";
+    AddEntry: "Zapsat", "Add entry";
+    FilterByKind: "Druh záznamu", "Entry kind";
+    All: "vše", "all";
+    Author: "Autor", "Author";
+    Written: "zapsáno", "written";
+    Correction: "oprava", "correction";
+    NewRequest: "Nový požadavek", "New request";
+    Requester: "Žadatel", "Requester";
+    Item: "Položka", "Item";
+    Quantity: "Množství", "Quantity";
+    Unit: "Jednotka", "Unit";
+    DeliveryPlace: "Místo dodání", "Delivery place";
+    NeededBy: "Potřebné do", "Needed by";
+    Reason: "Zdůvodnění", "Reason";
+    CreateRequest: "Podat požadavek", "Submit request";
+    StatusReason: "Důvod (povinný při zamítnutí)", "Reason (required to reject)";
+    RejectNeedsReason: "Zamítnutí musí mít důvod.", "A rejection needs a reason.";
+    NewIncident: "Nová mimořádná událost", "New incident";
+    IncidentKind: "Druh události", "Kind of incident";
+    Choose: "— vyberte —", "— choose —";
+    Place: "Místo", "Place";
+    Level: "Stupeň", "Level";
+    Start: "Začátek", "Start";
+    Municipalities: "Dotčené obce", "Municipalities affected";
+    CreateIncident: "Založit událost", "Create incident";
+    IncidentState: "Stav", "State";
+    NewContact: "Nový kontakt", "New contact";
+    Name: "Jméno", "Name";
+    Function: "Funkce", "Function";
+    Organization: "Organizace", "Organisation";
+    Phone: "Telefon", "Phone";
+    Email: "E-mail", "E-mail";
+    DataBox: "Datová schránka", "Data box";
+    Radio: "Radiové spojení", "Radio call sign";
+    Note: "Poznámka", "Note";
+    CreateContact: "Uložit kontakt", "Save contact";
+    InviteTitle: "Pozvat nové pracoviště", "Invite a workstation";
+    InviteHelp: "Jednorázový kód přečtěte do telefonu nebo pošlete zprávou; klíč prostoru v něm není.", "Read the one-use code over the phone or send it; it does not contain the space key.";
+    Role: "Role", "Role";
+    ValidHours: "Platnost (hodin)", "Valid for (hours)";
+    HoursRange: "Zadejte 1 až 720 hodin.", "Enter 1 to 720 hours.";
+    CreateInvite: "Vytvořit pozvánku", "Create invite";
+    AcceptTitle: "Přijmout žádost", "Accept a request";
+    AcceptHelp: "Vložte kód žádosti, který vám pozvaný poslal; aplikace vytvoří uvítací kód.", "Paste the request code the invitee sent; the app makes a welcome code.";
+    RequestCode: "Kód žádosti", "Request code";
+    Admit: "Přijmout", "Admit";
+    SendWelcome: "Pošlete tento uvítací kód zpět:", "Send this welcome code back:";
+    NetworkLater: "Přehled spojení s ostatními pracovišti přibude se synchronizací.", "The overview of connections to other workstations comes with sync.";
+}

@@ -1,0 +1,255 @@
+//! Situation reports (situační zprávy): the form with the glossary's fields (sending makes the
+//! report immutable; a correction is a new report that supersedes the old one), the list per
+//! sender (ORP), and the print view (the webview's print to PDF) with header, number and the
+//! "stav k" time.
+
+use std::collections::BTreeMap;
+
+use krizlink_core::api::SitrepInput;
+use krizlink_core::record::ReportKind;
+use krizlink_core::views::SituationReport;
+use serde::Serialize;
+use yew::prelude::*;
+
+use crate::bridge::invoke;
+use crate::i18n::{label, Lang, T};
+use crate::widgets::{
+    add_errors, count_field, ctrl_enter_submits, field, focus_first_error, initial, select,
+    submit_row, time_field, Form, FormAction, Kind,
+};
+use crate::{time, Ctx};
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub ctx: Ctx,
+}
+
+#[derive(Serialize)]
+struct CreateArgs {
+    space: String,
+    input: SitrepInput,
+}
+
+fn defaults() -> BTreeMap<String, String> {
+    initial(&[("kind", "situation".into()), ("as_of", time::now_text())])
+}
+
+fn opt(n: Option<u32>) -> String {
+    n.map(|n| n.to_string()).unwrap_or_default()
+}
+
+/// The form's values for a correction of `r`.
+fn correction_of(r: &SituationReport) -> BTreeMap<String, String> {
+    let s = |o: &Option<String>| o.clone().unwrap_or_default();
+    initial(&[
+        ("kind", r.kind.code().into()),
+        ("sender", r.sender.clone()),
+        ("recipient", s(&r.recipient)),
+        ("as_of", time::format(r.as_of)),
+        ("period", s(&r.period)),
+        ("situation", s(&r.situation)),
+        ("injured", opt(r.injured)),
+        ("dead", opt(r.dead)),
+        ("evacuated", opt(r.evacuated)),
+        ("missing", opt(r.missing)),
+        ("affected_buildings", opt(r.affected_buildings)),
+        ("supply_outages", s(&r.supply_outages)),
+        ("measures", s(&r.measures)),
+        ("forces_deployed", s(&r.forces_deployed)),
+        ("expected_development", s(&r.expected_development)),
+        ("prepared_by", s(&r.prepared_by)),
+        ("contact", s(&r.contact)),
+        ("supersedes", r.meta.id.to_string()),
+    ])
+}
+
+#[function_component(Reports)]
+pub fn reports(p: &Props) -> Html {
+    let ctx = p.ctx.clone();
+    let lang = ctx.lang;
+    let form = use_reducer(|| Form { values: defaults(), ..Form::default() });
+    let shown = use_state(|| None::<String>);
+
+    let onsubmit = {
+        let form = form.clone();
+        let ctx = ctx.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let mut errors = BTreeMap::new();
+            let as_of = time_field(&form, "as_of", &mut errors, lang);
+            let mut number = count_field(&form, "number", &mut errors, lang);
+            let sender = form.get("sender");
+            if number.is_none() && !sender.trim().is_empty() {
+                // Numbers run per sender: the next one after the highest seen.
+                let last = ctx.data.reports.iter()
+                    .filter(|r| r.sender.trim().eq_ignore_ascii_case(sender.trim()))
+                    .filter_map(|r| r.number)
+                    .max()
+                    .unwrap_or(0);
+                number = Some(last + 1);
+            }
+            let input = SitrepInput {
+                kind: ReportKind::parse(&form.get("kind")),
+                number,
+                sender,
+                recipient: form.get("recipient"),
+                as_of,
+                period: form.get("period"),
+                situation: form.get("situation"),
+                injured: count_field(&form, "injured", &mut errors, lang),
+                dead: count_field(&form, "dead", &mut errors, lang),
+                evacuated: count_field(&form, "evacuated", &mut errors, lang),
+                missing: count_field(&form, "missing", &mut errors, lang),
+                affected_buildings: count_field(&form, "affected_buildings", &mut errors, lang),
+                supply_outages: form.get("supply_outages"),
+                measures: form.get("measures"),
+                forces_deployed: form.get("forces_deployed"),
+                expected_development: form.get("expected_development"),
+                prepared_by: form.get("prepared_by"),
+                contact: form.get("contact"),
+                supersedes: Some(form.get("supersedes")).filter(|s| !s.is_empty()),
+            };
+            add_errors(&mut errors, input.validate(), lang);
+            if !errors.is_empty() {
+                focus_first_error(&errors);
+                form.dispatch(FormAction::Errors(errors));
+                return;
+            }
+            form.dispatch(FormAction::Busy);
+            let form = form.clone();
+            let ctx = ctx.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let args = CreateArgs { space: ctx.space.id.clone(), input };
+                match invoke::<_, String>("create_report", &args).await {
+                    Ok(_) => {
+                        form.dispatch(FormAction::Reset(defaults()));
+                        ctx.saved.emit(());
+                    }
+                    Err(m) => form.dispatch(FormAction::Failed(m)),
+                }
+            });
+        })
+    };
+
+    let mut by_sender: BTreeMap<String, Vec<&SituationReport>> = BTreeMap::new();
+    for r in &ctx.data.reports {
+        by_sender.entry(r.sender.clone()).or_default().push(r);
+    }
+    let kinds: Vec<(String, String)> = ReportKind::ALL.iter()
+        .map(|k| (k.code().to_owned(), label(lang, k.label_cs(), k.label_en()).to_owned()))
+        .collect();
+    let chosen = shown.as_ref().and_then(|id| ctx.data.reports.iter().find(|r| &r.meta.id.to_string() == id)).cloned();
+    let supersedes = form.get("supersedes");
+    html! {
+        <div class="split">
+            <form class="card form" id="report-form" {onsubmit} novalidate=true onkeydown={ctrl_enter_submits()}>
+                <h2>{ T::NewReport.get(lang) }</h2>
+                if !supersedes.is_empty() {
+                    <p class="banner warn">{ format!("{} {}", T::CorrectionOf.get(lang), &supersedes[..8.min(supersedes.len())]) }</p>
+                }
+                { select(&form, "kind", T::ReportKind.get(lang), kinds) }
+                <div class="row2">
+                    { field(&form, "sender", T::Sender.get(lang), Kind::Text, "ORP Vsetín") }
+                    { field(&form, "number", T::ReportNumber.get(lang), Kind::Text, T::AutoNumber.get(lang)) }
+                </div>
+                <div class="row2">
+                    { field(&form, "as_of", T::AsOf.get(lang), Kind::Text, "23. 11. 2026 18:00") }
+                    { field(&form, "recipient", T::Recipient.get(lang), Kind::Text, "KŠ Zlínského kraje") }
+                </div>
+                { field(&form, "period", T::Period.get(lang), Kind::Text, "") }
+                { field(&form, "situation", T::Situation.get(lang), Kind::Area, "") }
+                <fieldset class="impact"><legend>{ T::Impact.get(lang) }</legend>
+                    { field(&form, "injured", T::Injured.get(lang), Kind::Text, "0") }
+                    { field(&form, "dead", T::Dead.get(lang), Kind::Text, "0") }
+                    { field(&form, "evacuated", T::Evacuated.get(lang), Kind::Text, "0") }
+                    { field(&form, "missing", T::Missing.get(lang), Kind::Text, "0") }
+                    { field(&form, "affected_buildings", T::AffectedBuildings.get(lang), Kind::Text, "0") }
+                </fieldset>
+                { field(&form, "supply_outages", T::SupplyOutages.get(lang), Kind::Area, "") }
+                { field(&form, "measures", T::Measures.get(lang), Kind::Area, "") }
+                { field(&form, "forces_deployed", T::Forces.get(lang), Kind::Area, "") }
+                { field(&form, "expected_development", T::Expected.get(lang), Kind::Area, "") }
+                <div class="row2">
+                    { field(&form, "prepared_by", T::PreparedBy.get(lang), Kind::Text, "") }
+                    { field(&form, "contact", T::ContactInfo.get(lang), Kind::Text, "") }
+                </div>
+                <p class="muted">{ T::SendImmutable.get(lang) }</p>
+                { submit_row(&form, T::SendReport.get(lang), "report-submit") }
+            </form>
+            <div class="list-pane">
+                if ctx.data.reports.is_empty() { <p class="muted">{ T::NoReports.get(lang) }</p> }
+                { for by_sender.into_iter().map(|(sender, mut list)| {
+                    list.sort_by_key(|r| std::cmp::Reverse(r.as_of));
+                    html! {
+                        <section class="card">
+                            <h3>{ sender }</h3>
+                            <ul class="plain">
+                            { for list.into_iter().map(|r| {
+                                let id = r.meta.id.to_string();
+                                let shown = shown.clone();
+                                let form = form.clone();
+                                let fix = correction_of(r);
+                                html! {
+                                    <li class="report-row">
+                                        <span>{ format!("{} č. {} · {} {}", label(lang, r.kind.label_cs(), r.kind.label_en()), opt(r.number), T::AsOf.get(lang), time::format(r.as_of)) }</span>
+                                        if !r.superseded_by.is_empty() { <span class="badge">{ T::Superseded.get(lang) }</span> }
+                                        <button onclick={Callback::from(move |_| shown.set(Some(id.clone())))}>{ T::Open.get(lang) }</button>
+                                        <button onclick={Callback::from(move |_| form.dispatch(FormAction::Reset(fix.clone())))}>{ T::Correct.get(lang) }</button>
+                                    </li>
+                                }
+                            }) }
+                            </ul>
+                        </section>
+                    }
+                }) }
+                if let Some(r) = chosen { { print_view(&ctx, &r, lang) } }
+            </div>
+        </div>
+    }
+}
+
+fn print_view(ctx: &Ctx, r: &SituationReport, lang: Lang) -> Html {
+    let print = Callback::from(|_: MouseEvent| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.print();
+        }
+    });
+    let text = |t: T, v: &Option<String>| -> Html {
+        match v {
+            Some(v) => html! { <><h4>{ t.get(lang) }</h4><p class="pre">{ v.clone() }</p></> },
+            None => html! {},
+        }
+    };
+    let n = |v: Option<u32>| v.map(|v| v.to_string()).unwrap_or_else(|| "—".into());
+    html! {
+        <article class="print-view card" id="print-view">
+            <button class="no-print primary" onclick={print} id="print">{ T::Print.get(lang) }</button>
+            <header class="print-head">
+                <div>{ ctx.space.name.clone() }</div>
+                <h2>{ format!("{} č. {}", label(lang, r.kind.label_cs(), r.kind.label_en()), opt(r.number)) }</h2>
+                <div><strong>{ format!("{}: ", T::AsOf.get(lang)) }</strong>{ time::format(r.as_of) }</div>
+                <div>{ format!("{}: {}", T::Sender.get(lang), r.sender) }
+                    if let Some(to) = &r.recipient { { format!(" · {}: {to}", T::Recipient.get(lang)) } }</div>
+                if let Some(p) = &r.period { <div>{ format!("{}: {p}", T::Period.get(lang)) }</div> }
+            </header>
+            { text(T::Situation, &r.situation) }
+            <h4>{ T::Impact.get(lang) }</h4>
+            <table class="impact-table"><tr>
+                <td>{ format!("{}: {}", T::Injured.get(lang), n(r.injured)) }</td>
+                <td>{ format!("{}: {}", T::Dead.get(lang), n(r.dead)) }</td>
+                <td>{ format!("{}: {}", T::Evacuated.get(lang), n(r.evacuated)) }</td>
+                <td>{ format!("{}: {}", T::Missing.get(lang), n(r.missing)) }</td>
+                <td>{ format!("{}: {}", T::AffectedBuildings.get(lang), n(r.affected_buildings)) }</td>
+            </tr></table>
+            { text(T::SupplyOutages, &r.supply_outages) }
+            { text(T::Measures, &r.measures) }
+            { text(T::Forces, &r.forces_deployed) }
+            { text(T::Expected, &r.expected_development) }
+            <footer class="print-foot">
+                { format!("{}: {}", T::PreparedBy.get(lang), r.prepared_by.clone().unwrap_or_else(|| "—".into())) }
+                if let Some(c) = &r.contact { { format!(" · {}: {c}", T::ContactInfo.get(lang)) } }
+                <div class="muted">{ T::NotClassified.get(lang) }</div>
+            </footer>
+        </article>
+    }
+}

@@ -1,0 +1,164 @@
+//! Resource requests (požadavky na síly a prostředky): the form, and each request's track from
+//! new through review and approval to done, or rejected with a reason, or escalated.
+
+use std::collections::BTreeMap;
+
+use krizlink_core::api::{Problem, RequestInput};
+use krizlink_core::record::{Priority, RequestStatus};
+use krizlink_core::views::ResourceRequest;
+use krizlink_core::{RecordKind, Status};
+use serde::Serialize;
+use yew::prelude::*;
+
+use crate::bridge::invoke;
+use crate::i18n::{label, T};
+use crate::tasks::{priority_options, write, MoveArgs};
+use crate::widgets::{
+    add_errors, count_field, field, focus_first_error, initial, problem_text, select, submit_row,
+    time_field, Form, FormAction, Kind,
+};
+use crate::{time, Ctx};
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub ctx: Ctx,
+}
+
+#[derive(Serialize)]
+struct CreateArgs {
+    space: String,
+    input: RequestInput,
+}
+
+fn defaults() -> BTreeMap<String, String> {
+    initial(&[("priority", "normal".into())])
+}
+
+#[function_component(Requests)]
+pub fn requests(p: &Props) -> Html {
+    let ctx = p.ctx.clone();
+    let lang = ctx.lang;
+    let form = use_reducer(|| Form { values: defaults(), ..Form::default() });
+    let onsubmit = {
+        let form = form.clone();
+        let ctx = ctx.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let mut errors = BTreeMap::new();
+            let input = RequestInput {
+                requester: form.get("requester"),
+                item: form.get("item"),
+                quantity: count_field(&form, "quantity", &mut errors, lang),
+                unit: form.get("unit"),
+                delivery_place: form.get("delivery_place"),
+                needed_by: time_field(&form, "needed_by", &mut errors, lang),
+                priority: Priority::parse(&form.get("priority")),
+                reason: form.get("reason"),
+            };
+            add_errors(&mut errors, input.validate(), lang);
+            if !errors.is_empty() {
+                focus_first_error(&errors);
+                form.dispatch(FormAction::Errors(errors));
+                return;
+            }
+            form.dispatch(FormAction::Busy);
+            let form = form.clone();
+            let ctx = ctx.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let args = CreateArgs { space: ctx.space.id.clone(), input };
+                match invoke::<_, String>("create_request", &args).await {
+                    Ok(_) => {
+                        form.dispatch(FormAction::Reset(defaults()));
+                        ctx.saved.emit(());
+                    }
+                    Err(m) => form.dispatch(FormAction::Failed(m)),
+                }
+            });
+        })
+    };
+    let mut list: Vec<&ResourceRequest> = ctx.data.requests.iter().collect();
+    list.sort_by_key(|r| (r.status.is_terminal(), std::cmp::Reverse(r.priority), r.needed_by.is_none(), r.needed_by));
+    html! {
+        <div class="split">
+            <form class="card form" id="request-form" {onsubmit} novalidate=true>
+                <h2>{ T::NewRequest.get(lang) }</h2>
+                { field(&form, "requester", T::Requester.get(lang), Kind::Text, "ORP Vsetín") }
+                { field(&form, "item", T::Item.get(lang), Kind::Text, "protipovodňové pytle") }
+                <div class="row2">
+                    { field(&form, "quantity", T::Quantity.get(lang), Kind::Text, "2000") }
+                    { field(&form, "unit", T::Unit.get(lang), Kind::Text, "ks") }
+                </div>
+                { field(&form, "delivery_place", T::DeliveryPlace.get(lang), Kind::Text, "") }
+                { field(&form, "needed_by", T::NeededBy.get(lang), Kind::Text, "23. 11. 2026 18:00") }
+                { select(&form, "priority", T::Priority.get(lang), priority_options(lang)) }
+                { field(&form, "reason", T::Reason.get(lang), Kind::Area, "") }
+                { submit_row(&form, T::CreateRequest.get(lang), "request-submit") }
+            </form>
+            <div class="list-pane" id="request-list">
+                if list.is_empty() { <p class="muted">{ T::NoneOpen.get(lang) }</p> }
+                { for list.into_iter().map(|r| html! { <RequestCard ctx={ctx.clone()} request={r.clone()} /> }) }
+            </div>
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct CardProps {
+    ctx: Ctx,
+    request: ResourceRequest,
+}
+
+#[function_component(RequestCard)]
+fn request_card(p: &CardProps) -> Html {
+    let ctx = &p.ctx;
+    let lang = ctx.lang;
+    let r = &p.request;
+    let reason = use_reducer(Form::default);
+    let error = use_state(|| None::<String>);
+    let button = |to: RequestStatus| {
+        let ctx = ctx.clone();
+        let id = r.meta.id.to_string();
+        let reason = reason.clone();
+        let error = error.clone();
+        let onclick = Callback::from(move |_| {
+            let note = reason.get("status_reason");
+            if to == RequestStatus::Rejected && note.trim().is_empty() {
+                let mut errors = BTreeMap::new();
+                errors.insert("status_reason".into(), format!("{} {}", problem_text(Problem::Required, lang), T::RejectNeedsReason.get(lang)));
+                reason.dispatch(FormAction::Errors(errors));
+                return;
+            }
+            let args = MoveArgs { space: ctx.space.id.clone(), kind: RecordKind::ResourceRequest, id: id.clone(), to: Status::Request(to), note };
+            write(&ctx, "move_status", args, error.clone());
+        });
+        html! { <button class={classes!((to == RequestStatus::Rejected).then_some("danger"))} {onclick}>{ label(lang, to.label_cs(), to.label_en()) }</button> }
+    };
+    let moves: Vec<RequestStatus> = RequestStatus::ALL.iter().copied().filter(|s| r.status.can_move_to(*s)).collect();
+    html! {
+        <section class={classes!("card", "request", r.status.is_terminal().then_some("done"))}>
+            <div class="request-head">
+                <strong>{ format!("{} {} {}", r.quantity.map(|q| q.to_string()).unwrap_or_default(), r.unit.clone().unwrap_or_default(), r.item).trim().to_owned() }</strong>
+                <span class="badge">{ label(lang, r.status.label_cs(), r.status.label_en()) }</span>
+                <span class="badge">{ label(lang, r.priority.label_cs(), r.priority.label_en()) }</span>
+            </div>
+            <div class="muted">
+                { format!("{}: {}", T::Requester.get(lang), r.requester) }
+                if let Some(t) = r.needed_by { { format!(" · {} {}", T::NeededBy.get(lang), time::format(t)) } }
+                if let Some(pl) = &r.delivery_place { { format!(" · {pl}") } }
+            </div>
+            if let Some(why) = &r.reason { <p class="pre">{ why.clone() }</p> }
+            if let Some(note) = &r.status_note { <p><strong>{ format!("{}: ", T::StatusReason.get(lang)) }</strong>{ note.clone() }</p> }
+            if !r.status_conflicts.is_empty() {
+                <p class="conflict-box">{ format!("{}: {}", T::StatusConflict.get(lang),
+                    r.status_conflicts.iter().map(|s| label(lang, s.label_cs(), s.label_en())).collect::<Vec<_>>().join(", ")) }</p>
+            }
+            if !moves.is_empty() {
+                <div class="actions">
+                    { for moves.into_iter().map(button) }
+                </div>
+                { field(&reason, "status_reason", T::StatusReason.get(lang), Kind::Text, "") }
+            }
+            if let Some(e) = &*error { <p class="form-error" role="alert">{ e.clone() }</p> }
+        </section>
+    }
+}

@@ -1,0 +1,450 @@
+//! Tasks (úkoly): the form to create one (assignee, deadline, priority), a list filtered as
+//! you type, and the detail of the chosen task: status moves, comments, changes of assignees,
+//! deadline and priority, and any concurrent conflict with the choice that resolves it.
+
+use std::rc::Rc;
+
+use krizlink_core::api::{FieldConflict, FieldEdit, TaskInput};
+use krizlink_core::record::{Priority, SetField, TaskStatus};
+use krizlink_core::views::Task;
+use krizlink_core::{FieldValue, RecordKind, Status};
+use serde::Serialize;
+use yew::prelude::*;
+
+use crate::bridge::invoke;
+use crate::i18n::{label, Lang, T};
+use crate::widgets::{
+    add_errors, ctrl_enter_submits, field, focus_first_error, initial, list_field, select,
+    submit_row, time_field, Form, FormAction, Kind,
+};
+use crate::{time, Ctx};
+
+/// Most rows drawn at once; the filter narrows the rest.
+const MAX_ROWS: usize = 200;
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub ctx: Ctx,
+}
+
+#[derive(Serialize)]
+struct CreateArgs<'a, I: Serialize> {
+    space: &'a str,
+    input: I,
+}
+
+pub fn priority_options(lang: Lang) -> Vec<(String, String)> {
+    Priority::ALL
+        .iter()
+        .map(|p| (p.code().to_owned(), label(lang, p.label_cs(), p.label_en()).to_owned()))
+        .collect()
+}
+
+fn task_defaults() -> std::collections::BTreeMap<String, String> {
+    initial(&[("priority", "normal".into())])
+}
+
+/// The lower-case text a task is found by.
+pub fn haystack(t: &Task) -> String {
+    let mut s = String::with_capacity(t.title.len() + 32);
+    s.push_str(&t.title.to_lowercase());
+    for part in [&t.number, &t.description].into_iter().flatten() {
+        s.push(' ');
+        s.push_str(&part.to_lowercase());
+    }
+    for a in &t.assignees {
+        s.push(' ');
+        s.push_str(&a.to_lowercase());
+    }
+    s.push(' ');
+    s.push_str(t.status.label_cs());
+    s
+}
+
+#[function_component(Tasks)]
+pub fn tasks(p: &Props) -> Html {
+    let ctx = p.ctx.clone();
+    let lang = ctx.lang;
+    let form = use_reducer(|| Form {
+        values: task_defaults(),
+        ..Form::default()
+    });
+    let filter = use_state(String::new);
+    let selected = use_state(|| None::<String>);
+    let data_ptr = Rc::as_ptr(&ctx.data) as usize;
+    let index = {
+        let data = ctx.data.clone();
+        use_memo(data_ptr, move |_| data.tasks.iter().map(haystack).collect::<Vec<_>>())
+    };
+
+    let onsubmit = {
+        let form = form.clone();
+        let ctx = ctx.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let mut errors = Default::default();
+            let deadline = time_field(&form, "deadline", &mut errors, lang);
+            let input = TaskInput {
+                title: form.get("title"),
+                description: form.get("description"),
+                number: form.get("number"),
+                assigned_by: form.get("assigned_by"),
+                assignees: list_field(&form, "assignees"),
+                deadline,
+                priority: Priority::parse(&form.get("priority")),
+                tags: Vec::new(),
+            };
+            add_errors(&mut errors, input.validate(), lang);
+            if !errors.is_empty() {
+                focus_first_error(&errors);
+                form.dispatch(FormAction::Errors(errors));
+                return;
+            }
+            form.dispatch(FormAction::Busy);
+            let form = form.clone();
+            let ctx = ctx.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let args = CreateArgs { space: &ctx.space.id, input };
+                match invoke::<_, String>("create_task", &args).await {
+                    Ok(_) => {
+                        form.dispatch(FormAction::Reset(task_defaults()));
+                        ctx.saved.emit(());
+                    }
+                    Err(m) => form.dispatch(FormAction::Failed(m)),
+                }
+            });
+        })
+    };
+
+    let needle = filter.to_lowercase();
+    let matches: Vec<&Task> = ctx
+        .data
+        .tasks
+        .iter()
+        .zip(index.iter())
+        .filter(|(_, h)| needle.is_empty() || h.contains(needle.as_str()))
+        .map(|(t, _)| t)
+        .collect();
+    let on_filter = {
+        let filter = filter.clone();
+        Callback::from(move |e: InputEvent| {
+            filter.set(e.target_unchecked_into::<web_sys::HtmlInputElement>().value())
+        })
+    };
+    let chosen = selected
+        .as_ref()
+        .and_then(|id| ctx.data.tasks.iter().find(|t| &t.meta.id.to_string() == id))
+        .cloned();
+
+    html! {
+        <div class="split">
+            <form class="card form" id="task-form" {onsubmit} novalidate=true onkeydown={ctrl_enter_submits()}>
+                <h2>{ T::NewTask.get(lang) }</h2>
+                { field(&form, "title", T::Title.get(lang), Kind::Text, "") }
+                { field(&form, "description", T::Description.get(lang), Kind::Area, "") }
+                { field(&form, "assignees", T::Assignees.get(lang), Kind::Text, T::AssigneesHint.get(lang)) }
+                { field(&form, "deadline", T::Deadline.get(lang), Kind::Text, "23. 11. 2026 18:00") }
+                { select(&form, "priority", T::Priority.get(lang), priority_options(lang)) }
+                { field(&form, "number", T::Number.get(lang), Kind::Text, "Ú-2026-014") }
+                { submit_row(&form, T::CreateTask.get(lang), "task-submit") }
+            </form>
+            <div class="list-pane">
+                <input id="filter" class="filter" type="search" placeholder={T::FilterHint.get(lang)}
+                    value={(*filter).clone()} oninput={on_filter} aria-label={T::Filter.get(lang)} />
+                <p class="muted" id="task-count">{ format!("{}: {} / {}", T::Shown.get(lang), matches.len(), ctx.data.tasks.len()) }</p>
+                <table class="list" id="task-list">
+                    <thead><tr>
+                        <th>{ T::Title.get(lang) }</th><th>{ T::Status.get(lang) }</th>
+                        <th>{ T::Deadline.get(lang) }</th><th>{ T::Priority.get(lang) }</th><th>{ T::Assignees.get(lang) }</th>
+                    </tr></thead>
+                    <tbody>
+                    { for matches.iter().take(MAX_ROWS).map(|t| {
+                        let id = t.meta.id.to_string();
+                        let late = t.is_overdue(ctx.now);
+                        let sel = selected.clone();
+                        let is_sel = selected.as_deref() == Some(id.as_str());
+                        let conflict = !t.status_conflicts.is_empty() || !t.meta.conflicting_fields.is_empty();
+                        html! {
+                            <tr class={classes!("row", late.then_some("late"), is_sel.then_some("selected"))}
+                                onclick={Callback::from(move |_| sel.set(Some(id.clone())))}>
+                                <td class="task-title">
+                                    { t.title.clone() }
+                                    if conflict { <span class="badge conflict">{ T::Conflict.get(lang) }</span> }
+                                </td>
+                                <td>{ label(lang, t.status.label_cs(), t.status.label_en()) }</td>
+                                <td>
+                                    { t.deadline.map(time::format).unwrap_or_default() }
+                                    if late { <span class="badge overdue">{ T::Overdue.get(lang) }</span> }
+                                </td>
+                                <td>{ label(lang, t.priority.label_cs(), t.priority.label_en()) }</td>
+                                <td>{ t.assignees.join(", ") }</td>
+                            </tr>
+                        }
+                    }) }
+                    </tbody>
+                </table>
+                if matches.len() > MAX_ROWS {
+                    <p class="muted">{ format!("{} {}", matches.len() - MAX_ROWS, T::MoreRows.get(lang)) }</p>
+                }
+                if let Some(t) = chosen {
+                    <TaskDetail ctx={ctx.clone()} task={t} />
+                }
+            </div>
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct DetailProps {
+    ctx: Ctx,
+    task: Task,
+}
+
+#[derive(Serialize)]
+pub struct MoveArgs {
+    pub space: String,
+    pub kind: RecordKind,
+    pub id: String,
+    pub to: Status,
+    pub note: String,
+}
+
+#[derive(Serialize)]
+pub struct CommentArgs {
+    pub space: String,
+    pub kind: RecordKind,
+    pub id: String,
+    pub text: String,
+}
+
+#[derive(Serialize)]
+pub struct EditArgs {
+    pub space: String,
+    pub kind: RecordKind,
+    pub id: String,
+    pub edit: FieldEdit,
+}
+
+#[derive(Serialize)]
+pub struct RecordArgs {
+    pub space: String,
+    pub kind: RecordKind,
+    pub id: String,
+}
+
+/// Runs a write and reports its answer: "Uloženo" or the sentence.
+pub fn write<A: Serialize + 'static>(ctx: &Ctx, command: &'static str, args: A, error: UseStateHandle<Option<String>>) {
+    let saved = ctx.saved.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        match invoke::<_, ()>(command, &args).await {
+            Ok(()) => {
+                error.set(None);
+                saved.emit(());
+            }
+            Err(m) => error.set(Some(m)),
+        }
+    });
+}
+
+/// Shows a field value as text.
+pub fn value_text(v: &FieldValue, lang: Lang) -> String {
+    use FieldValue as V;
+    match v {
+        V::Deadline(t) | V::AsOf(t) | V::EventTime(t) | V::NeededBy(t) | V::Start(t) => time::format(*t),
+        V::Priority(p) => label(lang, p.label_cs(), p.label_en()).to_owned(),
+        V::Level(l) => label(lang, l.label_cs(), l.label_en()).to_owned(),
+        V::IncidentState(s) => label(lang, s.label_cs(), s.label_en()).to_owned(),
+        V::Title(s) | V::Description(s) | V::Outcome(s) | V::Number(s) | V::AssignedBy(s) => s.clone(),
+        other => format!("{other:?}"),
+    }
+}
+
+#[function_component(TaskDetail)]
+fn task_detail(p: &DetailProps) -> Html {
+    let ctx = p.ctx.clone();
+    let lang = ctx.lang;
+    let t = &p.task;
+    let id = t.meta.id.to_string();
+    let error = use_state(|| None::<String>);
+    let form = use_reducer(Form::default);
+    let conflicts = use_state(Vec::<FieldConflict>::new);
+    {
+        let conflicts = conflicts.clone();
+        let space = ctx.space.id.clone();
+        let id = id.clone();
+        let fields = t.meta.conflicting_fields.clone();
+        use_effect_with((id.clone(), fields), move |(_, fields)| {
+            if fields.is_empty() {
+                conflicts.set(Vec::new());
+            } else {
+                wasm_bindgen_futures::spawn_local(async move {
+                    let args = RecordArgs { space, kind: RecordKind::Task, id };
+                    if let Ok(c) = invoke::<_, Vec<FieldConflict>>("record_conflicts", &args).await {
+                        conflicts.set(c);
+                    }
+                });
+            }
+        });
+    }
+    let moves: Vec<TaskStatus> = TaskStatus::ALL.iter().copied().filter(|s| t.status.can_move_to(*s)).collect();
+    let status_button = |to: TaskStatus, resolve: bool| {
+        let ctx2 = ctx.clone();
+        let id = id.clone();
+        let error = error.clone();
+        let form = form.clone();
+        let onclick = Callback::from(move |_| {
+            let args = MoveArgs {
+                space: ctx2.space.id.clone(),
+                kind: RecordKind::Task,
+                id: id.clone(),
+                to: Status::Task(to),
+                note: form.get("note"),
+            };
+            write(&ctx2, "move_status", args, error.clone());
+        });
+        html! {
+            <button class={classes!(resolve.then_some("primary"))} id={format!("move-{}", to.code())} {onclick}>
+                { label(lang, to.label_cs(), to.label_en()) }
+            </button>
+        }
+    };
+    let on_comment = {
+        let ctx = ctx.clone();
+        let id = id.clone();
+        let form = form.clone();
+        let error = error.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let text = form.get("comment");
+            if text.trim().is_empty() {
+                let mut errors = std::collections::BTreeMap::new();
+                errors.insert("comment".into(), crate::widgets::problem_text(krizlink_core::api::Problem::Required, lang));
+                form.dispatch(FormAction::Errors(errors));
+                return;
+            }
+            form.dispatch(FormAction::Set("comment".into(), String::new()));
+            let args = CommentArgs { space: ctx.space.id.clone(), kind: RecordKind::Task, id: id.clone(), text };
+            write(&ctx, "add_comment", args, error.clone());
+        })
+    };
+    let on_edit = {
+        let ctx = ctx.clone();
+        let id = id.clone();
+        let form = form.clone();
+        let error = error.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let mut errors = Default::default();
+            let deadline = time_field(&form, "new_deadline", &mut errors, lang);
+            if !errors.is_empty() {
+                form.dispatch(FormAction::Errors(errors));
+                return;
+            }
+            let mut edit = FieldEdit::default();
+            if let Some(d) = deadline {
+                edit.values.push(FieldValue::Deadline(d));
+            }
+            if let Some(p) = Priority::parse(&form.get("new_priority")) {
+                edit.values.push(FieldValue::Priority(p));
+            }
+            for a in list_field(&form, "add_assignee") {
+                edit.add.push((SetField::Assignees, a));
+            }
+            let outcome = form.get("outcome");
+            if !outcome.trim().is_empty() {
+                edit.values.push(FieldValue::Outcome(outcome.trim().to_owned()));
+            }
+            if edit.values.is_empty() && edit.add.is_empty() {
+                return;
+            }
+            form.dispatch(FormAction::Reset(Default::default()));
+            let args = EditArgs { space: ctx.space.id.clone(), kind: RecordKind::Task, id: id.clone(), edit };
+            write(&ctx, "edit_record", args, error.clone());
+        })
+    };
+    let remove_assignee = |a: String| {
+        let ctx = ctx.clone();
+        let id = id.clone();
+        let error = error.clone();
+        Callback::from(move |_| {
+            let edit = FieldEdit { remove: vec![(SetField::Assignees, a.clone())], ..Default::default() };
+            let args = EditArgs { space: ctx.space.id.clone(), kind: RecordKind::Task, id: id.clone(), edit };
+            write(&ctx, "edit_record", args, error.clone());
+        })
+    };
+    let resolve = |value: FieldValue| {
+        let ctx = ctx.clone();
+        let id = id.clone();
+        let error = error.clone();
+        Callback::from(move |_| {
+            let edit = FieldEdit { values: vec![value.clone()], ..Default::default() };
+            let args = EditArgs { space: ctx.space.id.clone(), kind: RecordKind::Task, id: id.clone(), edit };
+            write(&ctx, "edit_record", args, error.clone());
+        })
+    };
+    let mut priority_choices = vec![(String::new(), "—".to_owned())];
+    priority_choices.extend(priority_options(lang));
+    html! {
+        <section class="card detail" id="task-detail">
+            <h2>{ t.title.clone() }</h2>
+            <p class="muted">
+                { format!("{} · {}", label(lang, t.status.label_cs(), t.status.label_en()), label(lang, t.priority.label_cs(), t.priority.label_en())) }
+                if let Some(n) = &t.number { { format!(" · {n}") } }
+                if let Some(d) = t.deadline { { format!(" · {} {}", T::Due.get(lang), time::format(d)) } }
+            </p>
+            if let Some(d) = &t.description { <p class="pre">{ d.clone() }</p> }
+            if let Some(o) = &t.outcome { <p><strong>{ format!("{}: ", T::Outcome.get(lang)) }</strong>{ o.clone() }</p> }
+            if !t.status_conflicts.is_empty() {
+                <div class="conflict-box" id="status-conflict">
+                    <strong>{ T::StatusConflict.get(lang) }</strong>
+                    <p>{ T::ChooseResolution.get(lang) }</p>
+                    { status_button(t.status, true) }
+                    { for t.status_conflicts.iter().map(|s| status_button(*s, true)) }
+                </div>
+            }
+            if !conflicts.is_empty() {
+                <div class="conflict-box" id="field-conflict">
+                    <strong>{ T::FieldConflict.get(lang) }</strong>
+                    <p>{ T::ChooseResolution.get(lang) }</p>
+                    { for conflicts.iter().map(|c| html! {
+                        <div>
+                            <span class="muted">{ format!("{}: ", krizlink_core::api::field_label_cs(c.field)) }</span>
+                            { for c.values.iter().map(|v| html! {
+                                <button onclick={resolve(v.clone())}>{ value_text(v, lang) }</button>
+                            }) }
+                        </div>
+                    }) }
+                </div>
+            }
+            <div class="actions">
+                <span class="muted">{ format!("{}: ", T::MoveTo.get(lang)) }</span>
+                { for moves.into_iter().map(|s| status_button(s, false)) }
+            </div>
+            { field(&form, "note", T::StatusNote.get(lang), Kind::Text, "") }
+            <div class="assignees">
+                <span class="muted">{ format!("{}: ", T::Assignees.get(lang)) }</span>
+                { for t.assignees.iter().map(|a| html! {
+                    <span class="chip">{ a.clone() }<button class="chip-x" title={T::Remove.get(lang)} onclick={remove_assignee(a.clone())}>{ "×" }</button></span>
+                }) }
+            </div>
+            <form onsubmit={on_edit} class="inline-form" novalidate=true>
+                { field(&form, "add_assignee", T::AddAssignee.get(lang), Kind::Text, T::AssigneesHint.get(lang)) }
+                { field(&form, "new_deadline", T::NewDeadline.get(lang), Kind::Text, "23. 11. 2026 18:00") }
+                { select(&form, "new_priority", T::Priority.get(lang), priority_choices) }
+                { field(&form, "outcome", T::Outcome.get(lang), Kind::Text, "") }
+                <button type="submit" id="task-edit-submit">{ T::SaveChanges.get(lang) }</button>
+            </form>
+            <h3>{ T::Comments.get(lang) }</h3>
+            <ul class="comments">
+                { for t.comments.iter().map(|c| html! {
+                    <li><span class="muted">{ format!("{} · {}: ", time::format(krizlink_core::Timestamp(c.stamp.hlc.wall_ms as i64)), c.author.short()) }</span>{ c.text.clone() }</li>
+                }) }
+            </ul>
+            <form onsubmit={on_comment} class="inline-form" novalidate=true onkeydown={ctrl_enter_submits()}>
+                { field(&form, "comment", T::NewComment.get(lang), Kind::Area, "") }
+                <button type="submit" id="comment-submit">{ T::AddComment.get(lang) }</button>
+            </form>
+            if let Some(e) = &*error { <p class="form-error" role="alert">{ e.clone() }</p> }
+        </section>
+    }
+}
