@@ -244,6 +244,11 @@ struct State {
     last_sync: BTreeMap<PeerId, DateTime<Utc>>,
     violations: BTreeMap<PeerId, u32>,
     events: Option<mpsc::UnboundedSender<NetEvent>>,
+    /// Pulled batches waiting to be stored, in arrival order: the next pull is already on its
+    /// way while one is checked and stored (see `on_response`).
+    backlog: std::collections::VecDeque<(PeerId, SpaceId, Vec<Vec<u8>>)>,
+    /// Per peer and space: what this peer will hold once the backlog is stored.
+    assumed: BTreeMap<(PeerId, SpaceId), VersionVector>,
 }
 
 fn rfc3339(t: &DateTime<Utc>) -> String {
@@ -357,6 +362,8 @@ pub async fn serve(
         last_sync: BTreeMap::new(),
         violations: BTreeMap::new(),
         events,
+        backlog: std::collections::VecDeque::new(),
+        assumed: BTreeMap::new(),
     };
     state.subscribe_all(node, &mut swarm);
     for (space, _) in node.held_spaces() {
@@ -367,7 +374,11 @@ pub async fn serve(
     let mut last_pull_round = Instant::now();
     tokio::pin!(shutdown);
     loop {
+        // Biased: the swarm, jobs (a person's command) and the timer come before storing a
+        // pulled batch, and the backlog branch yields once first, so a queued pull is written
+        // by its connection task before this task is busy storing the previous batch.
         tokio::select! {
+            biased;
             () = &mut shutdown => break,
             event = swarm.select_next_some() => state.on_swarm_event(node, &mut swarm, event),
             Some(job) = jobs.recv() => {
@@ -388,6 +399,9 @@ pub async fn serve(
                         state.pull_all(node, &mut swarm, peer);
                     }
                 }
+            }
+            () = tokio::task::yield_now(), if !state.backlog.is_empty() => {
+                state.store_backlog(node, &mut swarm);
             }
         }
     }
@@ -595,8 +609,14 @@ impl State {
         let Some(st) = self.peers.get_mut(&peer) else {
             return;
         };
-        if st.pulling.contains(&space) || st.inflight >= MAX_INFLIGHT_PER_PEER {
-            return;
+        if st.pulling.contains(&space)
+            || st.inflight >= MAX_INFLIGHT_PER_PEER
+            || self
+                .backlog
+                .iter()
+                .any(|(p, s, _)| *p == peer && *s == space)
+        {
+            return; // a pull is under way, or its batch is not stored yet
         }
         if !again {
             if let Some((Some(false), asked)) = st.holds.get(&space) {
@@ -608,7 +628,21 @@ impl State {
         let Ok(have) = node.have(space) else {
             return;
         };
-        let Ok(have) = proto::have_to_wire(&have) else {
+        self.pull_with(swarm, peer, space, &have);
+    }
+
+    /// Sends a pull saying this peer holds `have`.
+    fn pull_with(
+        &mut self,
+        swarm: &mut Swarm<Behaviour>,
+        peer: PeerId,
+        space: SpaceId,
+        have: &VersionVector,
+    ) {
+        let Some(st) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        let Ok(have) = proto::have_to_wire(have) else {
             return;
         };
         st.pulling.insert(space);
@@ -817,31 +851,31 @@ impl State {
                 }
                 let theirs = proto::have_from_wire(&have);
                 let batch = proto::envelopes_from_wire(envelopes);
-                if !batch.is_empty() {
-                    match node.receive(space, batch, &Self::label(&peer)) {
-                        Ok(received) => {
-                            {
-                                // Bulk catch-up is not re-published on gossip: peers on the topic
-                                // get it by their own pulls; relays off the topic get a push.
-                                let stored = received.stored;
-                                if !stored.is_empty() {
-                                    self.push_to_relays(node, swarm, space, stored, Some(peer));
-                                    self.emit(NetEvent::Changed(space));
-                                }
-                            }
-                        }
-                        Err(e) => {
-                            log(&format!("cannot store operations from peer {peer}: {e}"));
-                            return;
-                        }
-                    }
-                }
                 self.saw_peer_holding(peer, space, theirs);
                 // What the peer lacks it pulls itself: it does so on connecting, every
                 // interval, and whenever it is pulled (pushing it here as well would send the
                 // same batch twice while it catches up).
                 if more {
-                    self.pull(node, swarm, peer, space, true);
+                    // Ask for the next batch now, as if this one were stored already, so the
+                    // peer prepares it while this one is checked and stored.
+                    let assumed = self.assumed.entry((peer, space)).or_default();
+                    if let Ok(have) = node.have(space) {
+                        assumed.merge(&have);
+                    }
+                    for e in &batch {
+                        if let Ok(env) = crate::engine::envelope::Envelope::decode(e) {
+                            if env.id.seq == assumed.get(&env.id.device) + 1 {
+                                assumed.advance(env.id.device, env.id.seq);
+                            }
+                        }
+                    }
+                    let assumed = assumed.clone();
+                    self.pull_with(swarm, peer, space, &assumed);
+                } else {
+                    self.assumed.remove(&(peer, space));
+                }
+                if !batch.is_empty() {
+                    self.backlog.push_back((peer, space, batch));
                 }
             }
             (Pending::Push { space }, Response::Stored { .. }) => {
@@ -877,6 +911,30 @@ impl State {
                     st.pulling.remove(&space);
                 }
                 self.violation(swarm, peer, "an answer that does not fit the request");
+            }
+        }
+    }
+
+    /// Stores the oldest pulled batch waiting in the backlog.
+    fn store_backlog(&mut self, node: &mut Node, swarm: &mut Swarm<Behaviour>) {
+        let Some((peer, space, batch)) = self.backlog.pop_front() else {
+            return;
+        };
+        match node.receive(space, batch, &Self::label(&peer)) {
+            Ok(received) => {
+                // Bulk catch-up is not re-published on gossip: peers on the topic get it by
+                // their own pulls; relays off the topic get a push.
+                if !received.stored.is_empty() {
+                    self.push_to_relays(node, swarm, space, received.stored, Some(peer));
+                    self.emit(NetEvent::Changed(space));
+                }
+            }
+            Err(e) => {
+                log(&format!("cannot store operations from peer {peer}: {e}"));
+                // Start again from what is stored.
+                self.assumed.remove(&(peer, space));
+                self.backlog
+                    .retain(|(p, s, _)| !(*p == peer && *s == space));
             }
         }
     }
