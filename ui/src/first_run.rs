@@ -117,7 +117,7 @@ fn create_identity(p: &StepProps) -> Html {
             <p class="muted">{ T::CreateIdentityHelp.get(lang) }</p>
             { field(&form, "name", T::YourName.get(lang), Kind::Text, "Jana Nováková") }
             { field(&form, "passphrase", T::Passphrase.get(lang), Kind::Password, "") }
-            <p id="strength" class={classes!("strength", format!("s{strength}"))}>{ hint.get(lang) }</p>
+            <p id="strength" class={classes!("strength", (!form.get("passphrase").is_empty()).then(|| format!("s{strength}")))}>{ hint.get(lang) }</p>
             { field(&form, "again", T::PassphraseAgain.get(lang), Kind::Password, "") }
             { submit_row(&form, T::CreateIdentity.get(lang), "create-identity-submit") }
         </form>

@@ -1,4 +1,5 @@
 //! The KrizLink test suite: one binary, one module per area.
 
 mod desktop;
+mod e2e;
 mod node_cli;
