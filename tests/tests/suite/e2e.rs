@@ -237,7 +237,7 @@ fn e2e_bad_input_shows_czech_messages_and_keeps_the_text() {
     s.click("#request-submit").unwrap();
     s.wait_text("#request-list", "čerpadla", SHORT).unwrap();
     s.click("#request-list button.danger").unwrap();
-    s.wait_text("#f-status_reason-error", "Toto pole je povinné.", SHORT)
+    s.wait_text("#request-list .field-error", "Toto pole je povinné.", SHORT)
         .unwrap();
     s.close().unwrap();
 }
