@@ -84,9 +84,7 @@ impl Problem {
             Problem::Required => "Toto pole je povinné.".into(),
             Problem::TooLong { max } => format!("Text je příliš dlouhý (nejvýše {max} bajtů)."),
             Problem::ControlCharacter => "Text obsahuje nepovolený řídicí znak.".into(),
-            Problem::NotATime => {
-                "Zadejte datum a čas ve tvaru 23. 11. 2026 18:00.".into()
-            }
+            Problem::NotATime => "Zadejte datum a čas ve tvaru 23. 11. 2026 18:00.".into(),
             Problem::TimeOutOfRange => "Datum musí ležet mezi roky 1970 a 9999.".into(),
             Problem::NotANumber => "Zadejte celé nezáporné číslo, např. 12.".into(),
             Problem::PassphraseTooShort => {
@@ -349,7 +347,11 @@ impl SitrepInput {
             ("supply_outages", &self.supply_outages, LONG_TEXT),
             ("measures", &self.measures, LONG_TEXT),
             ("forces_deployed", &self.forces_deployed, LONG_TEXT),
-            ("expected_development", &self.expected_development, LONG_TEXT),
+            (
+                "expected_development",
+                &self.expected_development,
+                LONG_TEXT,
+            ),
             ("prepared_by", &self.prepared_by, SHORT_TEXT),
             ("contact", &self.contact, SHORT_TEXT),
         ] {
@@ -372,7 +374,10 @@ impl SitrepInput {
             set(FieldValue::AsOf(as_of)),
         ];
         for (v, f) in [
-            (self.number, FieldValue::ReportNumber as fn(u32) -> FieldValue),
+            (
+                self.number,
+                FieldValue::ReportNumber as fn(u32) -> FieldValue,
+            ),
             (self.injured, FieldValue::Injured),
             (self.dead, FieldValue::Dead),
             (self.evacuated, FieldValue::Evacuated),
@@ -548,7 +553,11 @@ impl IncidentInput {
         if let Some(t) = self.start {
             c.push(set(FieldValue::Start(t)));
         }
-        adds(&mut c, SetField::AffectedMunicipalities, &self.municipalities);
+        adds(
+            &mut c,
+            SetField::AffectedMunicipalities,
+            &self.municipalities,
+        );
         Ok(c)
     }
 }
@@ -684,7 +693,10 @@ mod tests {
         }
         assert_eq!(parse_local_time(""), Ok(None));
         assert_eq!(parse_local_time("zítra"), Err(Problem::NotATime));
-        assert_eq!(parse_local_time("32. 11. 2026 18:00"), Err(Problem::NotATime));
+        assert_eq!(
+            parse_local_time("32. 11. 2026 18:00"),
+            Err(Problem::NotATime)
+        );
         let end = parse_local_time("23. 11. 2026").unwrap().unwrap();
         assert_eq!(end.format("%H:%M").to_string(), "23:59");
     }

@@ -7,14 +7,15 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use krizlink_core::api::{
-    AppStatus, ContactInput, FieldConflict, FieldEdit, IncidentInput, JournalInput,
-    RequestInput, SitrepInput, SpaceChanged, SpaceInfo, TaskInput, MIN_PASSPHRASE_CHARS,
-    SPACE_CHANGED,
+    AppStatus, ContactInput, FieldConflict, FieldEdit, IncidentInput, JournalInput, RequestInput,
+    SitrepInput, SpaceChanged, SpaceInfo, TaskInput, MIN_PASSPHRASE_CHARS, SPACE_CHANGED,
 };
 use krizlink_core::engine::keystore::{KdfParams, Role};
 use krizlink_core::engine::node::Node;
 use krizlink_core::op::Change;
-use krizlink_core::views::{Contact, Incident, JournalEntry, ResourceRequest, SituationReport, Task};
+use krizlink_core::views::{
+    Contact, Incident, JournalEntry, ResourceRequest, SituationReport, Task,
+};
 use krizlink_core::{FieldValue, RecordId, RecordKind, SpaceId, Status};
 use tauri::{AppHandle, Emitter, State};
 
@@ -146,8 +147,8 @@ pub async fn init_identity(
             "Heslo musí mít alespoň {MIN_PASSPHRASE_CHARS} znaků."
         ));
     }
-    let node = Node::init(&engine.dir, &name, &passphrase, KdfParams::default())
-        .map_err(|e| cs(&e))?;
+    let node =
+        Node::init(&engine.dir, &name, &passphrase, KdfParams::default()).map_err(|e| cs(&e))?;
     put(&engine, node)?;
     Ok(engine.status())
 }
@@ -272,8 +273,7 @@ fn create(
     let space = space_id(space)?;
     let id = engine.with(|node| {
         let changes = changes(node, space)?;
-        node.create_record(space, kind, changes)
-            .map_err(|e| cs(&e))
+        node.create_record(space, kind, changes).map_err(|e| cs(&e))
     })?;
     changed(app, space);
     Ok(id.to_string())
@@ -285,7 +285,10 @@ fn existing(node: &Node, space: SpaceId, kind: RecordKind, text: &str) -> Answer
     let id = record_id(text)?;
     let replica = node.replica(space).map_err(|e| cs(&e))?;
     if replica.record(kind, id).is_none() {
-        return Err(format!("Odkazovaný záznam ({}) v prostoru není.", kind_cs(kind)));
+        return Err(format!(
+            "Odkazovaný záznam ({}) v prostoru není.",
+            kind_cs(kind)
+        ));
     }
     Ok(id)
 }
@@ -309,17 +312,23 @@ pub async fn create_report(
     space: String,
     input: SitrepInput,
 ) -> Answer<String> {
-    create(&app, &engine, &space, RecordKind::SituationReport, |node, sp| {
-        let mut c = input.to_changes().map_err(|e| form_cs(&e))?;
-        if let Some(old) = input.supersedes.as_deref().filter(|s| !s.is_empty()) {
-            let old = existing(node, sp, RecordKind::SituationReport, old)?;
-            c.push(Change::Set {
-                value: FieldValue::Supersedes(old),
-                bases: Default::default(),
-            });
-        }
-        Ok(c)
-    })
+    create(
+        &app,
+        &engine,
+        &space,
+        RecordKind::SituationReport,
+        |node, sp| {
+            let mut c = input.to_changes().map_err(|e| form_cs(&e))?;
+            if let Some(old) = input.supersedes.as_deref().filter(|s| !s.is_empty()) {
+                let old = existing(node, sp, RecordKind::SituationReport, old)?;
+                c.push(Change::Set {
+                    value: FieldValue::Supersedes(old),
+                    bases: Default::default(),
+                });
+            }
+            Ok(c)
+        },
+    )
 }
 
 #[tauri::command]
@@ -329,28 +338,34 @@ pub async fn create_journal(
     space: String,
     input: JournalInput,
 ) -> Answer<String> {
-    create(&app, &engine, &space, RecordKind::JournalEntry, |node, sp| {
-        let mut c = input.to_changes().map_err(|e| form_cs(&e))?;
-        if let Some(old) = input.corrects.as_deref().filter(|s| !s.is_empty()) {
-            let old = existing(node, sp, RecordKind::JournalEntry, old)?;
+    create(
+        &app,
+        &engine,
+        &space,
+        RecordKind::JournalEntry,
+        |node, sp| {
+            let mut c = input.to_changes().map_err(|e| form_cs(&e))?;
+            if let Some(old) = input.corrects.as_deref().filter(|s| !s.is_empty()) {
+                let old = existing(node, sp, RecordKind::JournalEntry, old)?;
+                c.push(Change::Set {
+                    value: FieldValue::Corrects(old),
+                    bases: Default::default(),
+                });
+            }
+            // The workstation is this device; the author defaults to the identity's name.
+            if input.author.trim().is_empty() {
+                c.push(Change::Set {
+                    value: FieldValue::Author(node.name().to_owned()),
+                    bases: Default::default(),
+                });
+            }
             c.push(Change::Set {
-                value: FieldValue::Corrects(old),
+                value: FieldValue::Workstation(node.device_id().short()),
                 bases: Default::default(),
             });
-        }
-        // The workstation is this device; the author defaults to the identity's name.
-        if input.author.trim().is_empty() {
-            c.push(Change::Set {
-                value: FieldValue::Author(node.name().to_owned()),
-                bases: Default::default(),
-            });
-        }
-        c.push(Change::Set {
-            value: FieldValue::Workstation(node.device_id().short()),
-            bases: Default::default(),
-        });
-        Ok(c)
-    })
+            Ok(c)
+        },
+    )
 }
 
 #[tauri::command]
@@ -360,9 +375,13 @@ pub async fn create_request(
     space: String,
     input: RequestInput,
 ) -> Answer<String> {
-    create(&app, &engine, &space, RecordKind::ResourceRequest, |_, _| {
-        input.to_changes().map_err(|e| form_cs(&e))
-    })
+    create(
+        &app,
+        &engine,
+        &space,
+        RecordKind::ResourceRequest,
+        |_, _| input.to_changes().map_err(|e| form_cs(&e)),
+    )
 }
 
 #[tauri::command]

@@ -39,19 +39,29 @@ fn invalid(e: &InvalidOp) -> String {
             format!("Pole „{}“ je povinné.", field_label_cs(*field))
         }
         InvalidOp::BadValue { field, problem } => {
-            format!("Pole „{}“ {}.", field_label_cs(*field), value_problem(problem))
+            format!(
+                "Pole „{}“ {}.",
+                field_label_cs(*field),
+                value_problem(problem)
+            )
         }
         InvalidOp::BadElement { problem } => format!("Položka seznamu {}.", value_problem(problem)),
         InvalidOp::BadComment { problem } => format!("Komentář {}.", value_problem(problem)),
-        InvalidOp::BadNote { problem } => format!("Poznámka ke změně stavu {}.", value_problem(problem)),
+        InvalidOp::BadNote { problem } => {
+            format!("Poznámka ke změně stavu {}.", value_problem(problem))
+        }
         InvalidOp::InvalidTransition { from, to } => format!(
             "Stav nelze změnit z „{}“ na „{}“.",
             from.label_cs(),
             to.label_cs()
         ),
         InvalidOp::RejectionWithoutReason => "Zamítnutí požadavku musí mít uvedený důvod.".into(),
-        InvalidOp::TooManyChanges { .. } => "Změna je příliš rozsáhlá; rozdělte ji na menší.".into(),
-        InvalidOp::NoComments { kind } => format!("K záznamu typu {} nelze psát komentáře.", kind_cs(*kind)),
+        InvalidOp::TooManyChanges { .. } => {
+            "Změna je příliš rozsáhlá; rozdělte ji na menší.".into()
+        }
+        InvalidOp::NoComments { kind } => {
+            format!("K záznamu typu {} nelze psát komentáře.", kind_cs(*kind))
+        }
         InvalidOp::NoStatus { kind } => format!("Záznam typu {} nemá stav.", kind_cs(*kind)),
         other => format!("Změnu nelze uložit, protože je neplatná ({other})."),
     }
@@ -61,43 +71,71 @@ fn invalid(e: &InvalidOp) -> String {
 pub fn cs(e: &NodeError) -> String {
     match e {
         NodeError::NotInitialized(_) => "Na tomto počítači zatím není vytvořena identita.".into(),
-        NodeError::AlreadyInitialized(_) => "Na tomto počítači už identita existuje; odemkněte ji heslem.".into(),
-        NodeError::InUse(_) => "Data aplikace má otevřená jiný běžící program KrizLink; zavřete ho a zkuste to znovu.".into(),
-        NodeError::WrongPassphrase => "Nesprávné heslo. Pokus byl zapsán do bezpečnostního záznamu.".into(),
-        NodeError::Keystore(_) => "Úložiště klíčů je poškozené nebo nečitelné; obraťte se na správce.".into(),
+        NodeError::AlreadyInitialized(_) => {
+            "Na tomto počítači už identita existuje; odemkněte ji heslem.".into()
+        }
+        NodeError::InUse(_) => {
+            "Data aplikace má otevřená jiný běžící program KrizLink; zavřete ho a zkuste to znovu."
+                .into()
+        }
+        NodeError::WrongPassphrase => {
+            "Nesprávné heslo. Pokus byl zapsán do bezpečnostního záznamu.".into()
+        }
+        NodeError::Keystore(_) => {
+            "Úložiště klíčů je poškozené nebo nečitelné; obraťte se na správce.".into()
+        }
         NodeError::UnknownSpace(_) => "Tento pracovní prostor na tomto počítači není.".into(),
-        NodeError::UnknownRecord { kind, .. } => format!("Záznam ({}) v tomto prostoru neexistuje.", kind_cs(*kind)),
+        NodeError::UnknownRecord { kind, .. } => {
+            format!("Záznam ({}) v tomto prostoru neexistuje.", kind_cs(*kind))
+        }
         NodeError::BadSpaceName => format!(
             "Název prostoru musí mít 1 až {} bajtů textu bez řídicích znaků.",
             krizlink_core::engine::node::MAX_SPACE_NAME
         ),
         NodeError::Invalid(i) => invalid(i),
-        NodeError::Clock(_) => "Hodiny počítače neodpovídají; zkontrolujte datum a čas systému.".into(),
+        NodeError::Clock(_) => {
+            "Hodiny počítače neodpovídají; zkontrolujte datum a čas systému.".into()
+        }
         NodeError::OpLog(_) | NodeError::Io { .. } => {
             "Změnu nelze zapsat na disk; nic nebylo uloženo. Zkontrolujte disk a oprávnění.".into()
         }
-        NodeError::Store { .. } => "Odvozená data nelze uložit; změny jsou v bezpečí v záznamu operací.".into(),
+        NodeError::Store { .. } => {
+            "Odvozená data nelze uložit; změny jsou v bezpečí v záznamu operací.".into()
+        }
         NodeError::Audit(_) => "Bezpečnostní záznam nelze zapsat; akce nebyla provedena.".into(),
-        NodeError::Envelope(_) => "Operace byla odmítnuta, protože neprošla kontrolou podpisu nebo šifrování.".into(),
+        NodeError::Envelope(_) => {
+            "Operace byla odmítnuta, protože neprošla kontrolou podpisu nebo šifrování.".into()
+        }
         NodeError::Apply(_) => "Změnu nelze použít na současný stav záznamu.".into(),
-        NodeError::Random => "Operační systém neposkytl náhodná čísla; akce nebyla provedena.".into(),
+        NodeError::Random => {
+            "Operační systém neposkytl náhodná čísla; akce nebyla provedena.".into()
+        }
         NodeError::Invite(i) => format!("Pozvánku nelze použít: {}.", invite_cs(i)),
         NodeError::BadValidity => "Pozvánka musí platit 1 minutu až 30 dní.".into(),
-        NodeError::DiskFull(_) => "Disk je plný; nic nebylo změněno. Uvolněte místo a zkuste to znovu.".into(),
-        NodeError::Damaged(_) => "Tento prostor je jen pro čtení, dokud správce neopraví poškozený záznam operací.".into(),
+        NodeError::DiskFull(_) => {
+            "Disk je plný; nic nebylo změněno. Uvolněte místo a zkuste to znovu.".into()
+        }
+        NodeError::Damaged(_) => {
+            "Tento prostor je jen pro čtení, dokud správce neopraví poškozený záznam operací."
+                .into()
+        }
     }
 }
 
 fn invite_cs(e: &krizlink_core::engine::invite::InviteError) -> &'static str {
     use krizlink_core::engine::invite::InviteError as I;
     match e {
-        I::Malformed(_) => "kód není úplný nebo není od KrizLinku (zkontrolujte, že je zkopírovaný celý)",
+        I::Malformed(_) => {
+            "kód není úplný nebo není od KrizLinku (zkontrolujte, že je zkopírovaný celý)"
+        }
         I::UnknownInvite => "tento počítač takovou pozvánku nevytvořil",
         I::Used => "pozvánka už byla použita; požádejte o novou",
         I::Expired(_) => "platnost pozvánky vypršela; požádejte o novou",
         I::BadProof => "žádost neprokazuje znalost kódu pozvánky",
         I::BadSignature => "podpis nesouhlasí",
-        I::NotPending => "tento počítač o vstup s touto pozvánkou nežádal; nejprve zadejte kód pozvánky",
+        I::NotPending => {
+            "tento počítač o vstup s touto pozvánkou nežádal; nejprve zadejte kód pozvánky"
+        }
         I::AlreadyMember => "tento počítač už je členem prostoru",
         I::Unwrap => "klíč prostoru nelze rozbalit",
     }

@@ -24,9 +24,12 @@ pub fn free_port() -> u16 {
 
 /// One HTTP request; returns the status code and the JSON body.
 fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> Result<(u16, Value), String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect: {e}"))?;
+    // Starting the app (a new session) can take long on a loaded 2-core machine.
+    let timeout = if path == "/session" { 150 } else { 60 };
+    let mut stream =
+        TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect: {e}"))?;
     stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
+        .set_read_timeout(Some(Duration::from_secs(timeout)))
         .map_err(|e| e.to_string())?;
     let body = body.map(|b| b.to_string()).unwrap_or_default();
     let request = format!(
@@ -98,7 +101,12 @@ impl TauriDriver {
         let port = free_port();
         let native = free_port();
         let child = Command::new("tauri-driver")
-            .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native.to_string(),
+            ])
             .env("DISPLAY", display)
             .env("HOME", home)
             .env("XDG_DATA_HOME", home.join("data"))
@@ -108,7 +116,9 @@ impl TauriDriver {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .map_err(|e| format!("cannot start tauri-driver ({e}): scripts/setup.sh installs it"))?;
+            .map_err(|e| {
+                format!("cannot start tauri-driver ({e}): scripts/setup.sh installs it")
+            })?;
         let driver = TauriDriver { child, port };
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
@@ -173,7 +183,11 @@ impl Session {
 
     /// The element matching `css` now, if any.
     pub fn find(&self, css: &str) -> Result<Option<String>, String> {
-        let v = self.call("POST", "/elements", Some(json!({"using": "css selector", "value": css})))?;
+        let v = self.call(
+            "POST",
+            "/elements",
+            Some(json!({"using": "css selector", "value": css})),
+        )?;
         Ok(v.as_array()
             .and_then(|a| a.first())
             .and_then(|e| e[ELEMENT].as_str())
@@ -218,8 +232,12 @@ impl Session {
     /// Types `text` into the element (keys, so the page sees input events).
     pub fn type_into(&self, css: &str, text: &str) -> Result<(), String> {
         let e = self.wait(css, Duration::from_secs(10))?;
-        self.call("POST", &format!("/element/{e}/value"), Some(json!({"text": text})))
-            .map(|_| ())
+        self.call(
+            "POST",
+            &format!("/element/{e}/value"),
+            Some(json!({"text": text})),
+        )
+        .map(|_| ())
     }
 
     /// Empties an input.
@@ -230,27 +248,39 @@ impl Session {
     }
 
     pub fn text(&self, css: &str) -> Result<String, String> {
-        let e = self.find(css)?.ok_or_else(|| format!("no element {css:?}"))?;
+        let e = self
+            .find(css)?
+            .ok_or_else(|| format!("no element {css:?}"))?;
         let v = self.call("GET", &format!("/element/{e}/text"), None)?;
         Ok(v.as_str().unwrap_or_default().to_owned())
     }
 
     /// The current value of an input.
     pub fn value(&self, css: &str) -> Result<String, String> {
-        let e = self.find(css)?.ok_or_else(|| format!("no element {css:?}"))?;
+        let e = self
+            .find(css)?
+            .ok_or_else(|| format!("no element {css:?}"))?;
         let v = self.call("GET", &format!("/element/{e}/property/value"), None)?;
         Ok(v.as_str().unwrap_or_default().to_owned())
     }
 
     /// Runs a synchronous script in the page.
     pub fn execute(&self, script: &str, args: Value) -> Result<Value, String> {
-        self.call("POST", "/execute/sync", Some(json!({"script": script, "args": args})))
+        self.call(
+            "POST",
+            "/execute/sync",
+            Some(json!({"script": script, "args": args})),
+        )
     }
 
     /// Resizes the window (there is no window manager under Xvfb: it is placed at 0,0).
     pub fn set_window(&self, width: u32, height: u32) -> Result<(), String> {
-        self.call("POST", "/window/rect", Some(json!({"x": 0, "y": 0, "width": width, "height": height})))
-            .map(|_| ())
+        self.call(
+            "POST",
+            "/window/rect",
+            Some(json!({"x": 0, "y": 0, "width": width, "height": height})),
+        )
+        .map(|_| ())
     }
 
     /// Ends the session, which closes the app.

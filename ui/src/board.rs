@@ -22,7 +22,10 @@ pub fn latest_per_sender(reports: &[SituationReport]) -> Vec<&SituationReport> {
     let mut latest: BTreeMap<String, &SituationReport> = BTreeMap::new();
     for r in reports.iter().filter(|r| r.superseded_by.is_empty()) {
         let key = r.sender.to_lowercase();
-        if latest.get(&key).is_none_or(|old| (old.as_of, &old.meta.created_at) < (r.as_of, &r.meta.created_at)) {
+        if latest
+            .get(&key)
+            .is_none_or(|old| (old.as_of, &old.meta.created_at) < (r.as_of, &r.meta.created_at))
+        {
             latest.insert(key, r);
         }
     }
@@ -36,9 +39,21 @@ pub fn board(p: &Props) -> Html {
     let ctx = &p.ctx;
     let lang = ctx.lang;
     let d = &ctx.data;
-    let incidents: Vec<_> = d.incidents.iter().filter(|i| i.state != IncidentState::Closed).collect();
-    let columns = [TaskStatus::Assigned, TaskStatus::Accepted, TaskStatus::InProgress];
-    let open_requests: Vec<_> = d.requests.iter().filter(|r| !r.status.is_terminal()).collect();
+    let incidents: Vec<_> = d
+        .incidents
+        .iter()
+        .filter(|i| i.state != IncidentState::Closed)
+        .collect();
+    let columns = [
+        TaskStatus::Assigned,
+        TaskStatus::Accepted,
+        TaskStatus::InProgress,
+    ];
+    let open_requests: Vec<_> = d
+        .requests
+        .iter()
+        .filter(|r| !r.status.is_terminal())
+        .collect();
     let overdue = d.tasks.iter().filter(|t| t.is_overdue(ctx.now)).count();
     html! {
         <section id="board" class={classes!("board", p.big.then_some("big"))}>

@@ -14,12 +14,17 @@ extern "C" {
 
     /// Tauri's event subscription; resolves to the unlisten function.
     #[wasm_bindgen(js_namespace = ["window", "__TAURI__", "event"], js_name = listen, catch)]
-    async fn tauri_listen(event: &str, handler: &Closure<dyn FnMut(JsValue)>)
-        -> Result<JsValue, JsValue>;
+    async fn tauri_listen(
+        event: &str,
+        handler: &Closure<dyn FnMut(JsValue)>,
+    ) -> Result<JsValue, JsValue>;
 }
 
 /// Calls a command with named arguments; the error is the shell's Czech sentence.
-pub async fn invoke<A: Serialize, T: DeserializeOwned>(command: &str, args: &A) -> Result<T, String> {
+pub async fn invoke<A: Serialize, T: DeserializeOwned>(
+    command: &str,
+    args: &A,
+) -> Result<T, String> {
     let serializer = serde_wasm_bindgen::Serializer::json_compatible();
     let args = args
         .serialize(&serializer)

@@ -54,7 +54,10 @@ pub fn contacts(p: &Props) -> Html {
             let form = form.clone();
             let ctx = ctx.clone();
             wasm_bindgen_futures::spawn_local(async move {
-                let args = CreateArgs { space: ctx.space.id.clone(), input };
+                let args = CreateArgs {
+                    space: ctx.space.id.clone(),
+                    input,
+                };
                 match invoke::<_, String>("create_contact", &args).await {
                     Ok(_) => {
                         form.dispatch(FormAction::Reset(Default::default()));
@@ -66,16 +69,31 @@ pub fn contacts(p: &Props) -> Html {
         })
     };
     let needle = filter.to_lowercase();
-    let list: Vec<_> = ctx.data.contacts.iter().filter(|c| {
-        needle.is_empty()
-            || [Some(&c.name), c.function.as_ref(), c.organization.as_ref(), c.phone.as_ref()]
+    let list: Vec<_> = ctx
+        .data
+        .contacts
+        .iter()
+        .filter(|c| {
+            needle.is_empty()
+                || [
+                    Some(&c.name),
+                    c.function.as_ref(),
+                    c.organization.as_ref(),
+                    c.phone.as_ref(),
+                ]
                 .into_iter()
                 .flatten()
                 .any(|t| t.to_lowercase().contains(&needle))
-    }).collect();
+        })
+        .collect();
     let on_filter = {
         let filter = filter.clone();
-        Callback::from(move |e: InputEvent| filter.set(e.target_unchecked_into::<web_sys::HtmlInputElement>().value()))
+        Callback::from(move |e: InputEvent| {
+            filter.set(
+                e.target_unchecked_into::<web_sys::HtmlInputElement>()
+                    .value(),
+            )
+        })
     };
     let opt = |o: &Option<String>| o.clone().unwrap_or_default();
     html! {

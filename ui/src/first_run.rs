@@ -2,7 +2,9 @@
 //! strength hint) or unlock it, then create a space or join one by invite code (the offline
 //! exchange of codes). States plainly that the app is not for classified information.
 
-use krizlink_core::api::{passphrase_strength, AppStatus, Problem, SpaceInfo, MIN_PASSPHRASE_CHARS};
+use krizlink_core::api::{
+    passphrase_strength, AppStatus, Problem, SpaceInfo, MIN_PASSPHRASE_CHARS,
+};
 use serde::Serialize;
 use yew::prelude::*;
 
@@ -90,9 +92,15 @@ fn create_identity(p: &StepProps) -> Html {
                 errors.insert("name".into(), problem_text(Problem::Required, lang));
             }
             if pass.chars().count() < MIN_PASSPHRASE_CHARS {
-                errors.insert("passphrase".into(), problem_text(Problem::PassphraseTooShort, lang));
+                errors.insert(
+                    "passphrase".into(),
+                    problem_text(Problem::PassphraseTooShort, lang),
+                );
             } else if pass != form.get("again") {
-                errors.insert("again".into(), problem_text(Problem::PassphrasesDiffer, lang));
+                errors.insert(
+                    "again".into(),
+                    problem_text(Problem::PassphrasesDiffer, lang),
+                );
             }
             if !errors.is_empty() {
                 focus_first_error(&errors);
@@ -103,7 +111,10 @@ fn create_identity(p: &StepProps) -> Html {
             let form = form.clone();
             let done = done.clone();
             wasm_bindgen_futures::spawn_local(async move {
-                let args = InitArgs { name, passphrase: pass };
+                let args = InitArgs {
+                    name,
+                    passphrase: pass,
+                };
                 match invoke::<_, AppStatus>("init_identity", &args).await {
                     Ok(_) => done.emit(()),
                     Err(m) => form.dispatch(FormAction::Failed(m)),

@@ -36,7 +36,12 @@ fn defaults() -> BTreeMap<String, String> {
 
 fn level_options(lang: Lang) -> Vec<(String, String)> {
     let mut v = vec![(String::new(), "—".to_owned())];
-    v.extend(Level::ALL.iter().map(|l| (l.code().to_owned(), label(lang, l.label_cs(), l.label_en()).to_owned())));
+    v.extend(Level::ALL.iter().map(|l| {
+        (
+            l.code().to_owned(),
+            label(lang, l.label_cs(), l.label_en()).to_owned(),
+        )
+    }));
     v
 }
 
@@ -44,7 +49,10 @@ fn level_options(lang: Lang) -> Vec<(String, String)> {
 pub fn incidents(p: &Props) -> Html {
     let ctx = p.ctx.clone();
     let lang = ctx.lang;
-    let form = use_reducer(|| Form { values: defaults(), ..Form::default() });
+    let form = use_reducer(|| Form {
+        values: defaults(),
+        ..Form::default()
+    });
     let onsubmit = {
         let form = form.clone();
         let ctx = ctx.clone();
@@ -71,7 +79,10 @@ pub fn incidents(p: &Props) -> Html {
             let form = form.clone();
             let ctx = ctx.clone();
             wasm_bindgen_futures::spawn_local(async move {
-                let args = CreateArgs { space: ctx.space.id.clone(), input };
+                let args = CreateArgs {
+                    space: ctx.space.id.clone(),
+                    input,
+                };
                 match invoke::<_, String>("create_incident", &args).await {
                     Ok(_) => {
                         form.dispatch(FormAction::Reset(defaults()));
@@ -83,7 +94,12 @@ pub fn incidents(p: &Props) -> Html {
         })
     };
     let mut kinds = vec![(String::new(), T::Choose.get(lang).to_owned())];
-    kinds.extend(IncidentKind::ALL.iter().map(|k| (k.code().to_owned(), label(lang, k.label_cs(), k.label_en()).to_owned())));
+    kinds.extend(IncidentKind::ALL.iter().map(|k| {
+        (
+            k.code().to_owned(),
+            label(lang, k.label_cs(), k.label_en()).to_owned(),
+        )
+    }));
     html! {
         <div class="split">
             <form class="card form" id="incident-form" {onsubmit} novalidate=true>
@@ -122,13 +138,25 @@ fn incident_card(p: &CardProps) -> Html {
         let id = i.meta.id.to_string();
         let error = error.clone();
         Callback::from(move |e: Event| {
-            let v = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value();
+            let v = e
+                .target_unchecked_into::<web_sys::HtmlSelectElement>()
+                .value();
             let value = match &value {
-                FieldValue::IncidentState(_) => IncidentState::parse(&v).map(FieldValue::IncidentState),
+                FieldValue::IncidentState(_) => {
+                    IncidentState::parse(&v).map(FieldValue::IncidentState)
+                }
                 _ => Level::parse(&v).map(FieldValue::Level),
             };
             if let Some(value) = value {
-                let args = EditArgs { space: ctx.space.id.clone(), kind: RecordKind::Incident, id: id.clone(), edit: FieldEdit { values: vec![value], ..Default::default() } };
+                let args = EditArgs {
+                    space: ctx.space.id.clone(),
+                    kind: RecordKind::Incident,
+                    id: id.clone(),
+                    edit: FieldEdit {
+                        values: vec![value],
+                        ..Default::default()
+                    },
+                };
                 write(&ctx, "edit_record", args, error.clone());
             }
         })

@@ -11,7 +11,10 @@ use yew::prelude::*;
 
 use crate::bridge::invoke;
 use crate::i18n::{label, T};
-use crate::widgets::{add_errors, field, focus_first_error, focus_later, initial, select, submit_row, time_field, Form, FormAction, Kind};
+use crate::widgets::{
+    add_errors, field, focus_first_error, focus_later, initial, select, submit_row, time_field,
+    Form, FormAction, Kind,
+};
 use crate::{time, Ctx};
 
 #[derive(Properties, PartialEq)]
@@ -33,7 +36,10 @@ fn defaults(kind: &str) -> BTreeMap<String, String> {
 pub fn journal(p: &Props) -> Html {
     let ctx = p.ctx.clone();
     let lang = ctx.lang;
-    let form = use_reducer(|| Form { values: defaults("information"), ..Form::default() });
+    let form = use_reducer(|| Form {
+        values: defaults("information"),
+        ..Form::default()
+    });
     let kind_filter = use_state(String::new);
     let onsubmit = {
         let form = form.clone();
@@ -61,7 +67,10 @@ pub fn journal(p: &Props) -> Html {
             let ctx = ctx.clone();
             let kind = form.get("kind");
             wasm_bindgen_futures::spawn_local(async move {
-                let args = CreateArgs { space: ctx.space.id.clone(), input };
+                let args = CreateArgs {
+                    space: ctx.space.id.clone(),
+                    input,
+                };
                 match invoke::<_, String>("create_journal", &args).await {
                     Ok(_) => {
                         // Keep the kind for the next entry; back to the text for typing on.
@@ -74,15 +83,31 @@ pub fn journal(p: &Props) -> Html {
             });
         })
     };
-    let kinds: Vec<(String, String)> = JournalKind::ALL.iter()
-        .map(|k| (k.code().to_owned(), label(lang, k.label_cs(), k.label_en()).to_owned()))
+    let kinds: Vec<(String, String)> = JournalKind::ALL
+        .iter()
+        .map(|k| {
+            (
+                k.code().to_owned(),
+                label(lang, k.label_cs(), k.label_en()).to_owned(),
+            )
+        })
         .collect();
     let on_filter = {
         let kind_filter = kind_filter.clone();
-        Callback::from(move |e: Event| kind_filter.set(e.target_unchecked_into::<web_sys::HtmlSelectElement>().value()))
+        Callback::from(move |e: Event| {
+            kind_filter.set(
+                e.target_unchecked_into::<web_sys::HtmlSelectElement>()
+                    .value(),
+            )
+        })
     };
     let wanted = JournalKind::parse(&kind_filter);
-    let entries: Vec<_> = ctx.data.journal.iter().filter(|e| wanted.is_none_or(|k| e.kind == k)).collect();
+    let entries: Vec<_> = ctx
+        .data
+        .journal
+        .iter()
+        .filter(|e| wanted.is_none_or(|k| e.kind == k))
+        .collect();
     let corrects = form.get("corrects");
     html! {
         <div class="stack">

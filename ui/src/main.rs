@@ -22,7 +22,9 @@ use std::rc::Rc;
 use gloo::events::EventListener;
 use gloo::storage::{LocalStorage, Storage};
 use krizlink_core::api::{AppStatus, SpaceChanged, SpaceInfo, SPACE_CHANGED};
-use krizlink_core::views::{Contact, Incident, JournalEntry, ResourceRequest, SituationReport, Task};
+use krizlink_core::views::{
+    Contact, Incident, JournalEntry, ResourceRequest, SituationReport, Task,
+};
 use krizlink_core::Timestamp;
 use serde::Serialize;
 use wasm_bindgen::JsCast;
@@ -169,7 +171,10 @@ impl Reducible for AppState {
             }
             Action::LoadError(e) => s.load_error = Some(e),
             Action::Spaces(list) => {
-                if s.space.as_ref().is_none_or(|id| !list.iter().any(|x| &x.id == id)) {
+                if s.space
+                    .as_ref()
+                    .is_none_or(|id| !list.iter().any(|x| &x.id == id))
+                {
                     s.space = list.first().map(|x| x.id.clone());
                 }
                 s.spaces = list;
@@ -268,7 +273,11 @@ pub fn refresh_status(d: UseReducerDispatcher<AppState>) {
 }
 
 /// Maps a key press to an action; `true` when it was a shortcut.
-fn shortcut(e: &KeyboardEvent, d: &UseReducerDispatcher<AppState>, go: &Callback<(Screen, Option<&'static str>)>) -> bool {
+fn shortcut(
+    e: &KeyboardEvent,
+    d: &UseReducerDispatcher<AppState>,
+    go: &Callback<(Screen, Option<&'static str>)>,
+) -> bool {
     let typing = e
         .target()
         .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
@@ -286,7 +295,10 @@ fn shortcut(e: &KeyboardEvent, d: &UseReducerDispatcher<AppState>, go: &Callback
         return false;
     }
     let code = e.code();
-    if let Some(n) = code.strip_prefix("Digit").and_then(|n| n.parse::<usize>().ok()) {
+    if let Some(n) = code
+        .strip_prefix("Digit")
+        .and_then(|n| n.parse::<usize>().ok())
+    {
         if let Some(screen) = n.checked_sub(1).and_then(|i| Screen::ALL.get(i)) {
             go.emit((*screen, None));
             return true;
@@ -321,7 +333,10 @@ fn app() -> Html {
             .ok()
             .and_then(|c| Lang::from_code(&c))
             .unwrap_or(Lang::Cs),
-        dark: LocalStorage::get::<String>("krizlink.theme").ok().as_deref() == Some("dark"),
+        dark: LocalStorage::get::<String>("krizlink.theme")
+            .ok()
+            .as_deref()
+            == Some("dark"),
         board_mode: false,
         help: false,
         generation: 0,
@@ -348,7 +363,9 @@ fn app() -> Html {
             let dc = d.clone();
             bridge::listen(SPACE_CHANGED, move |event| {
                 let payload = js_sys::Reflect::get(&event, &"payload".into()).ok();
-                if let Some(p) = payload.and_then(|p| serde_wasm_bindgen::from_value::<SpaceChanged>(p).ok()) {
+                if let Some(p) =
+                    payload.and_then(|p| serde_wasm_bindgen::from_value::<SpaceChanged>(p).ok())
+                {
                     dc.dispatch(Action::Changed(p.space));
                 }
             });
@@ -363,7 +380,8 @@ fn app() -> Html {
                 })
             });
             let dt = d.clone();
-            let tick = gloo::timers::callback::Interval::new(30_000, move || dt.dispatch(Action::Tick));
+            let tick =
+                gloo::timers::callback::Interval::new(30_000, move || dt.dispatch(Action::Tick));
             wasm_bindgen_futures::spawn_local(async {
                 let _ = bridge::call::<String>("ui_ready").await;
             });
@@ -379,16 +397,19 @@ fn app() -> Html {
         let d = d.clone();
         let space = state.space.clone();
         let unlocked = state.status.as_ref().is_some_and(|s| s.unlocked);
-        use_effect_with((space, state.generation, unlocked), move |(space, _, unlocked)| {
-            if let (Some(space), true) = (space.clone(), *unlocked) {
-                wasm_bindgen_futures::spawn_local(async move {
-                    match load_space(space).await {
-                        Ok(data) => d.dispatch(Action::Data(Rc::new(data))),
-                        Err(e) => d.dispatch(Action::LoadError(e)),
-                    }
-                });
-            }
-        });
+        use_effect_with(
+            (space, state.generation, unlocked),
+            move |(space, _, unlocked)| {
+                if let (Some(space), true) = (space.clone(), *unlocked) {
+                    wasm_bindgen_futures::spawn_local(async move {
+                        match load_space(space).await {
+                            Ok(data) => d.dispatch(Action::Data(Rc::new(data))),
+                            Err(e) => d.dispatch(Action::LoadError(e)),
+                        }
+                    });
+                }
+            },
+        );
     }
 
     // The projector mode scales every rem-sized thing: the whole page grows.
@@ -402,7 +423,11 @@ fn app() -> Html {
     });
 
     let lang = state.lang;
-    let theme = if state.dark { "theme-dark" } else { "theme-light" };
+    let theme = if state.dark {
+        "theme-dark"
+    } else {
+        "theme-light"
+    };
     let root_classes = classes!("app", theme, state.board_mode.then_some("board-mode"));
     let Some(status) = state.status.clone() else {
         let msg = state
@@ -469,7 +494,9 @@ fn main_view(state: &AppState, ctx: &Ctx, d: &UseReducerDispatcher<AppState>) ->
     let on_space = {
         let d = d.clone();
         Callback::from(move |e: Event| {
-            let v = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value();
+            let v = e
+                .target_unchecked_into::<web_sys::HtmlSelectElement>()
+                .value();
             if v == "+" {
                 d.dispatch(Action::Setup(true));
             } else {

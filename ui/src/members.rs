@@ -10,7 +10,9 @@ use yew::prelude::*;
 
 use crate::bridge::invoke;
 use crate::i18n::{Lang, T};
-use crate::widgets::{count_field, field, initial, problem_text, select, submit_row, Form, FormAction, Kind};
+use crate::widgets::{
+    count_field, field, initial, problem_text, select, submit_row, Form, FormAction, Kind,
+};
 use crate::Ctx;
 
 #[derive(Properties, PartialEq)]
@@ -48,7 +50,10 @@ fn roles(lang: Lang) -> Vec<(String, String)> {
 pub fn members(p: &Props) -> Html {
     let ctx = p.ctx.clone();
     let lang = ctx.lang;
-    let form = use_reducer(|| Form { values: initial(&[("role", "member".into()), ("valid_hours", "72".into())]), ..Form::default() });
+    let form = use_reducer(|| Form {
+        values: initial(&[("role", "member".into()), ("valid_hours", "72".into())]),
+        ..Form::default()
+    });
     let code = use_state(|| None::<String>);
     let welcome = use_state(|| None::<String>);
     let on_invite = {
@@ -69,7 +74,11 @@ pub fn members(p: &Props) -> Html {
             form.dispatch(FormAction::Busy);
             let form = form.clone();
             let code = code.clone();
-            let args = InviteArgs { space: ctx.space.id.clone(), role: form.get("role"), valid_hours: u64::from(hours) };
+            let args = InviteArgs {
+                space: ctx.space.id.clone(),
+                role: form.get("role"),
+                valid_hours: u64::from(hours),
+            };
             wasm_bindgen_futures::spawn_local(async move {
                 match invoke::<_, String>("create_invite", &args).await {
                     Ok(c) => {

@@ -67,7 +67,10 @@ fn correction_of(r: &SituationReport) -> BTreeMap<String, String> {
 pub fn reports(p: &Props) -> Html {
     let ctx = p.ctx.clone();
     let lang = ctx.lang;
-    let form = use_reducer(|| Form { values: defaults(), ..Form::default() });
+    let form = use_reducer(|| Form {
+        values: defaults(),
+        ..Form::default()
+    });
     let shown = use_state(|| None::<String>);
 
     let onsubmit = {
@@ -81,7 +84,10 @@ pub fn reports(p: &Props) -> Html {
             let sender = form.get("sender");
             if number.is_none() && !sender.trim().is_empty() {
                 // Numbers run per sender: the next one after the highest seen.
-                let last = ctx.data.reports.iter()
+                let last = ctx
+                    .data
+                    .reports
+                    .iter()
                     .filter(|r| r.sender.trim().eq_ignore_ascii_case(sender.trim()))
                     .filter_map(|r| r.number)
                     .max()
@@ -119,7 +125,10 @@ pub fn reports(p: &Props) -> Html {
             let form = form.clone();
             let ctx = ctx.clone();
             wasm_bindgen_futures::spawn_local(async move {
-                let args = CreateArgs { space: ctx.space.id.clone(), input };
+                let args = CreateArgs {
+                    space: ctx.space.id.clone(),
+                    input,
+                };
                 match invoke::<_, String>("create_report", &args).await {
                     Ok(_) => {
                         form.dispatch(FormAction::Reset(defaults()));
@@ -135,10 +144,24 @@ pub fn reports(p: &Props) -> Html {
     for r in &ctx.data.reports {
         by_sender.entry(r.sender.clone()).or_default().push(r);
     }
-    let kinds: Vec<(String, String)> = ReportKind::ALL.iter()
-        .map(|k| (k.code().to_owned(), label(lang, k.label_cs(), k.label_en()).to_owned()))
+    let kinds: Vec<(String, String)> = ReportKind::ALL
+        .iter()
+        .map(|k| {
+            (
+                k.code().to_owned(),
+                label(lang, k.label_cs(), k.label_en()).to_owned(),
+            )
+        })
         .collect();
-    let chosen = shown.as_ref().and_then(|id| ctx.data.reports.iter().find(|r| &r.meta.id.to_string() == id)).cloned();
+    let chosen = shown
+        .as_ref()
+        .and_then(|id| {
+            ctx.data
+                .reports
+                .iter()
+                .find(|r| &r.meta.id.to_string() == id)
+        })
+        .cloned();
     let supersedes = form.get("supersedes");
     html! {
         <div class="split">

@@ -38,7 +38,10 @@ fn defaults() -> BTreeMap<String, String> {
 pub fn requests(p: &Props) -> Html {
     let ctx = p.ctx.clone();
     let lang = ctx.lang;
-    let form = use_reducer(|| Form { values: defaults(), ..Form::default() });
+    let form = use_reducer(|| Form {
+        values: defaults(),
+        ..Form::default()
+    });
     let onsubmit = {
         let form = form.clone();
         let ctx = ctx.clone();
@@ -65,7 +68,10 @@ pub fn requests(p: &Props) -> Html {
             let form = form.clone();
             let ctx = ctx.clone();
             wasm_bindgen_futures::spawn_local(async move {
-                let args = CreateArgs { space: ctx.space.id.clone(), input };
+                let args = CreateArgs {
+                    space: ctx.space.id.clone(),
+                    input,
+                };
                 match invoke::<_, String>("create_request", &args).await {
                     Ok(_) => {
                         form.dispatch(FormAction::Reset(defaults()));
@@ -77,7 +83,14 @@ pub fn requests(p: &Props) -> Html {
         })
     };
     let mut list: Vec<&ResourceRequest> = ctx.data.requests.iter().collect();
-    list.sort_by_key(|r| (r.status.is_terminal(), std::cmp::Reverse(r.priority), r.needed_by.is_none(), r.needed_by));
+    list.sort_by_key(|r| {
+        (
+            r.status.is_terminal(),
+            std::cmp::Reverse(r.priority),
+            r.needed_by.is_none(),
+            r.needed_by,
+        )
+    });
     html! {
         <div class="split">
             <form class="card form" id="request-form" {onsubmit} novalidate=true>
@@ -124,16 +137,33 @@ fn request_card(p: &CardProps) -> Html {
             let note = reason.get("status_reason");
             if to == RequestStatus::Rejected && note.trim().is_empty() {
                 let mut errors = BTreeMap::new();
-                errors.insert("status_reason".into(), format!("{} {}", problem_text(Problem::Required, lang), T::RejectNeedsReason.get(lang)));
+                errors.insert(
+                    "status_reason".into(),
+                    format!(
+                        "{} {}",
+                        problem_text(Problem::Required, lang),
+                        T::RejectNeedsReason.get(lang)
+                    ),
+                );
                 reason.dispatch(FormAction::Errors(errors));
                 return;
             }
-            let args = MoveArgs { space: ctx.space.id.clone(), kind: RecordKind::ResourceRequest, id: id.clone(), to: Status::Request(to), note };
+            let args = MoveArgs {
+                space: ctx.space.id.clone(),
+                kind: RecordKind::ResourceRequest,
+                id: id.clone(),
+                to: Status::Request(to),
+                note,
+            };
             write(&ctx, "move_status", args, error.clone());
         });
         html! { <button class={classes!((to == RequestStatus::Rejected).then_some("danger"))} {onclick}>{ label(lang, to.label_cs(), to.label_en()) }</button> }
     };
-    let moves: Vec<RequestStatus> = RequestStatus::ALL.iter().copied().filter(|s| r.status.can_move_to(*s)).collect();
+    let moves: Vec<RequestStatus> = RequestStatus::ALL
+        .iter()
+        .copied()
+        .filter(|s| r.status.can_move_to(*s))
+        .collect();
     html! {
         <section class={classes!("card", "request", r.status.is_terminal().then_some("done"))}>
             <div class="request-head">

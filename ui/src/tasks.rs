@@ -36,7 +36,12 @@ struct CreateArgs<'a, I: Serialize> {
 pub fn priority_options(lang: Lang) -> Vec<(String, String)> {
     Priority::ALL
         .iter()
-        .map(|p| (p.code().to_owned(), label(lang, p.label_cs(), p.label_en()).to_owned()))
+        .map(|p| {
+            (
+                p.code().to_owned(),
+                label(lang, p.label_cs(), p.label_en()).to_owned(),
+            )
+        })
         .collect()
 }
 
@@ -74,7 +79,9 @@ pub fn tasks(p: &Props) -> Html {
     let data_ptr = Rc::as_ptr(&ctx.data) as usize;
     let index = {
         let data = ctx.data.clone();
-        use_memo(data_ptr, move |_| data.tasks.iter().map(haystack).collect::<Vec<_>>())
+        use_memo(data_ptr, move |_| {
+            data.tasks.iter().map(haystack).collect::<Vec<_>>()
+        })
     };
 
     let onsubmit = {
@@ -104,7 +111,10 @@ pub fn tasks(p: &Props) -> Html {
             let form = form.clone();
             let ctx = ctx.clone();
             wasm_bindgen_futures::spawn_local(async move {
-                let args = CreateArgs { space: &ctx.space.id, input };
+                let args = CreateArgs {
+                    space: &ctx.space.id,
+                    input,
+                };
                 match invoke::<_, String>("create_task", &args).await {
                     Ok(_) => {
                         form.dispatch(FormAction::Reset(task_defaults()));
@@ -128,7 +138,10 @@ pub fn tasks(p: &Props) -> Html {
     let on_filter = {
         let filter = filter.clone();
         Callback::from(move |e: InputEvent| {
-            filter.set(e.target_unchecked_into::<web_sys::HtmlInputElement>().value())
+            filter.set(
+                e.target_unchecked_into::<web_sys::HtmlInputElement>()
+                    .value(),
+            )
         })
     };
     let chosen = selected
@@ -233,7 +246,12 @@ pub struct RecordArgs {
 }
 
 /// Runs a write and reports its answer: "Uloženo" or the sentence.
-pub fn write<A: Serialize + 'static>(ctx: &Ctx, command: &'static str, args: A, error: UseStateHandle<Option<String>>) {
+pub fn write<A: Serialize + 'static>(
+    ctx: &Ctx,
+    command: &'static str,
+    args: A,
+    error: UseStateHandle<Option<String>>,
+) {
     let saved = ctx.saved.clone();
     wasm_bindgen_futures::spawn_local(async move {
         match invoke::<_, ()>(command, &args).await {
@@ -250,11 +268,15 @@ pub fn write<A: Serialize + 'static>(ctx: &Ctx, command: &'static str, args: A, 
 pub fn value_text(v: &FieldValue, lang: Lang) -> String {
     use FieldValue as V;
     match v {
-        V::Deadline(t) | V::AsOf(t) | V::EventTime(t) | V::NeededBy(t) | V::Start(t) => time::format(*t),
+        V::Deadline(t) | V::AsOf(t) | V::EventTime(t) | V::NeededBy(t) | V::Start(t) => {
+            time::format(*t)
+        }
         V::Priority(p) => label(lang, p.label_cs(), p.label_en()).to_owned(),
         V::Level(l) => label(lang, l.label_cs(), l.label_en()).to_owned(),
         V::IncidentState(s) => label(lang, s.label_cs(), s.label_en()).to_owned(),
-        V::Title(s) | V::Description(s) | V::Outcome(s) | V::Number(s) | V::AssignedBy(s) => s.clone(),
+        V::Title(s) | V::Description(s) | V::Outcome(s) | V::Number(s) | V::AssignedBy(s) => {
+            s.clone()
+        }
         other => format!("{other:?}"),
     }
 }
@@ -278,15 +300,24 @@ fn task_detail(p: &DetailProps) -> Html {
                 conflicts.set(Vec::new());
             } else {
                 wasm_bindgen_futures::spawn_local(async move {
-                    let args = RecordArgs { space, kind: RecordKind::Task, id };
-                    if let Ok(c) = invoke::<_, Vec<FieldConflict>>("record_conflicts", &args).await {
+                    let args = RecordArgs {
+                        space,
+                        kind: RecordKind::Task,
+                        id,
+                    };
+                    if let Ok(c) = invoke::<_, Vec<FieldConflict>>("record_conflicts", &args).await
+                    {
                         conflicts.set(c);
                     }
                 });
             }
         });
     }
-    let moves: Vec<TaskStatus> = TaskStatus::ALL.iter().copied().filter(|s| t.status.can_move_to(*s)).collect();
+    let moves: Vec<TaskStatus> = TaskStatus::ALL
+        .iter()
+        .copied()
+        .filter(|s| t.status.can_move_to(*s))
+        .collect();
     let status_button = |to: TaskStatus, resolve: bool| {
         let ctx2 = ctx.clone();
         let id = id.clone();
@@ -318,12 +349,20 @@ fn task_detail(p: &DetailProps) -> Html {
             let text = form.get("comment");
             if text.trim().is_empty() {
                 let mut errors = std::collections::BTreeMap::new();
-                errors.insert("comment".into(), crate::widgets::problem_text(krizlink_core::api::Problem::Required, lang));
+                errors.insert(
+                    "comment".into(),
+                    crate::widgets::problem_text(krizlink_core::api::Problem::Required, lang),
+                );
                 form.dispatch(FormAction::Errors(errors));
                 return;
             }
             form.dispatch(FormAction::Set("comment".into(), String::new()));
-            let args = CommentArgs { space: ctx.space.id.clone(), kind: RecordKind::Task, id: id.clone(), text };
+            let args = CommentArgs {
+                space: ctx.space.id.clone(),
+                kind: RecordKind::Task,
+                id: id.clone(),
+                text,
+            };
             write(&ctx, "add_comment", args, error.clone());
         })
     };
@@ -352,13 +391,19 @@ fn task_detail(p: &DetailProps) -> Html {
             }
             let outcome = form.get("outcome");
             if !outcome.trim().is_empty() {
-                edit.values.push(FieldValue::Outcome(outcome.trim().to_owned()));
+                edit.values
+                    .push(FieldValue::Outcome(outcome.trim().to_owned()));
             }
             if edit.values.is_empty() && edit.add.is_empty() {
                 return;
             }
             form.dispatch(FormAction::Reset(Default::default()));
-            let args = EditArgs { space: ctx.space.id.clone(), kind: RecordKind::Task, id: id.clone(), edit };
+            let args = EditArgs {
+                space: ctx.space.id.clone(),
+                kind: RecordKind::Task,
+                id: id.clone(),
+                edit,
+            };
             write(&ctx, "edit_record", args, error.clone());
         })
     };
@@ -367,8 +412,16 @@ fn task_detail(p: &DetailProps) -> Html {
         let id = id.clone();
         let error = error.clone();
         Callback::from(move |_| {
-            let edit = FieldEdit { remove: vec![(SetField::Assignees, a.clone())], ..Default::default() };
-            let args = EditArgs { space: ctx.space.id.clone(), kind: RecordKind::Task, id: id.clone(), edit };
+            let edit = FieldEdit {
+                remove: vec![(SetField::Assignees, a.clone())],
+                ..Default::default()
+            };
+            let args = EditArgs {
+                space: ctx.space.id.clone(),
+                kind: RecordKind::Task,
+                id: id.clone(),
+                edit,
+            };
             write(&ctx, "edit_record", args, error.clone());
         })
     };
@@ -377,8 +430,16 @@ fn task_detail(p: &DetailProps) -> Html {
         let id = id.clone();
         let error = error.clone();
         Callback::from(move |_| {
-            let edit = FieldEdit { values: vec![value.clone()], ..Default::default() };
-            let args = EditArgs { space: ctx.space.id.clone(), kind: RecordKind::Task, id: id.clone(), edit };
+            let edit = FieldEdit {
+                values: vec![value.clone()],
+                ..Default::default()
+            };
+            let args = EditArgs {
+                space: ctx.space.id.clone(),
+                kind: RecordKind::Task,
+                id: id.clone(),
+                edit,
+            };
             write(&ctx, "edit_record", args, error.clone());
         })
     };

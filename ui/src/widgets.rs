@@ -183,18 +183,22 @@ pub fn scoped_field(
                 d.dispatch(FormAction::Set(id.to_owned(), v));
             });
             html! { <textarea id={dom_id.clone()} value={value} {oninput} rows="3"
-                placeholder={placeholder.to_owned()} aria-invalid={invalid}
-                aria-describedby={error_id.clone()} /> }
+            placeholder={placeholder.to_owned()} aria-invalid={invalid}
+            aria-describedby={error_id.clone()} /> }
         }
         Kind::Text | Kind::Password => {
             let oninput = Callback::from(move |e: InputEvent| {
                 let v = e.target_unchecked_into::<HtmlInputElement>().value();
                 d.dispatch(FormAction::Set(id.to_owned(), v));
             });
-            let ty = if kind == Kind::Password { "password" } else { "text" };
+            let ty = if kind == Kind::Password {
+                "password"
+            } else {
+                "text"
+            };
             html! { <input id={dom_id.clone()} type={ty} value={value} {oninput}
-                placeholder={placeholder.to_owned()} aria-invalid={invalid}
-                aria-describedby={error_id.clone()} autocomplete="off" /> }
+            placeholder={placeholder.to_owned()} aria-invalid={invalid}
+            aria-describedby={error_id.clone()} autocomplete="off" /> }
         }
     };
     html! {

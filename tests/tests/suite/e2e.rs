@@ -45,16 +45,27 @@ impl Desktop {
         self.data.path().join("krizlink")
     }
 
-    /// Starts the app on this data dir, the window filling the screen.
-    fn open(&self) -> Session {
+    /// Starts the app on this data dir, the window filling the screen. If WebKitWebDriver does
+    /// not start it (seen once under heavy load: no answer to the new session), the driver is
+    /// restarted and the app started once more; the first failure is reported on stderr.
+    fn open(&mut self) -> Session {
         let args = vec![
             "--data-dir".to_owned(),
             self.data_dir().display().to_string(),
         ];
-        let s = self
-            .driver
-            .session(&workspace_bin("krizlink-desktop"), &args)
-            .unwrap_or_else(|e| panic!("cannot open the app: {e}"));
+        let app = workspace_bin("krizlink-desktop");
+        let s = match self.driver.session(&app, &args) {
+            Ok(s) => s,
+            Err(first) => {
+                eprintln!("the app did not start ({first}); restarting tauri-driver once");
+                self.driver =
+                    TauriDriver::start(self.xvfb.display(), &self.data.path().join("home"))
+                        .unwrap_or_else(|e| panic!("{e}"));
+                self.driver
+                    .session(&app, &args)
+                    .unwrap_or_else(|e| panic!("cannot open the app: {first}; then: {e}"))
+            }
+        };
         s.set_window(1280, 800).unwrap_or_else(|e| panic!("{e}"));
         s
     }
@@ -65,7 +76,9 @@ impl Desktop {
     }
 
     fn shot(&self, name: &str) {
-        let path = target_dir().join("e2e-screenshots").join(format!("{name}.png"));
+        let path = target_dir()
+            .join("e2e-screenshots")
+            .join(format!("{name}.png"));
         // Let the last render and the fonts settle.
         std::thread::sleep(Duration::from_millis(500));
         let painted = self
@@ -126,19 +139,25 @@ fn unlock(s: &Session) {
 #[test]
 fn e2e_first_run_space_task_survive_restart_and_unlock() {
     let _turn = TURN.lock().unwrap_or_else(|p| p.into_inner());
-    let d = Desktop::start("e2e-first-run");
+    let mut d = Desktop::start("e2e-first-run");
     let s = d.open();
     s.wait("#create-identity", SHORT).unwrap();
-    s.wait_text("#not-classified", "Není určeno pro utajované informace.", SHORT)
-        .unwrap();
+    s.wait_text(
+        "#not-classified",
+        "Není určeno pro utajované informace.",
+        SHORT,
+    )
+    .unwrap();
     d.shot("first-run-light");
     s.type_into("#f-name", "Jana Nováková").unwrap();
     s.type_into("#f-passphrase", PASSPHRASE).unwrap();
-    s.wait_text("#strength", "Síla hesla: silné", SHORT).unwrap();
+    s.wait_text("#strength", "Síla hesla: silné", SHORT)
+        .unwrap();
     s.type_into("#f-again", PASSPHRASE).unwrap();
     s.click("#create-identity-submit").unwrap();
     s.wait("#create-space", UNLOCK).unwrap();
-    s.type_into("#f-space_name", "Krizový štáb ORP Vsetín").unwrap();
+    s.type_into("#f-space_name", "Krizový štáb ORP Vsetín")
+        .unwrap();
     s.click("#create-space-submit").unwrap();
     s.wait_text("#board-title", "Krizový štáb ORP Vsetín", SHORT)
         .unwrap();
@@ -171,7 +190,8 @@ fn e2e_first_run_space_task_survive_restart_and_unlock() {
     s.wait_text("#board", title, SHORT).unwrap();
     s.click("#nav-tasks").unwrap();
     s.wait_text("#task-list", title, SHORT).unwrap();
-    s.wait_text("#task-list", "24. 11. 2026 18:00", SHORT).unwrap();
+    s.wait_text("#task-list", "24. 11. 2026 18:00", SHORT)
+        .unwrap();
     s.close().unwrap();
     // The same task as the engine sees it, through the CLI.
     let space = d.node(&["space", "list", "--json"]);
@@ -185,7 +205,7 @@ fn e2e_first_run_space_task_survive_restart_and_unlock() {
 #[test]
 fn e2e_bad_input_shows_czech_messages_and_keeps_the_text() {
     let _turn = TURN.lock().unwrap_or_else(|p| p.into_inner());
-    let d = Desktop::start("e2e-bad-input");
+    let mut d = Desktop::start("e2e-bad-input");
     d.node(&["init", "--name", "Petr Svoboda"]);
     d.node(&["space", "create", "Povodňová komise ORP Vsetín"]);
     let s = d.open();
@@ -218,7 +238,8 @@ fn e2e_bad_input_shows_czech_messages_and_keeps_the_text() {
     s.click("#nav-reports").unwrap();
     s.type_into("#f-sender", "ORP Vsetín").unwrap();
     s.type_into("#f-evacuated", "asi dvacet").unwrap();
-    s.type_into("#f-situation", "Hladina Bečvy stoupá.").unwrap();
+    s.type_into("#f-situation", "Hladina Bečvy stoupá.")
+        .unwrap();
     s.click("#report-submit").unwrap();
     s.wait_text(
         "#f-evacuated-error",
@@ -245,7 +266,7 @@ fn e2e_bad_input_shows_czech_messages_and_keeps_the_text() {
 #[test]
 fn e2e_keyboard_reaches_every_main_action() {
     let _turn = TURN.lock().unwrap_or_else(|p| p.into_inner());
-    let d = Desktop::start("e2e-keys");
+    let mut d = Desktop::start("e2e-keys");
     d.node(&["init", "--name", "Eva Dvořáková"]);
     d.node(&["space", "create", "Krizový štáb Zlínského kraje"]);
     let s = d.open();
@@ -258,11 +279,14 @@ fn e2e_keyboard_reaches_every_main_action() {
         .unwrap();
     };
     let focused = || {
-        s.execute("return document.activeElement && document.activeElement.id;", json!([]))
-            .unwrap()
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
+        s.execute(
+            "return document.activeElement && document.activeElement.id;",
+            json!([]),
+        )
+        .unwrap()
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
     };
     let wait_focus = |id: &str| {
         for _ in 0..50 {
@@ -333,38 +357,236 @@ fn seed(d: &Desktop) {
         all.extend_from_slice(&sp);
         d.node(&all)
     };
-    run(&["incident", "add", "--title", "Povodeň na Bečvě", "--kind", "flood", "--level", "spa3", "--place", "Vsetín, Valašské Meziříčí", "--start", &at(-600), "--municipality", "Jablůnka", "--municipality", "Vsetín"]);
-    run(&["incident", "add", "--title", "Výpadek elektřiny Rožnovsko", "--kind", "power-outage", "--level", "state-of-danger", "--place", "Rožnov pod Radhoštěm"]);
-    let t1 = run(&["task", "add", "--title", "Zajistit 2000 protipovodňových pytlů", "--assignee", "ORP Vsetín", "--due", &at(-90), "--priority", "critical", "--number", "Ú-2026-014"]);
-    let t2 = run(&["task", "add", "--title", "Připravit evakuační autobusy pro Jablůnku", "--assignee", "HZS Zlínského kraje", "--due", &at(180), "--priority", "high"]);
-    run(&["task", "add", "--title", "Ověřit ubytovací kapacity v tělocvičnách", "--assignee", "ORP Valašské Meziříčí", "--due", &at(600)]);
-    let t4 = run(&["task", "add", "--title", "Informovat obyvatele přes rozhlas", "--assignee", "starosta Jablůnky", "--priority", "normal"]);
+    run(&[
+        "incident",
+        "add",
+        "--title",
+        "Povodeň na Bečvě",
+        "--kind",
+        "flood",
+        "--level",
+        "spa3",
+        "--place",
+        "Vsetín, Valašské Meziříčí",
+        "--start",
+        &at(-600),
+        "--municipality",
+        "Jablůnka",
+        "--municipality",
+        "Vsetín",
+    ]);
+    run(&[
+        "incident",
+        "add",
+        "--title",
+        "Výpadek elektřiny Rožnovsko",
+        "--kind",
+        "power-outage",
+        "--level",
+        "state-of-danger",
+        "--place",
+        "Rožnov pod Radhoštěm",
+    ]);
+    let t1 = run(&[
+        "task",
+        "add",
+        "--title",
+        "Zajistit 2000 protipovodňových pytlů",
+        "--assignee",
+        "ORP Vsetín",
+        "--due",
+        &at(-90),
+        "--priority",
+        "critical",
+        "--number",
+        "Ú-2026-014",
+    ]);
+    let t2 = run(&[
+        "task",
+        "add",
+        "--title",
+        "Připravit evakuační autobusy pro Jablůnku",
+        "--assignee",
+        "HZS Zlínského kraje",
+        "--due",
+        &at(180),
+        "--priority",
+        "high",
+    ]);
+    run(&[
+        "task",
+        "add",
+        "--title",
+        "Ověřit ubytovací kapacity v tělocvičnách",
+        "--assignee",
+        "ORP Valašské Meziříčí",
+        "--due",
+        &at(600),
+    ]);
+    let t4 = run(&[
+        "task",
+        "add",
+        "--title",
+        "Informovat obyvatele přes rozhlas",
+        "--assignee",
+        "starosta Jablůnky",
+        "--priority",
+        "normal",
+    ]);
     run(&["task", "status", &t1, "accepted"]);
     run(&["task", "status", &t2, "in-progress"]);
-    run(&["task", "status", &t4, "done", "--note", "Hlášení odvysíláno třikrát."]);
-    run(&["task", "comment", &t1, "Pytle jsou ve skladu HZS Vsetín, odvoz v 16:00."]);
-    run(&["sitrep", "add", "--sender", "ORP Vsetín", "--as-of", &at(-120), "--number", "3", "--recipient", "KŠ Zlínského kraje", "--situation", "Bečva kulminuje ve Vsetíně, zaplaveny ulice u nábřeží.", "--evacuated", "140", "--injured", "2", "--measures", "Evakuace části Jablůnky, uzavřena lávka.", "--prepared-by", "Ing. Karel Novák"]);
-    run(&["sitrep", "add", "--sender", "ORP Valašské Meziříčí", "--as-of", &at(-60), "--number", "1", "--situation", "Hladina stoupá, 2. SPA vyhlášen v 10:00.", "--evacuated", "25"]);
-    run(&["journal", "add", "--kind", "phone-call", "--text", "Volal starosta Jablůnky: voda v obci, žádá pytle.", "--event-time", &at(-200)]);
-    run(&["journal", "add", "--kind", "decision", "--text", "Předseda štábu rozhodl o evakuaci části Jablůnky.", "--event-time", &at(-150)]);
-    run(&["journal", "add", "--kind", "incoming-message", "--text", "ČHMÚ: výstraha před povodní, 3. SPA na Bečvě."]);
-    let r1 = run(&["request", "add", "--requester", "ORP Vsetín", "--item", "protipovodňové pytle", "--quantity", "2000", "--unit", "ks", "--needed-by", &at(120), "--priority", "critical", "--reason", "Ochrana zástavby u nábřeží."]);
-    run(&["request", "add", "--requester", "ORP Valašské Meziříčí", "--item", "elektrocentrály", "--quantity", "3", "--unit", "ks", "--priority", "high"]);
+    run(&[
+        "task",
+        "status",
+        &t4,
+        "done",
+        "--note",
+        "Hlášení odvysíláno třikrát.",
+    ]);
+    run(&[
+        "task",
+        "comment",
+        &t1,
+        "Pytle jsou ve skladu HZS Vsetín, odvoz v 16:00.",
+    ]);
+    run(&[
+        "sitrep",
+        "add",
+        "--sender",
+        "ORP Vsetín",
+        "--as-of",
+        &at(-120),
+        "--number",
+        "3",
+        "--recipient",
+        "KŠ Zlínského kraje",
+        "--situation",
+        "Bečva kulminuje ve Vsetíně, zaplaveny ulice u nábřeží.",
+        "--evacuated",
+        "140",
+        "--injured",
+        "2",
+        "--measures",
+        "Evakuace části Jablůnky, uzavřena lávka.",
+        "--prepared-by",
+        "Ing. Karel Novák",
+    ]);
+    run(&[
+        "sitrep",
+        "add",
+        "--sender",
+        "ORP Valašské Meziříčí",
+        "--as-of",
+        &at(-60),
+        "--number",
+        "1",
+        "--situation",
+        "Hladina stoupá, 2. SPA vyhlášen v 10:00.",
+        "--evacuated",
+        "25",
+    ]);
+    run(&[
+        "journal",
+        "add",
+        "--kind",
+        "phone-call",
+        "--text",
+        "Volal starosta Jablůnky: voda v obci, žádá pytle.",
+        "--event-time",
+        &at(-200),
+    ]);
+    run(&[
+        "journal",
+        "add",
+        "--kind",
+        "decision",
+        "--text",
+        "Předseda štábu rozhodl o evakuaci části Jablůnky.",
+        "--event-time",
+        &at(-150),
+    ]);
+    run(&[
+        "journal",
+        "add",
+        "--kind",
+        "incoming-message",
+        "--text",
+        "ČHMÚ: výstraha před povodní, 3. SPA na Bečvě.",
+    ]);
+    let r1 = run(&[
+        "request",
+        "add",
+        "--requester",
+        "ORP Vsetín",
+        "--item",
+        "protipovodňové pytle",
+        "--quantity",
+        "2000",
+        "--unit",
+        "ks",
+        "--needed-by",
+        &at(120),
+        "--priority",
+        "critical",
+        "--reason",
+        "Ochrana zástavby u nábřeží.",
+    ]);
+    run(&[
+        "request",
+        "add",
+        "--requester",
+        "ORP Valašské Meziříčí",
+        "--item",
+        "elektrocentrály",
+        "--quantity",
+        "3",
+        "--unit",
+        "ks",
+        "--priority",
+        "high",
+    ]);
     run(&["request", "status", &r1, "approved"]);
-    run(&["contact", "add", "--name", "Ing. Karel Novák", "--function", "vedoucí krizového řízení", "--organization", "MěÚ Vsetín", "--phone", "+420 571 491 111", "--radio", "VSETÍN 1"]);
-    run(&["contact", "add", "--name", "plk. Marie Horáková", "--function", "operační důstojník", "--organization", "HZS Zlínského kraje", "--phone", "+420 950 670 111", "--data-box", "xnaa8xy"]);
+    run(&[
+        "contact",
+        "add",
+        "--name",
+        "Ing. Karel Novák",
+        "--function",
+        "vedoucí krizového řízení",
+        "--organization",
+        "MěÚ Vsetín",
+        "--phone",
+        "+420 571 491 111",
+        "--radio",
+        "VSETÍN 1",
+    ]);
+    run(&[
+        "contact",
+        "add",
+        "--name",
+        "plk. Marie Horáková",
+        "--function",
+        "operační důstojník",
+        "--organization",
+        "HZS Zlínského kraje",
+        "--phone",
+        "+420 950 670 111",
+        "--data-box",
+        "xnaa8xy",
+    ]);
 }
 
 #[test]
 fn e2e_screenshot_of_every_main_screen_light_and_dark() {
     let _turn = TURN.lock().unwrap_or_else(|p| p.into_inner());
-    let d = Desktop::start("e2e-screens");
+    let mut d = Desktop::start("e2e-screens");
     seed(&d);
     let s = d.open();
     d.shot("unlock-light");
     unlock(&s);
     s.wait_text("#board", "Povodeň na Bečvě", SHORT).unwrap();
-    s.wait_text("#overdue-count", "Po termínu: 1", SHORT).unwrap();
+    s.wait_text("#overdue-count", "Po termínu: 1", SHORT)
+        .unwrap();
     for theme in ["light", "dark"] {
         if theme == "dark" {
             s.click("#theme").unwrap();
