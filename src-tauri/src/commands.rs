@@ -198,7 +198,8 @@ pub async fn create_space(
     Ok(info)
 }
 
-#[tauri::command]
+/// Arguments keep their snake_case names (Tauri would expect camelCase from the webview).
+#[tauri::command(rename_all = "snake_case")]
 pub async fn create_invite(
     engine: State<'_, Engine>,
     space: String,

@@ -1,5 +1,8 @@
 //! Test support for the KrizLink suite: finding the workspace's built binaries, private
-//! scratch directories, and a private X server (Xvfb) for the real desktop window.
+//! scratch directories, a private X server (Xvfb) for the real desktop window, and a small
+//! WebDriver client ([`webdriver`]) to drive it.
+
+pub mod webdriver;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -83,6 +83,20 @@ pub fn board(p: &Props) -> Html {
                     }) }
                     </ul>
                 </div>
+                <div class="panel">
+                    <h2>{ T::OpenRequests.get(lang) }</h2>
+                    if open_requests.is_empty() { <p class="muted">{ T::NoneOpen.get(lang) }</p> }
+                    <ul class="plain">
+                    { for open_requests.iter().map(|r| html! {
+                        <li>
+                            <strong>{ format!("{} {}", r.quantity.map(|q| q.to_string()).unwrap_or_default(), r.unit.clone().unwrap_or_default()).trim().to_owned() }</strong>
+                            { format!(" {} ", r.item) }
+                            <span class="muted">{ format!("({})", r.requester) }</span>
+                            <span class="badge">{ label(lang, r.status.label_cs(), r.status.label_en()) }</span>
+                        </li>
+                    }) }
+                    </ul>
+                </div>
                 <div class="panel wide">
                     <h2>{ T::Tasks.get(lang) }</h2>
                     <div class="columns">
@@ -111,7 +125,7 @@ pub fn board(p: &Props) -> Html {
                     }) }
                     </div>
                 </div>
-                <div class="panel">
+                <div class="panel wide">
                     <h2>{ T::LatestReports.get(lang) }</h2>
                     { for latest_per_sender(&d.reports).into_iter().map(|r| html! {
                         <div class="report-line">
@@ -125,20 +139,6 @@ pub fn board(p: &Props) -> Html {
                         </div>
                     }) }
                     if d.reports.is_empty() { <p class="muted">{ T::NoReports.get(lang) }</p> }
-                </div>
-                <div class="panel">
-                    <h2>{ T::OpenRequests.get(lang) }</h2>
-                    if open_requests.is_empty() { <p class="muted">{ T::NoneOpen.get(lang) }</p> }
-                    <ul class="plain">
-                    { for open_requests.iter().map(|r| html! {
-                        <li>
-                            <strong>{ format!("{} {}", r.quantity.map(|q| q.to_string()).unwrap_or_default(), r.unit.clone().unwrap_or_default()).trim().to_owned() }</strong>
-                            { format!(" {} ", r.item) }
-                            <span class="muted">{ format!("({})", r.requester) }</span>
-                            <span class="badge">{ label(lang, r.status.label_cs(), r.status.label_en()) }</span>
-                        </li>
-                    }) }
-                    </ul>
                 </div>
             </div>
         </section>

@@ -126,9 +126,9 @@ fn create_identity(p: &StepProps) -> Html {
         <form class="card" id="create-identity" {onsubmit} novalidate=true>
             <h2>{ T::CreateIdentity.get(lang) }</h2>
             <p class="muted">{ T::CreateIdentityHelp.get(lang) }</p>
-            { field(&form, "name", T::YourName.get(lang), Kind::Text, "Jana Nováková") }
+            { field(&form, "name", T::YourName.get(lang), Kind::Text, "") }
             { field(&form, "passphrase", T::Passphrase.get(lang), Kind::Password, "") }
-            <p id="strength" class={classes!("strength", format!("s{strength}"))}>{ hint.get(lang) }</p>
+            <p id="strength" class={classes!("strength", (!form.get("passphrase").is_empty()).then(|| format!("s{strength}")))}>{ hint.get(lang) }</p>
             { field(&form, "again", T::PassphraseAgain.get(lang), Kind::Password, "") }
             { submit_row(&form, T::CreateIdentity.get(lang), "create-identity-submit") }
         </form>
@@ -219,7 +219,7 @@ fn create_space(p: &SpaceStepProps) -> Html {
         <form class="card" id="create-space" {onsubmit} novalidate=true>
             <h2>{ T::CreateSpace.get(lang) }</h2>
             <p class="muted">{ T::CreateSpaceHelp.get(lang) }</p>
-            { field(&form, "space_name", T::SpaceName.get(lang), Kind::Text, "Krizový štáb ORP Vsetín") }
+            { field(&form, "space_name", T::SpaceName.get(lang), Kind::Text, "") }
             { submit_row(&form, T::CreateSpace.get(lang), "create-space-submit") }
         </form>
     }

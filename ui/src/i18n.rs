@@ -90,6 +90,8 @@ texts! {
     Contacts: "Kontakty", "Contacts";
     Members: "Pozvánky", "Invites";
     BoardMode: "Projektor", "Projector";
+    KeyBoard: "Přehled pro projektor (velké písmo)", "Board for a projector (large type)";
+    CommaHint: "více oddělte čárkou", "separate several with commas";
     BoardExit: "Esc — zpět", "Esc — back";
     Light: "Světlý motiv", "Light theme";
     Dark: "Tmavý motiv", "Dark theme";

@@ -104,12 +104,12 @@ pub fn incidents(p: &Props) -> Html {
         <div class="split">
             <form class="card form" id="incident-form" {onsubmit} novalidate=true>
                 <h2>{ T::NewIncident.get(lang) }</h2>
-                { field(&form, "title", T::Title.get(lang), Kind::Text, "Povodeň na Bečvě") }
+                { field(&form, "title", T::Title.get(lang), Kind::Text, "") }
                 { select(&form, "kind", T::IncidentKind.get(lang), kinds) }
-                { field(&form, "place", T::Place.get(lang), Kind::Text, "Valašské Meziříčí") }
+                { field(&form, "place", T::Place.get(lang), Kind::Text, "") }
                 { select(&form, "level", T::Level.get(lang), level_options(lang)) }
                 { field(&form, "start", T::Start.get(lang), Kind::Text, "23. 11. 2026 18:00") }
-                { field(&form, "municipalities", T::Municipalities.get(lang), Kind::Text, "Vsetín, Jablůnka") }
+                { field(&form, "municipalities", T::Municipalities.get(lang), Kind::Text, T::CommaHint.get(lang)) }
                 { field(&form, "description", T::Description.get(lang), Kind::Area, "") }
                 { submit_row(&form, T::CreateIncident.get(lang), "incident-submit") }
             </form>

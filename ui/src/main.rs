@@ -412,6 +412,16 @@ fn app() -> Html {
         );
     }
 
+    // The projector mode scales every rem-sized thing: the whole page grows.
+    use_effect_with(state.board_mode, |big| {
+        if let Some(root) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.document_element())
+        {
+            let _ = root.set_attribute("style", if *big { "font-size: 150%" } else { "" });
+        }
+    });
+
     let lang = state.lang;
     let theme = if state.dark {
         "theme-dark"
@@ -560,7 +570,7 @@ fn help_dialog(lang: Lang, d: &UseReducerDispatcher<AppState>) -> Html {
             ("Alt+S".to_owned(), T::KeyReport.get(lang)),
             ("Alt+R".to_owned(), T::KeyRequest.get(lang)),
             ("Alt+F".to_owned(), T::KeyFilter.get(lang)),
-            ("Alt+B".to_owned(), T::BoardMode.get(lang)),
+            ("Alt+B".to_owned(), T::KeyBoard.get(lang)),
             ("Alt+T".to_owned(), T::KeyTheme.get(lang)),
             ("Alt+L".to_owned(), T::KeyLang.get(lang)),
             ("Ctrl+Enter".to_owned(), T::KeySubmit.get(lang)),

@@ -172,21 +172,21 @@ pub fn reports(p: &Props) -> Html {
                 }
                 { select(&form, "kind", T::ReportKind.get(lang), kinds) }
                 <div class="row2">
-                    { field(&form, "sender", T::Sender.get(lang), Kind::Text, "ORP Vsetín") }
+                    { field(&form, "sender", T::Sender.get(lang), Kind::Text, "") }
                     { field(&form, "number", T::ReportNumber.get(lang), Kind::Text, T::AutoNumber.get(lang)) }
                 </div>
                 <div class="row2">
                     { field(&form, "as_of", T::AsOf.get(lang), Kind::Text, "23. 11. 2026 18:00") }
-                    { field(&form, "recipient", T::Recipient.get(lang), Kind::Text, "KŠ Zlínského kraje") }
+                    { field(&form, "recipient", T::Recipient.get(lang), Kind::Text, "") }
                 </div>
                 { field(&form, "period", T::Period.get(lang), Kind::Text, "") }
                 { field(&form, "situation", T::Situation.get(lang), Kind::Area, "") }
                 <fieldset class="impact"><legend>{ T::Impact.get(lang) }</legend>
-                    { field(&form, "injured", T::Injured.get(lang), Kind::Text, "0") }
-                    { field(&form, "dead", T::Dead.get(lang), Kind::Text, "0") }
-                    { field(&form, "evacuated", T::Evacuated.get(lang), Kind::Text, "0") }
-                    { field(&form, "missing", T::Missing.get(lang), Kind::Text, "0") }
-                    { field(&form, "affected_buildings", T::AffectedBuildings.get(lang), Kind::Text, "0") }
+                    { field(&form, "injured", T::Injured.get(lang), Kind::Text, "") }
+                    { field(&form, "dead", T::Dead.get(lang), Kind::Text, "") }
+                    { field(&form, "evacuated", T::Evacuated.get(lang), Kind::Text, "") }
+                    { field(&form, "missing", T::Missing.get(lang), Kind::Text, "") }
+                    { field(&form, "affected_buildings", T::AffectedBuildings.get(lang), Kind::Text, "") }
                 </fieldset>
                 { field(&form, "supply_outages", T::SupplyOutages.get(lang), Kind::Area, "") }
                 { field(&form, "measures", T::Measures.get(lang), Kind::Area, "") }

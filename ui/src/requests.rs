@@ -14,8 +14,8 @@ use crate::bridge::invoke;
 use crate::i18n::{label, T};
 use crate::tasks::{priority_options, write, MoveArgs};
 use crate::widgets::{
-    add_errors, count_field, field, focus_first_error, initial, problem_text, select, submit_row,
-    time_field, Form, FormAction, Kind,
+    add_errors, count_field, field, focus_first_error, initial, problem_text, scoped_field, select,
+    submit_row, time_field, Form, FormAction, Kind,
 };
 use crate::{time, Ctx};
 
@@ -95,11 +95,11 @@ pub fn requests(p: &Props) -> Html {
         <div class="split">
             <form class="card form" id="request-form" {onsubmit} novalidate=true>
                 <h2>{ T::NewRequest.get(lang) }</h2>
-                { field(&form, "requester", T::Requester.get(lang), Kind::Text, "ORP Vsetín") }
-                { field(&form, "item", T::Item.get(lang), Kind::Text, "protipovodňové pytle") }
+                { field(&form, "requester", T::Requester.get(lang), Kind::Text, "") }
+                { field(&form, "item", T::Item.get(lang), Kind::Text, "") }
                 <div class="row2">
-                    { field(&form, "quantity", T::Quantity.get(lang), Kind::Text, "2000") }
-                    { field(&form, "unit", T::Unit.get(lang), Kind::Text, "ks") }
+                    { field(&form, "quantity", T::Quantity.get(lang), Kind::Text, "") }
+                    { field(&form, "unit", T::Unit.get(lang), Kind::Text, "") }
                 </div>
                 { field(&form, "delivery_place", T::DeliveryPlace.get(lang), Kind::Text, "") }
                 { field(&form, "needed_by", T::NeededBy.get(lang), Kind::Text, "23. 11. 2026 18:00") }
@@ -186,7 +186,7 @@ fn request_card(p: &CardProps) -> Html {
                 <div class="actions">
                     { for moves.into_iter().map(button) }
                 </div>
-                { field(&reason, "status_reason", T::StatusReason.get(lang), Kind::Text, "") }
+                { scoped_field(&reason, &r.meta.id.short(), "status_reason", T::StatusReason.get(lang), Kind::Text, "") }
             }
             if let Some(e) = &*error { <p class="form-error" role="alert">{ e.clone() }</p> }
         </section>

@@ -145,7 +145,8 @@ pub enum Kind {
     Area,
 }
 
-/// A labelled input bound to `form[id]`, with its message beside it.
+/// A labelled input bound to `form[id]`, with its message beside it; its element id is
+/// `f-{id}` (and `f-{id}-error` for the message).
 pub fn field(
     form: &UseReducerHandle<Form>,
     id: &'static str,
@@ -153,10 +154,26 @@ pub fn field(
     kind: Kind,
     placeholder: &str,
 ) -> Html {
+    scoped_field(form, "", id, label, kind, placeholder)
+}
+
+/// [`field`] for forms shown several times on one screen: element ids `f-{scope}-{id}`.
+pub fn scoped_field(
+    form: &UseReducerHandle<Form>,
+    scope: &str,
+    id: &'static str,
+    label: &str,
+    kind: Kind,
+    placeholder: &str,
+) -> Html {
     let value = form.get(id);
     let error = form.errors.get(id).cloned();
-    let dom_id = format!("f-{id}");
-    let error_id = format!("f-{id}-error");
+    let dom_id = if scope.is_empty() {
+        format!("f-{id}")
+    } else {
+        format!("f-{scope}-{id}")
+    };
+    let error_id = format!("{dom_id}-error");
     let invalid = if error.is_some() { "true" } else { "false" };
     let d = form.dispatcher();
     let input = match kind {
@@ -273,9 +290,20 @@ pub fn focus_later(id: impl Into<String>) {
     .forget();
 }
 
-/// Focuses the first field with a message.
+/// Focuses the first field with a message, in the order of the page, once it is rendered.
 pub fn focus_first_error(errors: &BTreeMap<String, String>) {
-    if let Some(k) = errors.keys().next() {
-        focus_later(format!("f-{k}"));
+    if errors.is_empty() {
+        return;
     }
+    gloo::timers::callback::Timeout::new(60, || {
+        if let Some(el) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.query_selector("[aria-invalid='true']").ok().flatten())
+        {
+            if let Ok(el) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(el) {
+                let _ = el.focus();
+            }
+        }
+    })
+    .forget();
 }

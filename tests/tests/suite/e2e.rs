@@ -1,0 +1,643 @@
+//! End-to-end tests of the real desktop app under a private Xvfb, driven through WebDriver
+//! (tauri-driver + Debian's WebKitWebDriver): first run to a task that survives a restart,
+//! bad input that keeps what was typed, the keyboard, and a screenshot of every main screen in
+//! the light and the dark theme (target/e2e-screenshots/; `scripts/update-screens.sh` copies
+//! them to docs/screens/). Data for the screenshots is written with the real `krizlink-node`.
+//!
+//! The tests take turns (one app at a time): the machines have two cores.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use krizlink_core::Timestamp;
+use krizlink_tests::webdriver::{Session, TauriDriver};
+use krizlink_tests::{target_dir, workspace_bin, TempDir, Xvfb};
+use serde_json::json;
+
+/// One app at a time.
+static TURN: Mutex<()> = Mutex::new(());
+
+const PASSPHRASE: &str = "povodeň na Bečvě 2026";
+/// Unlocking runs Argon2id (64 MiB, 10 passes): generous on a loaded 2-core machine.
+const UNLOCK: Duration = Duration::from_secs(40);
+const SHORT: Duration = Duration::from_secs(15);
+
+/// A private display, a tauri-driver on it, and a data dir.
+struct Desktop {
+    // Field order is drop order: the driver (and the app) before the display.
+    driver: TauriDriver,
+    xvfb: Xvfb,
+    data: TempDir,
+}
+
+impl Desktop {
+    fn start(name: &str) -> Desktop {
+        let xvfb = Xvfb::start();
+        let data = TempDir::new(name);
+        let driver = TauriDriver::start(xvfb.display(), &data.path().join("home"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        Desktop { driver, xvfb, data }
+    }
+
+    fn data_dir(&self) -> PathBuf {
+        self.data.path().join("krizlink")
+    }
+
+    /// Starts the app on this data dir, the window filling the screen. If WebKitWebDriver does
+    /// not start it (seen once under heavy load: no answer to the new session), the driver is
+    /// restarted and the app started once more; the first failure is reported on stderr.
+    fn open(&mut self) -> Session {
+        let args = vec![
+            "--data-dir".to_owned(),
+            self.data_dir().display().to_string(),
+        ];
+        let app = workspace_bin("krizlink-desktop");
+        let s = match self.driver.session(&app, &args) {
+            Ok(s) => s,
+            Err(first) => {
+                eprintln!("the app did not start ({first}); restarting tauri-driver once");
+                self.driver =
+                    TauriDriver::start(self.xvfb.display(), &self.data.path().join("home"))
+                        .unwrap_or_else(|e| panic!("{e}"));
+                self.driver
+                    .session(&app, &args)
+                    .unwrap_or_else(|e| panic!("cannot open the app: {first}; then: {e}"))
+            }
+        };
+        s.set_window(1280, 800).unwrap_or_else(|e| panic!("{e}"));
+        s
+    }
+
+    /// Runs `krizlink-node` on this data dir; returns its stdout.
+    fn node(&self, args: &[&str]) -> String {
+        node_at(&self.data_dir(), args)
+    }
+
+    fn shot(&self, name: &str) {
+        let path = target_dir()
+            .join("e2e-screenshots")
+            .join(format!("{name}.png"));
+        // Let the last render and the fonts settle.
+        std::thread::sleep(Duration::from_millis(500));
+        let painted = self
+            .xvfb
+            .screenshot_when_painted(&path, Duration::from_secs(5))
+            .unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
+        assert!(painted, "the window looked blank in {}", path.display());
+    }
+}
+
+/// Exit code of krizlink-node when another process holds the data dir (docs/CLI.md).
+const EXIT_IN_USE: i32 = 4;
+
+fn node_at(dir: &Path, args: &[&str]) -> String {
+    // A closed app may take a moment to exit and release the data dir.
+    let mut tries = 0;
+    let out = loop {
+        let out = Command::new(workspace_bin("krizlink-node"))
+            .arg("--data-dir")
+            .arg(dir)
+            .args(args)
+            .env("KRIZLINK_PASSPHRASE", PASSPHRASE)
+            .output()
+            .expect("run krizlink-node");
+        tries += 1;
+        if out.status.code() != Some(EXIT_IN_USE) || tries >= 100 {
+            break out;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(
+        out.status.success(),
+        "krizlink-node {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// RFC 3339 for now + `minutes`.
+fn at(minutes: i64) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    Timestamp(now + minutes * 60_000)
+        .to_datetime()
+        .map(|t| t.to_rfc3339())
+        .unwrap_or_default()
+}
+
+fn unlock(s: &Session) {
+    s.wait("#unlock", SHORT).unwrap();
+    s.type_into("#f-passphrase", PASSPHRASE).unwrap();
+    s.click("#unlock-submit").unwrap();
+    s.wait("#board-title", UNLOCK).unwrap();
+}
+
+#[test]
+fn e2e_first_run_space_task_survive_restart_and_unlock() {
+    let _turn = TURN.lock().unwrap_or_else(|p| p.into_inner());
+    let mut d = Desktop::start("e2e-first-run");
+    let s = d.open();
+    s.wait("#create-identity", SHORT).unwrap();
+    s.wait_text(
+        "#not-classified",
+        "Není určeno pro utajované informace.",
+        SHORT,
+    )
+    .unwrap();
+    d.shot("first-run-light");
+    s.type_into("#f-name", "Jana Nováková").unwrap();
+    s.type_into("#f-passphrase", PASSPHRASE).unwrap();
+    s.wait_text("#strength", "Síla hesla: silné", SHORT)
+        .unwrap();
+    s.type_into("#f-again", PASSPHRASE).unwrap();
+    s.click("#create-identity-submit").unwrap();
+    s.wait("#create-space", UNLOCK).unwrap();
+    s.type_into("#f-space_name", "Krizový štáb ORP Vsetín")
+        .unwrap();
+    s.click("#create-space-submit").unwrap();
+    s.wait_text("#board-title", "Krizový štáb ORP Vsetín", SHORT)
+        .unwrap();
+
+    s.click("#nav-tasks").unwrap();
+    let title = "Zajistit 2000 protipovodňových pytlů pro Jablůnku";
+    s.type_into("#f-title", title).unwrap();
+    s.type_into("#f-assignees", "ORP Vsetín").unwrap();
+    s.type_into("#f-deadline", "24. 11. 2026 18:00").unwrap();
+    s.click("#task-submit").unwrap();
+    s.wait_text("#task-list", title, SHORT).unwrap();
+    s.wait_text("#saved", "Uloženo", SHORT).unwrap();
+    // The form is empty again for the next task.
+    assert_eq!(s.value("#f-title").unwrap(), "");
+    s.close().unwrap();
+
+    // A new process on the same data dir: a wrong passphrase is refused in Czech, the right
+    // one unlocks, and the task is there.
+    let s = d.open();
+    s.wait("#unlock", SHORT).unwrap();
+    s.type_into("#f-passphrase", "špatné heslo").unwrap();
+    s.click("#unlock-submit").unwrap();
+    s.wait_text("#unlock .form-error", "Nesprávné heslo", UNLOCK)
+        .unwrap();
+    s.clear("#f-passphrase").unwrap();
+    s.type_into("#f-passphrase", PASSPHRASE).unwrap();
+    s.click("#unlock-submit").unwrap();
+    s.wait_text("#board-title", "Krizový štáb ORP Vsetín", UNLOCK)
+        .unwrap();
+    s.wait_text("#board", title, SHORT).unwrap();
+    s.click("#nav-tasks").unwrap();
+    s.wait_text("#task-list", title, SHORT).unwrap();
+    s.wait_text("#task-list", "24. 11. 2026 18:00", SHORT)
+        .unwrap();
+    s.close().unwrap();
+    // The same task as the engine sees it, through the CLI.
+    let space = d.node(&["space", "list", "--json"]);
+    let spaces: serde_json::Value = serde_json::from_str(&space).unwrap();
+    let id = spaces[0]["id"].as_str().unwrap().to_owned();
+    let tasks = d.node(&["task", "list", "--space", &id, "--json"]);
+    assert!(tasks.contains(title), "{tasks}");
+    assert!(tasks.contains("ORP Vsetín"), "{tasks}");
+}
+
+#[test]
+fn e2e_bad_input_shows_czech_messages_and_keeps_the_text() {
+    let _turn = TURN.lock().unwrap_or_else(|p| p.into_inner());
+    let mut d = Desktop::start("e2e-bad-input");
+    d.node(&["init", "--name", "Petr Svoboda"]);
+    d.node(&["space", "create", "Povodňová komise ORP Vsetín"]);
+    let s = d.open();
+    unlock(&s);
+
+    // A task without a title and with a deadline nobody can parse.
+    s.click("#nav-tasks").unwrap();
+    let description = "Popis, který se nesmí ztratit: Bečva u Jablůnky";
+    s.type_into("#f-description", description).unwrap();
+    s.type_into("#f-deadline", "zítra ráno").unwrap();
+    s.click("#task-submit").unwrap();
+    s.wait_text("#f-title-error", "Toto pole je povinné.", SHORT)
+        .unwrap();
+    s.wait_text(
+        "#f-deadline-error",
+        "Zadejte datum a čas ve tvaru 23. 11. 2026 18:00.",
+        SHORT,
+    )
+    .unwrap();
+    assert_eq!(s.value("#f-description").unwrap(), description);
+    assert_eq!(s.value("#f-deadline").unwrap(), "zítra ráno");
+    assert!(s.text("#task-count").unwrap().ends_with("0 / 0"));
+    d.shot("task-form-errors-light");
+    // Fixing the title is enough to clear its message; the rest stays as typed.
+    s.type_into("#f-title", "Uzavřít lávku").unwrap();
+    assert!(s.find("#f-title-error").unwrap().is_none());
+    assert_eq!(s.value("#f-deadline").unwrap(), "zítra ráno");
+
+    // A situation report with words where numbers belong.
+    s.click("#nav-reports").unwrap();
+    s.type_into("#f-sender", "ORP Vsetín").unwrap();
+    s.type_into("#f-evacuated", "asi dvacet").unwrap();
+    s.type_into("#f-situation", "Hladina Bečvy stoupá.")
+        .unwrap();
+    s.click("#report-submit").unwrap();
+    s.wait_text(
+        "#f-evacuated-error",
+        "Zadejte celé nezáporné číslo, např. 12.",
+        SHORT,
+    )
+    .unwrap();
+    assert_eq!(s.value("#f-evacuated").unwrap(), "asi dvacet");
+    assert_eq!(s.value("#f-situation").unwrap(), "Hladina Bečvy stoupá.");
+
+    // A rejection without a reason is refused next to the reason field.
+    s.click("#nav-requests").unwrap();
+    s.type_into("#f-requester", "ORP Vsetín").unwrap();
+    s.type_into("#f-item", "čerpadla").unwrap();
+    s.type_into("#f-quantity", "4").unwrap();
+    s.click("#request-submit").unwrap();
+    s.wait_text("#request-list", "čerpadla", SHORT).unwrap();
+    s.click("#request-list button.danger").unwrap();
+    s.wait_text("#request-list .field-error", "Toto pole je povinné.", SHORT)
+        .unwrap();
+    s.close().unwrap();
+}
+
+#[test]
+fn e2e_keyboard_reaches_every_main_action() {
+    let _turn = TURN.lock().unwrap_or_else(|p| p.into_inner());
+    let mut d = Desktop::start("e2e-keys");
+    d.node(&["init", "--name", "Eva Dvořáková"]);
+    d.node(&["space", "create", "Krizový štáb Zlínského kraje"]);
+    let s = d.open();
+    unlock(&s);
+    let key = |code: &str, key: &str, alt: bool| {
+        s.execute(
+            "document.activeElement.dispatchEvent(new KeyboardEvent('keydown', {code: arguments[0], key: arguments[1], altKey: arguments[2], bubbles: true}));",
+            json!([code, key, alt]),
+        )
+        .unwrap();
+    };
+    let focused = || {
+        s.execute(
+            "return document.activeElement && document.activeElement.id;",
+            json!([]),
+        )
+        .unwrap()
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+    };
+    let wait_focus = |id: &str| {
+        for _ in 0..50 {
+            if focused() == id {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("focus never reached #{id}; it is on #{}", focused());
+    };
+    // Alt+J: the journal's quick entry; type and Enter writes it.
+    key("KeyJ", "j", true);
+    wait_focus("f-text");
+    s.type_into("#f-text", "Volal starosta Jablůnky: voda v obci.\u{E007}")
+        .unwrap();
+    s.wait_text("#journal-list", "Volal starosta Jablůnky", SHORT)
+        .unwrap();
+    wait_focus("f-text");
+    // Alt+N: a new task, title focused.
+    key("KeyN", "n", true);
+    wait_focus("f-title");
+    // Alt+S, Alt+R: a report, a request.
+    key("KeyS", "s", true);
+    wait_focus("f-sender");
+    key("KeyR", "r", true);
+    wait_focus("f-requester");
+    // Alt+1 .. Alt+8: every screen.
+    for (n, id) in [
+        (1, "board"),
+        (2, "tasks"),
+        (3, "reports"),
+        (4, "journal"),
+        (5, "requests"),
+        (6, "incidents"),
+        (7, "contacts"),
+        (8, "members"),
+    ] {
+        key(&format!("Digit{n}"), &n.to_string(), true);
+        s.wait(&format!("main.screen-{id}"), SHORT).unwrap();
+    }
+    // F1: the help dialog lists the shortcuts; Esc closes it.
+    key("F1", "F1", false);
+    s.wait_text("#help-dialog", "Alt+J", SHORT).unwrap();
+    key("Escape", "Escape", false);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(s.find("#help-dialog").unwrap().is_none());
+    // Alt+B: the projector board; Esc leaves it.
+    key("KeyB", "b", true);
+    s.wait("main.board-main", SHORT).unwrap();
+    key("Escape", "Escape", false);
+    s.wait("nav.tabs", SHORT).unwrap();
+    // Alt+L: English; Alt+T: dark.
+    key("KeyL", "l", true);
+    s.wait_text("#nav-tasks", "Tasks", SHORT).unwrap();
+    key("KeyT", "t", true);
+    s.wait(".app.theme-dark", SHORT).unwrap();
+    s.close().unwrap();
+}
+
+/// Fills a space through the real CLI: incidents, tasks (one overdue), reports from two ORPs,
+/// journal entries, requests in several states, contacts.
+fn seed(d: &Desktop) {
+    d.node(&["init", "--name", "Jana Nováková"]);
+    let space = d.node(&["space", "create", "Krizový štáb Zlínského kraje"]);
+    let sp = ["--space", space.as_str()];
+    let run = |args: &[&str]| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend_from_slice(&sp);
+        d.node(&all)
+    };
+    run(&[
+        "incident",
+        "add",
+        "--title",
+        "Povodeň na Bečvě",
+        "--kind",
+        "flood",
+        "--level",
+        "spa3",
+        "--place",
+        "Vsetín, Valašské Meziříčí",
+        "--start",
+        &at(-600),
+        "--municipality",
+        "Jablůnka",
+        "--municipality",
+        "Vsetín",
+    ]);
+    run(&[
+        "incident",
+        "add",
+        "--title",
+        "Výpadek elektřiny Rožnovsko",
+        "--kind",
+        "power-outage",
+        "--level",
+        "state-of-danger",
+        "--place",
+        "Rožnov pod Radhoštěm",
+    ]);
+    let t1 = run(&[
+        "task",
+        "add",
+        "--title",
+        "Zajistit 2000 protipovodňových pytlů",
+        "--assignee",
+        "ORP Vsetín",
+        "--due",
+        &at(-90),
+        "--priority",
+        "critical",
+        "--number",
+        "Ú-2026-014",
+    ]);
+    let t2 = run(&[
+        "task",
+        "add",
+        "--title",
+        "Připravit evakuační autobusy pro Jablůnku",
+        "--assignee",
+        "HZS Zlínského kraje",
+        "--due",
+        &at(180),
+        "--priority",
+        "high",
+    ]);
+    run(&[
+        "task",
+        "add",
+        "--title",
+        "Ověřit ubytovací kapacity v tělocvičnách",
+        "--assignee",
+        "ORP Valašské Meziříčí",
+        "--due",
+        &at(600),
+    ]);
+    let t4 = run(&[
+        "task",
+        "add",
+        "--title",
+        "Informovat obyvatele přes rozhlas",
+        "--assignee",
+        "starosta Jablůnky",
+        "--priority",
+        "normal",
+    ]);
+    run(&["task", "status", &t1, "accepted"]);
+    run(&["task", "status", &t2, "in-progress"]);
+    run(&[
+        "task",
+        "status",
+        &t4,
+        "done",
+        "--note",
+        "Hlášení odvysíláno třikrát.",
+    ]);
+    run(&[
+        "task",
+        "comment",
+        &t1,
+        "Pytle jsou ve skladu HZS Vsetín, odvoz v 16:00.",
+    ]);
+    run(&[
+        "sitrep",
+        "add",
+        "--sender",
+        "ORP Vsetín",
+        "--as-of",
+        &at(-120),
+        "--number",
+        "3",
+        "--recipient",
+        "KŠ Zlínského kraje",
+        "--situation",
+        "Bečva kulminuje ve Vsetíně, zaplaveny ulice u nábřeží.",
+        "--evacuated",
+        "140",
+        "--injured",
+        "2",
+        "--measures",
+        "Evakuace části Jablůnky, uzavřena lávka.",
+        "--prepared-by",
+        "Ing. Karel Novák",
+    ]);
+    run(&[
+        "sitrep",
+        "add",
+        "--sender",
+        "ORP Valašské Meziříčí",
+        "--as-of",
+        &at(-60),
+        "--number",
+        "1",
+        "--situation",
+        "Hladina stoupá, 2. SPA vyhlášen v 10:00.",
+        "--evacuated",
+        "25",
+    ]);
+    run(&[
+        "journal",
+        "add",
+        "--kind",
+        "phone-call",
+        "--text",
+        "Volal starosta Jablůnky: voda v obci, žádá pytle.",
+        "--event-time",
+        &at(-200),
+    ]);
+    run(&[
+        "journal",
+        "add",
+        "--kind",
+        "decision",
+        "--text",
+        "Předseda štábu rozhodl o evakuaci části Jablůnky.",
+        "--event-time",
+        &at(-150),
+    ]);
+    run(&[
+        "journal",
+        "add",
+        "--kind",
+        "incoming-message",
+        "--text",
+        "ČHMÚ: výstraha před povodní, 3. SPA na Bečvě.",
+    ]);
+    let r1 = run(&[
+        "request",
+        "add",
+        "--requester",
+        "ORP Vsetín",
+        "--item",
+        "protipovodňové pytle",
+        "--quantity",
+        "2000",
+        "--unit",
+        "ks",
+        "--needed-by",
+        &at(120),
+        "--priority",
+        "critical",
+        "--reason",
+        "Ochrana zástavby u nábřeží.",
+    ]);
+    run(&[
+        "request",
+        "add",
+        "--requester",
+        "ORP Valašské Meziříčí",
+        "--item",
+        "elektrocentrály",
+        "--quantity",
+        "3",
+        "--unit",
+        "ks",
+        "--priority",
+        "high",
+    ]);
+    run(&["request", "status", &r1, "approved"]);
+    run(&[
+        "contact",
+        "add",
+        "--name",
+        "Ing. Karel Novák",
+        "--function",
+        "vedoucí krizového řízení",
+        "--organization",
+        "MěÚ Vsetín",
+        "--phone",
+        "+420 571 491 111",
+        "--radio",
+        "VSETÍN 1",
+    ]);
+    run(&[
+        "contact",
+        "add",
+        "--name",
+        "plk. Marie Horáková",
+        "--function",
+        "operační důstojník",
+        "--organization",
+        "HZS Zlínského kraje",
+        "--phone",
+        "+420 950 670 111",
+        "--data-box",
+        "xnaa8xy",
+    ]);
+}
+
+#[test]
+fn e2e_screenshot_of_every_main_screen_light_and_dark() {
+    let _turn = TURN.lock().unwrap_or_else(|p| p.into_inner());
+    let mut d = Desktop::start("e2e-screens");
+    seed(&d);
+    let s = d.open();
+    d.shot("unlock-light");
+    unlock(&s);
+    s.wait_text("#board", "Povodeň na Bečvě", SHORT).unwrap();
+    s.wait_text("#overdue-count", "Po termínu: 1", SHORT)
+        .unwrap();
+    for theme in ["light", "dark"] {
+        if theme == "dark" {
+            s.click("#theme").unwrap();
+            s.wait(".app.theme-dark", SHORT).unwrap();
+        }
+        for (nav, ready, name) in [
+            ("#nav-board", "#board", "board"),
+            ("#nav-tasks", "#task-list", "tasks"),
+            ("#nav-reports", "#report-form", "reports"),
+            ("#nav-journal", "#journal-list", "journal"),
+            ("#nav-requests", "#request-list", "requests"),
+            ("#nav-incidents", "#incident-list", "incidents"),
+            ("#nav-contacts", "#contact-list", "contacts"),
+            ("#nav-members", "#invite-form", "invites"),
+        ] {
+            s.click(nav).unwrap();
+            s.wait(ready, SHORT).unwrap();
+            match name {
+                "tasks" => {
+                    s.click("#task-list tbody td.task-title").unwrap();
+                    s.wait("#task-detail", SHORT).unwrap();
+                }
+                "reports" => {
+                    s.click(".report-row button").unwrap();
+                    s.wait_text("#print-view", "Stav k", SHORT).unwrap();
+                }
+                "invites" => {
+                    s.click("#invite-submit").unwrap();
+                    s.wait_text("#invite-code", "KRZ-", SHORT).unwrap();
+                }
+                _ => {}
+            }
+            d.shot(&format!("{name}-{theme}"));
+        }
+        s.click("#board-mode").unwrap();
+        s.wait("main.board-main", SHORT).unwrap();
+        d.shot(&format!("projector-{theme}"));
+        s.execute(
+            "document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', code: 'Escape', bubbles: true}));",
+            json!([]),
+        )
+        .unwrap();
+        s.wait("nav.tabs", SHORT).unwrap();
+        s.click("#help").unwrap();
+        s.wait("#help-dialog", SHORT).unwrap();
+        d.shot(&format!("help-{theme}"));
+        s.click("#help-dialog button").unwrap();
+    }
+    s.click("#lang").unwrap();
+    s.click("#nav-board").unwrap();
+    s.wait_text("#board", "Active incidents", SHORT).unwrap();
+    d.shot("board-english-dark");
+    s.close().unwrap();
+}
