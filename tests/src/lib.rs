@@ -70,6 +70,7 @@ impl Xvfb {
     /// clients. Panics with the reason if Xvfb is not installed or does not come up.
     pub fn start() -> Xvfb {
         for n in 90..140 {
+            clear_stale_display(n);
             if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
                 || Path::new(&format!("/tmp/.X{n}-lock")).exists()
             {
@@ -163,8 +164,35 @@ fn colour_count(path: &Path) -> Result<u64, String> {
         .map_err(|_| format!("convert said {text:?} for {}", path.display()))
 }
 
+/// Removes the lock and socket of display `n` if the X server that held them is gone (a
+/// killed Xvfb cannot clean up, and enough leftovers would exhaust the range).
+fn clear_stale_display(n: u32) {
+    let lock = format!("/tmp/.X{n}-lock");
+    let Ok(text) = std::fs::read_to_string(&lock) else {
+        return;
+    };
+    let Ok(pid) = text.trim().parse::<u32>() else {
+        return;
+    };
+    if !Path::new(&format!("/proc/{pid}")).exists() {
+        let _ = std::fs::remove_file(&lock);
+        let _ = std::fs::remove_file(format!("/tmp/.X11-unix/X{n}"));
+    }
+}
+
 impl Drop for Xvfb {
     fn drop(&mut self) {
+        // SIGTERM, so Xvfb removes its lock and socket; SIGKILL only if it does not go.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
