@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs KrizLink: installs what is missing, builds the UI and starts the desktop app.
-# With no display it starts the headless node instead.
+# Runs KrizLink: installs what is missing, builds the UI and starts the desktop app on the
+# display. On a first start (no identity in the data dir) the app opens on its first-run screen
+# (create an identity, then create or join a space). The data dir is KRIZLINK_DATA_DIR, else
+# $XDG_DATA_HOME/krizlink, else ~/.local/share/krizlink.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"

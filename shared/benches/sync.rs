@@ -61,7 +61,7 @@ struct Peer {
 
 fn start(mut node: Node, listen: bool, peers: Vec<Multiaddr>) -> Peer {
     let name = format!("peer-{}", node.name());
-    let (jobs_tx, jobs_rx) = mpsc::channel::<Job>(1024);
+    let (jobs_tx, mut jobs_rx) = mpsc::channel::<Job>(1024);
     let (changed_tx, changed_rx) = std::sync::mpsc::channel();
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -100,7 +100,7 @@ fn start(mut node: Node, listen: bool, peers: Vec<Multiaddr>) -> Peer {
                 let stop = async {
                     let _ = stop_rx.await;
                 };
-                serve(&mut node, cfg, jobs_rx, Some(events_tx), stop)
+                serve(&mut node, cfg, &mut jobs_rx, Some(events_tx), stop)
                     .await
                     .expect("serve");
             });

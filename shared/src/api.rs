@@ -17,6 +17,13 @@ use crate::record::{
 /// The Tauri event emitted after every change to a space (local write now, sync later).
 pub const SPACE_CHANGED: &str = "space-changed";
 
+/// The Tauri event emitted when what the network panel shows changed (a peer came or went, a
+/// sync completed, operations were stored); the payload is a [`NetworkView`].
+pub const NETWORK_CHANGED: &str = "network-changed";
+
+/// Most peer addresses a person can keep in the app's list.
+pub const MAX_SAVED_PEERS: usize = 32;
+
 /// Shortest passphrase accepted for a new identity.
 pub const MIN_PASSPHRASE_CHARS: usize = 8;
 
@@ -25,6 +32,53 @@ pub const MIN_PASSPHRASE_CHARS: usize = 8;
 pub struct SpaceChanged {
     /// The space id in hex.
     pub space: String,
+}
+
+/// The network as the app's panel shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkView {
+    /// The background sync runs (false before unlocking, or when it could not start).
+    pub running: bool,
+    /// Why sync is not running, as a Czech sentence.
+    pub error: Option<String>,
+    /// This device's network addresses (with `/p2p/<peer id>`), for an administrator.
+    pub listen: Vec<String>,
+    /// Peers that are connected now or were synced with in this run, connected first.
+    pub peers: Vec<PeerView>,
+    /// Per space id (hex): this device's operations not yet known to be on any other peer.
+    pub unsent: Vec<(String, u64)>,
+    /// The peer addresses this app dials (saved in the data dir).
+    pub saved_peers: Vec<String>,
+}
+
+impl NetworkView {
+    /// How many peers are connected now.
+    pub fn connected(&self) -> usize {
+        self.peers.iter().filter(|p| p.connected).count()
+    }
+
+    /// This device's operations in `space` not yet on another peer.
+    pub fn unsent_in(&self, space: &str) -> u64 {
+        self.unsent
+            .iter()
+            .find(|(s, _)| s == space)
+            .map(|(_, n)| *n)
+            .unwrap_or(0)
+    }
+}
+
+/// One peer in the network panel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerView {
+    pub peer_id: String,
+    /// The member's name when the device is a member of a space held here.
+    pub name: Option<String>,
+    /// The device id (hex) behind the peer id.
+    pub device: Option<String>,
+    pub connected: bool,
+    pub addresses: Vec<String>,
+    /// RFC 3339, UTC: the last completed sync with this peer in this run.
+    pub last_sync: Option<String>,
 }
 
 /// What the app knows before and after unlocking.

@@ -4,14 +4,16 @@
 //! and then emits [`SPACE_CHANGED`], so every open view refreshes without polling.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use krizlink_core::api::{
-    AppStatus, ContactInput, FieldConflict, FieldEdit, IncidentInput, JournalInput, RequestInput,
-    SitrepInput, SpaceChanged, SpaceInfo, TaskInput, MIN_PASSPHRASE_CHARS, SPACE_CHANGED,
+    AppStatus, ContactInput, FieldConflict, FieldEdit, IncidentInput, JournalInput, NetworkView,
+    RequestInput, SitrepInput, SpaceChanged, SpaceInfo, TaskInput, MAX_SAVED_PEERS,
+    MIN_PASSPHRASE_CHARS, SPACE_CHANGED,
 };
 use krizlink_core::engine::keystore::{KdfParams, Role};
 use krizlink_core::engine::node::Node;
+use krizlink_core::engine::sync::{self, NetAction};
 use krizlink_core::op::Change;
 use krizlink_core::views::{
     Contact, Incident, JournalEntry, ResourceRequest, SituationReport, Task,
@@ -20,58 +22,80 @@ use krizlink_core::{FieldValue, RecordId, RecordKind, SpaceId, Status};
 use tauri::{AppHandle, Emitter, State};
 
 use crate::errors::{cs, form_cs, kind_cs};
+use crate::network::{parse_address, save_peers, saved_peers, NetOptions, Running};
 
-/// The engine inside the app: the data dir and, once unlocked, the node.
+/// The engine inside the app: the data dir and, once unlocked, the node's thread.
 pub struct Engine {
     pub dir: PathBuf,
-    pub node: Mutex<Option<Node>>,
+    net: NetOptions,
+    running: Mutex<Option<Arc<Running>>>,
 }
 
 type Answer<T> = Result<T, String>;
 
+fn internal() -> String {
+    "Vnitřní chyba aplikace; restartujte ji prosím.".to_owned()
+}
+
 impl Engine {
-    pub fn new(dir: PathBuf) -> Engine {
+    pub fn new(dir: PathBuf, net: NetOptions) -> Engine {
         Engine {
             dir,
-            node: Mutex::new(None),
+            net,
+            running: Mutex::new(None),
         }
     }
 
-    /// Runs `f` with the unlocked node.
-    fn with<T>(&self, f: impl FnOnce(&mut Node) -> Answer<T>) -> Answer<T> {
-        let mut guard = self
-            .node
+    fn running(&self) -> Answer<Arc<Running>> {
+        self.running
             .lock()
-            .map_err(|_| "Vnitřní chyba aplikace; restartujte ji prosím.".to_owned())?;
-        match guard.as_mut() {
-            Some(node) => f(node),
-            None => Err("Nejprve odemkněte identitu heslem.".into()),
-        }
+            .map_err(|_| internal())?
+            .clone()
+            .ok_or_else(|| "Nejprve odemkněte identitu heslem.".into())
+    }
+
+    /// Runs `f` with the unlocked node (in the engine's thread, between network events).
+    async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Node) -> Answer<T> + Send + 'static,
+    ) -> Answer<T> {
+        self.running()?.run(move |node, _| f(node)).await
+    }
+
+    fn is_unlocked(&self) -> bool {
+        self.running.lock().map(|g| g.is_some()).unwrap_or(false)
     }
 
     fn status(&self) -> AppStatus {
-        let guard = self.node.lock().ok();
-        let node = guard.as_ref().and_then(|g| g.as_ref());
+        let running = self.running.lock().ok().and_then(|g| g.clone());
         AppStatus {
             initialised: self.dir.join("keystore.krz").exists(),
-            unlocked: node.is_some(),
-            name: node.map(|n| n.name().to_owned()),
-            device: node.map(|n| n.device_id().to_string()),
+            unlocked: running.is_some(),
+            name: running.as_ref().map(|r| r.name.clone()),
+            device: running.as_ref().map(|r| r.device.clone()),
             data_dir: self.dir.display().to_string(),
             version: krizlink_core::VERSION.to_owned(),
-            warnings: node
-                .map(|n| n.warnings().iter().map(|w| warning_cs(w)).collect())
+            warnings: running
+                .map(|r| r.warnings.iter().map(|w| warning_cs(w)).collect())
                 .unwrap_or_default(),
         }
     }
 
-    /// Closes the node (checkpoints derived state); everything is durable already.
+    /// Starts the engine's thread with the unlocked node.
+    fn put(&self, app: AppHandle, node: Node) -> Answer<()> {
+        let mut guard = self.running.lock().map_err(|_| internal())?;
+        *guard = Some(Arc::new(Running::start(node, &self.net, app)));
+        Ok(())
+    }
+
+    /// Stops sync and closes the node; everything is durable already.
     pub fn close(&self) {
-        if let Ok(mut guard) = self.node.lock() {
-            if let Some(node) = guard.take() {
-                if let Err(e) = node.close() {
-                    eprintln!("krizlink-desktop: warning on close: {}", cs(&e));
-                }
+        let running = self.running.lock().ok().and_then(|mut g| g.take());
+        if let Some(running) = running {
+            match Arc::try_unwrap(running) {
+                Ok(mut running) => running.stop(),
+                // A command still holds it: the thread stops when the last handle goes.
+                Err(_) => eprintln!("krizlink-desktop: closing while a command runs"),
             }
         }
     }
@@ -135,6 +159,7 @@ pub async fn app_status(engine: State<'_, Engine>) -> Answer<AppStatus> {
 
 #[tauri::command]
 pub async fn init_identity(
+    app: AppHandle,
     engine: State<'_, Engine>,
     name: String,
     passphrase: String,
@@ -149,37 +174,34 @@ pub async fn init_identity(
     }
     let node =
         Node::init(&engine.dir, &name, &passphrase, KdfParams::default()).map_err(|e| cs(&e))?;
-    put(&engine, node)?;
+    engine.put(app, node)?;
     Ok(engine.status())
 }
 
 #[tauri::command]
-pub async fn unlock(engine: State<'_, Engine>, passphrase: String) -> Answer<AppStatus> {
-    if engine.node.lock().map(|g| g.is_some()).unwrap_or(false) {
+pub async fn unlock(
+    app: AppHandle,
+    engine: State<'_, Engine>,
+    passphrase: String,
+) -> Answer<AppStatus> {
+    if engine.is_unlocked() {
         return Ok(engine.status());
     }
     let node = Node::open(&engine.dir, &passphrase).map_err(|e| cs(&e))?;
-    put(&engine, node)?;
+    engine.put(app, node)?;
     Ok(engine.status())
-}
-
-fn put(engine: &Engine, node: Node) -> Answer<()> {
-    let mut guard = engine
-        .node
-        .lock()
-        .map_err(|_| "Vnitřní chyba aplikace; restartujte ji prosím.".to_owned())?;
-    *guard = Some(node);
-    Ok(())
 }
 
 #[tauri::command]
 pub async fn list_spaces(engine: State<'_, Engine>) -> Answer<Vec<SpaceInfo>> {
-    engine.with(|node| {
-        node.spaces()
-            .iter()
-            .map(|s| space_info(node, s.id))
-            .collect()
-    })
+    engine
+        .with(move |node| {
+            node.spaces()
+                .iter()
+                .map(|s| space_info(node, s.id))
+                .collect()
+        })
+        .await
 }
 
 #[tauri::command]
@@ -188,10 +210,12 @@ pub async fn create_space(
     engine: State<'_, Engine>,
     name: String,
 ) -> Answer<SpaceInfo> {
-    let info = engine.with(|node| {
-        let id = node.create_space(&name).map_err(|e| cs(&e))?;
-        space_info(node, id)
-    })?;
+    let info = engine
+        .with(move |node| {
+            let id = node.create_space(&name).map_err(|e| cs(&e))?;
+            space_info(node, id)
+        })
+        .await?;
     if let Ok(id) = space_id(&info.id) {
         changed(&app, id);
     }
@@ -213,20 +237,145 @@ pub async fn create_invite(
     if !(1..=720).contains(&valid_hours) {
         return Err("Pozvánka musí platit 1 až 720 hodin.".into());
     }
-    engine.with(|node| {
-        node.create_invite(space, role, valid_hours * 60)
-            .map_err(|e| cs(&e))
-    })
+    // While sync runs, the code carries after `@` where this device can be reached, so the
+    // invited device joins over the network in one step.
+    engine
+        .running()?
+        .run(move |node, net| {
+            let code = node
+                .create_invite(space, role, valid_hours * 60)
+                .map_err(|e| cs(&e))?;
+            let hint = sync::invite_hint(net);
+            Ok(if hint.is_empty() {
+                code
+            } else {
+                format!("{code}@{hint}")
+            })
+        })
+        .await
 }
 
+/// The secret part of an invite code, or a sentence when the part after `@` is damaged.
+fn invite_secret(code: &str) -> Answer<String> {
+    sync::split_invite(code)
+        .map(|(secret, _)| secret.to_owned())
+        .map_err(|_| "Část kódu pozvánky za znakem @ (adresa zvoucího) je poškozená; zkopírujte celý kód znovu.".to_owned())
+}
+
+/// Offline exchange, step 1: the join request to hand to the inviting device.
 #[tauri::command]
 pub async fn request_join(engine: State<'_, Engine>, code: String) -> Answer<String> {
-    engine.with(|node| node.request_join(&code).map_err(|e| cs(&e)))
+    let secret = invite_secret(&code)?;
+    engine
+        .with(move |node| node.request_join(&secret).map_err(|e| cs(&e)))
+        .await
+}
+
+/// How long a network join waits for the inviting device.
+const JOIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Joins over the network with a code that carries the inviting device's address (after `@`):
+/// the request goes to it, its welcome comes back, and sync fetches the space.
+#[tauri::command]
+pub async fn join_network(
+    app: AppHandle,
+    engine: State<'_, Engine>,
+    code: String,
+) -> Answer<SpaceInfo> {
+    let (secret, hint) = match sync::split_invite(&code) {
+        Ok((secret, Some(hint))) => (secret.to_owned(), hint),
+        Ok((_, None)) => {
+            return Err(
+                "Kód neobsahuje adresu zvoucího počítače; použijte výměnu žádosti a odpovědi."
+                    .into(),
+            )
+        }
+        Err(_) => return Err(invite_secret(&code).err().unwrap_or_default()),
+    };
+    let running = engine.running()?;
+    let (done, wait) = tokio::sync::oneshot::channel();
+    running
+        .run_then(move |node, _| match node.request_join(&secret) {
+            Ok(request) => (
+                Ok(()),
+                Some(NetAction::Join {
+                    request,
+                    inviter: hint.0,
+                    addresses: hint.1,
+                    done,
+                }),
+            ),
+            Err(e) => (Err(cs(&e)), None),
+        })
+        .await?;
+    let space = match tokio::time::timeout(JOIN_TIMEOUT, wait).await {
+        Ok(Ok(Ok(space))) => space,
+        Ok(Ok(Err(reason))) => {
+            return Err(format!(
+                "Připojení k prostoru se nepodařilo ({reason}). Zkuste to znovu, nebo použijte výměnu žádosti a odpovědi."
+            ))
+        }
+        Ok(Err(_)) | Err(_) => {
+            return Err("Zvoucí počítač neodpověděl do 60 sekund. Je zapnutý a ve stejné síti? Jinak použijte výměnu žádosti a odpovědi.".into())
+        }
+    };
+    let info = running.run(move |node, _| space_info(node, space)).await?;
+    changed(&app, space);
+    Ok(info)
+}
+
+/// What the network panel shows now (later changes arrive as `network-changed` events).
+#[tauri::command]
+pub async fn network_status(engine: State<'_, Engine>) -> Answer<NetworkView> {
+    let running = match engine.running() {
+        Ok(r) => r,
+        Err(_) => return Ok(NetworkView::default()),
+    };
+    running.view(engine.dir.clone()).await
+}
+
+/// Adds a peer address to dial (kept in the data dir for the next start).
+#[tauri::command]
+pub async fn add_peer(engine: State<'_, Engine>, address: String) -> Answer<NetworkView> {
+    let addr = parse_address(&address)?;
+    let mut saved = saved_peers(&engine.dir);
+    let text = addr.to_string();
+    if !saved.contains(&text) {
+        if saved.len() >= MAX_SAVED_PEERS {
+            return Err(format!(
+                "Seznam uzlů má už {MAX_SAVED_PEERS} adres; nejprve některou odeberte."
+            ));
+        }
+        saved.push(text);
+        save_peers(&engine.dir, &saved)?;
+    }
+    let running = engine.running()?;
+    running
+        .run_then(move |_, _| (Ok(()), Some(NetAction::Dial(addr))))
+        .await?;
+    running.view(engine.dir.clone()).await
+}
+
+/// Removes a saved peer address (an open connection stays until it closes).
+#[tauri::command]
+pub async fn remove_peer(engine: State<'_, Engine>, address: String) -> Answer<NetworkView> {
+    let mut saved = saved_peers(&engine.dir);
+    saved.retain(|p| p != &address);
+    save_peers(&engine.dir, &saved)?;
+    let running = engine.running()?;
+    if let Ok(addr) = parse_address(&address) {
+        running
+            .run_then(move |_, _| (Ok(()), Some(NetAction::Forget(addr))))
+            .await?;
+    }
+    running.view(engine.dir.clone()).await
 }
 
 #[tauri::command]
 pub async fn accept_join(engine: State<'_, Engine>, request: String) -> Answer<String> {
-    engine.with(|node| node.accept_join(&request).map_err(|e| cs(&e)))
+    engine
+        .with(move |node| node.accept_join(&request).map_err(|e| cs(&e)))
+        .await
 }
 
 #[tauri::command]
@@ -235,10 +384,12 @@ pub async fn finish_join(
     engine: State<'_, Engine>,
     welcome: String,
 ) -> Answer<SpaceInfo> {
-    let info = engine.with(|node| {
-        let id = node.finish_join(&welcome).map_err(|e| cs(&e))?;
-        space_info(node, id)
-    })?;
+    let info = engine
+        .with(move |node| {
+            let id = node.finish_join(&welcome).map_err(|e| cs(&e))?;
+            space_info(node, id)
+        })
+        .await?;
     if let Ok(id) = space_id(&info.id) {
         changed(&app, id);
     }
@@ -250,7 +401,9 @@ macro_rules! list_command {
         #[tauri::command]
         pub async fn $name(engine: State<'_, Engine>, space: String) -> Answer<Vec<$view>> {
             let space = space_id(&space)?;
-            engine.with(|node| Ok(node.replica(space).map_err(|e| cs(&e))?.$method()))
+            engine
+                .with(move |node| Ok(node.replica(space).map_err(|e| cs(&e))?.$method()))
+                .await
         }
     };
 }
@@ -263,18 +416,20 @@ list_command!(list_incidents, Incident, incidents);
 list_command!(list_contacts, Contact, contacts);
 
 /// Creates a record of `kind` from form changes; returns its id once durable.
-fn create(
+async fn create(
     app: &AppHandle,
     engine: &Engine,
     space: &str,
     kind: RecordKind,
-    changes: impl FnOnce(&Node, SpaceId) -> Answer<Vec<Change>>,
+    changes: impl FnOnce(&Node, SpaceId) -> Answer<Vec<Change>> + Send + 'static,
 ) -> Answer<String> {
     let space = space_id(space)?;
-    let id = engine.with(|node| {
-        let changes = changes(node, space)?;
-        node.create_record(space, kind, changes).map_err(|e| cs(&e))
-    })?;
+    let id = engine
+        .with(move |node| {
+            let changes = changes(node, space)?;
+            node.create_record(space, kind, changes).map_err(|e| cs(&e))
+        })
+        .await?;
     changed(app, space);
     Ok(id.to_string())
 }
@@ -300,9 +455,10 @@ pub async fn create_task(
     space: String,
     input: TaskInput,
 ) -> Answer<String> {
-    create(&app, &engine, &space, RecordKind::Task, |_, _| {
+    create(&app, &engine, &space, RecordKind::Task, move |_, _| {
         input.to_changes().map_err(|e| form_cs(&e))
     })
+    .await
 }
 
 #[tauri::command]
@@ -317,7 +473,7 @@ pub async fn create_report(
         &engine,
         &space,
         RecordKind::SituationReport,
-        |node, sp| {
+        move |node, sp| {
             let mut c = input.to_changes().map_err(|e| form_cs(&e))?;
             if let Some(old) = input.supersedes.as_deref().filter(|s| !s.is_empty()) {
                 let old = existing(node, sp, RecordKind::SituationReport, old)?;
@@ -329,6 +485,7 @@ pub async fn create_report(
             Ok(c)
         },
     )
+    .await
 }
 
 #[tauri::command]
@@ -343,7 +500,7 @@ pub async fn create_journal(
         &engine,
         &space,
         RecordKind::JournalEntry,
-        |node, sp| {
+        move |node, sp| {
             let mut c = input.to_changes().map_err(|e| form_cs(&e))?;
             if let Some(old) = input.corrects.as_deref().filter(|s| !s.is_empty()) {
                 let old = existing(node, sp, RecordKind::JournalEntry, old)?;
@@ -366,6 +523,7 @@ pub async fn create_journal(
             Ok(c)
         },
     )
+    .await
 }
 
 #[tauri::command]
@@ -380,8 +538,9 @@ pub async fn create_request(
         &engine,
         &space,
         RecordKind::ResourceRequest,
-        |_, _| input.to_changes().map_err(|e| form_cs(&e)),
+        move |_, _| input.to_changes().map_err(|e| form_cs(&e)),
     )
+    .await
 }
 
 #[tauri::command]
@@ -391,9 +550,10 @@ pub async fn create_incident(
     space: String,
     input: IncidentInput,
 ) -> Answer<String> {
-    create(&app, &engine, &space, RecordKind::Incident, |_, _| {
+    create(&app, &engine, &space, RecordKind::Incident, move |_, _| {
         input.to_changes().map_err(|e| form_cs(&e))
     })
+    .await
 }
 
 #[tauri::command]
@@ -403,9 +563,10 @@ pub async fn create_contact(
     space: String,
     input: ContactInput,
 ) -> Answer<String> {
-    create(&app, &engine, &space, RecordKind::Contact, |_, _| {
+    create(&app, &engine, &space, RecordKind::Contact, move |_, _| {
         input.to_changes().map_err(|e| form_cs(&e))
     })
+    .await
 }
 
 /// Changes scalar fields and sets of a record. Each value replaces every version of its field
@@ -422,47 +583,52 @@ pub async fn edit_record(
 ) -> Answer<()> {
     let space = space_id(&space)?;
     let record = record_id(&id)?;
-    engine.with(|node| {
-        let state = node
-            .replica(space)
-            .map_err(|e| cs(&e))?
-            .record(kind, record)
-            .ok_or_else(|| format!("Záznam ({}) v tomto prostoru neexistuje.", kind_cs(kind)))?;
-        let too_many = || "Záznam má příliš mnoho souběžných verzí pole; obraťte se na správce.";
-        let mut changes = Vec::new();
-        for value in edit.values {
-            let bases = state
-                .register(value.key())
-                .map(|r| r.heads())
-                .unwrap_or_default();
-            changes.push(Change::Set {
-                value,
-                bases: bases.try_into().map_err(|_| too_many())?,
-            });
-        }
-        for (set, element) in edit.add {
-            changes.push(Change::Add {
-                set,
-                element: element.trim().to_owned(),
-            });
-        }
-        for (set, element) in edit.remove {
-            let observed = state
-                .set(set)
-                .map(|s| s.additions_of(&element))
-                .unwrap_or_default();
-            changes.push(Change::Remove {
-                set,
-                element,
-                observed: observed.try_into().map_err(|_| too_many())?,
-            });
-        }
-        if changes.is_empty() {
-            return Err("Nic se nezměnilo.".into());
-        }
-        node.edit_record(space, record, kind, changes)
-            .map_err(|e| cs(&e))
-    })?;
+    engine
+        .with(move |node| {
+            let state = node
+                .replica(space)
+                .map_err(|e| cs(&e))?
+                .record(kind, record)
+                .ok_or_else(|| {
+                    format!("Záznam ({}) v tomto prostoru neexistuje.", kind_cs(kind))
+                })?;
+            let too_many =
+                || "Záznam má příliš mnoho souběžných verzí pole; obraťte se na správce.";
+            let mut changes = Vec::new();
+            for value in edit.values {
+                let bases = state
+                    .register(value.key())
+                    .map(|r| r.heads())
+                    .unwrap_or_default();
+                changes.push(Change::Set {
+                    value,
+                    bases: bases.try_into().map_err(|_| too_many())?,
+                });
+            }
+            for (set, element) in edit.add {
+                changes.push(Change::Add {
+                    set,
+                    element: element.trim().to_owned(),
+                });
+            }
+            for (set, element) in edit.remove {
+                let observed = state
+                    .set(set)
+                    .map(|s| s.additions_of(&element))
+                    .unwrap_or_default();
+                changes.push(Change::Remove {
+                    set,
+                    element,
+                    observed: observed.try_into().map_err(|_| too_many())?,
+                });
+            }
+            if changes.is_empty() {
+                return Err("Nic se nezměnilo.".into());
+            }
+            node.edit_record(space, record, kind, changes)
+                .map_err(|e| cs(&e))
+        })
+        .await?;
     changed(&app, space);
     Ok(())
 }
@@ -481,10 +647,12 @@ pub async fn move_status(
 ) -> Answer<()> {
     let space = space_id(&space)?;
     let record = record_id(&id)?;
-    engine.with(|node| {
-        node.move_status(space, record, kind, to, note.trim().to_owned())
-            .map_err(|e| cs(&e))
-    })?;
+    engine
+        .with(move |node| {
+            node.move_status(space, record, kind, to, note.trim().to_owned())
+                .map_err(|e| cs(&e))
+        })
+        .await?;
     changed(&app, space);
     Ok(())
 }
@@ -503,17 +671,19 @@ pub async fn add_comment(
     if text.trim().is_empty() {
         return Err("Komentář nesmí být prázdný.".into());
     }
-    engine.with(|node| {
-        node.edit_record(
-            space,
-            record,
-            kind,
-            vec![Change::Comment {
-                text: text.trim().to_owned(),
-            }],
-        )
-        .map_err(|e| cs(&e))
-    })?;
+    engine
+        .with(move |node| {
+            node.edit_record(
+                space,
+                record,
+                kind,
+                vec![Change::Comment {
+                    text: text.trim().to_owned(),
+                }],
+            )
+            .map_err(|e| cs(&e))
+        })
+        .await?;
     changed(&app, space);
     Ok(())
 }
@@ -528,22 +698,25 @@ pub async fn record_conflicts(
 ) -> Answer<Vec<FieldConflict>> {
     let space = space_id(&space)?;
     let record = record_id(&id)?;
-    engine.with(|node| {
-        let Some(state) = node
-            .replica(space)
-            .map_err(|e| cs(&e))?
-            .record(kind, record)
-        else {
-            return Ok(Vec::new());
-        };
-        Ok(state
-            .field_conflicts()
-            .into_iter()
-            .map(|(field, alternatives)| {
-                let mut values: Vec<FieldValue> = state.field(field).into_iter().cloned().collect();
-                values.extend(alternatives.into_iter().map(|(_, _, v)| v.clone()));
-                FieldConflict { field, values }
-            })
-            .collect())
-    })
+    engine
+        .with(move |node| {
+            let Some(state) = node
+                .replica(space)
+                .map_err(|e| cs(&e))?
+                .record(kind, record)
+            else {
+                return Ok(Vec::new());
+            };
+            Ok(state
+                .field_conflicts()
+                .into_iter()
+                .map(|(field, alternatives)| {
+                    let mut values: Vec<FieldValue> =
+                        state.field(field).into_iter().cloned().collect();
+                    values.extend(alternatives.into_iter().map(|(_, _, v)| v.clone()));
+                    FieldConflict { field, values }
+                })
+                .collect())
+        })
+        .await
 }

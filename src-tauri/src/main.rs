@@ -13,6 +13,7 @@
 
 mod commands;
 mod errors;
+mod network;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -106,7 +107,7 @@ fn main() -> ExitCode {
         });
     }
     let app = tauri::Builder::default()
-        .manage(commands::Engine::new(dir))
+        .manage(commands::Engine::new(dir, network::NetOptions::from_env()))
         .invoke_handler(tauri::generate_handler![
             commands::ui_ready,
             commands::app_status,
@@ -116,6 +117,10 @@ fn main() -> ExitCode {
             commands::create_space,
             commands::create_invite,
             commands::request_join,
+            commands::join_network,
+            commands::network_status,
+            commands::add_peer,
+            commands::remove_peer,
             commands::accept_join,
             commands::finish_join,
             commands::list_tasks,

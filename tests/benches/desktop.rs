@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use krizlink_core::engine::node::Node;
 use krizlink_tests::webdriver::{Session, TauriDriver};
 use krizlink_tests::{TempDir, Xvfb};
 use serde_json::{json, Value};
@@ -45,12 +46,15 @@ fn node(dir: &Path, args: &[&str], stdin: Option<&str>) -> String {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("krizlink-node (build the release binaries first)");
-    if let Some(input) = stdin {
-        let mut pipe = child.stdin.take().expect("stdin");
+    // Feed stdin from a thread: the child prints an id per line while it reads, and a full
+    // stdout pipe would otherwise block both sides.
+    let mut pipe = child.stdin.take().expect("stdin");
+    let input = stdin.unwrap_or_default().to_owned();
+    let feeder = std::thread::spawn(move || {
         pipe.write_all(input.as_bytes()).expect("write stdin");
-    }
-    drop(child.stdin.take());
+    });
     let out = child.wait_with_output().expect("krizlink-node ran");
+    feeder.join().expect("stdin written");
     assert!(out.status.success(), "krizlink-node {args:?} failed");
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
@@ -84,7 +88,14 @@ fn cold_start(driver: &TauriDriver, dir: &Path) -> (Duration, Duration, Session)
     let s = driver
         .session(
             &bin_dir().join("krizlink-desktop"),
-            &["--data-dir".to_owned(), dir.display().to_string()],
+            &[
+                "--data-dir".to_owned(),
+                dir.display().to_string(),
+                // Sync runs in the app; keep it on loopback and off mDNS here.
+                "--listen".to_owned(),
+                "/ip4/127.0.0.1/tcp/0".to_owned(),
+                "--no-mdns".to_owned(),
+            ],
         )
         .unwrap_or_else(|e| panic!("{e}"));
     let to_unlock = time_until(&s, "#unlock-submit", t0);
@@ -161,6 +172,15 @@ fn main() {
         s.close().unwrap();
         std::thread::sleep(Duration::from_millis(500));
     }
+    // The floor of unlocking: the engine alone opening the same dir in this process (Argon2id,
+    // keystore, the space loaded), measured between the app runs.
+    let mut opens_alone = Vec::new();
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        let opened = Node::open(&small, PASSPHRASE).unwrap_or_else(|e| panic!("{e}"));
+        opens_alone.push(ms(t.elapsed()));
+        opened.close().unwrap_or_else(|e| panic!("{e}"));
+    }
     let mut total: Vec<f64> = starts.iter().zip(&unlocks).map(|(a, b)| a + b).collect();
     stats("cold start: app start to unlock screen", &mut starts);
     stats(
@@ -170,6 +190,15 @@ fn main() {
     stats(
         "cold start to interactive board (without typing)",
         &mut total,
+    );
+    stats(
+        "floor: Node::open of the same dir, in process",
+        &mut opens_alone,
+    );
+    println!(
+        "{:<58} {:8.2}x (medians)",
+        "unlock to board / Node::open",
+        unlocks[unlocks.len() / 2] / opens_alone[opens_alone.len() / 2]
     );
 
     // 2. 10,000 tasks.

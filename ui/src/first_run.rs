@@ -243,6 +243,7 @@ fn join_space(p: &SpaceStepProps) -> Html {
     let on_code = {
         let form = form.clone();
         let request = request.clone();
+        let done = p.done.clone();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let code = form.get("invite_code");
@@ -255,7 +256,16 @@ fn join_space(p: &SpaceStepProps) -> Html {
             form.dispatch(FormAction::Busy);
             let form = form.clone();
             let request = request.clone();
+            let done = done.clone();
             wasm_bindgen_futures::spawn_local(async move {
+                // A code with the inviter's address joins over the network in one step.
+                if code.contains('@') {
+                    match invoke::<_, SpaceInfo>("join_network", &CodeArgs { code }).await {
+                        Ok(s) => done.emit(s.id),
+                        Err(m) => form.dispatch(FormAction::Failed(m)),
+                    }
+                    return;
+                }
                 match invoke::<_, String>("request_join", &CodeArgs { code }).await {
                     Ok(r) => {
                         request.set(Some(r));
@@ -296,6 +306,7 @@ fn join_space(p: &SpaceStepProps) -> Html {
             <form onsubmit={on_code} novalidate=true>
                 { field(&form, "invite_code", T::InviteCode.get(lang), Kind::Text, "KRZ-XXXX-XXXX-…") }
                 { submit_row(&form, T::JoinStep1.get(lang), "join-submit") }
+                if form.busy { <p class="muted" id="joining">{ T::Joining.get(lang) }</p> }
             </form>
             if let Some(r) = (*request).clone() {
                 <p class="muted">{ T::SendRequestBack.get(lang) }</p>

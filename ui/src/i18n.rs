@@ -72,7 +72,7 @@ texts! {
     CreateSpaceHelp: "Prostor je sdílené pracoviště jednoho štábu. Stanete se jeho předsedou.", "A space is one staff's shared workspace. You become its chair.";
     SpaceName: "Název prostoru", "Space name";
     JoinSpace: "Vstoupit do prostoru", "Join a space";
-    JoinHelp: "Zadejte kód pozvánky od člena štábu. Aplikace vytvoří kód žádosti, který mu pošlete zpět; on vám vrátí uvítací kód.", "Enter the invite code from a staff member. The app makes a request code to send back; they return a welcome code.";
+    JoinHelp: "Zadejte kód pozvánky od člena štábu. Obsahuje-li za znakem @ adresu jeho počítače, připojíte se po síti jedním krokem. Jinak aplikace vytvoří kód žádosti, který mu pošlete zpět, a on vám vrátí uvítací kód.", "Enter the invite code from a staff member. If it carries their computer's address after @, you join over the network in one step. Otherwise the app makes a request code to send back, and they return a welcome code.";
     InviteCode: "Kód pozvánky", "Invite code";
     JoinStep1: "Vytvořit žádost", "Make the request";
     SendRequestBack: "Pošlete tento kód žádosti tomu, kdo vás pozval:", "Send this request code to whoever invited you:";
@@ -226,5 +226,27 @@ texts! {
     RequestCode: "Kód žádosti", "Request code";
     Admit: "Přijmout", "Admit";
     SendWelcome: "Pošlete tento uvítací kód zpět:", "Send this welcome code back:";
-    NetworkLater: "Přehled spojení s ostatními pracovišti přibude se synchronizací.", "The overview of connections to other workstations comes with sync.";
+    InviteNetworkNote: "Když je tento počítač připojen k síti, kód pozvánky obsahuje za znakem @ i jeho adresu: pozvaný se pak připojí jedním krokem. Bez sítě použijte výměnu žádosti a uvítacího kódu.", "While this computer is on the network, the invite code carries its address after @, so the invitee joins in one step. Without a network, exchange the request and welcome codes.";
+    Network: "Síť", "Network";
+    Online: "Připojeno", "Online";
+    Offline: "Bez spojení", "Offline";
+    OfflineTitle: "Bez spojení s ostatními pracovišti.", "No connection to other workstations.";
+    OfflineText: "Vše se ukládá na tento počítač a odešle se samo, jakmile bude dostupný jiný počítač štábu.", "Everything is saved on this computer and is sent by itself as soon as another staff computer is reachable.";
+    Unsent: "Neodesláno", "Unsent";
+    UnsentHelp: "změny z tohoto počítače, které zatím nemá žádný jiný počítač", "changes from this computer that no other computer has yet";
+    ConnectedComputers: "Připojené počítače", "Connected computers";
+    NoPeers: "Žádný jiný počítač není právě dostupný.", "No other computer is reachable right now.";
+    NoPeersYet: "V tomto spuštění aplikace zatím neproběhlo spojení s jiným počítačem.", "No other computer has been reached since the app started.";
+    Computer: "Počítač", "Computer";
+    State: "Stav", "State";
+    LastSync: "Poslední synchronizace", "Last sync";
+    UnknownComputer: "počítač mimo vaše prostory", "computer outside your spaces";
+    PeerConnected: "připojen", "connected";
+    PeerGone: "odpojen", "disconnected";
+    PeerAddresses: "Adresy uzlů", "Peer addresses";
+    PeerAddressHelp: "Počítače ve stejné místní síti se najdou samy. Adresu zadejte pro uzel jinde, např. serverový uzel kraje; aplikace se k němu bude připojovat i po restartu.", "Computers on the same local network find each other. Enter an address for a peer elsewhere, e.g. the region's server node; the app keeps dialling it after a restart.";
+    PeerAddress: "Adresa uzlu", "Peer address";
+    AddPeer: "Přidat uzel", "Add peer";
+    OwnAddresses: "Adresy tohoto počítače (pro správce)", "This computer's addresses (for administrators)";
+    Joining: "Připojuji se k zvoucímu počítači…", "Contacting the inviting computer…";
 }

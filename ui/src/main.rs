@@ -11,6 +11,7 @@ mod i18n;
 mod incidents;
 mod journal;
 mod members;
+mod network;
 mod reports;
 mod requests;
 mod tasks;
@@ -21,7 +22,9 @@ use std::rc::Rc;
 
 use gloo::events::EventListener;
 use gloo::storage::{LocalStorage, Storage};
-use krizlink_core::api::{AppStatus, SpaceChanged, SpaceInfo, SPACE_CHANGED};
+use krizlink_core::api::{
+    AppStatus, NetworkView, SpaceChanged, SpaceInfo, NETWORK_CHANGED, SPACE_CHANGED,
+};
 use krizlink_core::views::{
     Contact, Incident, JournalEntry, ResourceRequest, SituationReport, Task,
 };
@@ -43,10 +46,11 @@ pub enum Screen {
     Incidents,
     Contacts,
     Members,
+    Network,
 }
 
 impl Screen {
-    const ALL: [Screen; 8] = [
+    const ALL: [Screen; 9] = [
         Screen::Board,
         Screen::Tasks,
         Screen::Reports,
@@ -55,6 +59,7 @@ impl Screen {
         Screen::Incidents,
         Screen::Contacts,
         Screen::Members,
+        Screen::Network,
     ];
 
     fn title(self) -> T {
@@ -67,6 +72,7 @@ impl Screen {
             Screen::Incidents => T::Incidents,
             Screen::Contacts => T::Contacts,
             Screen::Members => T::Members,
+            Screen::Network => T::Network,
         }
     }
 
@@ -80,6 +86,7 @@ impl Screen {
             Screen::Incidents => "incidents",
             Screen::Contacts => "contacts",
             Screen::Members => "members",
+            Screen::Network => "network",
         }
     }
 }
@@ -119,11 +126,15 @@ pub struct AppState {
     status: Option<AppStatus>,
     load_error: Option<String>,
     spaces: Vec<SpaceInfo>,
+    /// The list of spaces has arrived since the last unlock.
+    spaces_loaded: bool,
     space: Option<String>,
     screen: Screen,
     /// The space set-up screen is open over a signed-in app.
     setup: bool,
     data: Rc<SpaceData>,
+    /// What the network panel shows (from `network-changed`).
+    net: Rc<NetworkView>,
     lang: Lang,
     dark: bool,
     board_mode: bool,
@@ -143,6 +154,7 @@ pub enum Action {
     Go(Screen),
     Data(Rc<SpaceData>),
     Changed(String),
+    Net(NetworkView),
     Setup(bool),
     Help(bool),
     Escape,
@@ -162,6 +174,7 @@ impl Reducible for AppState {
             spaces: self.spaces.clone(),
             space: self.space.clone(),
             data: self.data.clone(),
+            net: self.net.clone(),
             ..*self
         };
         match action {
@@ -171,6 +184,7 @@ impl Reducible for AppState {
             }
             Action::LoadError(e) => s.load_error = Some(e),
             Action::Spaces(list) => {
+                s.spaces_loaded = true;
                 if s.space
                     .as_ref()
                     .is_none_or(|id| !list.iter().any(|x| &x.id == id))
@@ -200,6 +214,7 @@ impl Reducible for AppState {
                     s.generation += 1;
                 }
             }
+            Action::Net(view) => s.net = Rc::new(view),
             Action::Setup(open) => s.setup = open,
             Action::Help(open) => s.help = open,
             Action::Escape => {
@@ -325,10 +340,12 @@ fn app() -> Html {
         status: None,
         load_error: None,
         spaces: Vec::new(),
+        spaces_loaded: false,
         space: None,
         screen: Screen::Board,
         setup: false,
         data: Rc::new(SpaceData::default()),
+        net: Rc::new(NetworkView::default()),
         lang: LocalStorage::get::<String>("krizlink.lang")
             .ok()
             .and_then(|c| Lang::from_code(&c))
@@ -367,6 +384,15 @@ fn app() -> Html {
                     payload.and_then(|p| serde_wasm_bindgen::from_value::<SpaceChanged>(p).ok())
                 {
                     dc.dispatch(Action::Changed(p.space));
+                }
+            });
+            let dn = d.clone();
+            bridge::listen(NETWORK_CHANGED, move |event| {
+                let payload = js_sys::Reflect::get(&event, &"payload".into()).ok();
+                if let Some(view) =
+                    payload.and_then(|p| serde_wasm_bindgen::from_value::<NetworkView>(p).ok())
+                {
+                    dn.dispatch(Action::Net(view));
                 }
             });
             let dk = d.clone();
@@ -412,6 +438,21 @@ fn app() -> Html {
         );
     }
 
+    // Once unlocked: the network as it is now (later changes come as events).
+    {
+        let d = d.clone();
+        let unlocked = state.status.as_ref().is_some_and(|s| s.unlocked);
+        use_effect_with(unlocked, move |unlocked| {
+            if *unlocked {
+                wasm_bindgen_futures::spawn_local(async move {
+                    if let Ok(view) = bridge::call::<NetworkView>("network_status").await {
+                        d.dispatch(Action::Net(view));
+                    }
+                });
+            }
+        });
+    }
+
     // The projector mode scales every rem-sized thing: the whole page grows.
     use_effect_with(state.board_mode, |big| {
         if let Some(root) = web_sys::window()
@@ -441,6 +482,9 @@ fn app() -> Html {
         .as_ref()
         .and_then(|id| state.spaces.iter().find(|s| &s.id == id))
         .cloned();
+    if status.unlocked && !state.spaces_loaded {
+        return html! { <div class={root_classes}><main class="center"><p>{ T::Loading.get(lang) }</p></main></div> };
+    }
     let body = match (&current, status.unlocked, state.setup) {
         (Some(space), true, false) => {
             let ctx = Ctx {
@@ -486,6 +530,10 @@ fn main_view(state: &AppState, ctx: &Ctx, d: &UseReducerDispatcher<AppState>) ->
             Screen::Incidents => html! { <incidents::Incidents ctx={ctx.clone()} /> },
             Screen::Contacts => html! { <contacts::Contacts ctx={ctx.clone()} /> },
             Screen::Members => html! { <members::Members ctx={ctx.clone()} /> },
+            Screen::Network => html! {
+                <network::Network ctx={ctx.clone()} net={state.net.clone()}
+                    on_view={{ let d = d.clone(); Callback::from(move |v| d.dispatch(Action::Net(v))) }} />
+            },
         }
     };
     if state.board_mode {
@@ -542,7 +590,10 @@ fn main_view(state: &AppState, ctx: &Ctx, d: &UseReducerDispatcher<AppState>) ->
                     </button>
                 }
             }) }
+            <span class="spacer"></span>
+            { network::indicator(&state.net, &ctx.space.id, lang, { let go = ctx.go.clone(); Callback::from(move |_| go.emit((Screen::Network, None))) }) }
         </nav>
+        { network::offline_banner(&state.net, &ctx.space.id, lang) }
         if let Some(reason) = &ctx.space.read_only {
             <p class="banner warn">{ reason.clone() }</p>
         }

@@ -1,6 +1,6 @@
 //! Members and invites (členové a pozvánky): invite a new device to this space with a role
 //! (a one-use code read over the phone), admit it from its request code, and the offline
-//! exchange explained. The live list of peers comes with the network panel (sync).
+//! exchange explained. The live list of peers is the network panel (`network.rs`).
 
 use std::collections::BTreeMap;
 
@@ -137,7 +137,7 @@ pub fn members(p: &Props) -> Html {
                     <pre class="code" id="welcome-code">{ w.clone() }</pre>
                 }
             </form>
-            <p class="muted">{ T::NetworkLater.get(lang) }</p>
+            <p class="muted">{ T::InviteNetworkNote.get(lang) }</p>
         </div>
     }
 }

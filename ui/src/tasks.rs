@@ -7,7 +7,7 @@ use std::rc::Rc;
 use krizlink_core::api::{FieldConflict, FieldEdit, TaskInput};
 use krizlink_core::record::{Priority, SetField, TaskStatus};
 use krizlink_core::views::Task;
-use krizlink_core::{FieldValue, RecordKind, Status};
+use krizlink_core::{FieldValue, RecordId, RecordKind, Status};
 use serde::Serialize;
 use yew::prelude::*;
 
@@ -15,12 +15,44 @@ use crate::bridge::invoke;
 use crate::i18n::{label, Lang, T};
 use crate::widgets::{
     add_errors, ctrl_enter_submits, field, focus_first_error, initial, list_field, select,
-    submit_row, time_field, Form, FormAction, Kind,
+    submit_row, suggesting_field, time_field, Form, FormAction, Kind,
 };
 use crate::{time, Ctx};
 
 /// Most rows drawn at once; the filter narrows the rest.
-const MAX_ROWS: usize = 200;
+const MAX_ROWS: usize = 100;
+
+/// The ORPs of the Zlín region (GLOSSARY.md), offered as assignees with everyone already
+/// assigned in the space.
+const ORPS: [&str; 13] = [
+    "ORP Bystřice pod Hostýnem",
+    "ORP Holešov",
+    "ORP Kroměříž",
+    "ORP Luhačovice",
+    "ORP Otrokovice",
+    "ORP Rožnov pod Radhoštěm",
+    "ORP Uherské Hradiště",
+    "ORP Uherský Brod",
+    "ORP Valašské Klobouky",
+    "ORP Valašské Meziříčí",
+    "ORP Vizovice",
+    "ORP Vsetín",
+    "ORP Zlín",
+];
+
+/// The `<datalist>` of assignees to suggest.
+fn assignee_suggestions(tasks: &[Task]) -> Html {
+    let mut names: std::collections::BTreeSet<String> =
+        ORPS.iter().map(|s| (*s).to_owned()).collect();
+    for t in tasks.iter().take(2000) {
+        names.extend(t.assignees.iter().cloned());
+    }
+    html! {
+        <datalist id="assignee-suggestions">
+            { for names.into_iter().map(|n| html! { <option value={n} /> }) }
+        </datalist>
+    }
+}
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
@@ -74,14 +106,11 @@ pub fn tasks(p: &Props) -> Html {
         values: task_defaults(),
         ..Form::default()
     });
-    let filter = use_state(String::new);
-    let selected = use_state(|| None::<String>);
+    let selected = use_state(|| None::<RecordId>);
     let data_ptr = Rc::as_ptr(&ctx.data) as usize;
-    let index = {
+    let suggestions = {
         let data = ctx.data.clone();
-        use_memo(data_ptr, move |_| {
-            data.tasks.iter().map(haystack).collect::<Vec<_>>()
-        })
+        use_memo(data_ptr, move |_| assignee_suggestions(&data.tasks))
     };
 
     let onsubmit = {
@@ -126,6 +155,55 @@ pub fn tasks(p: &Props) -> Html {
         })
     };
 
+    let chosen = selected
+        .as_ref()
+        .and_then(|id| ctx.data.tasks.iter().find(|t| &t.meta.id == id))
+        .cloned();
+
+    html! {
+        <div class="split">
+            <form class="card form" id="task-form" {onsubmit} novalidate=true onkeydown={ctrl_enter_submits()}>
+                <h2>{ T::NewTask.get(lang) }</h2>
+                { field(&form, "title", T::Title.get(lang), Kind::Text, "") }
+                { field(&form, "description", T::Description.get(lang), Kind::Area, "") }
+                { suggesting_field(&form, "assignees", T::Assignees.get(lang), T::AssigneesHint.get(lang), "assignee-suggestions") }
+                { (*suggestions).clone() }
+                { field(&form, "deadline", T::Deadline.get(lang), Kind::Text, "23. 11. 2026 18:00") }
+                { select(&form, "priority", T::Priority.get(lang), priority_options(lang)) }
+                { field(&form, "number", T::Number.get(lang), Kind::Text, "Ú-2026-014") }
+                { submit_row(&form, T::CreateTask.get(lang), "task-submit") }
+            </form>
+            <div class="list-pane">
+                <TaskList ctx={ctx.clone()} selected={*selected}
+                    on_select={{ let selected = selected.clone(); Callback::from(move |id| selected.set(Some(id))) }} />
+                if let Some(t) = chosen {
+                    <TaskDetail ctx={ctx.clone()} task={t} />
+                }
+            </div>
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct ListProps {
+    ctx: Ctx,
+    selected: Option<RecordId>,
+    on_select: Callback<RecordId>,
+}
+
+/// The filtered list: its own component, so a keystroke in the filter re-renders only it.
+#[function_component(TaskList)]
+fn task_list(p: &ListProps) -> Html {
+    let ctx = &p.ctx;
+    let lang = ctx.lang;
+    let filter = use_state(String::new);
+    let data_ptr = Rc::as_ptr(&ctx.data) as usize;
+    let index = {
+        let data = ctx.data.clone();
+        use_memo(data_ptr, move |_| {
+            data.tasks.iter().map(haystack).collect::<Vec<_>>()
+        })
+    };
     let needle = filter.to_lowercase();
     let matches: Vec<&Task> = ctx
         .data
@@ -144,24 +222,8 @@ pub fn tasks(p: &Props) -> Html {
             )
         })
     };
-    let chosen = selected
-        .as_ref()
-        .and_then(|id| ctx.data.tasks.iter().find(|t| &t.meta.id.to_string() == id))
-        .cloned();
-
     html! {
-        <div class="split">
-            <form class="card form" id="task-form" {onsubmit} novalidate=true onkeydown={ctrl_enter_submits()}>
-                <h2>{ T::NewTask.get(lang) }</h2>
-                { field(&form, "title", T::Title.get(lang), Kind::Text, "") }
-                { field(&form, "description", T::Description.get(lang), Kind::Area, "") }
-                { field(&form, "assignees", T::Assignees.get(lang), Kind::Text, T::AssigneesHint.get(lang)) }
-                { field(&form, "deadline", T::Deadline.get(lang), Kind::Text, "23. 11. 2026 18:00") }
-                { select(&form, "priority", T::Priority.get(lang), priority_options(lang)) }
-                { field(&form, "number", T::Number.get(lang), Kind::Text, "Ú-2026-014") }
-                { submit_row(&form, T::CreateTask.get(lang), "task-submit") }
-            </form>
-            <div class="list-pane">
+        <>
                 <input id="filter" class="filter" type="search" placeholder={T::FilterHint.get(lang)}
                     value={(*filter).clone()} oninput={on_filter} aria-label={T::Filter.get(lang)} />
                 <p class="muted" id="task-count">{ format!("{}: {} / {}", T::Shown.get(lang), matches.len(), ctx.data.tasks.len()) }</p>
@@ -172,14 +234,14 @@ pub fn tasks(p: &Props) -> Html {
                     </tr></thead>
                     <tbody>
                     { for matches.iter().take(MAX_ROWS).map(|t| {
-                        let id = t.meta.id.to_string();
+                        let id = t.meta.id;
                         let late = t.is_overdue(ctx.now);
-                        let sel = selected.clone();
-                        let is_sel = selected.as_deref() == Some(id.as_str());
+                        let sel = p.on_select.clone();
+                        let is_sel = p.selected == Some(id);
                         let conflict = !t.status_conflicts.is_empty() || !t.meta.conflicting_fields.is_empty();
                         html! {
                             <tr class={classes!("row", late.then_some("late"), is_sel.then_some("selected"))}
-                                onclick={Callback::from(move |_| sel.set(Some(id.clone())))}>
+                                onclick={Callback::from(move |_| sel.emit(id))}>
                                 <td class="task-title">
                                     { t.title.clone() }
                                     if conflict { <span class="badge conflict">{ T::Conflict.get(lang) }</span> }
@@ -199,11 +261,7 @@ pub fn tasks(p: &Props) -> Html {
                 if matches.len() > MAX_ROWS {
                     <p class="muted">{ format!("{} {}", matches.len() - MAX_ROWS, T::MoreRows.get(lang)) }</p>
                 }
-                if let Some(t) = chosen {
-                    <TaskDetail ctx={ctx.clone()} task={t} />
-                }
-            </div>
-        </div>
+        </>
     }
 }
 
@@ -489,7 +547,7 @@ fn task_detail(p: &DetailProps) -> Html {
                 }) }
             </div>
             <form onsubmit={on_edit} class="inline-form" novalidate=true>
-                { field(&form, "add_assignee", T::AddAssignee.get(lang), Kind::Text, T::AssigneesHint.get(lang)) }
+                { suggesting_field(&form, "add_assignee", T::AddAssignee.get(lang), T::AssigneesHint.get(lang), "assignee-suggestions") }
                 { field(&form, "new_deadline", T::NewDeadline.get(lang), Kind::Text, "23. 11. 2026 18:00") }
                 { select(&form, "new_priority", T::Priority.get(lang), priority_choices) }
                 { field(&form, "outcome", T::Outcome.get(lang), Kind::Text, "") }

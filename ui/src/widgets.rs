@@ -166,6 +166,29 @@ pub fn scoped_field(
     kind: Kind,
     placeholder: &str,
 ) -> Html {
+    input_field(form, scope, id, label, kind, placeholder, None)
+}
+
+/// [`field`] offering the suggestions of the `<datalist>` with id `list`.
+pub fn suggesting_field(
+    form: &UseReducerHandle<Form>,
+    id: &'static str,
+    label: &str,
+    placeholder: &str,
+    list: &str,
+) -> Html {
+    input_field(form, "", id, label, Kind::Text, placeholder, Some(list))
+}
+
+fn input_field(
+    form: &UseReducerHandle<Form>,
+    scope: &str,
+    id: &'static str,
+    label: &str,
+    kind: Kind,
+    placeholder: &str,
+    list: Option<&str>,
+) -> Html {
     let value = form.get(id);
     let error = form.errors.get(id).cloned();
     let dom_id = if scope.is_empty() {
@@ -196,7 +219,8 @@ pub fn scoped_field(
             } else {
                 "text"
             };
-            html! { <input id={dom_id.clone()} type={ty} value={value} {oninput}
+            let list = list.map(str::to_owned);
+            html! { <input id={dom_id.clone()} type={ty} value={value} {oninput} list={list}
             placeholder={placeholder.to_owned()} aria-invalid={invalid}
             aria-describedby={error_id.clone()} autocomplete="off" /> }
         }

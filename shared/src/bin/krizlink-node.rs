@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context, Result};
-use krizlink_core::engine::sync::NetStatus;
+use krizlink_core::engine::sync::{self, NetStatus};
 
 use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
@@ -757,7 +757,7 @@ fn dispatch(node: &mut Node, io: &mut Io, net: Option<&NetStatus>, command: Comm
             }
             let code = node.create_invite(space, role, valid_hours * 60)?;
             // A serving peer adds where it can be reached, for a one-step network join.
-            match net.map(serve::invite_hint).filter(|h| !h.is_empty()) {
+            match net.map(sync::invite_hint).filter(|h| !h.is_empty()) {
                 Some(hint) => outln!(io, "{code}@{hint}"),
                 None => outln!(io, "{code}"),
             }

@@ -3,6 +3,9 @@
 //! bad input that keeps what was typed, the keyboard, and a screenshot of every main screen in
 //! the light and the dark theme (target/e2e-screenshots/; `scripts/update-screens.sh` copies
 //! them to docs/screens/). Data for the screenshots is written with the real `krizlink-node`.
+//! The sync test puts the app next to a real `krizlink-node serve` on loopback: it joins over
+//! the network from the invite code, tasks written on either side appear on the other without
+//! a click, and the offline banner and the unsent count tell the truth while the peer is down.
 //!
 //! The tests take turns (one app at a time): the machines have two cores.
 
@@ -49,9 +52,13 @@ impl Desktop {
     /// not start it (seen once under heavy load: no answer to the new session), the driver is
     /// restarted and the app started once more; the first failure is reported on stderr.
     fn open(&mut self) -> Session {
+        // Sync runs in the app: on loopback only, without mDNS, so tests never meet each other.
         let args = vec![
             "--data-dir".to_owned(),
             self.data_dir().display().to_string(),
+            "--listen".to_owned(),
+            "/ip4/127.0.0.1/tcp/0".to_owned(),
+            "--no-mdns".to_owned(),
         ];
         let app = workspace_bin("krizlink-desktop");
         let s = match self.driver.session(&app, &args) {
@@ -172,6 +179,15 @@ fn e2e_first_run_space_task_survive_restart_and_unlock() {
     s.wait_text("#saved", "Uloženo", SHORT).unwrap();
     // The form is empty again for the next task.
     assert_eq!(s.value("#f-title").unwrap(), "");
+    // Accept it and comment on it: a status move and an append-only comment.
+    s.click("#task-list tbody td.task-title").unwrap();
+    s.click("#move-accepted").unwrap();
+    s.wait_text("#task-list", "přijat", SHORT).unwrap();
+    s.type_into("#f-comment", "Pytle vyzvednout ve skladu HZS.")
+        .unwrap();
+    s.click("#comment-submit").unwrap();
+    s.wait_text("#task-detail", "Pytle vyzvednout ve skladu HZS.", SHORT)
+        .unwrap();
     s.close().unwrap();
 
     // A new process on the same data dir: a wrong passphrase is refused in Czech, the right
@@ -192,6 +208,10 @@ fn e2e_first_run_space_task_survive_restart_and_unlock() {
     s.wait_text("#task-list", title, SHORT).unwrap();
     s.wait_text("#task-list", "24. 11. 2026 18:00", SHORT)
         .unwrap();
+    s.wait_text("#task-list", "přijat", SHORT).unwrap();
+    s.click("#task-list tbody td.task-title").unwrap();
+    s.wait_text("#task-detail", "Pytle vyzvednout ve skladu HZS.", SHORT)
+        .unwrap();
     s.close().unwrap();
     // The same task as the engine sees it, through the CLI.
     let space = d.node(&["space", "list", "--json"]);
@@ -200,6 +220,7 @@ fn e2e_first_run_space_task_survive_restart_and_unlock() {
     let tasks = d.node(&["task", "list", "--space", &id, "--json"]);
     assert!(tasks.contains(title), "{tasks}");
     assert!(tasks.contains("ORP Vsetín"), "{tasks}");
+    assert!(tasks.contains("\"status\":\"accepted\""), "{tasks}");
 }
 
 #[test]
@@ -313,7 +334,7 @@ fn e2e_keyboard_reaches_every_main_action() {
     wait_focus("f-sender");
     key("KeyR", "r", true);
     wait_focus("f-requester");
-    // Alt+1 .. Alt+8: every screen.
+    // Alt+1 .. Alt+9: every screen.
     for (n, id) in [
         (1, "board"),
         (2, "tasks"),
@@ -323,6 +344,7 @@ fn e2e_keyboard_reaches_every_main_action() {
         (6, "incidents"),
         (7, "contacts"),
         (8, "members"),
+        (9, "network"),
     ] {
         key(&format!("Digit{n}"), &n.to_string(), true);
         s.wait(&format!("main.screen-{id}"), SHORT).unwrap();
@@ -639,5 +661,186 @@ fn e2e_screenshot_of_every_main_screen_light_and_dark() {
     s.click("#nav-board").unwrap();
     s.wait_text("#board", "Active incidents", SHORT).unwrap();
     d.shot("board-english-dark");
+    s.close().unwrap();
+}
+
+/// A loopback TCP port nobody listens on now (so a restarted peer keeps its address).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// `krizlink-node serve` on `dir`, listening on `addr`; stopped with SIGTERM on drop.
+struct Serving(std::process::Child);
+
+impl Serving {
+    fn start(dir: &Path, addr: &str) -> Serving {
+        use std::io::BufRead;
+        let mut child = Command::new(workspace_bin("krizlink-node"))
+            .arg("--data-dir")
+            .arg(dir)
+            .args(["serve", "--listen", addr, "--no-mdns"])
+            .env("KRIZLINK_PASSPHRASE", PASSPHRASE)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("serve starts");
+        // The peer id, then the listen address: by then the control socket is up.
+        let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        for _ in 0..2 {
+            line.clear();
+            out.read_line(&mut line).expect("serve prints its address");
+        }
+        assert!(line.contains("/p2p/"), "serve printed {line:?}");
+        Serving(child)
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+fn task_list_at(dir: &Path, space: &str) -> String {
+    node_at(dir, &["task", "list", "--space", space, "--json"])
+}
+
+fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !done() {
+        assert!(start.elapsed() < limit, "timed out after {limit:?}: {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn e2e_app_and_a_serving_node_sync_without_a_click() {
+    let _turn = TURN.lock().unwrap_or_else(|p| p.into_inner());
+    let mut d = Desktop::start("e2e-sync");
+    // The region's server node founds the space and serves on a fixed loopback port.
+    let office = d.data.path().join("office-node");
+    node_at(&office, &["init", "--name", "Server KŠ Zlínského kraje"]);
+    let space = node_at(
+        &office,
+        &["space", "create", "Krizový štáb Zlínského kraje"],
+    );
+    let addr = format!("/ip4/127.0.0.1/tcp/{}", free_port());
+    let serving = Serving::start(&office, &addr);
+    let code = node_at(
+        &office,
+        &[
+            "invite",
+            "create",
+            "--space",
+            &space,
+            "--role",
+            "orp_coordinator",
+        ],
+    );
+    assert!(
+        code.contains('@'),
+        "a serving node's code says where it is: {code}"
+    );
+
+    // The laptop: an identity, then the invite code joins over the network in one step.
+    d.node(&["init", "--name", "Jana Nováková"]);
+    let s = d.open();
+    s.wait("#unlock", SHORT).unwrap();
+    s.type_into("#f-passphrase", PASSPHRASE).unwrap();
+    s.click("#unlock-submit").unwrap();
+    s.wait("#join-space", UNLOCK).unwrap();
+    s.type_into("#f-invite_code", &code).unwrap();
+    s.click("#join-submit").unwrap();
+    s.wait_text(
+        "#board-title",
+        "Krizový štáb Zlínského kraje",
+        Duration::from_secs(60),
+    )
+    .unwrap();
+    s.wait_text("#net-indicator", "Připojeno: 1", SHORT)
+        .unwrap();
+
+    // The node writes a task; it appears in the open list with no click.
+    s.click("#nav-tasks").unwrap();
+    s.wait("#task-list", SHORT).unwrap();
+    let from_office = "Svolat povodňovou komisi kraje na 14:00";
+    node_at(
+        &office,
+        &[
+            "task",
+            "add",
+            "--space",
+            &space,
+            "--title",
+            from_office,
+            "--assignee",
+            "ORP Vsetín",
+        ],
+    );
+    s.wait_text("#task-list", from_office, SHORT).unwrap();
+
+    // A task written in the app reaches the node.
+    let from_laptop = "Nahlásit počet evakuovaných v Jablůnce";
+    s.type_into("#f-title", from_laptop).unwrap();
+    s.click("#task-submit").unwrap();
+    s.wait_text("#saved", "Uloženo", SHORT).unwrap();
+    wait_for("the laptop's task at the node", SHORT, || {
+        task_list_at(&office, &space).contains(from_laptop)
+    });
+
+    // The network panel: the node by its member name, connected, nothing unsent. A typed
+    // address that is not one gets a Czech sentence next to the field and stays as typed.
+    s.click("#nav-network").unwrap();
+    s.wait_text("#peer-list", "Server KŠ Zlínského kraje", SHORT)
+        .unwrap();
+    s.wait_text("#peer-list", "připojen", SHORT).unwrap();
+    s.wait_text("#network-unsent", "Neodesláno: 0 změn", SHORT)
+        .unwrap();
+    s.type_into("#f-peer_address", "192.168.1.10:7470").unwrap();
+    s.click("#peer-submit").unwrap();
+    s.wait_text("#f-peer_address-error", "není adresa uzlu", SHORT)
+        .unwrap();
+    assert_eq!(s.value("#f-peer_address").unwrap(), "192.168.1.10:7470");
+    s.clear("#f-peer_address").unwrap();
+    s.type_into("#f-peer_address", &addr).unwrap();
+    s.click("#peer-submit").unwrap();
+    s.wait_text("#saved-peers", &addr, SHORT).unwrap();
+    d.shot("network-light");
+
+    // The node goes down: the banner says so, and a task written now is counted as unsent.
+    drop(serving);
+    s.wait("#offline-banner", SHORT).unwrap();
+    s.wait_text("#net-indicator", "Bez spojení", SHORT).unwrap();
+    s.click("#nav-tasks").unwrap();
+    let while_offline = "Zajistit náhradní zdroj pro ORP Vsetín";
+    s.type_into("#f-title", while_offline).unwrap();
+    s.click("#task-submit").unwrap();
+    s.wait_text("#task-list", while_offline, SHORT).unwrap();
+    s.wait_text("#unsent-count", "Neodesláno: 1 změna", SHORT)
+        .unwrap();
+    s.wait_text("#offline-banner", "Neodesláno: 1 změna", SHORT)
+        .unwrap();
+    d.shot("offline-light");
+
+    // Back up at the saved address: the app redials, the task goes out, the count is zero.
+    let _serving = Serving::start(&office, &addr);
+    s.wait_text("#net-indicator", "Připojeno: 1", Duration::from_secs(40))
+        .unwrap();
+    wait_for("the offline task at the node", SHORT, || {
+        task_list_at(&office, &space).contains(while_offline)
+    });
+    wait_for("the unsent count back to zero", SHORT, || {
+        s.find("#unsent-count")
+            .map(|e| e.is_none())
+            .unwrap_or(false)
+    });
+    assert!(s.find("#offline-banner").unwrap().is_none());
     s.close().unwrap();
 }

@@ -19,7 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use krizlink_core::engine::node::{Holding, Node};
 use krizlink_core::engine::sync::{
-    self, peer_of_device, InviteHint, Job, NetAction, NetEvent, NetStatus, SyncConfig,
+    self, peer_of_device, Job, NetAction, NetEvent, NetStatus, SyncConfig,
 };
 use krizlink_core::SpaceId;
 
@@ -43,10 +43,6 @@ struct ControlReply {
 
 fn socket_path(dir: &Path) -> PathBuf {
     dir.join("control.sock")
-}
-
-fn state_path(dir: &Path) -> PathBuf {
-    dir.join("sync-state.json")
 }
 
 /// Sends the command to a peer serving `dir`, if one is; prints its output and returns its
@@ -94,19 +90,6 @@ fn parse_addrs(what: &str, list: &[String]) -> Result<Vec<libp2p_addr::Multiaddr
 /// The multiaddr type, through the core crate's libp2p.
 mod libp2p_addr {
     pub use libp2p::Multiaddr;
-}
-
-/// The part of an invite code after `@`: where this serving peer can be reached.
-pub fn invite_hint(net: &NetStatus) -> String {
-    let Ok(peer) = net.peer_id.parse() else {
-        return String::new();
-    };
-    let addrs: Vec<libp2p_addr::Multiaddr> =
-        net.listen.iter().filter_map(|a| a.parse().ok()).collect();
-    if addrs.is_empty() {
-        return String::new();
-    }
-    InviteHint::new(&peer, &addrs).to_text()
 }
 
 async fn shutdown_signal() {
@@ -170,7 +153,7 @@ pub fn serve(
             .with_context(|| format!("cannot create the control socket {}", sock.display()))?;
         std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o600))
             .with_context(|| format!("cannot restrict {}", sock.display()))?;
-        let (jobs_tx, jobs_rx) = mpsc::channel::<Job>(64);
+        let (jobs_tx, mut jobs_rx) = mpsc::channel::<Job>(64);
         let (events_tx, mut events_rx) = mpsc::unbounded_channel();
         println!("{peer_id}");
         let _ = std::io::stdout().flush();
@@ -183,19 +166,13 @@ pub fn serve(
             }
         });
         tokio::spawn(control_loop(listener, jobs_tx));
-        let status = sync::serve(node, cfg, jobs_rx, Some(events_tx), shutdown_signal()).await;
+        let status = sync::serve(node, cfg, &mut jobs_rx, Some(events_tx), shutdown_signal()).await;
         let _ = std::fs::remove_file(&sock);
         status.map_err(anyhow::Error::from)
     })?;
     // What `status` shows while nobody serves: the last known network state.
-    let own_at_stop: serde_json::Map<String, Value> = node
-        .held_spaces()
-        .into_iter()
-        .map(|(space, _)| (space.to_string(), json!(node.own_last_seq(space))))
-        .collect();
-    let saved = json!({"unsent": status.unsent, "peers": status.peers, "own_at_stop": own_at_stop});
-    if let Ok(text) = serde_json::to_string_pretty(&saved) {
-        let _ = std::fs::write(state_path(&dir), text);
+    if let Err(e) = sync::save_last_state(node, &status) {
+        eprintln!("krizlink-node: cannot save the network state: {e}");
     }
     eprintln!("krizlink-node: stopped");
     Ok(())
@@ -327,14 +304,12 @@ type JoinWait = oneshot::Receiver<Result<SpaceId, String>>;
 
 /// Prepares a network join: the request for the inviter, and where to reach it.
 fn join_action(node: &mut Node, code: &str, extra: &[String]) -> Result<(NetAction, JoinWait)> {
-    let (secret, hint) = match code.trim().split_once('@') {
-        Some((secret, hint)) => (secret, Some(hint)),
-        None => (code.trim(), None),
+    let Ok((secret, hint)) = sync::split_invite(code) else {
+        bail!("the address part of the invite code (after @) is damaged")
     };
     let extra = parse_addrs("--peer", extra)?;
-    let (inviter, mut addresses) = match hint.map(InviteHint::parse) {
-        Some(Some((peer, addrs))) => (peer, addrs),
-        Some(None) => bail!("the address part of the invite code (after @) is damaged"),
+    let (inviter, mut addresses) = match hint {
+        Some((peer, addrs)) => (peer, addrs),
         None => bail!(
             "this invite code does not say where the inviting device is: ask for a code created while it serves, or use `join CODE --offline`"
         ),
@@ -360,7 +335,7 @@ pub fn join_once(node: &mut Node, code: &str, extra: &[String]) -> Result<()> {
         .enable_all()
         .build()
         .context("cannot start the network runtime")?;
-    let (jobs_tx, jobs_rx) = mpsc::channel::<Job>(8);
+    let (jobs_tx, mut jobs_rx) = mpsc::channel::<Job>(8);
     let cfg = SyncConfig {
         mdns: false,
         sync_interval: Duration::from_millis(500),
@@ -407,7 +382,7 @@ pub fn join_once(node: &mut Node, code: &str, extra: &[String]) -> Result<()> {
         let stop = async {
             let _ = stop_rx.await;
         };
-        let served = sync::serve(node, cfg, jobs_rx, None, stop).await;
+        let served = sync::serve(node, cfg, &mut jobs_rx, None, stop).await;
         let _ = handle.await;
         served.map(|_| ())
     });
@@ -428,7 +403,7 @@ pub fn status(node: &Node, io: &mut Io, net: Option<&NetStatus>, json_out: bool)
     let saved: Option<Value> = if serving {
         None
     } else {
-        std::fs::read_to_string(state_path(node.data_dir()))
+        std::fs::read_to_string(sync::state_path(node.data_dir()))
             .ok()
             .and_then(|t| serde_json::from_str::<Value>(&t).ok())
     };

@@ -13,6 +13,7 @@ pub mod proto;
 pub use libp2p;
 
 pub use peer::{
-    device_of_peer, peer_of_device, serve, InviteHint, Job, NetAction, NetEvent, NetStatus,
+    device_of_peer, dial_address, invite_hint, peer_of_device, save_last_state, serve,
+    split_invite, state_path, AddressError, InviteHint, Job, NetAction, NetEvent, NetStatus,
     PeerInfo, SyncConfig, SyncError,
 };

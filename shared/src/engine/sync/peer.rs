@@ -116,6 +116,8 @@ pub enum NetEvent {
     Changed(SpaceId),
     PeerConnected(PeerId),
     PeerDisconnected(PeerId),
+    /// A pull with this peer completed (its last sync time and what it holds changed).
+    Synced(PeerId),
 }
 
 /// Network work a job asks for after it ran.
@@ -128,6 +130,10 @@ pub enum NetAction {
         addresses: Vec<Multiaddr>,
         done: oneshot::Sender<Result<SpaceId, String>>,
     },
+    /// Add a peer address to the ones dialled and redialled with backoff (a person typed it).
+    Dial(Multiaddr),
+    /// Stop redialling an address (a connection already open stays until it closes).
+    Forget(Multiaddr),
 }
 
 /// Work run on the node between network events.
@@ -170,6 +176,101 @@ impl InviteHint {
             .filter_map(|a| a.parse().ok())
             .collect();
         Some((peer, addresses))
+    }
+}
+
+/// Longest peer address accepted from a person or a file.
+pub const MAX_ADDRESS_CHARS: usize = 300;
+
+/// Why a typed peer address cannot be dialled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AddressError {
+    #[error("no address given")]
+    Empty,
+    #[error("the address is longer than {0} characters")]
+    TooLong(usize),
+    #[error("{0:?} is not a multiaddr (like /ip4/192.168.1.10/tcp/7470)")]
+    NotAnAddress(String),
+    #[error("{0:?} names neither a TCP port nor QUIC")]
+    NoTransport(String),
+}
+
+/// A peer address typed by a person (or read from a file): a multiaddr with a TCP port or QUIC.
+pub fn dial_address(text: &str) -> Result<Multiaddr, AddressError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(AddressError::Empty);
+    }
+    if text.chars().count() > MAX_ADDRESS_CHARS {
+        return Err(AddressError::TooLong(MAX_ADDRESS_CHARS));
+    }
+    let addr: Multiaddr = text
+        .parse()
+        .map_err(|_| AddressError::NotAnAddress(text.to_owned()))?;
+    let transport = addr.iter().any(|p| {
+        matches!(
+            p,
+            libp2p::multiaddr::Protocol::Tcp(_) | libp2p::multiaddr::Protocol::QuicV1
+        )
+    });
+    if !transport {
+        return Err(AddressError::NoTransport(text.to_owned()));
+    }
+    Ok(addr)
+}
+
+/// Where a stopped peer leaves its last network state (`krizlink-node status` reads it).
+pub fn state_path(dir: &std::path::Path) -> std::path::PathBuf {
+    dir.join("sync-state.json")
+}
+
+/// Saves what `status` shows while nobody serves: the last network state and, per space, this
+/// device's last operation at the stop (operations after it are unsent too).
+pub fn save_last_state(node: &Node, status: &NetStatus) -> std::io::Result<()> {
+    let own_at_stop: BTreeMap<String, u64> = node
+        .held_spaces()
+        .into_iter()
+        .map(|(space, _)| (space.to_string(), node.own_last_seq(space)))
+        .collect();
+    let saved = serde_json::json!({
+        "unsent": status.unsent,
+        "peers": status.peers,
+        "own_at_stop": own_at_stop,
+    });
+    let text = serde_json::to_string_pretty(&saved).map_err(std::io::Error::other)?;
+    std::fs::write(state_path(node.data_dir()), text)
+}
+
+/// The part of an invite code after `@`: where this serving peer can be reached (empty when it
+/// listens nowhere yet).
+pub fn invite_hint(net: &NetStatus) -> String {
+    let Ok(peer) = net.peer_id.parse::<PeerId>() else {
+        return String::new();
+    };
+    let addrs: Vec<Multiaddr> = net.listen.iter().filter_map(|a| a.parse().ok()).collect();
+    if addrs.is_empty() {
+        return String::new();
+    }
+    InviteHint::new(&peer, &addrs).to_text()
+}
+
+/// Where the inviting device can be reached: its peer id and addresses.
+pub type Inviter = (PeerId, Vec<Multiaddr>);
+
+/// The part of an invite code after `@` cannot be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the address part of the invite code (after @) is damaged")]
+pub struct DamagedInviteAddress;
+
+/// Splits an invite code into its secret part and, after `@`, the inviter's peer id and
+/// addresses. `None` for a code without `@` (offline exchange).
+pub fn split_invite(code: &str) -> Result<(&str, Option<Inviter>), DamagedInviteAddress> {
+    match code.trim().split_once('@') {
+        Some((secret, hint)) => match InviteHint::parse(hint) {
+            Some(found) => Ok((secret, Some(found))),
+            None => Err(DamagedInviteAddress),
+        },
+        None => Ok((code.trim(), None)),
     }
 }
 
@@ -325,7 +426,7 @@ fn build_swarm(node: &Node, cfg: &SyncConfig) -> Result<Swarm<Behaviour>, SyncEr
 pub async fn serve(
     node: &mut Node,
     cfg: SyncConfig,
-    mut jobs: mpsc::Receiver<Job>,
+    jobs: &mut mpsc::Receiver<Job>,
     events: Option<mpsc::UnboundedSender<NetEvent>>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<NetStatus, SyncError> {
@@ -827,6 +928,7 @@ impl State {
             .or_default();
         entry.merge(&have);
         self.last_sync.insert(peer, Utc::now());
+        self.emit(NetEvent::Synced(peer));
     }
 
     fn on_response(
@@ -1093,6 +1195,18 @@ impl State {
 
     fn start_action(&mut self, swarm: &mut Swarm<Behaviour>, action: NetAction) {
         match action {
+            NetAction::Dial(addr) => {
+                if !self.bootstrap.iter().any(|b| b.addr == addr) {
+                    self.bootstrap.push(Bootstrap {
+                        addr,
+                        connected: None,
+                        next_attempt: Instant::now(),
+                        backoff: Duration::from_secs(1),
+                    });
+                    self.redial(swarm);
+                }
+            }
+            NetAction::Forget(addr) => self.bootstrap.retain(|b| b.addr != addr),
             NetAction::Join {
                 request,
                 inviter,
@@ -1132,6 +1246,25 @@ mod tests {
             .public()
             .to_peer_id();
         assert_eq!(peer, from_seed, "the network identity is the device key");
+    }
+
+    #[test]
+    fn typed_addresses_are_checked() {
+        assert!(dial_address(" /ip4/192.168.1.10/tcp/7470 ").is_ok());
+        assert!(dial_address("/ip4/10.0.0.2/udp/7470/quic-v1").is_ok());
+        assert_eq!(dial_address("  "), Err(AddressError::Empty));
+        assert!(matches!(
+            dial_address("192.168.1.10:7470"),
+            Err(AddressError::NotAnAddress(_))
+        ));
+        assert!(matches!(
+            dial_address("/ip4/10.0.0.2"),
+            Err(AddressError::NoTransport(_))
+        ));
+        assert_eq!(
+            dial_address(&"/ip4/1.1.1.1/tcp/1".repeat(40)),
+            Err(AddressError::TooLong(MAX_ADDRESS_CHARS))
+        );
     }
 
     #[test]
