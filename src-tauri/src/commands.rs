@@ -92,11 +92,7 @@ impl Engine {
     pub fn close(&self) {
         let running = self.running.lock().ok().and_then(|mut g| g.take());
         if let Some(running) = running {
-            match Arc::try_unwrap(running) {
-                Ok(mut running) => running.stop(),
-                // A command still holds it: the thread stops when the last handle goes.
-                Err(_) => eprintln!("krizlink-desktop: closing while a command runs"),
-            }
+            running.stop();
         }
     }
 }

@@ -157,8 +157,8 @@ fn peers_path(dir: &Path) -> PathBuf {
 /// The node's thread, seen from the commands.
 pub struct Running {
     jobs: mpsc::Sender<Job>,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    stop: Mutex<Option<oneshot::Sender<()>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
     pub name: String,
     pub device: String,
     pub warnings: Vec<String>,
@@ -200,8 +200,8 @@ impl Running {
             .ok();
         Running {
             jobs: jobs_tx,
-            stop: Some(stop_tx),
-            thread,
+            stop: Mutex::new(Some(stop_tx)),
+            thread: Mutex::new(thread),
             name,
             device,
             warnings,
@@ -243,12 +243,13 @@ impl Running {
             .await
     }
 
-    /// Stops the peer and closes the node (everything is durable already).
-    pub fn stop(&mut self) {
-        if let Some(stop) = self.stop.take() {
+    /// Stops the peer and closes the node (everything is durable already); a job still
+    /// waiting gets "not running". Waits for the thread.
+    pub fn stop(&self) {
+        if let Some(stop) = self.stop.lock().ok().and_then(|mut s| s.take()) {
             let _ = stop.send(());
         }
-        if let Some(thread) = self.thread.take() {
+        if let Some(thread) = self.thread.lock().ok().and_then(|mut t| t.take()) {
             let _ = thread.join();
         }
     }

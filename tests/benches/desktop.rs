@@ -126,6 +126,12 @@ const KEYSTROKE: &str = "
   requestAnimationFrame(() => setTimeout(() => done(performance.now() - t0), 0));
 ";
 
+/// The floor of a keystroke: the same wait for the next painted frame with no input.
+const FRAME: &str = "
+  const t0 = performance.now();
+  requestAnimationFrame(() => setTimeout(() => done(performance.now() - t0), 0));
+";
+
 fn stats(name: &str, xs: &mut [f64]) {
     xs.sort_by(|a, b| a.total_cmp(b));
     let median = xs[xs.len() / 2];
@@ -236,8 +242,8 @@ fn main() {
         "(seeding {TASKS} tasks with krizlink-node task import took {:.1} s)",
         t.elapsed().as_secs_f64()
     );
-    let (mut opens, mut boards, mut lists, mut keys) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut opens, mut boards, mut lists, mut keys, mut frames) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for run in 0..RUNS {
         let (a, b, s) = cold_start(&driver, &big);
         opens.push(ms(a));
@@ -264,8 +270,10 @@ fn main() {
             let script =
                 KEYSTROKE.replace("TEXT", &serde_json::to_string(&text).unwrap_or_default());
             let t = in_page(&s, &script);
+            let floor = in_page(&s, FRAME);
             if run > 0 {
                 keys.push(t);
+                frames.push(floor);
             }
         }
         s.close().unwrap();
@@ -280,5 +288,11 @@ fn main() {
     stats(
         "10,000 tasks: filter, one keystroke (input to painted)",
         &mut keys,
+    );
+    stats("floor: next painted frame, no input", &mut frames);
+    println!(
+        "{:<58} {:8.2}x (medians)",
+        "keystroke / frame floor",
+        keys[keys.len() / 2] / frames[frames.len() / 2]
     );
 }

@@ -623,6 +623,7 @@ fn e2e_screenshot_of_every_main_screen_light_and_dark() {
             ("#nav-incidents", "#incident-list", "incidents"),
             ("#nav-contacts", "#contact-list", "contacts"),
             ("#nav-members", "#invite-form", "invites"),
+            ("#nav-network", "#network-panel", "network"),
         ] {
             s.click(nav).unwrap();
             s.wait(ready, SHORT).unwrap();
@@ -771,7 +772,7 @@ fn e2e_app_and_a_serving_node_sync_without_a_click() {
     s.click("#nav-tasks").unwrap();
     s.wait("#task-list", SHORT).unwrap();
     let from_office = "Svolat povodňovou komisi kraje na 14:00";
-    node_at(
+    let office_task = node_at(
         &office,
         &[
             "task",
@@ -812,7 +813,7 @@ fn e2e_app_and_a_serving_node_sync_without_a_click() {
     s.type_into("#f-peer_address", &addr).unwrap();
     s.click("#peer-submit").unwrap();
     s.wait_text("#saved-peers", &addr, SHORT).unwrap();
-    d.shot("network-light");
+    d.shot("network-peer-light");
 
     // The node goes down: the banner says so, and a task written now is counted as unsent.
     drop(serving);
@@ -829,12 +830,53 @@ fn e2e_app_and_a_serving_node_sync_without_a_click() {
         .unwrap();
     d.shot("offline-light");
 
+    // Apart, both sides move the office's task: the laptop accepts it, the node (not serving,
+    // its own CLI) puts it in progress.
+    s.click("#task-list tbody tr:nth-child(1) td.task-title")
+        .unwrap();
+    s.wait_text("#task-detail", from_office, SHORT).unwrap();
+    s.click("#task-detail .actions #move-accepted").unwrap();
+    s.wait_text("#unsent-count", "Neodesláno: 2 změny", SHORT)
+        .unwrap();
+    node_at(
+        &office,
+        &[
+            "task",
+            "status",
+            &office_task,
+            "in-progress",
+            "--space",
+            &space,
+        ],
+    );
+
     // Back up at the saved address: the app redials, the task goes out, the count is zero.
     let _serving = Serving::start(&office, &addr);
     s.wait_text("#net-indicator", "Připojeno: 1", Duration::from_secs(40))
         .unwrap();
     wait_for("the offline task at the node", SHORT, || {
         task_list_at(&office, &space).contains(while_offline)
+    });
+    // Both moves are shown as a conflict, and choosing one resolves it on both sides.
+    s.wait("#status-conflict", SHORT).unwrap();
+    s.wait_text("#task-list", "Souběžná změna", SHORT).unwrap();
+    d.shot("conflict-light");
+    s.click("#status-conflict #move-in-progress").unwrap();
+    wait_for("the conflict resolved in the app", SHORT, || {
+        s.find("#status-conflict")
+            .map(|e| e.is_none())
+            .unwrap_or(false)
+    });
+    wait_for("the resolution at the node", SHORT, || {
+        let list: serde_json::Value =
+            serde_json::from_str(&task_list_at(&office, &space)).unwrap_or_default();
+        list.as_array().into_iter().flatten().any(|t| {
+            t["title"] == from_office
+                && t["status"] == "in-progress"
+                && t["status_conflicts"]
+                    .as_array()
+                    .is_some_and(|c| c.is_empty())
+        })
     });
     wait_for("the unsent count back to zero", SHORT, || {
         s.find("#unsent-count")
