@@ -69,6 +69,10 @@ impl Xvfb {
     /// Starts `Xvfb :N` on the first free display from 90 on and waits until it accepts
     /// clients. Panics with the reason if Xvfb is not installed or does not come up.
     pub fn start() -> Xvfb {
+        // Tests of one binary start their displays one at a time; the lock check below covers
+        // other processes.
+        static STARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one = STARTING.lock().unwrap_or_else(|p| p.into_inner());
         for n in 90..140 {
             clear_stale_display(n);
             if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
@@ -97,11 +101,18 @@ impl Xvfb {
             let mut xvfb = Xvfb { child, display };
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
-                if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
-                    return xvfb;
-                }
                 if let Ok(Some(_)) = xvfb.child.try_wait() {
                     break; // lost a race for this display; try the next
+                }
+                // The socket may be another server's that won the race for :n: ours is up only
+                // when the lock names our process.
+                let owner = std::fs::read_to_string(format!("/tmp/.X{n}-lock"))
+                    .ok()
+                    .and_then(|t| t.trim().parse::<u32>().ok());
+                if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+                    && owner == Some(xvfb.child.id())
+                {
+                    return xvfb;
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }

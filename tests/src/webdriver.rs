@@ -92,6 +92,8 @@ fn dechunk(mut data: &[u8]) -> Result<Vec<u8>, String> {
 pub struct TauriDriver {
     child: Child,
     port: u16,
+    /// tauri-driver's output, with WebKitWebDriver's and the app's (for a failure message).
+    log: std::path::PathBuf,
 }
 
 impl TauriDriver {
@@ -100,6 +102,10 @@ impl TauriDriver {
     pub fn start(display: &str, home: &Path) -> Result<TauriDriver, String> {
         let port = free_port();
         let native = free_port();
+        std::fs::create_dir_all(home).map_err(|e| format!("{}: {e}", home.display()))?;
+        let log = home.join(format!("tauri-driver-{port}.log"));
+        let out = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
+        let err = out.try_clone().map_err(|e| e.to_string())?;
         let child = Command::new("tauri-driver")
             .args([
                 "--port",
@@ -113,13 +119,13 @@ impl TauriDriver {
             .env("XDG_CONFIG_HOME", home.join("config"))
             .env("XDG_CACHE_HOME", home.join("cache"))
             .env_remove("WAYLAND_DISPLAY")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(Stdio::from(out))
+            .stderr(Stdio::from(err))
             .spawn()
             .map_err(|e| {
                 format!("cannot start tauri-driver ({e}): scripts/setup.sh installs it")
             })?;
-        let driver = TauriDriver { child, port };
+        let driver = TauriDriver { child, port, log };
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if let Ok((200, _)) = http(port, "GET", "/status", None) {
@@ -128,6 +134,13 @@ impl TauriDriver {
             std::thread::sleep(Duration::from_millis(100));
         }
         Err("tauri-driver did not answer within 20 s".into())
+    }
+
+    /// The last lines tauri-driver, WebKitWebDriver and the app wrote.
+    pub fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
     }
 
     /// Opens the app `application` with `args` in a new session.

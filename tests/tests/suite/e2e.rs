@@ -64,13 +64,19 @@ impl Desktop {
         let s = match self.driver.session(&app, &args) {
             Ok(s) => s,
             Err(first) => {
-                eprintln!("the app did not start ({first}); restarting tauri-driver once");
+                eprintln!(
+                    "the app did not start ({first}); restarting tauri-driver once; its log:\n{}",
+                    self.driver.log_tail()
+                );
                 self.driver =
                     TauriDriver::start(self.xvfb.display(), &self.data.path().join("home"))
                         .unwrap_or_else(|e| panic!("{e}"));
-                self.driver
-                    .session(&app, &args)
-                    .unwrap_or_else(|e| panic!("cannot open the app: {first}; then: {e}"))
+                self.driver.session(&app, &args).unwrap_or_else(|e| {
+                    panic!(
+                        "cannot open the app: {first}; then: {e}; log:\n{}",
+                        self.driver.log_tail()
+                    )
+                })
             }
         };
         s.set_window(1280, 800).unwrap_or_else(|e| panic!("{e}"));
@@ -93,6 +99,17 @@ impl Desktop {
             .screenshot_when_painted(&path, Duration::from_secs(5))
             .unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
         assert!(painted, "the window looked blank in {}", path.display());
+    }
+}
+
+impl Drop for Desktop {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "tauri-driver, WebKitWebDriver and the app wrote:\n{}",
+                self.driver.log_tail()
+            );
+        }
     }
 }
 
