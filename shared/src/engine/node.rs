@@ -190,6 +190,9 @@ struct SpaceMeta {
     log_digest: [u8; 32],
     applied: VersionVector,
     clock: Hlc,
+    /// Operations on member records among the covered ones (sent first when syncing): kept
+    /// here so opening a space does not have to decrypt every envelope to find them.
+    member_ops: BTreeSet<OpId>,
 }
 
 struct SpaceState {
@@ -661,8 +664,10 @@ impl Node {
         let derived = tree
             .as_ref()
             .and_then(|t| self.load_derived(space, t, &entries));
+        let mut member_ops = BTreeSet::new();
         let (replica, clock, dirty) = match derived {
-            Some((mut replica, mut clock, covered)) => {
+            Some((mut replica, mut clock, covered, checkpointed_members)) => {
+                member_ops = checkpointed_members;
                 // Operations held back for a missing predecessor are not part of a checkpoint:
                 // give the covered ones to the replica again, then replay what was logged after
                 // the checkpoint (a crash before the next one).
@@ -672,20 +677,35 @@ impl Node {
                     .filter(|e| Envelope::decode(e).is_ok_and(|env| !applied.contains(&env.id)))
                     .cloned()
                     .collect();
-                let mut touched = self.replay(space, founder, &mut replica, &mut clock, &held)?;
+                let mut touched = self.replay(
+                    space,
+                    founder,
+                    &mut replica,
+                    &mut clock,
+                    &held,
+                    &mut member_ops,
+                )?;
                 touched.extend(self.replay(
                     space,
                     founder,
                     &mut replica,
                     &mut clock,
                     &entries[covered..],
+                    &mut member_ops,
                 )?);
                 (replica, clock, touched)
             }
             None => {
                 let mut replica = Replica::new(space);
                 let mut clock = Hlc::default();
-                let touched = self.replay(space, founder, &mut replica, &mut clock, &entries)?;
+                let touched = self.replay(
+                    space,
+                    founder,
+                    &mut replica,
+                    &mut clock,
+                    &entries,
+                    &mut member_ops,
+                )?;
                 if let Some(t) = &tree {
                     t.clear().map_err(|e| self.store_err(e))?;
                 }
@@ -704,15 +724,9 @@ impl Node {
         let clock = HlcClock::resume(clock, HlcClock::DEFAULT_MAX_FUTURE_SKEW_MS);
         let log_entries = entries.len() as u64;
         let mut store = EnvelopeStore::default();
-        let mut member_ops = BTreeSet::new();
         for bytes in entries {
             if let Ok(env) = Envelope::decode(&bytes) {
                 if !store.contains(&env.id) {
-                    if let Ok(op) = self.open_envelope(space, &bytes) {
-                        if op.kind == RecordKind::Member {
-                            member_ops.insert(op.id);
-                        }
-                    }
                     store.push(env.id, bytes);
                 }
             }
@@ -770,6 +784,7 @@ impl Node {
             log_digest: st.log_digest,
             applied: st.replica.version_vector().clone(),
             clock: st.clock.last(),
+            member_ops: st.member_ops.clone(),
         };
         batch.insert(META_KEY, self.cipher.seal(META_KEY, &encode(&meta)?)?);
         let Some(tree) = &st.tree else {
@@ -795,7 +810,7 @@ impl Node {
         space: SpaceId,
         tree: &sled::Tree,
         entries: &[Vec<u8>],
-    ) -> Option<(Replica, Hlc, usize)> {
+    ) -> Option<(Replica, Hlc, usize, BTreeSet<OpId>)> {
         let meta = tree.get(META_KEY).ok()??;
         let meta: SpaceMeta = postcard::from_bytes(&self.cipher.open(META_KEY, &meta)?).ok()?;
         let covered = usize::try_from(meta.log_entries).ok()?;
@@ -817,11 +832,12 @@ impl Node {
             Replica::from_parts(space, meta.applied, records),
             meta.clock,
             covered,
+            meta.member_ops,
         ))
     }
 
     /// Verifies, decrypts and applies logged envelopes; a rejected one is audited and skipped.
-    /// Returns the records touched.
+    /// Returns the records touched; operations on member records are added to `member_ops`.
     fn replay(
         &mut self,
         space: SpaceId,
@@ -829,12 +845,16 @@ impl Node {
         replica: &mut Replica,
         clock: &mut Hlc,
         entries: &[Vec<u8>],
+        member_ops: &mut BTreeSet<OpId>,
     ) -> Result<BTreeSet<RecordKey>, NodeError> {
         let mut touched = BTreeSet::new();
         let mut members = member_roles(replica);
         let own = (self.keys.device_id(), self.entry(space)?.role.staff());
         for bytes in entries {
             let applied = self.open_envelope(space, bytes).and_then(|op| {
+                if op.kind == RecordKind::Member {
+                    member_ops.insert(op.id);
+                }
                 admit(founder, &members, own, &op).map_err(NodeError::Refused)?;
                 let (hlc, key) = (
                     op.hlc,
@@ -1435,6 +1455,65 @@ mod tests {
         );
         let audit = fs::read_to_string(dir.join("chair").join("audit.log")).unwrap();
         assert!(audit.contains("invite_refused") && audit.contains("expired"));
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    /// The first envelopes a new peer gets: admissions first, whether the space was opened
+    /// from its checkpoint or rebuilt from the log.
+    #[test]
+    fn admissions_go_first_after_a_reopen_from_the_checkpoint_and_from_the_log() {
+        let dir = scratch("admissions-first");
+        let chair_dir = dir.join("chair");
+        let mut chair =
+            Node::init(&chair_dir, "Jana", "heslo-pro-test", KdfParams::for_tests()).unwrap();
+        let space = chair.create_space("Krizový štáb Zlínského kraje").unwrap();
+        for n in 0..5 {
+            chair
+                .create_record(
+                    space,
+                    RecordKind::JournalEntry,
+                    crate::api::JournalInput {
+                        text: format!("Záznam {n}"),
+                        ..Default::default()
+                    }
+                    .to_changes()
+                    .unwrap(),
+                )
+                .unwrap();
+        }
+        let code = chair.create_invite(space, Role::Member, 60).unwrap();
+        let mut joiner = Node::init(
+            &dir.join("joiner"),
+            "Petr",
+            "heslo-pro-test",
+            KdfParams::for_tests(),
+        )
+        .unwrap();
+        let request = joiner.request_join(&code).unwrap();
+        chair.accept_join(&request).unwrap();
+        let first_two = |node: &Node| -> Vec<RecordKind> {
+            let (batch, _) = node
+                .envelopes_missing_from(space, &VersionVector::new(), 2, 1 << 20)
+                .unwrap();
+            batch
+                .iter()
+                .map(|b| node.open_envelope(space, b).unwrap().kind)
+                .collect()
+        };
+        let expected = vec![RecordKind::Member, RecordKind::Member];
+        assert_eq!(first_two(&chair), expected, "founder and admission first");
+        chair.close().unwrap();
+        let chair = Node::open(&chair_dir, "heslo-pro-test").unwrap();
+        assert_eq!(
+            first_two(&chair),
+            expected,
+            "after a reopen from the checkpoint"
+        );
+        chair.close().unwrap();
+        fs::remove_dir_all(chair_dir.join("state")).unwrap();
+        let chair = Node::open(&chair_dir, "heslo-pro-test").unwrap();
+        assert_eq!(first_two(&chair), expected, "after a rebuild from the log");
+        chair.close().unwrap();
         let _ = fs::remove_dir_all(&dir);
     }
 }
