@@ -15,7 +15,9 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use krizlink_core::Timestamp;
-use krizlink_tests::webdriver::{Session, TauriDriver};
+use krizlink_tests::webdriver::{free_port, Session, TauriDriver};
+
+use crate::sync::wait_until;
 use krizlink_tests::{target_dir, workspace_bin, TempDir, Xvfb};
 use serde_json::json;
 
@@ -682,14 +684,6 @@ fn e2e_screenshot_of_every_main_screen_light_and_dark() {
     s.close().unwrap();
 }
 
-/// A loopback TCP port nobody listens on now (so a restarted peer keeps its address).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 /// `krizlink-node serve` on `dir`, listening on `addr`; stopped with SIGTERM on drop.
 struct Serving(std::process::Child);
 
@@ -728,14 +722,6 @@ impl Drop for Serving {
 
 fn task_list_at(dir: &Path, space: &str) -> String {
     node_at(dir, &["task", "list", "--space", space, "--json"])
-}
-
-fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let start = std::time::Instant::now();
-    while !done() {
-        assert!(start.elapsed() < limit, "timed out after {limit:?}: {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 #[test]
@@ -809,7 +795,7 @@ fn e2e_app_and_a_serving_node_sync_without_a_click() {
     s.type_into("#f-title", from_laptop).unwrap();
     s.click("#task-submit").unwrap();
     s.wait_text("#saved", "Uloženo", SHORT).unwrap();
-    wait_for("the laptop's task at the node", SHORT, || {
+    wait_until("the laptop's task at the node", SHORT, || {
         task_list_at(&office, &space).contains(from_laptop)
     });
 
@@ -871,7 +857,7 @@ fn e2e_app_and_a_serving_node_sync_without_a_click() {
     let _serving = Serving::start(&office, &addr);
     s.wait_text("#net-indicator", "Připojeno: 1", Duration::from_secs(40))
         .unwrap();
-    wait_for("the offline task at the node", SHORT, || {
+    wait_until("the offline task at the node", SHORT, || {
         task_list_at(&office, &space).contains(while_offline)
     });
     // Both moves are shown as a conflict, and choosing one resolves it on both sides.
@@ -879,12 +865,12 @@ fn e2e_app_and_a_serving_node_sync_without_a_click() {
     s.wait_text("#task-list", "Souběžná změna", SHORT).unwrap();
     d.shot("conflict-light");
     s.click("#status-conflict #move-in-progress").unwrap();
-    wait_for("the conflict resolved in the app", SHORT, || {
+    wait_until("the conflict resolved in the app", SHORT, || {
         s.find("#status-conflict")
             .map(|e| e.is_none())
             .unwrap_or(false)
     });
-    wait_for("the resolution at the node", SHORT, || {
+    wait_until("the resolution at the node", SHORT, || {
         let list: serde_json::Value =
             serde_json::from_str(&task_list_at(&office, &space)).unwrap_or_default();
         list.as_array().into_iter().flatten().any(|t| {
@@ -895,7 +881,7 @@ fn e2e_app_and_a_serving_node_sync_without_a_click() {
                     .is_some_and(|c| c.is_empty())
         })
     });
-    wait_for("the unsent count back to zero", SHORT, || {
+    wait_until("the unsent count back to zero", SHORT, || {
         s.find("#unsent-count")
             .map(|e| e.is_none())
             .unwrap_or(false)
