@@ -71,13 +71,9 @@ fi
 export WASM_BINDGEN
 export WASM_BINDGEN_VERSION
 
-# tauri-driver drives the desktop app through WebDriver in the end-to-end tests (it starts
-# Debian's WebKitWebDriver); pinned, from crates.io, installed once.
-TAURI_DRIVER_VERSION="2.1.0"
-# (tauri-driver has no --version: cargo's list of installed tools says which one is there.)
-if ! cargo install --list 2>/dev/null | grep -qx "tauri-driver v$TAURI_DRIVER_VERSION:"; then
-  say "installing tauri-driver $TAURI_DRIVER_VERSION from crates.io (under a minute)"
-  cargo install --quiet tauri-driver --version "$TAURI_DRIVER_VERSION" --locked
-else
-  say "tauri-driver $TAURI_DRIVER_VERSION present"
-fi
+# The end-to-end tests drive the app through Debian's WebKitWebDriver directly (no
+# tauri-driver: its pooled proxy connection broke sessions with WebKitWebDriver 2.50.6; see
+# tests/src/webdriver.rs). Say which webview and driver builds are here, so a red run can be
+# matched to them.
+say "webview and driver: $(dpkg-query -W -f='${Package} ${Version}  ' \
+  webkit2gtk-driver libwebkit2gtk-4.1-0 libjavascriptcoregtk-4.1-0 libsoup-3.0-0 xvfb 2>/dev/null)"

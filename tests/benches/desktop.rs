@@ -8,7 +8,7 @@
 //!
 //! Run: `cargo build --release --workspace --exclude krizlink-ui --bins` and then
 //! `cargo bench -p krizlink-tests --bench desktop` (the binaries come from `target/release`;
-//! `KRIZLINK_BIN_DIR` points elsewhere). Needs Xvfb, tauri-driver and WebKitWebDriver
+//! `KRIZLINK_BIN_DIR` points elsewhere). Needs Xvfb and WebKitWebDriver
 //! (`scripts/setup.sh`).
 
 use std::io::Write;
@@ -17,7 +17,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use krizlink_core::engine::node::Node;
-use krizlink_tests::webdriver::{Session, TauriDriver};
+use krizlink_tests::webdriver::{Driver, Session};
 use krizlink_tests::{TempDir, Xvfb};
 use serde_json::{json, Value};
 
@@ -83,7 +83,7 @@ fn time_until(s: &Session, css: &str, from: Instant) -> Duration {
 }
 
 /// Opens the app and measures start → unlock screen, unlock → board.
-fn cold_start(driver: &TauriDriver, dir: &Path) -> (Duration, Duration, Session) {
+fn cold_start(driver: &Driver, dir: &Path) -> (Duration, Duration, Session) {
     let t0 = Instant::now();
     let s = driver
         .session(
@@ -147,7 +147,7 @@ fn main() {
     // `cargo bench` passes --bench; nothing else to parse.
     let xvfb = Xvfb::start();
     let scratch = TempDir::new("bench-desktop");
-    let driver = TauriDriver::start(xvfb.display(), &scratch.path().join("home"))
+    let driver = Driver::start(xvfb.display(), &scratch.path().join("home"))
         .unwrap_or_else(|e| panic!("{e}"));
     println!(
         "KrizLink desktop benchmarks, {} runs each, binaries from {}",

@@ -1,5 +1,5 @@
 //! End-to-end tests of the real desktop app under a private Xvfb, driven through WebDriver
-//! (tauri-driver + Debian's WebKitWebDriver): first run to a task that survives a restart,
+//! (Debian's WebKitWebDriver, `krizlink_tests::webdriver`): first run to a task that survives a restart,
 //! bad input that keeps what was typed, the keyboard, and a screenshot of every main screen in
 //! the light and the dark theme (target/e2e-screenshots/; `scripts/update-screens.sh` copies
 //! them to docs/screens/). Data for the screenshots is written with the real `krizlink-node`.
@@ -15,7 +15,7 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use krizlink_core::Timestamp;
-use krizlink_tests::webdriver::{free_port, Session, TauriDriver};
+use krizlink_tests::webdriver::{changes_nothing, free_port, read_answer_from, Driver, Session};
 
 use crate::sync::wait_until;
 use krizlink_tests::{target_dir, workspace_bin, TempDir, Xvfb};
@@ -29,10 +29,10 @@ const PASSPHRASE: &str = "povodeň na Bečvě 2026";
 const UNLOCK: Duration = Duration::from_secs(40);
 const SHORT: Duration = Duration::from_secs(15);
 
-/// A private display, a tauri-driver on it, and a data dir.
+/// A private display, a WebKitWebDriver on it, and a data dir.
 struct Desktop {
     // Field order is drop order: the driver (and the app) before the display.
-    driver: TauriDriver,
+    driver: Driver,
     xvfb: Xvfb,
     data: TempDir,
 }
@@ -41,7 +41,7 @@ impl Desktop {
     fn start(name: &str) -> Desktop {
         let xvfb = Xvfb::start();
         let data = TempDir::new(name);
-        let driver = TauriDriver::start(xvfb.display(), &data.path().join("home"))
+        let driver = Driver::start(xvfb.display(), &data.path().join("home"))
             .unwrap_or_else(|e| panic!("{e}"));
         Desktop { driver, xvfb, data }
     }
@@ -67,12 +67,11 @@ impl Desktop {
             Ok(s) => s,
             Err(first) => {
                 eprintln!(
-                    "the app did not start ({first}); restarting tauri-driver once; its log:\n{}",
+                    "the app did not start ({first}); restarting WebKitWebDriver once; its log:\n{}",
                     self.driver.log_tail()
                 );
-                self.driver =
-                    TauriDriver::start(self.xvfb.display(), &self.data.path().join("home"))
-                        .unwrap_or_else(|e| panic!("{e}"));
+                self.driver = Driver::start(self.xvfb.display(), &self.data.path().join("home"))
+                    .unwrap_or_else(|e| panic!("{e}"));
                 self.driver.session(&app, &args).unwrap_or_else(|e| {
                     panic!(
                         "cannot open the app: {first}; then: {e}; log:\n{}",
@@ -108,7 +107,7 @@ impl Drop for Desktop {
     fn drop(&mut self) {
         if std::thread::panicking() {
             eprintln!(
-                "tauri-driver, WebKitWebDriver and the app wrote:\n{}",
+                "WebKitWebDriver and the app wrote:\n{}",
                 self.driver.log_tail()
             );
         }
@@ -888,4 +887,65 @@ fn e2e_app_and_a_serving_node_sync_without_a_click() {
     });
     assert!(s.find("#offline-banner").unwrap().is_none());
     s.close().unwrap();
+}
+
+/// The WebDriver client reads answers by their length, chunked or to the end, and names a lost
+/// or garbled one instead of guessing.
+#[test]
+fn webdriver_client_reads_answers_and_names_broken_ones() {
+    let read = |raw: &str| read_answer_from(raw.as_bytes());
+    let (s, b) = read("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n{}  extra").unwrap();
+    assert_eq!((s, b.as_slice()), (200, b"{}  ".as_slice()));
+    let chunked = "HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n\
+                   3\r\n{\"a\r\n4;x\r\n\":1}\r\n0\r\n\r\n";
+    let (s, b) = read(chunked).unwrap();
+    assert_eq!((s, b.as_slice()), (404, b"{\"a\":1}".as_slice()));
+    let (s, b) = read("HTTP/1.1 200 OK\r\n\r\nnull").unwrap();
+    assert_eq!((s, b.as_slice()), (200, b"null".as_slice()));
+    assert_eq!(read("").unwrap_err(), "connection closed without an answer");
+    assert!(read("garbage\r\n\r\n")
+        .unwrap_err()
+        .contains("not an HTTP status line"));
+    assert!(read("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{}")
+        .unwrap_err()
+        .contains("connection lost in the body"));
+    assert!(
+        read("HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\n")
+            .unwrap_err()
+            .contains("over 64 MiB")
+    );
+    // Only commands that change nothing are ever sent twice.
+    assert!(changes_nothing("GET", "/element/x/text"));
+    assert!(changes_nothing("POST", "/elements"));
+    assert!(!changes_nothing("POST", "/element/x/click"));
+    assert!(!changes_nothing("POST", "/element/x/value"));
+    assert!(!changes_nothing("POST", "/execute/sync"));
+    assert!(!changes_nothing("DELETE", ""));
+}
+
+/// When WebKitWebDriver dies in the middle of a session, the next command fails with one line
+/// that says so and quotes what the driver and the app last wrote.
+#[test]
+fn e2e_a_dead_driver_is_named_in_one_line() {
+    let _turn = TURN.lock().unwrap_or_else(|p| p.into_inner());
+    let mut d = Desktop::start("e2e-dead-driver");
+    let s = d.open();
+    s.wait("#create-identity", SHORT).unwrap();
+    let pid = d.driver.pid().to_string();
+    let killed = Command::new("kill").args(["-KILL", &pid]).status().unwrap();
+    assert!(killed.success());
+    std::thread::sleep(Duration::from_millis(300));
+    let fault = s.find("#f-name").unwrap_err();
+    eprintln!("the failure reads: {fault}");
+    assert!(!fault.contains('\n'), "one line: {fault}");
+    assert!(fault.starts_with("POST /elements: "), "{fault}");
+    assert!(
+        fault.contains("WebKitWebDriver exited (signal: 9"),
+        "{fault}"
+    );
+    assert!(fault.contains("last wrote: "), "{fault}");
+    // The app the dead driver started is nobody's child now: end it here.
+    let _ = Command::new("pkill")
+        .args(["-f", &d.data_dir().display().to_string()])
+        .status();
 }
