@@ -5,7 +5,6 @@
 //! Both sides validate with the same code: the UI to put a message next to the field before
 //! anything is sent, the shell because it never trusts the webview.
 
-use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use serde::{Deserialize, Serialize};
 
 use crate::op::Change;
@@ -138,7 +137,9 @@ impl Problem {
             Problem::Required => "Toto pole je povinné.".into(),
             Problem::TooLong { max } => format!("Text je příliš dlouhý (nejvýše {max} bajtů)."),
             Problem::ControlCharacter => "Text obsahuje nepovolený řídicí znak.".into(),
-            Problem::NotATime => "Zadejte datum a čas ve tvaru 23. 11. 2026 18:00.".into(),
+            Problem::NotATime => {
+                "Zadejte datum a čas, např. zítra 18:00, dnes 8:00, 18:00 nebo +2 h.".into()
+            }
             Problem::TimeOutOfRange => "Datum musí ležet mezi roky 1970 a 9999.".into(),
             Problem::NotANumber => "Zadejte celé nezáporné číslo, např. 12.".into(),
             Problem::PassphraseTooShort => {
@@ -153,7 +154,9 @@ impl Problem {
             Problem::Required => "This field is required.".into(),
             Problem::TooLong { max } => format!("The text is too long (at most {max} bytes)."),
             Problem::ControlCharacter => "The text contains a control character.".into(),
-            Problem::NotATime => "Enter a date and time such as 23. 11. 2026 18:00.".into(),
+            Problem::NotATime => {
+                "Enter a date and time, e.g. tomorrow 18:00, today 8:00, 18:00 or +2 h.".into()
+            }
             Problem::TimeOutOfRange => "The date must lie between 1970 and 9999.".into(),
             Problem::NotANumber => "Enter a whole number of zero or more, e.g. 12.".into(),
             Problem::PassphraseTooShort => {
@@ -237,37 +240,7 @@ fn adds(changes: &mut Vec<Change>, set: SetField, elements: &[String]) {
     }
 }
 
-/// Parses a local date and time as people type it: `23. 11. 2026 18:00`, `23.11.2026 18:00`,
-/// `2026-11-23 18:00` or `2026-11-23T18:00`. Empty text is `None`. The caller turns the local
-/// time into a [`Timestamp`] with the time zone it knows (the UI asks the webview).
-pub fn parse_local_time(text: &str) -> Result<Option<NaiveDateTime>, Problem> {
-    let t = text.trim();
-    if t.is_empty() {
-        return Ok(None);
-    }
-    let normalised: String = t.split_whitespace().collect::<Vec<_>>().join(" ");
-    let compact = normalised.replace(". ", ".");
-    for (text, fmt) in [
-        (compact.as_str(), "%d.%m.%Y %H:%M"),
-        (normalised.as_str(), "%Y-%m-%d %H:%M"),
-        (normalised.as_str(), "%Y-%m-%dT%H:%M"),
-    ] {
-        if let Ok(dt) = NaiveDateTime::parse_from_str(text, fmt) {
-            return Ok(Some(dt));
-        }
-    }
-    // A date alone means the end of that day (a deadline "do 23. 11. 2026").
-    for (text, fmt) in [
-        (compact.trim_end_matches('.'), "%d.%m.%Y"),
-        (normalised.as_str(), "%Y-%m-%d"),
-    ] {
-        if let Ok(d) = NaiveDate::parse_from_str(text, fmt) {
-            let end = NaiveTime::from_hms_opt(23, 59, 0).ok_or(Problem::NotATime)?;
-            return Ok(Some(d.and_time(end)));
-        }
-    }
-    Err(Problem::NotATime)
-}
+pub use crate::when::parse_local_time_at;
 
 /// Parses a whole number field; empty text is `None`.
 pub fn parse_count(text: &str) -> Result<Option<u32>, Problem> {
@@ -664,6 +637,55 @@ impl ContactInput {
     }
 }
 
+/// A new record of any kind, as its form sends it: the one input every write of a record
+/// goes through, from the desktop and from the CLI.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum RecordInput {
+    Task(TaskInput),
+    SituationReport(SitrepInput),
+    JournalEntry(JournalInput),
+    ResourceRequest(RequestInput),
+    Incident(IncidentInput),
+    Contact(ContactInput),
+}
+
+impl RecordInput {
+    pub fn kind(&self) -> crate::RecordKind {
+        use crate::RecordKind as K;
+        match self {
+            RecordInput::Task(_) => K::Task,
+            RecordInput::SituationReport(_) => K::SituationReport,
+            RecordInput::JournalEntry(_) => K::JournalEntry,
+            RecordInput::ResourceRequest(_) => K::ResourceRequest,
+            RecordInput::Incident(_) => K::Incident,
+            RecordInput::Contact(_) => K::Contact,
+        }
+    }
+
+    pub fn validate(&self) -> FormErrors {
+        match self {
+            RecordInput::Task(i) => i.validate(),
+            RecordInput::SituationReport(i) => i.validate(),
+            RecordInput::JournalEntry(i) => i.validate(),
+            RecordInput::ResourceRequest(i) => i.validate(),
+            RecordInput::Incident(i) => i.validate(),
+            RecordInput::Contact(i) => i.validate(),
+        }
+    }
+
+    /// The changes that create the record (references to other records not included).
+    pub fn to_changes(&self) -> Result<Vec<Change>, FormErrors> {
+        match self {
+            RecordInput::Task(i) => i.to_changes(),
+            RecordInput::SituationReport(i) => i.to_changes(),
+            RecordInput::JournalEntry(i) => i.to_changes(),
+            RecordInput::ResourceRequest(i) => i.to_changes(),
+            RecordInput::Incident(i) => i.to_changes(),
+            RecordInput::Contact(i) => i.to_changes(),
+        }
+    }
+}
+
 /// The Czech label of a field, as forms and conflict dialogs show it.
 pub fn field_label_cs(key: FieldKey) -> &'static str {
     use FieldKey as K;
@@ -732,30 +754,6 @@ pub fn field_label_cs(key: FieldKey) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn czech_times_parse() {
-        let want = NaiveDate::from_ymd_opt(2026, 11, 23)
-            .and_then(|d| d.and_hms_opt(18, 0, 0))
-            .unwrap();
-        for text in [
-            "23. 11. 2026 18:00",
-            "23.11.2026 18:00",
-            " 23. 11. 2026  18:00 ",
-            "2026-11-23 18:00",
-            "2026-11-23T18:00",
-        ] {
-            assert_eq!(parse_local_time(text), Ok(Some(want)), "{text}");
-        }
-        assert_eq!(parse_local_time(""), Ok(None));
-        assert_eq!(parse_local_time("zítra"), Err(Problem::NotATime));
-        assert_eq!(
-            parse_local_time("32. 11. 2026 18:00"),
-            Err(Problem::NotATime)
-        );
-        let end = parse_local_time("23. 11. 2026").unwrap().unwrap();
-        assert_eq!(end.format("%H:%M").to_string(), "23:59");
-    }
 
     #[test]
     fn forms_name_the_bad_fields() {

@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod bounded;
+pub mod calls;
 #[cfg(feature = "engine")]
 pub mod engine;
 pub mod hlc;
@@ -15,8 +16,10 @@ pub mod ids;
 pub mod merge;
 pub mod op;
 pub mod record;
+pub mod snapshot;
 pub mod views;
 pub mod vv;
+pub mod when;
 
 #[cfg(test)]
 mod testing;

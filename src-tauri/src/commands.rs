@@ -1,24 +1,24 @@
-//! The typed Tauri commands: each one validates its input, calls the engine and maps the error
-//! to one Czech sentence. Only the plain types of `krizlink_core::api` and `views` cross into
-//! the UI. Every write returns after the engine made it durable (the op log is fdatasync'ed)
-//! and then emits [`SPACE_CHANGED`], so every open view refreshes without polling.
+//! The typed Tauri commands: each one is declared once in `krizlink_core::calls` (its name,
+//! argument and answer types; `main.rs` checks the registration against that list), takes its
+//! arguments as `args`, calls the engine in one job and maps the error to one Czech sentence.
+//! Only the plain types of `krizlink_core::api`, `snapshot` and `views` cross into the UI.
+//! Every write returns after the engine made it durable (the op log is fdatasync'ed) and then
+//! emits [`SPACE_CHANGED`] once, so the open view reloads without polling.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use krizlink_core::api::{
-    AppStatus, ContactInput, FieldConflict, FieldEdit, IncidentInput, JournalInput, NetworkView,
-    RequestInput, SitrepInput, SpaceChanged, SpaceInfo, TaskInput, MAX_SAVED_PEERS,
+    AppStatus, FieldConflict, NetworkView, RecordInput, SpaceChanged, SpaceInfo, MAX_SAVED_PEERS,
     MIN_PASSPHRASE_CHARS, SPACE_CHANGED,
 };
+use krizlink_core::calls::{self, Args, Reply};
 use krizlink_core::engine::keystore::{KdfParams, Role};
 use krizlink_core::engine::node::Node;
 use krizlink_core::engine::sync::{self, NetAction};
 use krizlink_core::op::Change;
-use krizlink_core::views::{
-    Contact, Incident, JournalEntry, ResourceRequest, SituationReport, Task,
-};
-use krizlink_core::{FieldValue, RecordId, RecordKind, SpaceId, Status};
+use krizlink_core::snapshot::SpaceSnapshot;
+use krizlink_core::{FieldValue, RecordId, RecordKind, SpaceId};
 use tauri::{AppHandle, Emitter, State};
 
 use crate::errors::{cs, form_cs, kind_cs};
@@ -143,13 +143,18 @@ fn space_info(node: &Node, id: SpaceId) -> Answer<SpaceInfo> {
 
 /// Called by the UI once it is mounted (and by the smoke check).
 #[tauri::command]
-pub fn ui_ready(app: AppHandle) -> String {
+pub fn ui_ready(app: AppHandle, args: Args<calls::UiReady>) -> Reply<calls::UiReady> {
+    let calls::Nothing {} = args;
     crate::smoke_ui_ready(app);
     format!("KrizLink {}", krizlink_core::VERSION)
 }
 
 #[tauri::command]
-pub async fn app_status(engine: State<'_, Engine>) -> Answer<AppStatus> {
+pub async fn app_status(
+    engine: State<'_, Engine>,
+    args: Args<calls::GetStatus>,
+) -> Answer<Reply<calls::GetStatus>> {
+    let calls::Nothing {} = args;
     Ok(engine.status())
 }
 
@@ -157,9 +162,9 @@ pub async fn app_status(engine: State<'_, Engine>) -> Answer<AppStatus> {
 pub async fn init_identity(
     app: AppHandle,
     engine: State<'_, Engine>,
-    name: String,
-    passphrase: String,
-) -> Answer<AppStatus> {
+    args: Args<calls::InitIdentity>,
+) -> Answer<Reply<calls::InitIdentity>> {
+    let calls::NewIdentity { name, passphrase } = args;
     if name.trim().is_empty() {
         return Err("Vyplňte své jméno.".into());
     }
@@ -178,18 +183,22 @@ pub async fn init_identity(
 pub async fn unlock(
     app: AppHandle,
     engine: State<'_, Engine>,
-    passphrase: String,
-) -> Answer<AppStatus> {
+    args: Args<calls::Unlock>,
+) -> Answer<Reply<calls::Unlock>> {
     if engine.is_unlocked() {
         return Ok(engine.status());
     }
-    let node = Node::open(&engine.dir, &passphrase).map_err(|e| cs(&e))?;
+    let node = Node::open(&engine.dir, &args.passphrase).map_err(|e| cs(&e))?;
     engine.put(app, node)?;
     Ok(engine.status())
 }
 
 #[tauri::command]
-pub async fn list_spaces(engine: State<'_, Engine>) -> Answer<Vec<SpaceInfo>> {
+pub async fn list_spaces(
+    engine: State<'_, Engine>,
+    args: Args<calls::ListSpaces>,
+) -> Answer<Reply<calls::ListSpaces>> {
+    let calls::Nothing {} = args;
     engine
         .with(move |node| {
             node.spaces()
@@ -204,32 +213,30 @@ pub async fn list_spaces(engine: State<'_, Engine>) -> Answer<Vec<SpaceInfo>> {
 pub async fn create_space(
     app: AppHandle,
     engine: State<'_, Engine>,
-    name: String,
-) -> Answer<SpaceInfo> {
-    let info = engine
+    args: Args<calls::CreateSpace>,
+) -> Answer<Reply<calls::CreateSpace>> {
+    let (id, info) = engine
         .with(move |node| {
-            let id = node.create_space(&name).map_err(|e| cs(&e))?;
-            space_info(node, id)
+            let id = node.create_space(&args.name).map_err(|e| cs(&e))?;
+            Ok((id, space_info(node, id)?))
         })
         .await?;
-    if let Ok(id) = space_id(&info.id) {
-        changed(&app, id);
-    }
+    changed(&app, id);
     Ok(info)
 }
 
-/// Arguments keep their snake_case names (Tauri would expect camelCase from the webview).
-#[tauri::command(rename_all = "snake_case")]
+#[tauri::command]
 pub async fn create_invite(
     engine: State<'_, Engine>,
-    space: String,
-    role: String,
-    valid_hours: u64,
-) -> Answer<String> {
-    let space = space_id(&space)?;
-    let role: Role = role
+    args: Args<calls::CreateInvite>,
+) -> Answer<Reply<calls::CreateInvite>> {
+    let space = space_id(&args.space)?;
+    let role: Role = args
+        .role
+        .code()
         .parse()
         .map_err(|_| "Neznámá role v prostoru.".to_owned())?;
+    let valid_hours = args.valid_hours;
     if !(1..=720).contains(&valid_hours) {
         return Err("Pozvánka musí platit 1 až 720 hodin.".into());
     }
@@ -260,8 +267,11 @@ fn invite_secret(code: &str) -> Answer<String> {
 
 /// Offline exchange, step 1: the join request to hand to the inviting device.
 #[tauri::command]
-pub async fn request_join(engine: State<'_, Engine>, code: String) -> Answer<String> {
-    let secret = invite_secret(&code)?;
+pub async fn request_join(
+    engine: State<'_, Engine>,
+    args: Args<calls::RequestJoin>,
+) -> Answer<Reply<calls::RequestJoin>> {
+    let secret = invite_secret(&args.code)?;
     engine
         .with(move |node| node.request_join(&secret).map_err(|e| cs(&e)))
         .await
@@ -276,8 +286,9 @@ const JOIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 pub async fn join_network(
     app: AppHandle,
     engine: State<'_, Engine>,
-    code: String,
-) -> Answer<SpaceInfo> {
+    args: Args<calls::JoinNetwork>,
+) -> Answer<Reply<calls::JoinNetwork>> {
+    let code = args.code;
     let (secret, hint) = match sync::split_invite(&code) {
         Ok((secret, Some(hint))) => (secret.to_owned(), hint),
         Ok((_, None)) => {
@@ -322,7 +333,11 @@ pub async fn join_network(
 
 /// What the network panel shows now (later changes arrive as `network-changed` events).
 #[tauri::command]
-pub async fn network_status(engine: State<'_, Engine>) -> Answer<NetworkView> {
+pub async fn network_status(
+    engine: State<'_, Engine>,
+    args: Args<calls::NetworkStatus>,
+) -> Answer<Reply<calls::NetworkStatus>> {
+    let calls::Nothing {} = args;
     let running = match engine.running() {
         Ok(r) => r,
         Err(_) => return Ok(NetworkView::default()),
@@ -332,8 +347,11 @@ pub async fn network_status(engine: State<'_, Engine>) -> Answer<NetworkView> {
 
 /// Adds a peer address to dial (kept in the data dir for the next start).
 #[tauri::command]
-pub async fn add_peer(engine: State<'_, Engine>, address: String) -> Answer<NetworkView> {
-    let addr = parse_address(&address)?;
+pub async fn add_peer(
+    engine: State<'_, Engine>,
+    args: Args<calls::AddPeer>,
+) -> Answer<Reply<calls::AddPeer>> {
+    let addr = parse_address(&args.address)?;
     let mut saved = saved_peers(&engine.dir);
     let text = addr.to_string();
     if !saved.contains(&text) {
@@ -354,7 +372,11 @@ pub async fn add_peer(engine: State<'_, Engine>, address: String) -> Answer<Netw
 
 /// Removes a saved peer address (an open connection stays until it closes).
 #[tauri::command]
-pub async fn remove_peer(engine: State<'_, Engine>, address: String) -> Answer<NetworkView> {
+pub async fn remove_peer(
+    engine: State<'_, Engine>,
+    args: Args<calls::RemovePeer>,
+) -> Answer<Reply<calls::RemovePeer>> {
+    let address = args.address;
     let mut saved = saved_peers(&engine.dir);
     saved.retain(|p| p != &address);
     save_peers(&engine.dir, &saved)?;
@@ -368,9 +390,12 @@ pub async fn remove_peer(engine: State<'_, Engine>, address: String) -> Answer<N
 }
 
 #[tauri::command]
-pub async fn accept_join(engine: State<'_, Engine>, request: String) -> Answer<String> {
+pub async fn accept_join(
+    engine: State<'_, Engine>,
+    args: Args<calls::AcceptJoin>,
+) -> Answer<Reply<calls::AcceptJoin>> {
     engine
-        .with(move |node| node.accept_join(&request).map_err(|e| cs(&e)))
+        .with(move |node| node.accept_join(&args.code).map_err(|e| cs(&e)))
         .await
 }
 
@@ -378,56 +403,33 @@ pub async fn accept_join(engine: State<'_, Engine>, request: String) -> Answer<S
 pub async fn finish_join(
     app: AppHandle,
     engine: State<'_, Engine>,
-    welcome: String,
-) -> Answer<SpaceInfo> {
-    let info = engine
+    args: Args<calls::FinishJoin>,
+) -> Answer<Reply<calls::FinishJoin>> {
+    let (id, info) = engine
         .with(move |node| {
-            let id = node.finish_join(&welcome).map_err(|e| cs(&e))?;
-            space_info(node, id)
+            let id = node.finish_join(&args.code).map_err(|e| cs(&e))?;
+            Ok((id, space_info(node, id)?))
         })
         .await?;
-    if let Ok(id) = space_id(&info.id) {
-        changed(&app, id);
-    }
+    changed(&app, id);
     Ok(info)
 }
 
-macro_rules! list_command {
-    ($name:ident, $view:ty, $method:ident) => {
-        #[tauri::command]
-        pub async fn $name(engine: State<'_, Engine>, space: String) -> Answer<Vec<$view>> {
-            let space = space_id(&space)?;
-            engine
-                .with(move |node| Ok(node.replica(space).map_err(|e| cs(&e))?.$method()))
-                .await
-        }
-    };
-}
-
-list_command!(list_tasks, Task, tasks);
-list_command!(list_reports, SituationReport, situation_reports);
-list_command!(list_journal, JournalEntry, journal);
-list_command!(list_requests, ResourceRequest, resource_requests);
-list_command!(list_incidents, Incident, incidents);
-list_command!(list_contacts, Contact, contacts);
-
-/// Creates a record of `kind` from form changes; returns its id once durable.
-async fn create(
-    app: &AppHandle,
-    engine: &Engine,
-    space: &str,
-    kind: RecordKind,
-    changes: impl FnOnce(&Node, SpaceId) -> Answer<Vec<Change>> + Send + 'static,
-) -> Answer<String> {
-    let space = space_id(space)?;
-    let id = engine
+/// What the shown screen needs of a space, every list from the same state (one engine job).
+#[tauri::command]
+pub async fn open_space(
+    engine: State<'_, Engine>,
+    args: Args<calls::OpenSpaceCmd>,
+) -> Answer<Reply<calls::OpenSpaceCmd>> {
+    let space = space_id(&args.space)?;
+    let wants = args.wants;
+    engine
         .with(move |node| {
-            let changes = changes(node, space)?;
-            node.create_record(space, kind, changes).map_err(|e| cs(&e))
+            let info = space_info(node, space)?;
+            let replica = node.replica(space).map_err(|e| cs(&e))?;
+            Ok(SpaceSnapshot::of(info, replica, wants))
         })
-        .await?;
-    changed(app, space);
-    Ok(id.to_string())
+        .await
 }
 
 /// The id of an existing record of `kind` named by a form (a report it supersedes, an entry it
@@ -444,125 +446,60 @@ fn existing(node: &Node, space: SpaceId, kind: RecordKind, text: &str) -> Answer
     Ok(id)
 }
 
-#[tauri::command]
-pub async fn create_task(
-    app: AppHandle,
-    engine: State<'_, Engine>,
-    space: String,
-    input: TaskInput,
-) -> Answer<String> {
-    create(&app, &engine, &space, RecordKind::Task, move |_, _| {
-        input.to_changes().map_err(|e| form_cs(&e))
-    })
-    .await
-}
-
-#[tauri::command]
-pub async fn create_report(
-    app: AppHandle,
-    engine: State<'_, Engine>,
-    space: String,
-    input: SitrepInput,
-) -> Answer<String> {
-    create(
-        &app,
-        &engine,
-        &space,
-        RecordKind::SituationReport,
-        move |node, sp| {
-            let mut c = input.to_changes().map_err(|e| form_cs(&e))?;
-            if let Some(old) = input.supersedes.as_deref().filter(|s| !s.is_empty()) {
-                let old = existing(node, sp, RecordKind::SituationReport, old)?;
-                c.push(Change::Set {
-                    value: FieldValue::Supersedes(old),
-                    bases: Default::default(),
-                });
+/// The changes that create a record from its form input, with references checked and the
+/// journal's defaults filled.
+fn creation(node: &Node, space: SpaceId, input: &RecordInput) -> Answer<Vec<Change>> {
+    let mut c = input.to_changes().map_err(|e| form_cs(&e))?;
+    let set = |value| Change::Set {
+        value,
+        bases: Default::default(),
+    };
+    match input {
+        RecordInput::SituationReport(report) => {
+            if let Some(old) = report.supersedes.as_deref().filter(|s| !s.is_empty()) {
+                let old = existing(node, space, RecordKind::SituationReport, old)?;
+                c.push(set(FieldValue::Supersedes(old)));
             }
-            Ok(c)
-        },
-    )
-    .await
-}
-
-#[tauri::command]
-pub async fn create_journal(
-    app: AppHandle,
-    engine: State<'_, Engine>,
-    space: String,
-    input: JournalInput,
-) -> Answer<String> {
-    create(
-        &app,
-        &engine,
-        &space,
-        RecordKind::JournalEntry,
-        move |node, sp| {
-            let mut c = input.to_changes().map_err(|e| form_cs(&e))?;
-            if let Some(old) = input.corrects.as_deref().filter(|s| !s.is_empty()) {
-                let old = existing(node, sp, RecordKind::JournalEntry, old)?;
-                c.push(Change::Set {
-                    value: FieldValue::Corrects(old),
-                    bases: Default::default(),
-                });
+        }
+        RecordInput::JournalEntry(entry) => {
+            if let Some(old) = entry.corrects.as_deref().filter(|s| !s.is_empty()) {
+                let old = existing(node, space, RecordKind::JournalEntry, old)?;
+                c.push(set(FieldValue::Corrects(old)));
             }
             // The workstation is this device; the author defaults to the identity's name.
-            if input.author.trim().is_empty() {
-                c.push(Change::Set {
-                    value: FieldValue::Author(node.name().to_owned()),
-                    bases: Default::default(),
-                });
+            if entry.author.trim().is_empty() {
+                c.push(set(FieldValue::Author(node.name().to_owned())));
             }
-            c.push(Change::Set {
-                value: FieldValue::Workstation(node.device_id().short()),
-                bases: Default::default(),
-            });
-            Ok(c)
-        },
-    )
-    .await
+            c.push(set(FieldValue::Workstation(node.device_id().short())));
+        }
+        _ => {}
+    }
+    Ok(c)
 }
 
+/// Creates a record of any kind from its form; answers its id once durable.
 #[tauri::command]
-pub async fn create_request(
+pub async fn create_record(
     app: AppHandle,
     engine: State<'_, Engine>,
-    space: String,
-    input: RequestInput,
-) -> Answer<String> {
-    create(
-        &app,
-        &engine,
-        &space,
-        RecordKind::ResourceRequest,
-        move |_, _| input.to_changes().map_err(|e| form_cs(&e)),
-    )
-    .await
+    args: Args<calls::CreateRecord>,
+) -> Answer<Reply<calls::CreateRecord>> {
+    let space = space_id(&args.space)?;
+    let input = args.input;
+    let id = engine
+        .with(move |node| {
+            let changes = creation(node, space, &input)?;
+            node.create_record(space, input.kind(), changes)
+                .map_err(|e| cs(&e))
+        })
+        .await?;
+    changed(&app, space);
+    Ok(id.to_string())
 }
 
-#[tauri::command]
-pub async fn create_incident(
-    app: AppHandle,
-    engine: State<'_, Engine>,
-    space: String,
-    input: IncidentInput,
-) -> Answer<String> {
-    create(&app, &engine, &space, RecordKind::Incident, move |_, _| {
-        input.to_changes().map_err(|e| form_cs(&e))
-    })
-    .await
-}
-
-#[tauri::command]
-pub async fn create_contact(
-    app: AppHandle,
-    engine: State<'_, Engine>,
-    space: String,
-    input: ContactInput,
-) -> Answer<String> {
-    create(&app, &engine, &space, RecordKind::Contact, move |_, _| {
-        input.to_changes().map_err(|e| form_cs(&e))
-    })
-    .await
+/// The space and record a command names.
+fn target(r: &calls::RecordRef) -> Answer<(SpaceId, RecordKind, RecordId)> {
+    Ok((space_id(&r.space)?, r.kind, record_id(&r.id)?))
 }
 
 /// Changes scalar fields and sets of a record. Each value replaces every version of its field
@@ -572,13 +509,10 @@ pub async fn create_contact(
 pub async fn edit_record(
     app: AppHandle,
     engine: State<'_, Engine>,
-    space: String,
-    kind: RecordKind,
-    id: String,
-    edit: FieldEdit,
-) -> Answer<()> {
-    let space = space_id(&space)?;
-    let record = record_id(&id)?;
+    args: Args<calls::EditRecordCmd>,
+) -> Answer<Reply<calls::EditRecordCmd>> {
+    let (space, kind, record) = target(&args.record)?;
+    let edit = args.edit;
     engine
         .with(move |node| {
             let state = node
@@ -635,14 +569,10 @@ pub async fn edit_record(
 pub async fn move_status(
     app: AppHandle,
     engine: State<'_, Engine>,
-    space: String,
-    kind: RecordKind,
-    id: String,
-    to: Status,
-    note: String,
-) -> Answer<()> {
-    let space = space_id(&space)?;
-    let record = record_id(&id)?;
+    args: Args<calls::MoveStatusCmd>,
+) -> Answer<Reply<calls::MoveStatusCmd>> {
+    let (space, kind, record) = target(&args.record)?;
+    let (to, note) = (args.to, args.note);
     engine
         .with(move |node| {
             node.move_status(space, record, kind, to, note.trim().to_owned())
@@ -657,13 +587,10 @@ pub async fn move_status(
 pub async fn add_comment(
     app: AppHandle,
     engine: State<'_, Engine>,
-    space: String,
-    kind: RecordKind,
-    id: String,
-    text: String,
-) -> Answer<()> {
-    let space = space_id(&space)?;
-    let record = record_id(&id)?;
+    args: Args<calls::AddCommentCmd>,
+) -> Answer<Reply<calls::AddCommentCmd>> {
+    let (space, kind, record) = target(&args.record)?;
+    let text = args.text;
     if text.trim().is_empty() {
         return Err("Komentář nesmí být prázdný.".into());
     }
@@ -688,12 +615,9 @@ pub async fn add_comment(
 #[tauri::command]
 pub async fn record_conflicts(
     engine: State<'_, Engine>,
-    space: String,
-    kind: RecordKind,
-    id: String,
-) -> Answer<Vec<FieldConflict>> {
-    let space = space_id(&space)?;
-    let record = record_id(&id)?;
+    args: Args<calls::RecordConflicts>,
+) -> Answer<Reply<calls::RecordConflicts>> {
+    let (space, kind, record) = target(&args)?;
     engine
         .with(move |node| {
             let Some(state) = node

@@ -80,6 +80,26 @@ fn open_display() -> Result<(), String> {
     Ok(())
 }
 
+/// Registers the commands of `commands.rs`, each named by its declaration in
+/// `krizlink_core::calls`: compilation fails when a function's name is not its declared name,
+/// or when a declared command is left out.
+macro_rules! commands {
+    ($($decl:ident => $f:ident),* $(,)?) => {{
+        use krizlink_core::calls::{self, Command};
+        $(
+            const _: () = assert!(
+                calls::same_name(<calls::$decl as Command>::NAME, stringify!($f)),
+                concat!("the command ", stringify!($f), " is not declared under that name")
+            );
+        )*
+        const _: () = assert!(
+            calls::ALL.len() == [$(stringify!($f)),*].len(),
+            "every command declared in krizlink_core::calls must be registered"
+        );
+        tauri::generate_handler![$(commands::$f),*]
+    }};
+}
+
 fn main() -> ExitCode {
     let dir = match data_dir() {
         Ok(dir) => dir,
@@ -108,38 +128,28 @@ fn main() -> ExitCode {
     }
     let app = tauri::Builder::default()
         .manage(commands::Engine::new(dir, network::NetOptions::from_env()))
-        .invoke_handler(tauri::generate_handler![
-            commands::ui_ready,
-            commands::app_status,
-            commands::init_identity,
-            commands::unlock,
-            commands::list_spaces,
-            commands::create_space,
-            commands::create_invite,
-            commands::request_join,
-            commands::join_network,
-            commands::network_status,
-            commands::add_peer,
-            commands::remove_peer,
-            commands::accept_join,
-            commands::finish_join,
-            commands::list_tasks,
-            commands::list_reports,
-            commands::list_journal,
-            commands::list_requests,
-            commands::list_incidents,
-            commands::list_contacts,
-            commands::create_task,
-            commands::create_report,
-            commands::create_journal,
-            commands::create_request,
-            commands::create_incident,
-            commands::create_contact,
-            commands::edit_record,
-            commands::move_status,
-            commands::add_comment,
-            commands::record_conflicts,
-        ])
+        .invoke_handler(commands!(
+            UiReady => ui_ready,
+            GetStatus => app_status,
+            InitIdentity => init_identity,
+            Unlock => unlock,
+            ListSpaces => list_spaces,
+            CreateSpace => create_space,
+            CreateInvite => create_invite,
+            RequestJoin => request_join,
+            JoinNetwork => join_network,
+            AcceptJoin => accept_join,
+            FinishJoin => finish_join,
+            NetworkStatus => network_status,
+            AddPeer => add_peer,
+            RemovePeer => remove_peer,
+            OpenSpaceCmd => open_space,
+            CreateRecord => create_record,
+            EditRecordCmd => edit_record,
+            MoveStatusCmd => move_status,
+            AddCommentCmd => add_comment,
+            RecordConflicts => record_conflicts,
+        ))
         .build(tauri::generate_context!("../tauri.conf.json"));
     match app {
         Ok(app) => {

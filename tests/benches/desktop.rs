@@ -3,8 +3,10 @@
 //!
 //! 1. cold start until the board is interactive: app start to the unlock screen, and unlock to
 //!    the board (the person's typing is not counted; Argon2id is);
-//! 2. a space of 10,000 tasks: unlock to the board, opening the task list, and filtering as
-//!    you type (one keystroke = input event to the next painted frame, measured in the page).
+//! 2. a space of 10,000 tasks: unlock to the board, opening the task list, filtering as you
+//!    type (one keystroke = input event to the next painted frame, measured in the page), and
+//!    a local write back on screen (the click on "Vytvořit úkol" to the list's count showing
+//!    the new task), next to the engine's durable write alone.
 //!
 //! Run: `cargo build --release --workspace --exclude krizlink-ui --bins` and then
 //! `cargo bench -p krizlink-tests --bench desktop` (the binaries come from `target/release`;
@@ -126,6 +128,24 @@ const KEYSTROKE: &str = "
   requestAnimationFrame(() => setTimeout(() => done(performance.now() - t0), 0));
 ";
 
+/// A local write: the click on the task form's submit button to the painted list whose count
+/// ends with TOTAL (the new number of tasks).
+const WRITE: &str = "
+  const t0 = performance.now();
+  document.getElementById('task-submit').click();
+  const look = () => {
+    const c = document.getElementById('task-count');
+    if (c && c.textContent.trim().endsWith(TOTAL)) {
+      requestAnimationFrame(() => setTimeout(() => done(performance.now() - t0), 0));
+    } else if (performance.now() - t0 > 30000) {
+      done(-1);
+    } else {
+      requestAnimationFrame(look);
+    }
+  };
+  look();
+";
+
 /// The floor of a keystroke: the same wait for the next painted frame with no input.
 const FRAME: &str = "
   const t0 = performance.now();
@@ -243,8 +263,14 @@ fn main() {
         "(seeding {TASKS} tasks with krizlink-node task import took {:.1} s)",
         t.elapsed().as_secs_f64()
     );
-    let (mut opens, mut boards, mut lists, mut keys, mut frames) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut opens, mut boards, mut lists, mut keys, mut frames, mut writes) = (
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+    );
     for run in 0..RUNS {
         let (a, b, s) = cold_start(&driver, &big);
         opens.push(ms(a));
@@ -252,10 +278,21 @@ fn main() {
         let list = in_page(
             &s,
             "const t0 = performance.now(); document.getElementById('nav-tasks').click();
-             requestAnimationFrame(() => setTimeout(() => done(performance.now() - t0), 0));",
+             const look = () => document.getElementById('task-list')
+               ? requestAnimationFrame(() => setTimeout(() => done(performance.now() - t0), 0))
+               : requestAnimationFrame(look);
+             look();",
         );
         wait(&s, "#task-list");
         lists.push(list);
+        // Two local writes: the click on the submit button to the count showing the task.
+        for n in 1..=2 {
+            s.type_into("#f-title", &format!("Nový úkol {run}-{n}"))
+                .unwrap_or_else(|e| panic!("{e}"));
+            let total = TASKS + (run * 2) + n;
+            let script = WRITE.replace("TOTAL", &format!("\"/ {total}\""));
+            writes.push(in_page(&s, &script));
+        }
         // Type "vsetín" one key at a time, then delete it again.
         let word = "vsetín č. 1";
         let chars: Vec<char> = word.chars().collect();
@@ -281,10 +318,25 @@ fn main() {
         std::thread::sleep(Duration::from_millis(500));
     }
     let mut big_alone = Vec::new();
+    let mut writes_alone = Vec::new();
+    let space_id: krizlink_core::SpaceId = space.parse().unwrap_or_else(|e| panic!("{e:?}"));
     for _ in 0..RUNS {
         let t = Instant::now();
-        let opened = Node::open(&big, PASSPHRASE).unwrap_or_else(|e| panic!("{e}"));
+        let mut opened = Node::open(&big, PASSPHRASE).unwrap_or_else(|e| panic!("{e}"));
         big_alone.push(ms(t.elapsed()));
+        // The floor of a local write: the engine's durable write alone, in this process.
+        for n in 0..2 {
+            let input = krizlink_core::api::TaskInput {
+                title: format!("Zápis bez aplikace {n}"),
+                ..Default::default()
+            };
+            let changes = input.to_changes().unwrap_or_else(|e| panic!("{e:?}"));
+            let t = Instant::now();
+            opened
+                .create_record(space_id, krizlink_core::RecordKind::Task, changes)
+                .unwrap_or_else(|e| panic!("{e}"));
+            writes_alone.push(ms(t.elapsed()));
+        }
         opened.close().unwrap_or_else(|e| panic!("{e}"));
     }
     stats("10,000 tasks: app start to unlock screen", &mut opens);
@@ -311,5 +363,22 @@ fn main() {
         "{:<58} {:8.2}x (medians)",
         "keystroke / frame floor",
         keys[keys.len() / 2] / frames[frames.len() / 2]
+    );
+    assert!(
+        writes.iter().all(|w| *w >= 0.0),
+        "a written task never showed in the list's count: {writes:?}"
+    );
+    stats(
+        "10,000 tasks: local write, click to the count on screen",
+        &mut writes,
+    );
+    stats(
+        "floor: durable task write (Node::create_record), in process",
+        &mut writes_alone,
+    );
+    println!(
+        "{:<58} {:8.2}x (medians)",
+        "local write on screen / durable write alone",
+        writes[writes.len() / 2] / writes_alone[writes_alone.len() / 2]
     );
 }

@@ -2,59 +2,30 @@
 //! status and deadline with the overdue ones marked, the latest situation report of each
 //! sender (ORP), and open resource requests. With `big` it is the projector mode.
 
-use std::collections::BTreeMap;
+//!
+//! It draws the [`BoardView`] the engine computed: counts and the few records shown, never
+//! every record of the space.
 
-use krizlink_core::record::{IncidentState, TaskStatus};
-use krizlink_core::views::SituationReport;
+use krizlink_core::snapshot::BoardView;
 use yew::prelude::*;
 
 use crate::i18n::{label, T};
-use crate::{time, Ctx};
+use crate::{time, use_ctx};
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
-    pub ctx: Ctx,
     pub big: bool,
-}
-
-/// The newest report (by "stav k") of each sender, newest first.
-pub fn latest_per_sender(reports: &[SituationReport]) -> Vec<&SituationReport> {
-    let mut latest: BTreeMap<String, &SituationReport> = BTreeMap::new();
-    for r in reports.iter().filter(|r| r.superseded_by.is_empty()) {
-        let key = r.sender.to_lowercase();
-        if latest
-            .get(&key)
-            .is_none_or(|old| (old.as_of, &old.meta.created_at) < (r.as_of, &r.meta.created_at))
-        {
-            latest.insert(key, r);
-        }
-    }
-    let mut out: Vec<_> = latest.into_values().collect();
-    out.sort_by_key(|r| std::cmp::Reverse(r.as_of));
-    out
 }
 
 #[function_component(Board)]
 pub fn board(p: &Props) -> Html {
-    let ctx = &p.ctx;
+    let ctx = use_ctx();
     let lang = ctx.lang;
-    let d = &ctx.data;
-    let incidents: Vec<_> = d
-        .incidents
-        .iter()
-        .filter(|i| i.state != IncidentState::Closed)
-        .collect();
-    let columns = [
-        TaskStatus::Assigned,
-        TaskStatus::Accepted,
-        TaskStatus::InProgress,
-    ];
-    let open_requests: Vec<_> = d
-        .requests
-        .iter()
-        .filter(|r| !r.status.is_terminal())
-        .collect();
-    let overdue = d.tasks.iter().filter(|t| t.is_overdue(ctx.now)).count();
+    let empty = BoardView::default();
+    let b = ctx.data.board.as_ref().unwrap_or(&empty);
+    let incidents = &b.incidents;
+    let open_requests = &b.open_requests;
+    let overdue = b.overdue(ctx.now);
     html! {
         <section id="board" class={classes!("board", p.big.then_some("big"))}>
             <div class="board-head">
@@ -100,13 +71,12 @@ pub fn board(p: &Props) -> Html {
                 <div class="panel wide">
                     <h2>{ T::Tasks.get(lang) }</h2>
                     <div class="columns">
-                    { for columns.iter().map(|st| {
-                        let mut tasks: Vec<_> = d.tasks.iter().filter(|t| t.status == *st).collect();
-                        tasks.sort_by_key(|t| (t.deadline.is_none(), t.deadline, std::cmp::Reverse(t.priority)));
+                    { for b.columns.iter().map(|col| {
+                        let st = col.status;
                         html! {
                             <div class="column">
-                                <h3>{ format!("{} ({})", label(lang, st.label_cs(), st.label_en()), tasks.len()) }</h3>
-                                { for tasks.iter().take(12).map(|t| {
+                                <h3>{ format!("{} ({})", label(lang, st.label_cs(), st.label_en()), col.count) }</h3>
+                                { for col.tasks.iter().map(|t| {
                                     let late = t.is_overdue(ctx.now);
                                     html! {
                                         <div class={classes!("task-card", late.then_some("late"), format!("prio-{}", t.priority.code()))}>
@@ -119,7 +89,7 @@ pub fn board(p: &Props) -> Html {
                                         </div>
                                     }
                                 }) }
-                                if tasks.len() > 12 { <p class="muted">{ format!("+ {}", tasks.len() - 12) }</p> }
+                                if col.count > col.tasks.len() { <p class="muted">{ format!("+ {}", col.count - col.tasks.len()) }</p> }
                             </div>
                         }
                     }) }
@@ -127,7 +97,7 @@ pub fn board(p: &Props) -> Html {
                 </div>
                 <div class="panel wide">
                     <h2>{ T::LatestReports.get(lang) }</h2>
-                    { for latest_per_sender(&d.reports).into_iter().map(|r| html! {
+                    { for b.latest_reports.iter().map(|r| html! {
                         <div class="report-line">
                             <strong>{ r.sender.clone() }</strong>
                             <span class="muted">{ format!(" · {} {}", T::AsOf.get(lang), time::format(r.as_of)) }</span>
@@ -138,7 +108,7 @@ pub fn board(p: &Props) -> Html {
                             if let Some(s) = &r.situation { <div class="clip">{ s.clone() }</div> }
                         </div>
                     }) }
-                    if d.reports.is_empty() { <p class="muted">{ T::NoReports.get(lang) }</p> }
+                    if !b.any_reports { <p class="muted">{ T::NoReports.get(lang) }</p> }
                 </div>
             </div>
         </section>

@@ -1,8 +1,8 @@
-//! The bridge to the desktop shell: typed Tauri commands (`invoke`) and the change event
-//! (`listen`). Arguments and answers are the plain serde types of `krizlink_core::api` and
-//! `views`; a failed command carries one Czech sentence.
+//! The bridge to the desktop shell: the typed commands of `krizlink_core::calls` ([`call`])
+//! and Tauri events ([`listen`]). Arguments and answers are the plain serde types the command
+//! declares; a failed command carries one Czech sentence.
 
-use serde::de::DeserializeOwned;
+use krizlink_core::calls::{Args, Command, Reply};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -20,16 +20,18 @@ extern "C" {
     ) -> Result<JsValue, JsValue>;
 }
 
-/// Calls a command with named arguments; the error is the shell's Czech sentence.
-pub async fn invoke<A: Serialize, T: DeserializeOwned>(
-    command: &str,
-    args: &A,
-) -> Result<T, String> {
+/// Calls command `C`; its arguments travel under the key `args`. The error is the shell's
+/// Czech sentence.
+pub async fn call<C: Command>(args: &Args<C>) -> Result<Reply<C>, String> {
+    #[derive(Serialize)]
+    struct Wrapped<'a, A> {
+        args: &'a A,
+    }
     let serializer = serde_wasm_bindgen::Serializer::json_compatible();
-    let args = args
+    let args = Wrapped { args }
         .serialize(&serializer)
         .map_err(|e| format!("Vnitřní chyba rozhraní: {e}"))?;
-    match tauri_invoke(command, args).await {
+    match tauri_invoke(C::NAME, args).await {
         Ok(value) => serde_wasm_bindgen::from_value(value)
             .map_err(|e| format!("Aplikace odpověděla v nečekaném tvaru: {e}")),
         Err(e) => Err(e.as_string().unwrap_or_else(|| {
@@ -37,14 +39,6 @@ pub async fn invoke<A: Serialize, T: DeserializeOwned>(
         })),
     }
 }
-
-/// Calls a command without arguments.
-pub async fn call<T: DeserializeOwned>(command: &str) -> Result<T, String> {
-    invoke(command, &NoArgs {}).await
-}
-
-#[derive(Serialize)]
-struct NoArgs {}
 
 /// Subscribes `handler` to a Tauri event for the life of the page.
 pub fn listen(event: &'static str, handler: impl FnMut(JsValue) + 'static) {

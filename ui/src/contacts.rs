@@ -1,77 +1,44 @@
 //! Contacts (kontakty): the form, and the list filtered as you type.
 
-use std::collections::BTreeMap;
-
-use krizlink_core::api::ContactInput;
-use serde::Serialize;
+use krizlink_core::api::{ContactInput, RecordInput};
+use krizlink_core::calls;
 use yew::prelude::*;
 
-use crate::bridge::invoke;
 use crate::i18n::T;
-use crate::widgets::{add_errors, field, focus_first_error, submit_row, Form, FormAction, Kind};
-use crate::Ctx;
-
-#[derive(Properties, PartialEq)]
-pub struct Props {
-    pub ctx: Ctx,
-}
-
-#[derive(Serialize)]
-struct CreateArgs {
-    space: String,
-    input: ContactInput,
-}
+use crate::tasks::{created, new_record};
+use crate::use_ctx;
+use crate::widgets::{add_errors, field, on_submit, submit_row, use_form, Kind, Values};
 
 #[function_component(Contacts)]
-pub fn contacts(p: &Props) -> Html {
-    let ctx = p.ctx.clone();
+pub fn contacts() -> Html {
+    let ctx = use_ctx();
     let lang = ctx.lang;
-    let form = use_reducer(Form::default);
+    let form = use_form("contact", Values::new());
     let filter = use_state(String::new);
     let onsubmit = {
-        let form = form.clone();
-        let ctx = ctx.clone();
-        Callback::from(move |e: SubmitEvent| {
-            e.prevent_default();
-            let mut errors = BTreeMap::new();
-            let input = ContactInput {
-                name: form.get("name"),
-                function: form.get("function"),
-                organization: form.get("organization"),
-                phone: form.get("phone"),
-                email: form.get("email"),
-                data_box: form.get("data_box"),
-                radio_call_sign: form.get("radio_call_sign"),
-                note: form.get("note"),
-            };
-            add_errors(&mut errors, input.validate(), lang);
-            if !errors.is_empty() {
-                focus_first_error(&errors);
-                form.dispatch(FormAction::Errors(errors));
-                return;
-            }
-            form.dispatch(FormAction::Busy);
-            let form = form.clone();
-            let ctx = ctx.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                let args = CreateArgs {
-                    space: ctx.space.id.clone(),
-                    input,
+        let ctx2 = ctx.clone();
+        on_submit::<calls::CreateRecord>(
+            &form,
+            move |form, errors| {
+                let input = ContactInput {
+                    name: form.get("name"),
+                    function: form.get("function"),
+                    organization: form.get("organization"),
+                    phone: form.get("phone"),
+                    email: form.get("email"),
+                    data_box: form.get("data_box"),
+                    radio_call_sign: form.get("radio_call_sign"),
+                    note: form.get("note"),
                 };
-                match invoke::<_, String>("create_contact", &args).await {
-                    Ok(_) => {
-                        form.dispatch(FormAction::Reset(Default::default()));
-                        ctx.saved.emit(());
-                    }
-                    Err(m) => form.dispatch(FormAction::Failed(m)),
-                }
-            });
-        })
+                add_errors(errors, input.validate(), lang);
+                Some(new_record(&ctx2, RecordInput::Contact(input)))
+            },
+            created(&ctx),
+        )
     };
     let needle = filter.to_lowercase();
     let list: Vec<_> = ctx
-        .data
-        .contacts
+        .contacts()
         .iter()
         .filter(|c| {
             needle.is_empty()
@@ -112,7 +79,7 @@ pub fn contacts(p: &Props) -> Html {
                     { field(&form, "radio_call_sign", T::Radio.get(lang), Kind::Text, "") }
                 </div>
                 { field(&form, "note", T::Note.get(lang), Kind::Area, "") }
-                { submit_row(&form, T::CreateContact.get(lang), "contact-submit") }
+                { submit_row(&form, T::CreateContact.get(lang), "contact-submit", lang) }
             </form>
             <div class="list-pane">
                 <input id="filter" class="filter" type="search" placeholder={T::FilterHint.get(lang)}

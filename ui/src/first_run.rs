@@ -2,15 +2,18 @@
 //! strength hint) or unlock it, then create a space or join one by invite code (the offline
 //! exchange of codes). States plainly that the app is not for classified information.
 
-use krizlink_core::api::{
-    passphrase_strength, AppStatus, Problem, SpaceInfo, MIN_PASSPHRASE_CHARS,
-};
-use serde::Serialize;
+//!
+//! These forms keep no drafts: nothing typed here (a passphrase least of all) outlives the
+//! screen.
+
+use krizlink_core::api::{passphrase_strength, AppStatus, Problem, MIN_PASSPHRASE_CHARS};
+use krizlink_core::calls::{self, Code, NewIdentity, Passphrase, SpaceName};
 use yew::prelude::*;
 
-use crate::bridge::invoke;
 use crate::i18n::{Lang, T};
-use crate::widgets::{field, focus_first_error, problem_text, submit_row, Form, FormAction, Kind};
+use crate::widgets::{
+    field, on_submit, problem_text, required, submit_row, use_form, Kind, Values,
+};
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
@@ -62,16 +65,10 @@ struct StepProps {
     done: Callback<()>,
 }
 
-#[derive(Serialize)]
-struct InitArgs {
-    name: String,
-    passphrase: String,
-}
-
 #[function_component(CreateIdentity)]
 fn create_identity(p: &StepProps) -> Html {
     let lang = p.lang;
-    let form = use_reducer(Form::default);
+    let form = use_form("identity", Values::new());
     let strength = passphrase_strength(&form.get("passphrase"));
     let hint = match (form.get("passphrase").is_empty(), strength) {
         (true, _) => T::PassHint,
@@ -81,46 +78,27 @@ fn create_identity(p: &StepProps) -> Html {
         _ => T::PassStrong,
     };
     let onsubmit = {
-        let form = form.clone();
         let done = p.done.clone();
-        Callback::from(move |e: SubmitEvent| {
-            e.prevent_default();
-            let mut errors = std::collections::BTreeMap::new();
-            let name = form.get("name");
-            let pass = form.get("passphrase");
-            if name.trim().is_empty() {
-                errors.insert("name".into(), problem_text(Problem::Required, lang));
-            }
-            if pass.chars().count() < MIN_PASSPHRASE_CHARS {
-                errors.insert(
-                    "passphrase".into(),
-                    problem_text(Problem::PassphraseTooShort, lang),
-                );
-            } else if pass != form.get("again") {
-                errors.insert(
-                    "again".into(),
-                    problem_text(Problem::PassphrasesDiffer, lang),
-                );
-            }
-            if !errors.is_empty() {
-                focus_first_error(&errors);
-                form.dispatch(FormAction::Errors(errors));
-                return;
-            }
-            form.dispatch(FormAction::Busy);
-            let form = form.clone();
-            let done = done.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                let args = InitArgs {
-                    name,
-                    passphrase: pass,
-                };
-                match invoke::<_, AppStatus>("init_identity", &args).await {
-                    Ok(_) => done.emit(()),
-                    Err(m) => form.dispatch(FormAction::Failed(m)),
+        on_submit::<calls::InitIdentity>(
+            &form,
+            move |form, errors| {
+                let name = required(form, "name", errors, lang);
+                let passphrase = form.get("passphrase");
+                if passphrase.chars().count() < MIN_PASSPHRASE_CHARS {
+                    errors.insert(
+                        "passphrase".into(),
+                        problem_text(Problem::PassphraseTooShort, lang),
+                    );
+                } else if passphrase != form.get("again") {
+                    errors.insert(
+                        "again".into(),
+                        problem_text(Problem::PassphrasesDiffer, lang),
+                    );
                 }
-            });
-        })
+                Some(NewIdentity { name, passphrase })
+            },
+            move |_: AppStatus, _| done.emit(()),
+        )
     };
     html! {
         <form class="card" id="create-identity" {onsubmit} novalidate=true>
@@ -130,49 +108,32 @@ fn create_identity(p: &StepProps) -> Html {
             { field(&form, "passphrase", T::Passphrase.get(lang), Kind::Password, "") }
             <p id="strength" class={classes!("strength", (!form.get("passphrase").is_empty()).then(|| format!("s{strength}")))}>{ hint.get(lang) }</p>
             { field(&form, "again", T::PassphraseAgain.get(lang), Kind::Password, "") }
-            { submit_row(&form, T::CreateIdentity.get(lang), "create-identity-submit") }
+            { submit_row(&form, T::CreateIdentity.get(lang), "create-identity-submit", lang) }
         </form>
     }
-}
-
-#[derive(Serialize)]
-struct UnlockArgs {
-    passphrase: String,
 }
 
 #[function_component(Unlock)]
 fn unlock(p: &StepProps) -> Html {
     let lang = p.lang;
-    let form = use_reducer(Form::default);
+    let form = use_form("unlock", Values::new());
     use_effect_with((), |_| crate::widgets::focus_later("f-passphrase"));
     let onsubmit = {
-        let form = form.clone();
         let done = p.done.clone();
-        Callback::from(move |e: SubmitEvent| {
-            e.prevent_default();
-            let pass = form.get("passphrase");
-            if pass.is_empty() {
-                let mut errors = std::collections::BTreeMap::new();
-                errors.insert("passphrase".into(), problem_text(Problem::Required, lang));
-                form.dispatch(FormAction::Errors(errors));
-                return;
-            }
-            form.dispatch(FormAction::Busy);
-            let form = form.clone();
-            let done = done.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                match invoke::<_, AppStatus>("unlock", &UnlockArgs { passphrase: pass }).await {
-                    Ok(_) => done.emit(()),
-                    Err(m) => form.dispatch(FormAction::Failed(m)),
-                }
-            });
-        })
+        on_submit::<calls::Unlock>(
+            &form,
+            move |form, errors| {
+                let passphrase = required(form, "passphrase", errors, lang);
+                Some(Passphrase { passphrase })
+            },
+            move |_, _| done.emit(()),
+        )
     };
     html! {
         <form class="card narrow" id="unlock" {onsubmit} novalidate=true>
             <h2>{ T::Unlock.get(lang) }</h2>
             { field(&form, "passphrase", T::Passphrase.get(lang), Kind::Password, "") }
-            { submit_row(&form, T::Unlock.get(lang), "unlock-submit") }
+            { submit_row(&form, T::Unlock.get(lang), "unlock-submit", lang) }
         </form>
     }
 }
@@ -183,121 +144,80 @@ struct SpaceStepProps {
     done: Callback<String>,
 }
 
-#[derive(Serialize)]
-struct NameArgs {
-    name: String,
-}
-
 #[function_component(CreateSpace)]
 fn create_space(p: &SpaceStepProps) -> Html {
     let lang = p.lang;
-    let form = use_reducer(Form::default);
+    let form = use_form("space", Values::new());
     let onsubmit = {
-        let form = form.clone();
         let done = p.done.clone();
-        Callback::from(move |e: SubmitEvent| {
-            e.prevent_default();
-            let name = form.get("space_name");
-            if name.trim().is_empty() {
-                let mut errors = std::collections::BTreeMap::new();
-                errors.insert("space_name".into(), problem_text(Problem::Required, lang));
-                form.dispatch(FormAction::Errors(errors));
-                return;
-            }
-            form.dispatch(FormAction::Busy);
-            let form = form.clone();
-            let done = done.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                match invoke::<_, SpaceInfo>("create_space", &NameArgs { name }).await {
-                    Ok(s) => done.emit(s.id),
-                    Err(m) => form.dispatch(FormAction::Failed(m)),
-                }
-            });
-        })
+        on_submit::<calls::CreateSpace>(
+            &form,
+            move |form, errors| {
+                let name = required(form, "space_name", errors, lang);
+                Some(SpaceName { name })
+            },
+            move |space, _| done.emit(space.id),
+        )
     };
     html! {
         <form class="card" id="create-space" {onsubmit} novalidate=true>
             <h2>{ T::CreateSpace.get(lang) }</h2>
             <p class="muted">{ T::CreateSpaceHelp.get(lang) }</p>
             { field(&form, "space_name", T::SpaceName.get(lang), Kind::Text, "") }
-            { submit_row(&form, T::CreateSpace.get(lang), "create-space-submit") }
+            { submit_row(&form, T::CreateSpace.get(lang), "create-space-submit", lang) }
         </form>
     }
-}
-
-#[derive(Serialize)]
-struct CodeArgs {
-    code: String,
-}
-
-#[derive(Serialize)]
-struct WelcomeArgs {
-    welcome: String,
 }
 
 #[function_component(JoinSpace)]
 fn join_space(p: &SpaceStepProps) -> Html {
     let lang = p.lang;
-    let form = use_reducer(Form::default);
+    let form = use_form("join", Values::new());
     let request = use_state(|| None::<String>);
+    // A code with the inviter's address (after `@`) joins over the network in one step;
+    // without it, the offline exchange: a request to hand over, then the welcome.
+    let on_network = {
+        let done = p.done.clone();
+        on_submit::<calls::JoinNetwork>(
+            &form,
+            move |form, errors| {
+                let code = required(form, "invite_code", errors, lang);
+                Some(Code { code })
+            },
+            move |space, _| done.emit(space.id),
+        )
+    };
+    let on_offline = {
+        let request = request.clone();
+        on_submit::<calls::RequestJoin>(
+            &form,
+            move |form, errors| {
+                let code = required(form, "invite_code", errors, lang);
+                Some(Code { code })
+            },
+            move |r, _| request.set(Some(r)),
+        )
+    };
     let on_code = {
         let form = form.clone();
-        let request = request.clone();
-        let done = p.done.clone();
         Callback::from(move |e: SubmitEvent| {
-            e.prevent_default();
-            let code = form.get("invite_code");
-            if code.trim().is_empty() {
-                let mut errors = std::collections::BTreeMap::new();
-                errors.insert("invite_code".into(), problem_text(Problem::Required, lang));
-                form.dispatch(FormAction::Errors(errors));
-                return;
+            if form.get("invite_code").contains('@') {
+                on_network.emit(e);
+            } else {
+                on_offline.emit(e);
             }
-            form.dispatch(FormAction::Busy);
-            let form = form.clone();
-            let request = request.clone();
-            let done = done.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                // A code with the inviter's address joins over the network in one step.
-                if code.contains('@') {
-                    match invoke::<_, SpaceInfo>("join_network", &CodeArgs { code }).await {
-                        Ok(s) => done.emit(s.id),
-                        Err(m) => form.dispatch(FormAction::Failed(m)),
-                    }
-                    return;
-                }
-                match invoke::<_, String>("request_join", &CodeArgs { code }).await {
-                    Ok(r) => {
-                        request.set(Some(r));
-                        form.dispatch(FormAction::Errors(Default::default()));
-                    }
-                    Err(m) => form.dispatch(FormAction::Failed(m)),
-                }
-            });
         })
     };
     let on_welcome = {
-        let form = form.clone();
         let done = p.done.clone();
-        Callback::from(move |e: SubmitEvent| {
-            e.prevent_default();
-            let welcome = form.get("welcome_code");
-            if welcome.trim().is_empty() {
-                let mut errors = std::collections::BTreeMap::new();
-                errors.insert("welcome_code".into(), problem_text(Problem::Required, lang));
-                form.dispatch(FormAction::Errors(errors));
-                return;
-            }
-            form.dispatch(FormAction::Busy);
-            let form = form.clone();
-            let done = done.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                match invoke::<_, SpaceInfo>("finish_join", &WelcomeArgs { welcome }).await {
-                    Ok(s) => done.emit(s.id),
-                    Err(m) => form.dispatch(FormAction::Failed(m)),
-                }
-            });
-        })
+        on_submit::<calls::FinishJoin>(
+            &form,
+            move |form, errors| {
+                let code = required(form, "welcome_code", errors, lang);
+                Some(Code { code })
+            },
+            move |space, _| done.emit(space.id),
+        )
     };
     html! {
         <div class="card" id="join-space">
@@ -305,7 +225,7 @@ fn join_space(p: &SpaceStepProps) -> Html {
             <p class="muted">{ T::JoinHelp.get(lang) }</p>
             <form onsubmit={on_code} novalidate=true>
                 { field(&form, "invite_code", T::InviteCode.get(lang), Kind::Text, "KRZ-XXXX-XXXX-…") }
-                { submit_row(&form, T::JoinStep1.get(lang), "join-submit") }
+                { submit_row(&form, T::JoinStep1.get(lang), "join-submit", lang) }
                 if form.busy { <p class="muted" id="joining">{ T::Joining.get(lang) }</p> }
             </form>
             if let Some(r) = (*request).clone() {
@@ -313,7 +233,7 @@ fn join_space(p: &SpaceStepProps) -> Html {
                 <pre class="code" id="request-code">{ r }</pre>
                 <form onsubmit={on_welcome} novalidate=true>
                     { field(&form, "welcome_code", T::WelcomeCode.get(lang), Kind::Area, "KRZWEL1…") }
-                    { submit_row(&form, T::JoinStep2.get(lang), "welcome-submit") }
+                    { submit_row(&form, T::JoinStep2.get(lang), "welcome-submit", lang) }
                 </form>
             }
         </div>

@@ -129,6 +129,7 @@ texts! {
     Filter: "Hledat", "Search";
     FilterHint: "Hledat (Alt+F)…", "Search (Alt+F)…";
     Shown: "Zobrazeno", "Shown";
+    Discard: "Zahodit rozepsané", "Discard draft";
     Status: "Stav", "Status";
     Conflict: "Souběžná změna", "Concurrent change";
     MoreRows: "dalších — upřesněte hledání", "more — refine the search";

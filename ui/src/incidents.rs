@@ -1,36 +1,22 @@
 //! Incidents (mimořádné události): the form, and the list with kind, place, level and state,
 //! where the state and level can be changed.
 
-use std::collections::BTreeMap;
-
-use krizlink_core::api::{FieldEdit, IncidentInput};
+use krizlink_core::api::{FieldEdit, IncidentInput, RecordInput};
+use krizlink_core::calls::{self, EditRecord};
 use krizlink_core::record::{IncidentKind, IncidentState, Level};
 use krizlink_core::views::Incident;
 use krizlink_core::{FieldValue, RecordKind};
-use serde::Serialize;
 use yew::prelude::*;
 
-use crate::bridge::invoke;
 use crate::i18n::{label, Lang, T};
-use crate::tasks::{write, EditArgs};
+use crate::tasks::{created, new_record, record_ref, write};
 use crate::widgets::{
-    add_errors, field, focus_first_error, initial, list_field, select, submit_row, time_field,
-    Form, FormAction, Kind,
+    add_errors, field, initial, list_field, on_submit, select, submit_row, time_field, use_form,
+    Kind, Values,
 };
-use crate::{time, Ctx};
+use crate::{time, use_ctx};
 
-#[derive(Properties, PartialEq)]
-pub struct Props {
-    pub ctx: Ctx,
-}
-
-#[derive(Serialize)]
-struct CreateArgs {
-    space: String,
-    input: IncidentInput,
-}
-
-fn defaults() -> BTreeMap<String, String> {
+fn defaults() -> Values {
     initial(&[("start", time::now_text())])
 }
 
@@ -46,52 +32,30 @@ fn level_options(lang: Lang) -> Vec<(String, String)> {
 }
 
 #[function_component(Incidents)]
-pub fn incidents(p: &Props) -> Html {
-    let ctx = p.ctx.clone();
+pub fn incidents() -> Html {
+    let ctx = use_ctx();
     let lang = ctx.lang;
-    let form = use_reducer(|| Form {
-        values: defaults(),
-        ..Form::default()
-    });
+    let form = use_form("incident", defaults());
     let onsubmit = {
-        let form = form.clone();
-        let ctx = ctx.clone();
-        Callback::from(move |e: SubmitEvent| {
-            e.prevent_default();
-            let mut errors = BTreeMap::new();
-            let input = IncidentInput {
-                title: form.get("title"),
-                kind: IncidentKind::parse(&form.get("kind")),
-                place: form.get("place"),
-                level: Level::parse(&form.get("level")),
-                state: Some(IncidentState::Active),
-                start: time_field(&form, "start", &mut errors, lang),
-                description: form.get("description"),
-                municipalities: list_field(&form, "municipalities"),
-            };
-            add_errors(&mut errors, input.validate(), lang);
-            if !errors.is_empty() {
-                focus_first_error(&errors);
-                form.dispatch(FormAction::Errors(errors));
-                return;
-            }
-            form.dispatch(FormAction::Busy);
-            let form = form.clone();
-            let ctx = ctx.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                let args = CreateArgs {
-                    space: ctx.space.id.clone(),
-                    input,
+        let ctx2 = ctx.clone();
+        on_submit::<calls::CreateRecord>(
+            &form,
+            move |form, errors| {
+                let input = IncidentInput {
+                    title: form.get("title"),
+                    kind: IncidentKind::parse(&form.get("kind")),
+                    place: form.get("place"),
+                    level: Level::parse(&form.get("level")),
+                    state: Some(IncidentState::Active),
+                    start: time_field(form, "start", errors, lang),
+                    description: form.get("description"),
+                    municipalities: list_field(form, "municipalities"),
                 };
-                match invoke::<_, String>("create_incident", &args).await {
-                    Ok(_) => {
-                        form.dispatch(FormAction::Reset(defaults()));
-                        ctx.saved.emit(());
-                    }
-                    Err(m) => form.dispatch(FormAction::Failed(m)),
-                }
-            });
-        })
+                add_errors(errors, input.validate(), lang);
+                Some(new_record(&ctx2, RecordInput::Incident(input)))
+            },
+            created(&ctx),
+        )
     };
     let mut kinds = vec![(String::new(), T::Choose.get(lang).to_owned())];
     kinds.extend(IncidentKind::ALL.iter().map(|k| {
@@ -108,14 +72,14 @@ pub fn incidents(p: &Props) -> Html {
                 { select(&form, "kind", T::IncidentKind.get(lang), kinds) }
                 { field(&form, "place", T::Place.get(lang), Kind::Text, "") }
                 { select(&form, "level", T::Level.get(lang), level_options(lang)) }
-                { field(&form, "start", T::Start.get(lang), Kind::Text, "23. 11. 2026 18:00") }
+                { field(&form, "start", T::Start.get(lang), Kind::Text, &time::hint(lang)) }
                 { field(&form, "municipalities", T::Municipalities.get(lang), Kind::Text, T::CommaHint.get(lang)) }
                 { field(&form, "description", T::Description.get(lang), Kind::Area, "") }
-                { submit_row(&form, T::CreateIncident.get(lang), "incident-submit") }
+                { submit_row(&form, T::CreateIncident.get(lang), "incident-submit", lang) }
             </form>
             <div class="list-pane" id="incident-list">
-                if ctx.data.incidents.is_empty() { <p class="muted">{ T::NoneActive.get(lang) }</p> }
-                { for ctx.data.incidents.iter().map(|i| html! { <IncidentCard ctx={ctx.clone()} incident={i.clone()} /> }) }
+                if ctx.incidents().is_empty() { <p class="muted">{ T::NoneActive.get(lang) }</p> }
+                { for ctx.incidents().iter().map(|i| html! { <IncidentCard incident={i.clone()} /> }) }
             </div>
         </div>
     }
@@ -123,19 +87,18 @@ pub fn incidents(p: &Props) -> Html {
 
 #[derive(Properties, PartialEq)]
 struct CardProps {
-    ctx: Ctx,
     incident: Incident,
 }
 
 #[function_component(IncidentCard)]
 fn incident_card(p: &CardProps) -> Html {
-    let ctx = &p.ctx;
+    let ctx = use_ctx();
     let i = &p.incident;
     let lang = ctx.lang;
     let error = use_state(|| None::<String>);
     let edit = |value: FieldValue| {
         let ctx = ctx.clone();
-        let id = i.meta.id.to_string();
+        let me = record_ref(&ctx, RecordKind::Incident, i.meta.id);
         let error = error.clone();
         Callback::from(move |e: Event| {
             let v = e
@@ -148,16 +111,14 @@ fn incident_card(p: &CardProps) -> Html {
                 _ => Level::parse(&v).map(FieldValue::Level),
             };
             if let Some(value) = value {
-                let args = EditArgs {
-                    space: ctx.space.id.clone(),
-                    kind: RecordKind::Incident,
-                    id: id.clone(),
+                let args = EditRecord {
+                    record: me.clone(),
                     edit: FieldEdit {
                         values: vec![value],
                         ..Default::default()
                     },
                 };
-                write(&ctx, "edit_record", args, error.clone());
+                write::<calls::EditRecordCmd>(&ctx, args, error.clone());
             }
         })
     };

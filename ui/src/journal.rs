@@ -2,86 +2,52 @@
 //! (Alt+J, type, Enter), a filter by kind, and corrections as new entries that refer to the
 //! old one.
 
-use std::collections::BTreeMap;
-
-use krizlink_core::api::JournalInput;
+use krizlink_core::api::{JournalInput, RecordInput};
+use krizlink_core::calls;
 use krizlink_core::record::JournalKind;
-use serde::Serialize;
 use yew::prelude::*;
 
-use crate::bridge::invoke;
 use crate::i18n::{label, T};
+use crate::tasks::new_record;
 use crate::widgets::{
-    add_errors, field, focus_first_error, focus_later, initial, select, submit_row, time_field,
-    Form, FormAction, Kind,
+    add_errors, field, focus_later, initial, on_submit, select, submit_row, time_field, use_form,
+    FormAction, Kind,
 };
-use crate::{time, Ctx};
-
-#[derive(Properties, PartialEq)]
-pub struct Props {
-    pub ctx: Ctx,
-}
-
-#[derive(Serialize)]
-struct CreateArgs {
-    space: String,
-    input: JournalInput,
-}
-
-fn defaults(kind: &str) -> BTreeMap<String, String> {
-    initial(&[("kind", kind.to_owned())])
-}
+use crate::{time, use_ctx};
 
 #[function_component(Journal)]
-pub fn journal(p: &Props) -> Html {
-    let ctx = p.ctx.clone();
+pub fn journal() -> Html {
+    let ctx = use_ctx();
     let lang = ctx.lang;
-    let form = use_reducer(|| Form {
-        values: defaults("information"),
-        ..Form::default()
-    });
+    let form = use_form("journal", initial(&[("kind", "information".into())]));
     let kind_filter = use_state(String::new);
     let onsubmit = {
-        let form = form.clone();
-        let ctx = ctx.clone();
-        Callback::from(move |e: SubmitEvent| {
-            e.prevent_default();
-            let mut errors = BTreeMap::new();
-            let event_time = time_field(&form, "event_time", &mut errors, lang);
-            let input = JournalInput {
-                kind: JournalKind::parse(&form.get("kind")),
-                text: form.get("text"),
-                event_time,
-                author: form.get("author"),
-                source: form.get("source"),
-                corrects: Some(form.get("corrects")).filter(|s| !s.is_empty()),
-            };
-            add_errors(&mut errors, input.validate(), lang);
-            if !errors.is_empty() {
-                focus_first_error(&errors);
-                form.dispatch(FormAction::Errors(errors));
-                return;
-            }
-            form.dispatch(FormAction::Busy);
-            let form = form.clone();
-            let ctx = ctx.clone();
-            let kind = form.get("kind");
-            wasm_bindgen_futures::spawn_local(async move {
-                let args = CreateArgs {
-                    space: ctx.space.id.clone(),
-                    input,
+        let ctx2 = ctx.clone();
+        let saved = ctx.saved.clone();
+        on_submit::<calls::CreateRecord>(
+            &form,
+            move |form, errors| {
+                let event_time = time_field(form, "event_time", errors, lang);
+                let input = JournalInput {
+                    kind: JournalKind::parse(&form.get("kind")),
+                    text: form.get("text"),
+                    event_time,
+                    author: form.get("author"),
+                    source: form.get("source"),
+                    corrects: Some(form.get("corrects")).filter(|s| !s.is_empty()),
                 };
-                match invoke::<_, String>("create_journal", &args).await {
-                    Ok(_) => {
-                        // Keep the kind for the next entry; back to the text for typing on.
-                        form.dispatch(FormAction::Reset(defaults(&kind)));
-                        ctx.saved.emit(());
-                        focus_later("f-text");
-                    }
-                    Err(m) => form.dispatch(FormAction::Failed(m)),
-                }
-            });
-        })
+                add_errors(errors, input.validate(), lang);
+                Some(new_record(&ctx2, RecordInput::JournalEntry(input)))
+            },
+            move |_id, form| {
+                // Keep the kind for the next entry; back to the text for typing on.
+                let kind = form.get("kind");
+                form.dispatch(FormAction::Reset);
+                form.dispatch(FormAction::Set("kind".into(), kind));
+                saved.emit(());
+                focus_later("f-text");
+            },
+        )
     };
     let kinds: Vec<(String, String)> = JournalKind::ALL
         .iter()
@@ -103,8 +69,7 @@ pub fn journal(p: &Props) -> Html {
     };
     let wanted = JournalKind::parse(&kind_filter);
     let entries: Vec<_> = ctx
-        .data
-        .journal
+        .journal()
         .iter()
         .filter(|e| wanted.is_none_or(|k| e.kind == k))
         .collect();
@@ -121,7 +86,7 @@ pub fn journal(p: &Props) -> Html {
                 if !corrects.is_empty() {
                     <p class="banner warn">{ format!("{} {}", T::CorrectsEntry.get(lang), &corrects[..8.min(corrects.len())]) }</p>
                 }
-                { submit_row(&form, T::AddEntry.get(lang), "journal-submit") }
+                { submit_row(&form, T::AddEntry.get(lang), "journal-submit", lang) }
             </form>
             <div class="filter-row">
                 <label for="journal-kind">{ T::FilterByKind.get(lang) }</label>

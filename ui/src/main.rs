@@ -1,7 +1,9 @@
-//! The KrizLink UI root: the app state (who is signed in, which space, its records), the top
+//! The KrizLink UI root: the app state (who is signed in, which space, its snapshot), the top
 //! bar, the screens, the keyboard shortcuts and the help dialog. Screens live in their own
-//! modules and get what they show through [`Ctx`]; every change comes back from the shell as the
-//! `space-changed` event, which reloads the space (no polling).
+//! modules and get what they show through the [`Ctx`] context (and their form drafts through
+//! [`widgets::Drafts`]). A space is loaded as one snapshot of what the shown screen needs
+//! (`open_space`, one engine job); every change comes back from the shell as the
+//! `space-changed` event, which reloads it once (no polling).
 
 mod board;
 mod bridge;
@@ -25,11 +27,12 @@ use gloo::storage::{LocalStorage, Storage};
 use krizlink_core::api::{
     AppStatus, NetworkView, SpaceChanged, SpaceInfo, NETWORK_CHANGED, SPACE_CHANGED,
 };
+use krizlink_core::calls::{self, Nothing, OpenSpace};
+use krizlink_core::snapshot::{SpaceSnapshot, Wants};
 use krizlink_core::views::{
     Contact, Incident, JournalEntry, ResourceRequest, SituationReport, Task,
 };
 use krizlink_core::Timestamp;
-use serde::Serialize;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
@@ -76,6 +79,42 @@ impl Screen {
         }
     }
 
+    /// What the screen shows of a space.
+    fn wants(self) -> Wants {
+        let none = Wants::default();
+        match self {
+            Screen::Board => Wants {
+                board: true,
+                ..none
+            },
+            Screen::Tasks => Wants {
+                tasks: true,
+                ..none
+            },
+            Screen::Reports => Wants {
+                reports: true,
+                ..none
+            },
+            Screen::Journal => Wants {
+                journal: true,
+                ..none
+            },
+            Screen::Requests => Wants {
+                requests: true,
+                ..none
+            },
+            Screen::Incidents => Wants {
+                incidents: true,
+                ..none
+            },
+            Screen::Contacts => Wants {
+                contacts: true,
+                ..none
+            },
+            Screen::Members | Screen::Network => none,
+        }
+    }
+
     fn id(self) -> &'static str {
         match self {
             Screen::Board => "board",
@@ -91,24 +130,15 @@ impl Screen {
     }
 }
 
-/// Everything shown of one space, loaded together. (`Eq` lets `Rc` compare by pointer first.)
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SpaceData {
-    pub space: String,
-    pub tasks: Vec<Task>,
-    pub reports: Vec<SituationReport>,
-    pub journal: Vec<JournalEntry>,
-    pub requests: Vec<ResourceRequest>,
-    pub incidents: Vec<Incident>,
-    pub contacts: Vec<Contact>,
-}
-
-/// What every screen gets.
+/// What every screen gets, as a context.
 #[derive(Clone, PartialEq)]
 pub struct Ctx {
     pub lang: Lang,
     pub space: SpaceInfo,
-    pub data: Rc<SpaceData>,
+    /// The shown space as one engine job saw it (the lists the screen asked for).
+    pub data: Rc<SpaceSnapshot>,
+    /// This device's id (hex), to recognise its own records.
+    pub device: String,
     pub now: Timestamp,
     /// Announces a durable write ("Uloženo").
     pub saved: Callback<()>,
@@ -120,6 +150,36 @@ impl Ctx {
     pub fn t(&self, t: T) -> &'static str {
         t.get(self.lang)
     }
+
+    pub fn tasks(&self) -> &[Task] {
+        self.data.tasks.as_deref().unwrap_or_default()
+    }
+
+    pub fn reports(&self) -> &[SituationReport] {
+        self.data.reports.as_deref().unwrap_or_default()
+    }
+
+    pub fn journal(&self) -> &[JournalEntry] {
+        self.data.journal.as_deref().unwrap_or_default()
+    }
+
+    pub fn requests(&self) -> &[ResourceRequest] {
+        self.data.requests.as_deref().unwrap_or_default()
+    }
+
+    pub fn incidents(&self) -> &[Incident] {
+        self.data.incidents.as_deref().unwrap_or_default()
+    }
+
+    pub fn contacts(&self) -> &[Contact] {
+        self.data.contacts.as_deref().unwrap_or_default()
+    }
+}
+
+/// The screens' context; every screen component calls this.
+#[hook]
+pub fn use_ctx() -> Ctx {
+    use_context::<Ctx>().expect("screens are rendered inside the root's Ctx provider")
 }
 
 pub struct AppState {
@@ -132,7 +192,10 @@ pub struct AppState {
     screen: Screen,
     /// The space set-up screen is open over a signed-in app.
     setup: bool,
-    data: Rc<SpaceData>,
+    /// The shown space's snapshot, if one has arrived.
+    data: Option<Rc<SpaceSnapshot>>,
+    /// Drafts of the forms, kept across screens.
+    drafts: widgets::Drafts,
     /// What the network panel shows (from `network-changed`).
     net: Rc<NetworkView>,
     lang: Lang,
@@ -152,7 +215,8 @@ pub enum Action {
     Spaces(Vec<SpaceInfo>),
     Select(String),
     Go(Screen),
-    Data(Rc<SpaceData>),
+    /// A snapshot, with the generation and the wants it was asked for.
+    Data(u32, Wants, Rc<SpaceSnapshot>),
     Changed(String),
     Net(NetworkView),
     Setup(bool),
@@ -174,6 +238,7 @@ impl Reducible for AppState {
             spaces: self.spaces.clone(),
             space: self.space.clone(),
             data: self.data.clone(),
+            drafts: self.drafts.clone(),
             net: self.net.clone(),
             ..*self
         };
@@ -204,9 +269,14 @@ impl Reducible for AppState {
                 s.help = false;
                 s.board_mode = false;
             }
-            Action::Data(d) => {
-                if s.space.as_deref() == Some(d.space.as_str()) {
-                    s.data = d;
+            Action::Data(generation, wants, d) => {
+                // A late answer to an older question (another screen, an earlier change) is
+                // dropped: what is shown is always the newest state the screen asked for.
+                if s.space.as_deref() == Some(d.info.id.as_str())
+                    && generation == s.generation
+                    && wants == s.screen.wants()
+                {
+                    s.data = Some(d);
                 }
             }
             Action::Changed(space) => {
@@ -249,34 +319,15 @@ impl Reducible for AppState {
     }
 }
 
-#[derive(Serialize)]
-struct SpaceArg<'a> {
-    space: &'a str,
-}
-
-/// Loads every record list of a space.
-async fn load_space(space: String) -> Result<SpaceData, String> {
-    let a = SpaceArg { space: &space };
-    Ok(SpaceData {
-        tasks: bridge::invoke("list_tasks", &a).await?,
-        reports: bridge::invoke("list_reports", &a).await?,
-        journal: bridge::invoke("list_journal", &a).await?,
-        requests: bridge::invoke("list_requests", &a).await?,
-        incidents: bridge::invoke("list_incidents", &a).await?,
-        contacts: bridge::invoke("list_contacts", &a).await?,
-        space,
-    })
-}
-
 /// Asks the shell for the status and the spaces.
 pub fn refresh_status(d: UseReducerDispatcher<AppState>) {
     wasm_bindgen_futures::spawn_local(async move {
-        match bridge::call::<AppStatus>("app_status").await {
+        match bridge::call::<calls::GetStatus>(&Nothing {}).await {
             Ok(st) => {
                 let unlocked = st.unlocked;
                 d.dispatch(Action::Status(st));
                 if unlocked {
-                    match bridge::call::<Vec<SpaceInfo>>("list_spaces").await {
+                    match bridge::call::<calls::ListSpaces>(&Nothing {}).await {
                         Ok(list) => d.dispatch(Action::Spaces(list)),
                         Err(e) => d.dispatch(Action::LoadError(e)),
                     }
@@ -344,7 +395,8 @@ fn app() -> Html {
         space: None,
         screen: Screen::Board,
         setup: false,
-        data: Rc::new(SpaceData::default()),
+        data: None,
+        drafts: widgets::Drafts::default(),
         net: Rc::new(NetworkView::default()),
         lang: LocalStorage::get::<String>("krizlink.lang")
             .ok()
@@ -409,7 +461,7 @@ fn app() -> Html {
             let tick =
                 gloo::timers::callback::Interval::new(30_000, move || dt.dispatch(Action::Tick));
             wasm_bindgen_futures::spawn_local(async {
-                let _ = bridge::call::<String>("ui_ready").await;
+                let _ = bridge::call::<calls::UiReady>(&Nothing {}).await;
             });
             move || {
                 drop(keys);
@@ -418,18 +470,22 @@ fn app() -> Html {
         });
     }
 
-    // Load the shown space whenever it or its records change.
+    // Load what the shown screen needs of the shown space whenever the space, the screen or
+    // its records change: one command, one engine job, one consistent snapshot.
     {
         let d = d.clone();
         let space = state.space.clone();
         let unlocked = state.status.as_ref().is_some_and(|s| s.unlocked);
+        let wants = state.screen.wants();
         use_effect_with(
-            (space, state.generation, unlocked),
-            move |(space, _, unlocked)| {
+            (space, state.generation, unlocked, wants),
+            move |(space, generation, unlocked, wants)| {
                 if let (Some(space), true) = (space.clone(), *unlocked) {
+                    let (generation, wants) = (*generation, *wants);
                     wasm_bindgen_futures::spawn_local(async move {
-                        match load_space(space).await {
-                            Ok(data) => d.dispatch(Action::Data(Rc::new(data))),
+                        let args = OpenSpace { space, wants };
+                        match bridge::call::<calls::OpenSpaceCmd>(&args).await {
+                            Ok(snap) => d.dispatch(Action::Data(generation, wants, Rc::new(snap))),
                             Err(e) => d.dispatch(Action::LoadError(e)),
                         }
                     });
@@ -445,7 +501,7 @@ fn app() -> Html {
         use_effect_with(unlocked, move |unlocked| {
             if *unlocked {
                 wasm_bindgen_futures::spawn_local(async move {
-                    if let Ok(view) = bridge::call::<NetworkView>("network_status").await {
+                    if let Ok(view) = bridge::call::<calls::NetworkStatus>(&Nothing {}).await {
                         d.dispatch(Action::Net(view));
                     }
                 });
@@ -490,7 +546,11 @@ fn app() -> Html {
             let ctx = Ctx {
                 lang,
                 space: space.clone(),
-                data: state.data.clone(),
+                data: state
+                    .data
+                    .clone()
+                    .unwrap_or_else(|| Rc::new(SpaceSnapshot::of_nothing(space.clone()))),
+                device: status.device.clone().unwrap_or_default(),
                 now: state.now,
                 saved: {
                     let d = d.clone();
@@ -498,7 +558,13 @@ fn app() -> Html {
                 },
                 go: go.clone(),
             };
-            main_view(&state, &ctx, &d)
+            html! {
+                <ContextProvider<Ctx> context={ctx.clone()}>
+                    <ContextProvider<widgets::Drafts> context={state.drafts.for_space(&space.id)}>
+                        { main_view(&state, &ctx, &d) }
+                    </ContextProvider<widgets::Drafts>>
+                </ContextProvider<Ctx>>
+            }
         }
         _ => html! {
             <first_run::FirstRun lang={lang} status={status.clone()} has_spaces={!state.spaces.is_empty()}
@@ -517,21 +583,25 @@ fn app() -> Html {
 
 fn main_view(state: &AppState, ctx: &Ctx, d: &UseReducerDispatcher<AppState>) -> Html {
     let lang = ctx.lang;
-    let loaded = state.data.space == ctx.space.id;
-    let screen = if !loaded {
+    let wants = state.screen.wants();
+    let loaded = state
+        .data
+        .as_ref()
+        .is_some_and(|d| d.info.id == ctx.space.id && d.wants == wants);
+    let screen = if !loaded && wants != Wants::default() {
         html! { <p class="muted">{ T::Loading.get(lang) }</p> }
     } else {
         match state.screen {
-            Screen::Board => html! { <board::Board ctx={ctx.clone()} big={state.board_mode} /> },
-            Screen::Tasks => html! { <tasks::Tasks ctx={ctx.clone()} /> },
-            Screen::Reports => html! { <reports::Reports ctx={ctx.clone()} /> },
-            Screen::Journal => html! { <journal::Journal ctx={ctx.clone()} /> },
-            Screen::Requests => html! { <requests::Requests ctx={ctx.clone()} /> },
-            Screen::Incidents => html! { <incidents::Incidents ctx={ctx.clone()} /> },
-            Screen::Contacts => html! { <contacts::Contacts ctx={ctx.clone()} /> },
-            Screen::Members => html! { <members::Members ctx={ctx.clone()} /> },
+            Screen::Board => html! { <board::Board big={state.board_mode} /> },
+            Screen::Tasks => html! { <tasks::Tasks /> },
+            Screen::Reports => html! { <reports::Reports /> },
+            Screen::Journal => html! { <journal::Journal /> },
+            Screen::Requests => html! { <requests::Requests /> },
+            Screen::Incidents => html! { <incidents::Incidents /> },
+            Screen::Contacts => html! { <contacts::Contacts /> },
+            Screen::Members => html! { <members::Members /> },
             Screen::Network => html! {
-                <network::Network ctx={ctx.clone()} net={state.net.clone()}
+                <network::Network net={state.net.clone()}
                     on_view={{ let d = d.clone(); Callback::from(move |v| d.dispatch(Action::Net(v))) }} />
             },
         }

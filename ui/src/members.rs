@@ -2,35 +2,16 @@
 //! (a one-use code read over the phone), admit it from its request code, and the offline
 //! exchange explained. The live list of peers is the network panel (`network.rs`).
 
-use std::collections::BTreeMap;
-
-use krizlink_core::api::Problem;
-use serde::Serialize;
+use krizlink_core::calls::{self, Code, NewInvite};
+use krizlink_core::record::StaffRole;
 use yew::prelude::*;
 
-use crate::bridge::invoke;
 use crate::i18n::{Lang, T};
+use crate::use_ctx;
 use crate::widgets::{
-    count_field, field, initial, problem_text, select, submit_row, Form, FormAction, Kind,
+    count_field, field, initial, on_submit, required, select, submit_row, use_form, FormAction,
+    Kind, Values,
 };
-use crate::Ctx;
-
-#[derive(Properties, PartialEq)]
-pub struct Props {
-    pub ctx: Ctx,
-}
-
-#[derive(Serialize)]
-struct InviteArgs {
-    space: String,
-    role: String,
-    valid_hours: u64,
-}
-
-#[derive(Serialize)]
-struct AcceptArgs {
-    request: String,
-}
 
 fn roles(lang: Lang) -> Vec<(String, String)> {
     [
@@ -47,75 +28,49 @@ fn roles(lang: Lang) -> Vec<(String, String)> {
 }
 
 #[function_component(Members)]
-pub fn members(p: &Props) -> Html {
-    let ctx = p.ctx.clone();
+pub fn members() -> Html {
+    let ctx = use_ctx();
     let lang = ctx.lang;
-    let form = use_reducer(|| Form {
-        values: initial(&[("role", "member".into()), ("valid_hours", "72".into())]),
-        ..Form::default()
-    });
+    let form = use_form(
+        "invite",
+        initial(&[("role", "member".into()), ("valid_hours", "72".into())]),
+    );
     let code = use_state(|| None::<String>);
     let welcome = use_state(|| None::<String>);
     let on_invite = {
-        let form = form.clone();
-        let ctx = ctx.clone();
+        let space = ctx.space.id.clone();
         let code = code.clone();
-        Callback::from(move |e: SubmitEvent| {
-            e.prevent_default();
-            let mut errors = BTreeMap::new();
-            let hours = count_field(&form, "valid_hours", &mut errors, lang).unwrap_or(72);
-            if !(1..=720).contains(&hours) {
-                errors.insert("valid_hours".into(), T::HoursRange.get(lang).to_owned());
-            }
-            if !errors.is_empty() {
-                form.dispatch(FormAction::Errors(errors));
-                return;
-            }
-            form.dispatch(FormAction::Busy);
-            let form = form.clone();
-            let code = code.clone();
-            let args = InviteArgs {
-                space: ctx.space.id.clone(),
-                role: form.get("role"),
-                valid_hours: u64::from(hours),
-            };
-            wasm_bindgen_futures::spawn_local(async move {
-                match invoke::<_, String>("create_invite", &args).await {
-                    Ok(c) => {
-                        code.set(Some(c));
-                        form.dispatch(FormAction::Errors(BTreeMap::new()));
-                    }
-                    Err(m) => form.dispatch(FormAction::Failed(m)),
+        on_submit::<calls::CreateInvite>(
+            &form,
+            move |form, errors| {
+                let hours = count_field(form, "valid_hours", errors, lang).unwrap_or(72);
+                if !(1..=720).contains(&hours) {
+                    errors.insert("valid_hours".into(), T::HoursRange.get(lang).to_owned());
                 }
-            });
-        })
+                let role = StaffRole::parse(&form.get("role")).unwrap_or(StaffRole::Member);
+                Some(NewInvite {
+                    space: space.clone(),
+                    role,
+                    valid_hours: u64::from(hours),
+                })
+            },
+            move |c, _| code.set(Some(c)),
+        )
     };
-    let accept = use_reducer(Form::default);
+    let accept = use_form("accept", Values::new());
     let on_accept = {
-        let accept = accept.clone();
         let welcome = welcome.clone();
-        Callback::from(move |e: SubmitEvent| {
-            e.prevent_default();
-            let request = accept.get("request_code");
-            if request.trim().is_empty() {
-                let mut errors = BTreeMap::new();
-                errors.insert("request_code".into(), problem_text(Problem::Required, lang));
-                accept.dispatch(FormAction::Errors(errors));
-                return;
-            }
-            accept.dispatch(FormAction::Busy);
-            let accept = accept.clone();
-            let welcome = welcome.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                match invoke::<_, String>("accept_join", &AcceptArgs { request }).await {
-                    Ok(w) => {
-                        welcome.set(Some(w));
-                        accept.dispatch(FormAction::Reset(BTreeMap::new()));
-                    }
-                    Err(m) => accept.dispatch(FormAction::Failed(m)),
-                }
-            });
-        })
+        on_submit::<calls::AcceptJoin>(
+            &accept,
+            move |form, errors| {
+                let code = required(form, "request_code", errors, lang);
+                Some(Code { code })
+            },
+            move |w, form| {
+                welcome.set(Some(w));
+                form.dispatch(FormAction::Reset);
+            },
+        )
     };
     html! {
         <div class="two-col">
@@ -124,14 +79,14 @@ pub fn members(p: &Props) -> Html {
                 <p class="muted">{ T::InviteHelp.get(lang) }</p>
                 { select(&form, "role", T::Role.get(lang), roles(lang)) }
                 { field(&form, "valid_hours", T::ValidHours.get(lang), Kind::Text, "72") }
-                { submit_row(&form, T::CreateInvite.get(lang), "invite-submit") }
+                { submit_row(&form, T::CreateInvite.get(lang), "invite-submit", lang) }
                 if let Some(c) = &*code { <pre class="code big-code" id="invite-code">{ c.clone() }</pre> }
             </form>
             <form class="card" id="accept-form" onsubmit={on_accept} novalidate=true>
                 <h2>{ T::AcceptTitle.get(lang) }</h2>
                 <p class="muted">{ T::AcceptHelp.get(lang) }</p>
                 { field(&accept, "request_code", T::RequestCode.get(lang), Kind::Area, "KRZREQ1…") }
-                { submit_row(&accept, T::Admit.get(lang), "accept-submit") }
+                { submit_row(&accept, T::Admit.get(lang), "accept-submit", lang) }
                 if let Some(w) = &*welcome {
                     <p class="muted">{ T::SendWelcome.get(lang) }</p>
                     <pre class="code" id="welcome-code">{ w.clone() }</pre>

@@ -7,13 +7,12 @@
 use std::rc::Rc;
 
 use krizlink_core::api::NetworkView;
-use serde::Serialize;
+use krizlink_core::calls::{self, PeerAddress};
 use yew::prelude::*;
 
-use crate::bridge::invoke;
 use crate::i18n::{Lang, T};
-use crate::widgets::{field, submit_row, Form, FormAction, Kind};
-use crate::Ctx;
+use crate::use_ctx;
+use crate::widgets::{field, on_submit_with, submit_row, use_form, FormAction, Kind, Values};
 
 /// "3 změny" / "3 changes", with the Czech plural forms.
 pub fn changes(n: u64, lang: Lang) -> String {
@@ -91,56 +90,45 @@ pub fn offline_banner(net: &NetworkView, space: &str, lang: Lang) -> Html {
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
-    pub ctx: Ctx,
     pub net: Rc<NetworkView>,
     /// A new view after adding or removing an address.
     pub on_view: Callback<NetworkView>,
 }
 
-#[derive(Serialize)]
-struct AddressArg {
-    address: String,
-}
-
 #[function_component(Network)]
 pub fn network(p: &Props) -> Html {
-    let lang = p.ctx.lang;
+    let ctx = use_ctx();
+    let lang = ctx.lang;
     let net = &p.net;
-    let form = use_reducer(Form::default);
+    let form = use_form("peer", Values::new());
     let on_add = {
-        let form = form.clone();
         let on_view = p.on_view.clone();
-        Callback::from(move |e: SubmitEvent| {
-            e.prevent_default();
-            let address = form.get("peer_address").trim().to_owned();
-            form.dispatch(FormAction::Busy);
-            let form = form.clone();
-            let on_view = on_view.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                match invoke::<_, NetworkView>("add_peer", &AddressArg { address }).await {
-                    Ok(v) => {
-                        on_view.emit(v);
-                        form.dispatch(FormAction::Reset(Default::default()));
-                    }
-                    Err(m) => {
-                        // The shell's sentence goes next to the field; the text stays.
-                        let mut errors = std::collections::BTreeMap::new();
-                        errors.insert("peer_address".to_owned(), m);
-                        form.dispatch(FormAction::Errors(errors));
-                    }
-                }
-            });
-        })
+        // The shell's sentence about the address goes next to the field; the text stays.
+        on_submit_with::<calls::AddPeer>(
+            &form,
+            Some("peer_address"),
+            |form, _| {
+                Some(PeerAddress {
+                    address: form.get("peer_address").trim().to_owned(),
+                })
+            },
+            move |v, form| {
+                on_view.emit(v);
+                form.dispatch(FormAction::Reset);
+            },
+        )
     };
     let remove = |address: String| {
         let on_view = p.on_view.clone();
         let form = form.clone();
         Callback::from(move |_: MouseEvent| {
-            let address = address.clone();
+            let args = PeerAddress {
+                address: address.clone(),
+            };
             let on_view = on_view.clone();
             let form = form.clone();
             wasm_bindgen_futures::spawn_local(async move {
-                match invoke::<_, NetworkView>("remove_peer", &AddressArg { address }).await {
+                match crate::bridge::call::<calls::RemovePeer>(&args).await {
                     Ok(v) => on_view.emit(v),
                     Err(m) => form.dispatch(FormAction::Failed(m)),
                 }
@@ -148,7 +136,7 @@ pub fn network(p: &Props) -> Html {
         })
     };
     let connected = net.connected();
-    let unsent = net.unsent_in(&p.ctx.space.id);
+    let unsent = net.unsent_in(&ctx.space.id);
     html! {
         <div class="two-col" id="network-panel">
             <section class="card">
@@ -197,7 +185,7 @@ pub fn network(p: &Props) -> Html {
                     <h2>{ T::PeerAddresses.get(lang) }</h2>
                     <p class="muted">{ T::PeerAddressHelp.get(lang) }</p>
                     { field(&form, "peer_address", T::PeerAddress.get(lang), Kind::Text, "/ip4/192.168.1.10/tcp/7470") }
-                    { submit_row(&form, T::AddPeer.get(lang), "peer-submit") }
+                    { submit_row(&form, T::AddPeer.get(lang), "peer-submit", lang) }
                 </form>
                 <ul class="saved-peers" id="saved-peers">
                     { for net.saved_peers.iter().map(|a| html! {

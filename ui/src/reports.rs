@@ -5,33 +5,38 @@
 
 use std::collections::BTreeMap;
 
-use krizlink_core::api::SitrepInput;
+use krizlink_core::api::{RecordInput, SitrepInput};
+use krizlink_core::calls;
 use krizlink_core::record::ReportKind;
 use krizlink_core::views::SituationReport;
-use serde::Serialize;
 use yew::prelude::*;
 
-use crate::bridge::invoke;
 use crate::i18n::{label, Lang, T};
+use crate::tasks::{created, new_record};
 use crate::widgets::{
-    add_errors, count_field, ctrl_enter_submits, field, focus_first_error, initial, select,
-    submit_row, time_field, Form, FormAction, Kind,
+    add_errors, count_field, ctrl_enter_submits, field, initial, on_submit, select, submit_row,
+    time_field, use_form, FormAction, Kind, Values,
 };
-use crate::{time, Ctx};
+use crate::{time, use_ctx, Ctx};
 
-#[derive(Properties, PartialEq)]
-pub struct Props {
-    pub ctx: Ctx,
+/// Who sends a new report unless the person changes it: the sender of this device's latest
+/// report in the space (an ORP coordinator reports for the same ORP every time), else the
+/// space itself (the staff).
+pub fn default_sender(ctx: &Ctx) -> String {
+    ctx.reports()
+        .iter()
+        .filter(|r| r.meta.created_by.to_string() == ctx.device)
+        .max_by_key(|r| r.meta.created_at)
+        .map(|r| r.sender.clone())
+        .unwrap_or_else(|| ctx.space.name.clone())
 }
 
-#[derive(Serialize)]
-struct CreateArgs {
-    space: String,
-    input: SitrepInput,
-}
-
-fn defaults() -> BTreeMap<String, String> {
-    initial(&[("kind", "situation".into()), ("as_of", time::now_text())])
+fn defaults(ctx: &Ctx) -> Values {
+    initial(&[
+        ("kind", "situation".into()),
+        ("sender", default_sender(ctx)),
+        ("as_of", time::now_text()),
+    ])
 }
 
 fn opt(n: Option<u32>) -> String {
@@ -39,7 +44,7 @@ fn opt(n: Option<u32>) -> String {
 }
 
 /// The form's values for a correction of `r`.
-fn correction_of(r: &SituationReport) -> BTreeMap<String, String> {
+fn correction_of(r: &SituationReport) -> Values {
     let s = |o: &Option<String>| o.clone().unwrap_or_default();
     initial(&[
         ("kind", r.kind.code().into()),
@@ -64,84 +69,61 @@ fn correction_of(r: &SituationReport) -> BTreeMap<String, String> {
 }
 
 #[function_component(Reports)]
-pub fn reports(p: &Props) -> Html {
-    let ctx = p.ctx.clone();
+pub fn reports() -> Html {
+    let ctx = use_ctx();
     let lang = ctx.lang;
-    let form = use_reducer(|| Form {
-        values: defaults(),
-        ..Form::default()
-    });
+    let form = use_form("report", defaults(&ctx));
     let shown = use_state(|| None::<String>);
 
     let onsubmit = {
-        let form = form.clone();
-        let ctx = ctx.clone();
-        Callback::from(move |e: SubmitEvent| {
-            e.prevent_default();
-            let mut errors = BTreeMap::new();
-            let as_of = time_field(&form, "as_of", &mut errors, lang);
-            let mut number = count_field(&form, "number", &mut errors, lang);
-            let sender = form.get("sender");
-            if number.is_none() && !sender.trim().is_empty() {
-                // Numbers run per sender: the next one after the highest seen.
-                let last = ctx
-                    .data
-                    .reports
-                    .iter()
-                    .filter(|r| r.sender.trim().eq_ignore_ascii_case(sender.trim()))
-                    .filter_map(|r| r.number)
-                    .max()
-                    .unwrap_or(0);
-                number = Some(last + 1);
-            }
-            let input = SitrepInput {
-                kind: ReportKind::parse(&form.get("kind")),
-                number,
-                sender,
-                recipient: form.get("recipient"),
-                as_of,
-                period: form.get("period"),
-                situation: form.get("situation"),
-                injured: count_field(&form, "injured", &mut errors, lang),
-                dead: count_field(&form, "dead", &mut errors, lang),
-                evacuated: count_field(&form, "evacuated", &mut errors, lang),
-                missing: count_field(&form, "missing", &mut errors, lang),
-                affected_buildings: count_field(&form, "affected_buildings", &mut errors, lang),
-                supply_outages: form.get("supply_outages"),
-                measures: form.get("measures"),
-                forces_deployed: form.get("forces_deployed"),
-                expected_development: form.get("expected_development"),
-                prepared_by: form.get("prepared_by"),
-                contact: form.get("contact"),
-                supersedes: Some(form.get("supersedes")).filter(|s| !s.is_empty()),
-            };
-            add_errors(&mut errors, input.validate(), lang);
-            if !errors.is_empty() {
-                focus_first_error(&errors);
-                form.dispatch(FormAction::Errors(errors));
-                return;
-            }
-            form.dispatch(FormAction::Busy);
-            let form = form.clone();
-            let ctx = ctx.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                let args = CreateArgs {
-                    space: ctx.space.id.clone(),
-                    input,
-                };
-                match invoke::<_, String>("create_report", &args).await {
-                    Ok(_) => {
-                        form.dispatch(FormAction::Reset(defaults()));
-                        ctx.saved.emit(());
-                    }
-                    Err(m) => form.dispatch(FormAction::Failed(m)),
+        let ctx2 = ctx.clone();
+        on_submit::<calls::CreateRecord>(
+            &form,
+            move |form, errors| {
+                let as_of = time_field(form, "as_of", errors, lang);
+                let mut number = count_field(form, "number", errors, lang);
+                let sender = form.get("sender");
+                if number.is_none() && !sender.trim().is_empty() {
+                    // Numbers run per sender: the next one after the highest seen.
+                    let last = ctx2
+                        .reports()
+                        .iter()
+                        .filter(|r| r.sender.trim().eq_ignore_ascii_case(sender.trim()))
+                        .filter_map(|r| r.number)
+                        .max()
+                        .unwrap_or(0);
+                    number = Some(last + 1);
                 }
-            });
-        })
+                let input = SitrepInput {
+                    kind: ReportKind::parse(&form.get("kind")),
+                    number,
+                    sender,
+                    recipient: form.get("recipient"),
+                    as_of,
+                    period: form.get("period"),
+                    situation: form.get("situation"),
+                    injured: count_field(form, "injured", errors, lang),
+                    dead: count_field(form, "dead", errors, lang),
+                    evacuated: count_field(form, "evacuated", errors, lang),
+                    missing: count_field(form, "missing", errors, lang),
+                    affected_buildings: count_field(form, "affected_buildings", errors, lang),
+                    supply_outages: form.get("supply_outages"),
+                    measures: form.get("measures"),
+                    forces_deployed: form.get("forces_deployed"),
+                    expected_development: form.get("expected_development"),
+                    prepared_by: form.get("prepared_by"),
+                    contact: form.get("contact"),
+                    supersedes: Some(form.get("supersedes")).filter(|s| !s.is_empty()),
+                };
+                add_errors(errors, input.validate(), lang);
+                Some(new_record(&ctx2, RecordInput::SituationReport(input)))
+            },
+            created(&ctx),
+        )
     };
 
     let mut by_sender: BTreeMap<String, Vec<&SituationReport>> = BTreeMap::new();
-    for r in &ctx.data.reports {
+    for r in ctx.reports() {
         by_sender.entry(r.sender.clone()).or_default().push(r);
     }
     let kinds: Vec<(String, String)> = ReportKind::ALL
@@ -155,12 +137,7 @@ pub fn reports(p: &Props) -> Html {
         .collect();
     let chosen = shown
         .as_ref()
-        .and_then(|id| {
-            ctx.data
-                .reports
-                .iter()
-                .find(|r| &r.meta.id.to_string() == id)
-        })
+        .and_then(|id| ctx.reports().iter().find(|r| &r.meta.id.to_string() == id))
         .cloned();
     let supersedes = form.get("supersedes");
     html! {
@@ -176,7 +153,7 @@ pub fn reports(p: &Props) -> Html {
                     { field(&form, "number", T::ReportNumber.get(lang), Kind::Text, T::AutoNumber.get(lang)) }
                 </div>
                 <div class="row2">
-                    { field(&form, "as_of", T::AsOf.get(lang), Kind::Text, "23. 11. 2026 18:00") }
+                    { field(&form, "as_of", T::AsOf.get(lang), Kind::Text, &time::hint(lang)) }
                     { field(&form, "recipient", T::Recipient.get(lang), Kind::Text, "") }
                 </div>
                 { field(&form, "period", T::Period.get(lang), Kind::Text, "") }
@@ -197,10 +174,10 @@ pub fn reports(p: &Props) -> Html {
                     { field(&form, "contact", T::ContactInfo.get(lang), Kind::Text, "") }
                 </div>
                 <p class="muted">{ T::SendImmutable.get(lang) }</p>
-                { submit_row(&form, T::SendReport.get(lang), "report-submit") }
+                { submit_row(&form, T::SendReport.get(lang), "report-submit", lang) }
             </form>
             <div class="list-pane">
-                if ctx.data.reports.is_empty() { <p class="muted">{ T::NoReports.get(lang) }</p> }
+                if ctx.reports().is_empty() { <p class="muted">{ T::NoReports.get(lang) }</p> }
                 { for by_sender.into_iter().map(|(sender, mut list)| {
                     list.sort_by_key(|r| std::cmp::Reverse(r.as_of));
                     html! {
@@ -217,7 +194,7 @@ pub fn reports(p: &Props) -> Html {
                                         <span>{ format!("{} č. {} · {} {}", label(lang, r.kind.label_cs(), r.kind.label_en()), opt(r.number), T::AsOf.get(lang), time::format(r.as_of)) }</span>
                                         if !r.superseded_by.is_empty() { <span class="badge">{ T::Superseded.get(lang) }</span> }
                                         <button onclick={Callback::from(move |_| shown.set(Some(id.clone())))}>{ T::Open.get(lang) }</button>
-                                        <button onclick={Callback::from(move |_| form.dispatch(FormAction::Reset(fix.clone())))}>{ T::Correct.get(lang) }</button>
+                                        <button onclick={Callback::from(move |_| form.dispatch(FormAction::Load(fix.clone())))}>{ T::Correct.get(lang) }</button>
                                     </li>
                                 }
                             }) }

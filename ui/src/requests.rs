@@ -1,88 +1,52 @@
 //! Resource requests (požadavky na síly a prostředky): the form, and each request's track from
 //! new through review and approval to done, or rejected with a reason, or escalated.
 
-use std::collections::BTreeMap;
-
-use krizlink_core::api::{Problem, RequestInput};
+use krizlink_core::api::{Problem, RecordInput, RequestInput};
+use krizlink_core::calls::{self, MoveStatus};
 use krizlink_core::record::{Priority, RequestStatus};
 use krizlink_core::views::ResourceRequest;
 use krizlink_core::{RecordKind, Status};
-use serde::Serialize;
 use yew::prelude::*;
 
-use crate::bridge::invoke;
 use crate::i18n::{label, T};
-use crate::tasks::{priority_options, write, MoveArgs};
+use crate::tasks::{created, new_record, priority_options, record_ref, write};
 use crate::widgets::{
-    add_errors, count_field, field, focus_first_error, initial, problem_text, scoped_field, select,
-    submit_row, time_field, Form, FormAction, Kind,
+    add_errors, count_field, field, initial, on_submit, problem_text, scoped_field, select,
+    submit_row, time_field, use_form, Errors, Form, FormAction, Kind, Values,
 };
-use crate::{time, Ctx};
+use crate::{time, use_ctx};
 
-#[derive(Properties, PartialEq)]
-pub struct Props {
-    pub ctx: Ctx,
-}
-
-#[derive(Serialize)]
-struct CreateArgs {
-    space: String,
-    input: RequestInput,
-}
-
-fn defaults() -> BTreeMap<String, String> {
+fn defaults() -> Values {
     initial(&[("priority", "normal".into())])
 }
 
 #[function_component(Requests)]
-pub fn requests(p: &Props) -> Html {
-    let ctx = p.ctx.clone();
+pub fn requests() -> Html {
+    let ctx = use_ctx();
     let lang = ctx.lang;
-    let form = use_reducer(|| Form {
-        values: defaults(),
-        ..Form::default()
-    });
+    let form = use_form("request", defaults());
     let onsubmit = {
-        let form = form.clone();
-        let ctx = ctx.clone();
-        Callback::from(move |e: SubmitEvent| {
-            e.prevent_default();
-            let mut errors = BTreeMap::new();
-            let input = RequestInput {
-                requester: form.get("requester"),
-                item: form.get("item"),
-                quantity: count_field(&form, "quantity", &mut errors, lang),
-                unit: form.get("unit"),
-                delivery_place: form.get("delivery_place"),
-                needed_by: time_field(&form, "needed_by", &mut errors, lang),
-                priority: Priority::parse(&form.get("priority")),
-                reason: form.get("reason"),
-            };
-            add_errors(&mut errors, input.validate(), lang);
-            if !errors.is_empty() {
-                focus_first_error(&errors);
-                form.dispatch(FormAction::Errors(errors));
-                return;
-            }
-            form.dispatch(FormAction::Busy);
-            let form = form.clone();
-            let ctx = ctx.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                let args = CreateArgs {
-                    space: ctx.space.id.clone(),
-                    input,
+        let ctx2 = ctx.clone();
+        on_submit::<calls::CreateRecord>(
+            &form,
+            move |form, errors| {
+                let input = RequestInput {
+                    requester: form.get("requester"),
+                    item: form.get("item"),
+                    quantity: count_field(form, "quantity", errors, lang),
+                    unit: form.get("unit"),
+                    delivery_place: form.get("delivery_place"),
+                    needed_by: time_field(form, "needed_by", errors, lang),
+                    priority: Priority::parse(&form.get("priority")),
+                    reason: form.get("reason"),
                 };
-                match invoke::<_, String>("create_request", &args).await {
-                    Ok(_) => {
-                        form.dispatch(FormAction::Reset(defaults()));
-                        ctx.saved.emit(());
-                    }
-                    Err(m) => form.dispatch(FormAction::Failed(m)),
-                }
-            });
-        })
+                add_errors(errors, input.validate(), lang);
+                Some(new_record(&ctx2, RecordInput::ResourceRequest(input)))
+            },
+            created(&ctx),
+        )
     };
-    let mut list: Vec<&ResourceRequest> = ctx.data.requests.iter().collect();
+    let mut list: Vec<&ResourceRequest> = ctx.requests().iter().collect();
     list.sort_by_key(|r| {
         (
             r.status.is_terminal(),
@@ -102,14 +66,14 @@ pub fn requests(p: &Props) -> Html {
                     { field(&form, "unit", T::Unit.get(lang), Kind::Text, "") }
                 </div>
                 { field(&form, "delivery_place", T::DeliveryPlace.get(lang), Kind::Text, "") }
-                { field(&form, "needed_by", T::NeededBy.get(lang), Kind::Text, "23. 11. 2026 18:00") }
+                { field(&form, "needed_by", T::NeededBy.get(lang), Kind::Text, &time::hint(lang)) }
                 { select(&form, "priority", T::Priority.get(lang), priority_options(lang)) }
                 { field(&form, "reason", T::Reason.get(lang), Kind::Area, "") }
-                { submit_row(&form, T::CreateRequest.get(lang), "request-submit") }
+                { submit_row(&form, T::CreateRequest.get(lang), "request-submit", lang) }
             </form>
             <div class="list-pane" id="request-list">
                 if list.is_empty() { <p class="muted">{ T::NoneOpen.get(lang) }</p> }
-                { for list.into_iter().map(|r| html! { <RequestCard ctx={ctx.clone()} request={r.clone()} /> }) }
+                { for list.into_iter().map(|r| html! { <RequestCard request={r.clone()} /> }) }
             </div>
         </div>
     }
@@ -117,26 +81,25 @@ pub fn requests(p: &Props) -> Html {
 
 #[derive(Properties, PartialEq)]
 struct CardProps {
-    ctx: Ctx,
     request: ResourceRequest,
 }
 
 #[function_component(RequestCard)]
 fn request_card(p: &CardProps) -> Html {
-    let ctx = &p.ctx;
+    let ctx = use_ctx();
     let lang = ctx.lang;
     let r = &p.request;
     let reason = use_reducer(Form::default);
     let error = use_state(|| None::<String>);
     let button = |to: RequestStatus| {
         let ctx = ctx.clone();
-        let id = r.meta.id.to_string();
+        let me = record_ref(&ctx, RecordKind::ResourceRequest, r.meta.id);
         let reason = reason.clone();
         let error = error.clone();
         let onclick = Callback::from(move |_| {
             let note = reason.get("status_reason");
             if to == RequestStatus::Rejected && note.trim().is_empty() {
-                let mut errors = BTreeMap::new();
+                let mut errors = Errors::new();
                 errors.insert(
                     "status_reason".into(),
                     format!(
@@ -148,14 +111,12 @@ fn request_card(p: &CardProps) -> Html {
                 reason.dispatch(FormAction::Errors(errors));
                 return;
             }
-            let args = MoveArgs {
-                space: ctx.space.id.clone(),
-                kind: RecordKind::ResourceRequest,
-                id: id.clone(),
+            let args = MoveStatus {
+                record: me.clone(),
                 to: Status::Request(to),
                 note,
             };
-            write(&ctx, "move_status", args, error.clone());
+            write::<calls::MoveStatusCmd>(&ctx, args, error.clone());
         });
         html! { <button class={classes!((to == RequestStatus::Rejected).then_some("danger"))} {onclick}>{ label(lang, to.label_cs(), to.label_en()) }</button> }
     };

@@ -4,20 +4,21 @@
 
 use std::rc::Rc;
 
-use krizlink_core::api::{FieldConflict, FieldEdit, TaskInput};
+use krizlink_core::api::{FieldConflict, FieldEdit, RecordInput, TaskInput};
+use krizlink_core::calls::{
+    self, AddComment, Command, EditRecord, MoveStatus, NewRecord, RecordRef,
+};
 use krizlink_core::record::{Priority, SetField, TaskStatus};
 use krizlink_core::views::Task;
 use krizlink_core::{FieldValue, RecordId, RecordKind, Status};
-use serde::Serialize;
 use yew::prelude::*;
 
-use crate::bridge::invoke;
 use crate::i18n::{label, Lang, T};
 use crate::widgets::{
-    add_errors, ctrl_enter_submits, field, focus_first_error, initial, list_field, select,
-    submit_row, suggesting_field, time_field, Form, FormAction, Kind,
+    add_errors, ctrl_enter_submits, field, initial, list_field, on_submit, required, select,
+    submit_row, suggesting_field, time_field, use_form, Form, FormAction, Kind,
 };
-use crate::{time, Ctx};
+use crate::{time, use_ctx, Ctx};
 
 /// Most rows drawn at once; the filter narrows the rest.
 const MAX_ROWS: usize = 100;
@@ -54,17 +55,6 @@ fn assignee_suggestions(tasks: &[Task]) -> Html {
     }
 }
 
-#[derive(Properties, PartialEq)]
-pub struct Props {
-    pub ctx: Ctx,
-}
-
-#[derive(Serialize)]
-struct CreateArgs<'a, I: Serialize> {
-    space: &'a str,
-    input: I,
-}
-
 pub fn priority_options(lang: Lang) -> Vec<(String, String)> {
     Priority::ALL
         .iter()
@@ -98,66 +88,62 @@ pub fn haystack(t: &Task) -> String {
     s
 }
 
+/// What a creating form does once the record is durable: back to its starting values, and
+/// "Uloženo" in the top bar.
+pub fn created(ctx: &Ctx) -> impl Fn(String, &UseReducerHandle<Form>) + 'static {
+    let saved = ctx.saved.clone();
+    move |_id, form| {
+        form.dispatch(FormAction::Reset);
+        saved.emit(());
+    }
+}
+
+/// The arguments that create a record from `input` in the shown space.
+pub fn new_record(ctx: &Ctx, input: RecordInput) -> NewRecord {
+    NewRecord {
+        space: ctx.space.id.clone(),
+        input,
+    }
+}
+
 #[function_component(Tasks)]
-pub fn tasks(p: &Props) -> Html {
-    let ctx = p.ctx.clone();
+pub fn tasks() -> Html {
+    let ctx = use_ctx();
     let lang = ctx.lang;
-    let form = use_reducer(|| Form {
-        values: task_defaults(),
-        ..Form::default()
-    });
+    let form = use_form("task", task_defaults());
     let selected = use_state(|| None::<RecordId>);
     let data_ptr = Rc::as_ptr(&ctx.data) as usize;
     let suggestions = {
-        let data = ctx.data.clone();
-        use_memo(data_ptr, move |_| assignee_suggestions(&data.tasks))
+        let ctx = ctx.clone();
+        use_memo(data_ptr, move |_| assignee_suggestions(ctx.tasks()))
     };
 
     let onsubmit = {
-        let form = form.clone();
-        let ctx = ctx.clone();
-        Callback::from(move |e: SubmitEvent| {
-            e.prevent_default();
-            let mut errors = Default::default();
-            let deadline = time_field(&form, "deadline", &mut errors, lang);
-            let input = TaskInput {
-                title: form.get("title"),
-                description: form.get("description"),
-                number: form.get("number"),
-                assigned_by: form.get("assigned_by"),
-                assignees: list_field(&form, "assignees"),
-                deadline,
-                priority: Priority::parse(&form.get("priority")),
-                tags: Vec::new(),
-            };
-            add_errors(&mut errors, input.validate(), lang);
-            if !errors.is_empty() {
-                focus_first_error(&errors);
-                form.dispatch(FormAction::Errors(errors));
-                return;
-            }
-            form.dispatch(FormAction::Busy);
-            let form = form.clone();
-            let ctx = ctx.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                let args = CreateArgs {
-                    space: &ctx.space.id,
-                    input,
+        let ctx2 = ctx.clone();
+        on_submit::<calls::CreateRecord>(
+            &form,
+            move |form, errors| {
+                let deadline = time_field(form, "deadline", errors, lang);
+                let input = TaskInput {
+                    title: form.get("title"),
+                    description: form.get("description"),
+                    number: form.get("number"),
+                    assigned_by: form.get("assigned_by"),
+                    assignees: list_field(form, "assignees"),
+                    deadline,
+                    priority: Priority::parse(&form.get("priority")),
+                    tags: Vec::new(),
                 };
-                match invoke::<_, String>("create_task", &args).await {
-                    Ok(_) => {
-                        form.dispatch(FormAction::Reset(task_defaults()));
-                        ctx.saved.emit(());
-                    }
-                    Err(m) => form.dispatch(FormAction::Failed(m)),
-                }
-            });
-        })
+                add_errors(errors, input.validate(), lang);
+                Some(new_record(&ctx2, RecordInput::Task(input)))
+            },
+            created(&ctx),
+        )
     };
 
     let chosen = selected
         .as_ref()
-        .and_then(|id| ctx.data.tasks.iter().find(|t| &t.meta.id == id))
+        .and_then(|id| ctx.tasks().iter().find(|t| &t.meta.id == id))
         .cloned();
 
     html! {
@@ -168,16 +154,16 @@ pub fn tasks(p: &Props) -> Html {
                 { field(&form, "description", T::Description.get(lang), Kind::Area, "") }
                 { suggesting_field(&form, "assignees", T::Assignees.get(lang), T::AssigneesHint.get(lang), "assignee-suggestions") }
                 { (*suggestions).clone() }
-                { field(&form, "deadline", T::Deadline.get(lang), Kind::Text, "23. 11. 2026 18:00") }
+                { field(&form, "deadline", T::Deadline.get(lang), Kind::Text, &time::hint(lang)) }
                 { select(&form, "priority", T::Priority.get(lang), priority_options(lang)) }
                 { field(&form, "number", T::Number.get(lang), Kind::Text, "Ú-2026-014") }
-                { submit_row(&form, T::CreateTask.get(lang), "task-submit") }
+                { submit_row(&form, T::CreateTask.get(lang), "task-submit", lang) }
             </form>
             <div class="list-pane">
-                <TaskList ctx={ctx.clone()} selected={*selected}
+                <TaskList selected={*selected}
                     on_select={{ let selected = selected.clone(); Callback::from(move |id| selected.set(Some(id))) }} />
                 if let Some(t) = chosen {
-                    <TaskDetail ctx={ctx.clone()} task={t} />
+                    <TaskDetail task={t} />
                 }
             </div>
         </div>
@@ -186,7 +172,6 @@ pub fn tasks(p: &Props) -> Html {
 
 #[derive(Properties, PartialEq)]
 struct ListProps {
-    ctx: Ctx,
     selected: Option<RecordId>,
     on_select: Callback<RecordId>,
 }
@@ -194,20 +179,19 @@ struct ListProps {
 /// The filtered list: its own component, so a keystroke in the filter re-renders only it.
 #[function_component(TaskList)]
 fn task_list(p: &ListProps) -> Html {
-    let ctx = &p.ctx;
+    let ctx = use_ctx();
     let lang = ctx.lang;
     let filter = use_state(String::new);
     let data_ptr = Rc::as_ptr(&ctx.data) as usize;
     let index = {
-        let data = ctx.data.clone();
+        let ctx = ctx.clone();
         use_memo(data_ptr, move |_| {
-            data.tasks.iter().map(haystack).collect::<Vec<_>>()
+            ctx.tasks().iter().map(haystack).collect::<Vec<_>>()
         })
     };
     let needle = filter.to_lowercase();
     let matches: Vec<&Task> = ctx
-        .data
-        .tasks
+        .tasks()
         .iter()
         .zip(index.iter())
         .filter(|(_, h)| needle.is_empty() || h.contains(needle.as_str()))
@@ -226,7 +210,7 @@ fn task_list(p: &ListProps) -> Html {
         <>
                 <input id="filter" class="filter" type="search" placeholder={T::FilterHint.get(lang)}
                     value={(*filter).clone()} oninput={on_filter} aria-label={T::Filter.get(lang)} />
-                <p class="muted" id="task-count">{ format!("{}: {} / {}", T::Shown.get(lang), matches.len(), ctx.data.tasks.len()) }</p>
+                <p class="muted" id="task-count">{ format!("{}: {} / {}", T::Shown.get(lang), matches.len(), ctx.tasks().len()) }</p>
                 <table class="list" id="task-list">
                     <thead><tr>
                         <th>{ T::Title.get(lang) }</th><th>{ T::Status.get(lang) }</th>
@@ -267,52 +251,27 @@ fn task_list(p: &ListProps) -> Html {
 
 #[derive(Properties, PartialEq)]
 struct DetailProps {
-    ctx: Ctx,
     task: Task,
 }
 
-#[derive(Serialize)]
-pub struct MoveArgs {
-    pub space: String,
-    pub kind: RecordKind,
-    pub id: String,
-    pub to: Status,
-    pub note: String,
+/// A record of the shown space, as commands name it.
+pub fn record_ref(ctx: &Ctx, kind: RecordKind, id: RecordId) -> RecordRef {
+    RecordRef {
+        space: ctx.space.id.clone(),
+        kind,
+        id: id.to_string(),
+    }
 }
 
-#[derive(Serialize)]
-pub struct CommentArgs {
-    pub space: String,
-    pub kind: RecordKind,
-    pub id: String,
-    pub text: String,
-}
-
-#[derive(Serialize)]
-pub struct EditArgs {
-    pub space: String,
-    pub kind: RecordKind,
-    pub id: String,
-    pub edit: FieldEdit,
-}
-
-#[derive(Serialize)]
-pub struct RecordArgs {
-    pub space: String,
-    pub kind: RecordKind,
-    pub id: String,
-}
-
-/// Runs a write and reports its answer: "Uloženo" or the sentence.
-pub fn write<A: Serialize + 'static>(
+/// Runs a write that a button starts (no form): "Uloženo", or its sentence in `error`.
+pub fn write<C: Command<Answer = ()> + 'static>(
     ctx: &Ctx,
-    command: &'static str,
-    args: A,
+    args: C::Args,
     error: UseStateHandle<Option<String>>,
 ) {
     let saved = ctx.saved.clone();
     wasm_bindgen_futures::spawn_local(async move {
-        match invoke::<_, ()>(command, &args).await {
+        match crate::bridge::call::<C>(&args).await {
             Ok(()) => {
                 error.set(None);
                 saved.emit(());
@@ -341,30 +300,23 @@ pub fn value_text(v: &FieldValue, lang: Lang) -> String {
 
 #[function_component(TaskDetail)]
 fn task_detail(p: &DetailProps) -> Html {
-    let ctx = p.ctx.clone();
+    let ctx = use_ctx();
     let lang = ctx.lang;
     let t = &p.task;
-    let id = t.meta.id.to_string();
+    let me = record_ref(&ctx, RecordKind::Task, t.meta.id);
     let error = use_state(|| None::<String>);
     let form = use_reducer(Form::default);
     let conflicts = use_state(Vec::<FieldConflict>::new);
     {
         let conflicts = conflicts.clone();
-        let space = ctx.space.id.clone();
-        let id = id.clone();
+        let me = me.clone();
         let fields = t.meta.conflicting_fields.clone();
-        use_effect_with((id.clone(), fields), move |(_, fields)| {
+        use_effect_with((me.id.clone(), fields), move |(_, fields)| {
             if fields.is_empty() {
                 conflicts.set(Vec::new());
             } else {
                 wasm_bindgen_futures::spawn_local(async move {
-                    let args = RecordArgs {
-                        space,
-                        kind: RecordKind::Task,
-                        id,
-                    };
-                    if let Ok(c) = invoke::<_, Vec<FieldConflict>>("record_conflicts", &args).await
-                    {
+                    if let Ok(c) = crate::bridge::call::<calls::RecordConflicts>(&me).await {
                         conflicts.set(c);
                     }
                 });
@@ -377,19 +329,17 @@ fn task_detail(p: &DetailProps) -> Html {
         .filter(|s| t.status.can_move_to(*s))
         .collect();
     let status_button = |to: TaskStatus, resolve: bool| {
-        let ctx2 = ctx.clone();
-        let id = id.clone();
+        let ctx = ctx.clone();
+        let me = me.clone();
         let error = error.clone();
         let form = form.clone();
         let onclick = Callback::from(move |_| {
-            let args = MoveArgs {
-                space: ctx2.space.id.clone(),
-                kind: RecordKind::Task,
-                id: id.clone(),
+            let args = MoveStatus {
+                record: me.clone(),
                 to: Status::Task(to),
                 note: form.get("note"),
             };
-            write(&ctx2, "move_status", args, error.clone());
+            write::<calls::MoveStatusCmd>(&ctx, args, error.clone());
         });
         html! {
             <button class={classes!(resolve.then_some("primary"))} id={format!("move-{}", to.code())} {onclick}>
@@ -398,107 +348,81 @@ fn task_detail(p: &DetailProps) -> Html {
         }
     };
     let on_comment = {
-        let ctx = ctx.clone();
-        let id = id.clone();
-        let form = form.clone();
-        let error = error.clone();
-        Callback::from(move |e: SubmitEvent| {
-            e.prevent_default();
-            let text = form.get("comment");
-            if text.trim().is_empty() {
-                let mut errors = std::collections::BTreeMap::new();
-                errors.insert(
-                    "comment".into(),
-                    crate::widgets::problem_text(krizlink_core::api::Problem::Required, lang),
-                );
-                form.dispatch(FormAction::Errors(errors));
-                return;
-            }
-            form.dispatch(FormAction::Set("comment".into(), String::new()));
-            let args = CommentArgs {
-                space: ctx.space.id.clone(),
-                kind: RecordKind::Task,
-                id: id.clone(),
-                text,
-            };
-            write(&ctx, "add_comment", args, error.clone());
-        })
+        let me = me.clone();
+        let saved = ctx.saved.clone();
+        on_submit::<calls::AddCommentCmd>(
+            &form,
+            move |form, errors| {
+                let text = required(form, "comment", errors, lang);
+                Some(AddComment {
+                    record: me.clone(),
+                    text,
+                })
+            },
+            move |(), form| {
+                form.dispatch(FormAction::Set("comment".into(), String::new()));
+                saved.emit(());
+            },
+        )
     };
     let on_edit = {
+        let me = me.clone();
+        let saved = ctx.saved.clone();
+        on_submit::<calls::EditRecordCmd>(
+            &form,
+            move |form, errors| {
+                let deadline = time_field(form, "new_deadline", errors, lang);
+                let mut edit = FieldEdit::default();
+                if let Some(d) = deadline {
+                    edit.values.push(FieldValue::Deadline(d));
+                }
+                if let Some(p) = Priority::parse(&form.get("new_priority")) {
+                    edit.values.push(FieldValue::Priority(p));
+                }
+                for a in list_field(form, "add_assignee") {
+                    edit.add.push((SetField::Assignees, a));
+                }
+                let outcome = form.get("outcome");
+                if !outcome.trim().is_empty() {
+                    edit.values
+                        .push(FieldValue::Outcome(outcome.trim().to_owned()));
+                }
+                // Nothing filled in: nothing to send.
+                (!edit.values.is_empty() || !edit.add.is_empty()).then(|| EditRecord {
+                    record: me.clone(),
+                    edit,
+                })
+            },
+            move |(), form| {
+                for key in ["add_assignee", "new_deadline", "new_priority", "outcome"] {
+                    form.dispatch(FormAction::Set(key.into(), String::new()));
+                }
+                saved.emit(());
+            },
+        )
+    };
+    let edit_now = |edit: FieldEdit| {
         let ctx = ctx.clone();
-        let id = id.clone();
-        let form = form.clone();
+        let me = me.clone();
         let error = error.clone();
-        Callback::from(move |e: SubmitEvent| {
-            e.prevent_default();
-            let mut errors = Default::default();
-            let deadline = time_field(&form, "new_deadline", &mut errors, lang);
-            if !errors.is_empty() {
-                form.dispatch(FormAction::Errors(errors));
-                return;
-            }
-            let mut edit = FieldEdit::default();
-            if let Some(d) = deadline {
-                edit.values.push(FieldValue::Deadline(d));
-            }
-            if let Some(p) = Priority::parse(&form.get("new_priority")) {
-                edit.values.push(FieldValue::Priority(p));
-            }
-            for a in list_field(&form, "add_assignee") {
-                edit.add.push((SetField::Assignees, a));
-            }
-            let outcome = form.get("outcome");
-            if !outcome.trim().is_empty() {
-                edit.values
-                    .push(FieldValue::Outcome(outcome.trim().to_owned()));
-            }
-            if edit.values.is_empty() && edit.add.is_empty() {
-                return;
-            }
-            form.dispatch(FormAction::Reset(Default::default()));
-            let args = EditArgs {
-                space: ctx.space.id.clone(),
-                kind: RecordKind::Task,
-                id: id.clone(),
-                edit,
+        Callback::from(move |_| {
+            let args = EditRecord {
+                record: me.clone(),
+                edit: edit.clone(),
             };
-            write(&ctx, "edit_record", args, error.clone());
+            write::<calls::EditRecordCmd>(&ctx, args, error.clone());
         })
     };
     let remove_assignee = |a: String| {
-        let ctx = ctx.clone();
-        let id = id.clone();
-        let error = error.clone();
-        Callback::from(move |_| {
-            let edit = FieldEdit {
-                remove: vec![(SetField::Assignees, a.clone())],
-                ..Default::default()
-            };
-            let args = EditArgs {
-                space: ctx.space.id.clone(),
-                kind: RecordKind::Task,
-                id: id.clone(),
-                edit,
-            };
-            write(&ctx, "edit_record", args, error.clone());
+        edit_now(FieldEdit {
+            remove: vec![(SetField::Assignees, a)],
+            ..Default::default()
         })
     };
     let resolve = |value: FieldValue| {
-        let ctx = ctx.clone();
-        let id = id.clone();
-        let error = error.clone();
-        Callback::from(move |_| {
-            let edit = FieldEdit {
-                values: vec![value.clone()],
-                ..Default::default()
-            };
-            let args = EditArgs {
-                space: ctx.space.id.clone(),
-                kind: RecordKind::Task,
-                id: id.clone(),
-                edit,
-            };
-            write(&ctx, "edit_record", args, error.clone());
+        edit_now(FieldEdit {
+            values: vec![value],
+            ..Default::default()
         })
     };
     let mut priority_choices = vec![(String::new(), "—".to_owned())];
@@ -548,7 +472,7 @@ fn task_detail(p: &DetailProps) -> Html {
             </div>
             <form onsubmit={on_edit} class="inline-form" novalidate=true>
                 { suggesting_field(&form, "add_assignee", T::AddAssignee.get(lang), T::AssigneesHint.get(lang), "assignee-suggestions") }
-                { field(&form, "new_deadline", T::NewDeadline.get(lang), Kind::Text, "23. 11. 2026 18:00") }
+                { field(&form, "new_deadline", T::NewDeadline.get(lang), Kind::Text, &time::hint(lang)) }
                 { select(&form, "new_priority", T::Priority.get(lang), priority_choices) }
                 { field(&form, "outcome", T::Outcome.get(lang), Kind::Text, "") }
                 <button type="submit" id="task-edit-submit">{ T::SaveChanges.get(lang) }</button>

@@ -1,10 +1,13 @@
-//! Times as people read and type them, in the webview's local time zone: `23. 11. 2026 18:00`.
-//! Parsing of the text is shared with the shell (`krizlink_core::api::parse_local_time`);
-//! only the time-zone step needs the webview's clock (`js_sys::Date`).
+//! Times as people read and type them, in the webview's local time zone: `23. 11. 2026 18:00`
+//! to read; `zítra 18:00`, `18:00`, `+2 h` or a full date to type. Parsing of the text is
+//! shared (`krizlink_core::when`); only "now" and the time-zone step need the webview's clock
+//! (`js_sys::Date`).
 
-use chrono::{Datelike, Timelike};
-use krizlink_core::api::{parse_local_time, Problem};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
+use krizlink_core::api::{parse_local_time_at, Problem};
 use krizlink_core::Timestamp;
+
+use crate::i18n::Lang;
 
 /// Milliseconds since the epoch, now.
 pub fn now() -> Timestamp {
@@ -24,9 +27,20 @@ pub fn format(t: Timestamp) -> String {
     )
 }
 
-/// Parses typed local time text; empty is `None`.
+/// Now in local time, to the second.
+fn local_now() -> Option<NaiveDateTime> {
+    let d = js_sys::Date::new_0();
+    NaiveDate::from_ymd_opt(d.get_full_year() as i32, d.get_month() + 1, d.get_date())?.and_hms_opt(
+        d.get_hours(),
+        d.get_minutes(),
+        d.get_seconds(),
+    )
+}
+
+/// Parses typed local time text (see the module doc); empty is `None`.
 pub fn parse(text: &str) -> Result<Option<Timestamp>, Problem> {
-    let Some(local) = parse_local_time(text)? else {
+    let now = local_now().ok_or(Problem::NotATime)?;
+    let Some(local) = parse_local_time_at(text, now)? else {
         return Ok(None);
     };
     let d = js_sys::Date::new_with_year_month_day_hr_min_sec(
@@ -52,4 +66,39 @@ pub fn parse(text: &str) -> Result<Option<Timestamp>, Problem> {
 /// The text a time field starts with: now, rounded to the minute.
 pub fn now_text() -> String {
     format(now())
+}
+
+/// Today's date as typed: `30. 11. 2026`.
+pub fn today_text() -> String {
+    let d = js_sys::Date::new_0();
+    format!(
+        "{}. {}. {}",
+        d.get_date(),
+        d.get_month() + 1,
+        d.get_full_year()
+    )
+}
+
+/// A time field's hint, with today's date.
+pub fn hint(lang: Lang) -> String {
+    match lang {
+        Lang::Cs => format!("zítra 18:00 · 18:00 · +2 h · {} 18:00", today_text()),
+        Lang::En => format!("tomorrow 18:00 · 18:00 · +2 h · {} 18:00", today_text()),
+    }
+}
+
+/// The message for a time that could not be read, with today's date as the full example.
+pub fn problem(p: Problem, lang: Lang) -> String {
+    match (p, lang) {
+        (Problem::NotATime, Lang::Cs) => format!(
+            "Zadejte datum a čas, např. zítra 18:00, 18:00, +2 h nebo {} 18:00.",
+            today_text()
+        ),
+        (Problem::NotATime, Lang::En) => format!(
+            "Enter a date and time, e.g. tomorrow 18:00, 18:00, +2 h or {} 18:00.",
+            today_text()
+        ),
+        (p, Lang::Cs) => p.cs(),
+        (p, Lang::En) => p.en(),
+    }
 }

@@ -154,6 +154,15 @@ fn at(minutes: i64) -> String {
         .unwrap_or_default()
 }
 
+/// The local date `days` from today as the app writes it (`1. 12. 2026`).
+fn local_date(days: i64) -> String {
+    let out = Command::new("date")
+        .args(["-d", &format!("{days} days"), "+%-d. %-m. %Y"])
+        .output()
+        .expect("date runs");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
 fn unlock(s: &Session) {
     s.wait("#unlock", SHORT).unwrap();
     s.type_into("#f-passphrase", PASSPHRASE).unwrap();
@@ -258,9 +267,13 @@ fn e2e_bad_input_shows_czech_messages_and_keeps_the_text() {
     s.click("#task-submit").unwrap();
     s.wait_text("#f-title-error", "Toto pole je povinné.", SHORT)
         .unwrap();
+    // The message shows the forms people type, with today's date as the full example.
     s.wait_text(
         "#f-deadline-error",
-        "Zadejte datum a čas ve tvaru 23. 11. 2026 18:00.",
+        &format!(
+            "Zadejte datum a čas, např. zítra 18:00, 18:00, +2 h nebo {} 18:00.",
+            local_date(0)
+        ),
         SHORT,
     )
     .unwrap();
@@ -299,6 +312,75 @@ fn e2e_bad_input_shows_czech_messages_and_keeps_the_text() {
     s.click("#request-list button.danger").unwrap();
     s.wait_text("#request-list .field-error", "Toto pole je povinné.", SHORT)
         .unwrap();
+    s.close().unwrap();
+}
+
+/// In a staff room people are interrupted: a half-typed task survives a trip to another screen
+/// until it is sent or thrown away, deadlines are read as people type them ("zítra 18:00",
+/// "+2 h"), and a report's sender starts as the staff instead of an empty field.
+#[test]
+fn e2e_drafts_survive_screens_and_times_read_as_typed() {
+    let _turn = TURN.lock().unwrap_or_else(|p| p.into_inner());
+    let mut d = Desktop::start("e2e-drafts");
+    d.node(&["init", "--name", "Karel Dvořák"]);
+    d.node(&["space", "create", "Krizový štáb ORP Vsetín"]);
+    let s = d.open();
+    unlock(&s);
+    let key = |code: &str, key: &str| {
+        s.execute(
+            "document.dispatchEvent(new KeyboardEvent('keydown', {code: arguments[0], key: arguments[1], altKey: true, bubbles: true}));",
+            json!([code, key]),
+        )
+        .unwrap();
+    };
+    s.click("#nav-tasks").unwrap();
+    s.type_into("#f-title", "Objednat cisterny s pitnou vodou")
+        .unwrap();
+    s.type_into("#f-deadline", "zítra 18:00").unwrap();
+    // Alt+4 to the journal, Alt+2 back: the draft is still there.
+    key("Digit4", "4");
+    s.wait("#journal-form", SHORT).unwrap();
+    key("Digit2", "2");
+    s.wait("#task-form", SHORT).unwrap();
+    assert_eq!(
+        s.value("#f-title").unwrap(),
+        "Objednat cisterny s pitnou vodou"
+    );
+    assert_eq!(s.value("#f-deadline").unwrap(), "zítra 18:00");
+    // Sent: the deadline is tomorrow 18:00, and the form is empty again.
+    s.click("#task-submit").unwrap();
+    s.wait_text("#task-list", "Objednat cisterny", SHORT)
+        .unwrap();
+    s.wait_text("#task-list", &format!("{} 18:00", local_date(1)), SHORT)
+        .unwrap();
+    assert_eq!(s.value("#f-title").unwrap(), "");
+    // A draft thrown away is gone, also after a trip to another screen.
+    s.type_into("#f-title", "Koncept k zahození").unwrap();
+    s.click("#task-submit-discard").unwrap();
+    s.wait("#task-form", SHORT).unwrap();
+    assert_eq!(s.value("#f-title").unwrap(), "");
+    key("Digit4", "4");
+    s.wait("#journal-form", SHORT).unwrap();
+    key("Digit2", "2");
+    s.wait("#task-form", SHORT).unwrap();
+    assert_eq!(s.value("#f-title").unwrap(), "");
+    assert!(s.find("#task-submit-discard").unwrap().is_none());
+    // "+2 h" is a deadline too.
+    s.type_into("#f-title", "Zkontrolovat hráz").unwrap();
+    s.type_into("#f-deadline", "+2 h").unwrap();
+    s.click("#task-submit").unwrap();
+    s.wait_text("#task-list", "Zkontrolovat hráz", SHORT)
+        .unwrap();
+    // A report's sender starts as the staff; the journal keeps its own draft too.
+    s.click("#nav-reports").unwrap();
+    assert_eq!(s.value("#f-sender").unwrap(), "Krizový štáb ORP Vsetín");
+    s.click("#nav-journal").unwrap();
+    s.type_into("#f-text", "Rozepsaný záznam").unwrap();
+    s.click("#nav-board").unwrap();
+    s.wait("#board-title", SHORT).unwrap();
+    s.click("#nav-journal").unwrap();
+    s.wait("#journal-form", SHORT).unwrap();
+    assert_eq!(s.value("#f-text").unwrap(), "Rozepsaný záznam");
     s.close().unwrap();
 }
 

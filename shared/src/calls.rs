@@ -1,0 +1,188 @@
+//! The seam between the screens (`ui`) and the desktop shell (`src-tauri`): every command the
+//! UI can call, declared once with its name, its argument type and its answer type. The UI
+//! calls `bridge::call::<calls::CreateRecord>(&args)`; the shell's command takes
+//! `args: Args<CreateRecord>` and answers `Reply<CreateRecord>`, and its registration checks at
+//! compile time that the function's name is the declared [`Command::NAME`] and that every
+//! declared command is registered. A command's arguments travel as one JSON object under the
+//! key `args`; a failed command answers one Czech sentence.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::api::{AppStatus, FieldConflict, FieldEdit, NetworkView, RecordInput, SpaceInfo};
+use crate::record::{RecordKind, StaffRole, Status};
+use crate::snapshot::{SpaceSnapshot, Wants};
+
+/// One command of the desktop shell.
+pub trait Command {
+    /// The Tauri command's name (its function's name in `src-tauri`).
+    const NAME: &'static str;
+    type Args: Serialize + DeserializeOwned;
+    type Answer: Serialize + DeserializeOwned;
+}
+
+/// The argument type of command `C`.
+pub type Args<C> = <C as Command>::Args;
+/// The answer type of command `C`.
+pub type Reply<C> = <C as Command>::Answer;
+
+/// Whether two names are equal, usable in constants (the shell's registration check).
+pub const fn same_name(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+macro_rules! commands {
+    ($( $(#[$doc:meta])* $ty:ident = $name:ident ( $args:ty ) -> $answer:ty; )*) => {
+        $(
+            $(#[$doc])*
+            pub enum $ty {}
+            impl Command for $ty {
+                const NAME: &'static str = stringify!($name);
+                type Args = $args;
+                type Answer = $answer;
+            }
+        )*
+        /// The names of every command, in declaration order.
+        pub const ALL: &[&str] = &[$(stringify!($name)),*];
+    };
+}
+
+/// No arguments.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Nothing {}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewIdentity {
+    pub name: String,
+    pub passphrase: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Passphrase {
+    pub passphrase: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpaceName {
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewInvite {
+    /// The space id in hex.
+    pub space: String,
+    pub role: StaffRole,
+    pub valid_hours: u64,
+}
+
+/// A pasted text: an invite code, a join request or a welcome.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Code {
+    pub code: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerAddress {
+    pub address: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenSpace {
+    pub space: String,
+    pub wants: Wants,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NewRecord {
+    pub space: String,
+    pub input: RecordInput,
+}
+
+/// One record of a space.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordRef {
+    pub space: String,
+    pub kind: RecordKind,
+    /// The record id in hex.
+    pub id: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EditRecord {
+    pub record: RecordRef,
+    pub edit: FieldEdit,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MoveStatus {
+    pub record: RecordRef,
+    pub to: Status,
+    pub note: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddComment {
+    pub record: RecordRef,
+    pub text: String,
+}
+
+commands! {
+    /// The UI has mounted; answers the app's name and version.
+    UiReady = ui_ready(Nothing) -> String;
+    /// Whether an identity exists and is unlocked.
+    GetStatus = app_status(Nothing) -> AppStatus;
+    /// Creates the identity of a first run (and unlocks it).
+    InitIdentity = init_identity(NewIdentity) -> AppStatus;
+    Unlock = unlock(Passphrase) -> AppStatus;
+    ListSpaces = list_spaces(Nothing) -> Vec<SpaceInfo>;
+    CreateSpace = create_space(SpaceName) -> SpaceInfo;
+    /// An invite code (with the inviter's address after `@` while sync runs).
+    CreateInvite = create_invite(NewInvite) -> String;
+    /// Offline exchange, step 1: the join request for an invite code.
+    RequestJoin = request_join(Code) -> String;
+    /// Joins over the network with a code that carries the inviter's address.
+    JoinNetwork = join_network(Code) -> SpaceInfo;
+    /// Offline exchange, step 2 at the inviter: the welcome for a join request.
+    AcceptJoin = accept_join(Code) -> String;
+    /// Offline exchange, step 3: the welcome opens the space.
+    FinishJoin = finish_join(Code) -> SpaceInfo;
+    NetworkStatus = network_status(Nothing) -> NetworkView;
+    AddPeer = add_peer(PeerAddress) -> NetworkView;
+    RemovePeer = remove_peer(PeerAddress) -> NetworkView;
+    /// What the shown screen needs of a space, from one state of it.
+    OpenSpaceCmd = open_space(OpenSpace) -> SpaceSnapshot;
+    /// Creates a record; answers its id (hex) once it is durable.
+    CreateRecord = create_record(NewRecord) -> String;
+    EditRecordCmd = edit_record(EditRecord) -> ();
+    MoveStatusCmd = move_status(MoveStatus) -> ();
+    AddCommentCmd = add_comment(AddComment) -> ();
+    /// The concurrent values of each conflicting field, the shown one first.
+    RecordConflicts = record_conflicts(RecordRef) -> Vec<FieldConflict>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_compared_exactly() {
+        let mut names = ALL.to_vec();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ALL.len());
+        assert!(same_name(CreateRecord::NAME, "create_record"));
+        assert!(!same_name(CreateRecord::NAME, "create_recor"));
+        assert!(!same_name("unlock", "unloch"));
+    }
+}
