@@ -1,9 +1,10 @@
 //! The engine's thread inside the app. Once the identity is unlocked the node moves into one
 //! thread that runs the sync peer (`krizlink_core::engine::sync::serve`) on its own
 //! current-thread runtime; every command reaches the node as a job run between network events,
-//! so the node is never shared. Network events become Tauri events: stored operations emit
-//! `space-changed` (every open view refreshes), peers coming and going, completed syncs and
-//! stored operations emit `network-changed` with the panel's [`NetworkView`].
+//! so the node is never shared. Network events become Tauri events: operations from other
+//! devices emit `space-changed` (the open view reloads; a local write's command emits it
+//! itself, once), peers coming and going, completed syncs and stored or sent operations emit
+//! `network-changed` with the panel's [`NetworkView`].
 //!
 //! If the peer cannot start (no address to listen on), the thread still runs the jobs: the app
 //! works offline and the panel says why.

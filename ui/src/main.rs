@@ -204,6 +204,8 @@ pub struct AppState {
     help: bool,
     /// Bumped by every `space-changed` event for the shown space.
     generation: u32,
+    /// Snapshots shown so far (on the root as `data-snapshots`, so a test can count reloads).
+    snapshots: u32,
     /// When the last durable write was confirmed.
     saved_at: Option<Timestamp>,
     now: Timestamp,
@@ -277,6 +279,7 @@ impl Reducible for AppState {
                     && wants == s.screen.wants()
                 {
                     s.data = Some(d);
+                    s.snapshots += 1;
                 }
             }
             Action::Changed(space) => {
@@ -409,6 +412,7 @@ fn app() -> Html {
         board_mode: false,
         help: false,
         generation: 0,
+        snapshots: 0,
         saved_at: None,
         now: time::now(),
     });
@@ -574,7 +578,7 @@ fn app() -> Html {
         },
     };
     html! {
-        <div class={root_classes} lang={lang.code()}>
+        <div class={root_classes} lang={lang.code()} data-snapshots={state.snapshots.to_string()}>
             { body }
             if state.help { { help_dialog(lang, &d) } }
         </div>

@@ -347,10 +347,25 @@ fn e2e_drafts_survive_screens_and_times_read_as_typed() {
         "Objednat cisterny s pitnou vodou"
     );
     assert_eq!(s.value("#f-deadline").unwrap(), "zítra 18:00");
-    // Sent: the deadline is tomorrow 18:00, and the form is empty again.
+    // Sent: the deadline is tomorrow 18:00, and the form is empty again. The write reloads
+    // the shown space exactly once (the sync peer's note of the same write is not a second).
+    let snapshots = || {
+        s.execute(
+            "return document.querySelector('.app').dataset.snapshots;",
+            json!([]),
+        )
+        .unwrap()
+        .as_str()
+        .unwrap_or_default()
+        .parse::<u32>()
+        .unwrap()
+    };
+    let before = snapshots();
     s.click("#task-submit").unwrap();
     s.wait_text("#task-list", "Objednat cisterny", SHORT)
         .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(snapshots(), before + 1, "one local write, one reload");
     s.wait_text("#task-list", &format!("{} 18:00", local_date(1)), SHORT)
         .unwrap();
     assert_eq!(s.value("#f-title").unwrap(), "");

@@ -112,8 +112,11 @@ pub struct NetStatus {
 #[derive(Clone, Debug)]
 pub enum NetEvent {
     Listening(Multiaddr),
-    /// New operations were stored in a space (from the network or a job).
+    /// New operations from other devices were stored in a space.
     Changed(SpaceId),
+    /// This device's own new operations (written by a job) were sent out. Whoever wrote them
+    /// already knows the space changed; this only moves the unsent count.
+    Published(SpaceId),
     PeerConnected(PeerId),
     PeerDisconnected(PeerId),
     /// A pull with this peer completed (its last sync time and what it holds changed).
@@ -1102,7 +1105,10 @@ impl State {
             }
         }
         self.push_to_relays(node, swarm, space, stored, from);
-        self.emit(NetEvent::Changed(space));
+        self.emit(match from {
+            Some(_) => NetEvent::Changed(space),
+            None => NetEvent::Published(space),
+        });
     }
 
     fn push_to_relays(
