@@ -7,6 +7,44 @@
 
 use super::*;
 
+/// The envelopes of one space as logged, indexed by operation id.
+#[derive(Default)]
+pub(crate) struct EnvelopeStore {
+    pub(crate) envelopes: Vec<Vec<u8>>,
+    pub(crate) index: BTreeMap<DeviceId, BTreeMap<u64, usize>>,
+    pub(crate) bytes: u64,
+    /// The contiguous prefix per device of what is held, kept up to date on every push.
+    pub(crate) contiguous: VersionVector,
+}
+
+impl EnvelopeStore {
+    pub(crate) fn contains(&self, id: &OpId) -> bool {
+        self.index
+            .get(&id.device)
+            .is_some_and(|m| m.contains_key(&id.seq))
+    }
+
+    pub(crate) fn push(&mut self, id: OpId, bytes: Vec<u8>) {
+        let seqs = self.index.entry(id.device).or_default();
+        seqs.insert(id.seq, self.envelopes.len());
+        let mut seq = self.contiguous.get(&id.device);
+        while seqs.contains_key(&(seq + 1)) {
+            seq += 1;
+        }
+        if seq > self.contiguous.get(&id.device) {
+            self.contiguous.advance(id.device, seq);
+        }
+        self.bytes += bytes.len() as u64;
+        self.envelopes.push(bytes);
+    }
+}
+
+/// A space held as a blind relay: its envelopes, which this device cannot read.
+pub(crate) struct RelaySpace {
+    pub(crate) log: OpLog,
+    pub(crate) store: EnvelopeStore,
+}
+
 /// Verified operations from devices not admitted (yet) are kept in memory up to these bounds,
 /// so that an admission arriving later in the same sync releases them. Beyond, they are
 /// dropped (and fetched again by a later sync once the admission is here).
