@@ -11,10 +11,11 @@ use krizlink_core::api::{
     RequestInput, SitrepInput, SpaceChanged, SpaceInfo, TaskInput, MAX_SAVED_PEERS,
     MIN_PASSPHRASE_CHARS, SPACE_CHANGED,
 };
-use krizlink_core::engine::keystore::{KdfParams, Role};
+use krizlink_core::engine::keystore::KdfParams;
 use krizlink_core::engine::node::Node;
 use krizlink_core::engine::sync::{self, NetAction};
 use krizlink_core::op::Change;
+use krizlink_core::record::StaffRole;
 use krizlink_core::views::{
     Contact, Incident, JournalEntry, ResourceRequest, SituationReport, Task,
 };
@@ -227,7 +228,7 @@ pub async fn create_invite(
     valid_hours: u64,
 ) -> Answer<String> {
     let space = space_id(&space)?;
-    let role: Role = role
+    let role: StaffRole = role
         .parse()
         .map_err(|_| "Neznámá role v prostoru.".to_owned())?;
     if !(1..=720).contains(&valid_hours) {

@@ -37,7 +37,7 @@ use crate::engine::audit::{self, AuditError, AuditEvent, AuditLog, AuditReport, 
 use crate::engine::envelope::{Envelope, EnvelopeError};
 use crate::engine::invite::InviteError;
 use crate::engine::keys::{DeviceKeys, SpaceKey};
-use crate::engine::keystore::{KdfParams, Keystore, KeystoreError, Role, SpaceEntry};
+use crate::engine::keystore::{KdfParams, Keystore, KeystoreError, SpaceEntry};
 use crate::engine::oplog::{OpLog, OpLogError};
 use crate::hlc::{ClockError, Hlc, HlcClock};
 use crate::ids::{DeviceId, OpId, RecordId, SpaceId};
@@ -116,7 +116,9 @@ pub enum NodeError {
 pub struct SpaceSummary {
     pub id: SpaceId,
     pub name: String,
-    pub role: Role,
+    /// Serialised as its code (`chair`, `orp_coordinator`, ...).
+    #[serde(serialize_with = "role_code")]
+    pub role: StaffRole,
     pub records: usize,
     pub operations: u64,
 }
@@ -303,14 +305,14 @@ impl Node {
         self.keystore.contents_mut().spaces.push(SpaceEntry {
             space,
             name: name.to_owned(),
-            role: Role::Chair,
+            role: StaffRole::Chair,
             founder,
             keys: vec![(0, key)],
         });
         self.keystore.save().map_err(NodeError::Keystore)?;
         self.load_space(space)?;
         let own_name = self.name().to_owned();
-        self.admit_member(space, founder, &own_name, Role::Chair)?;
+        self.admit_member(space, founder, &own_name, StaffRole::Chair)?;
         self.audit(AuditEvent::SpaceCreated, &[("space", space.to_string())])?;
         Ok(space)
     }
@@ -445,7 +447,7 @@ impl Node {
                 .keys
                 .last()
                 .ok_or_else(|| NodeError::UnknownSpace(space.to_string()))?;
-            (*epoch, key.clone(), entry.role.staff())
+            (*epoch, key.clone(), entry.role)
         };
         let st = self
             .spaces
@@ -528,6 +530,10 @@ impl Node {
         }
         Ok(())
     }
+}
+
+fn role_code<S: serde::Serializer>(role: &StaffRole, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(role.code())
 }
 
 fn hex16(bytes: &[u8; 16]) -> String {

@@ -487,7 +487,7 @@ impl Node {
     ) -> Result<BTreeSet<RecordKey>, NodeError> {
         let mut touched = BTreeSet::new();
         let mut members = member_roles(replica);
-        let own = (self.keys.device_id(), self.entry(space)?.role.staff());
+        let own = (self.keys.device_id(), self.entry(space)?.role);
         for bytes in entries {
             let applied = self.open_envelope(space, bytes).and_then(|op| {
                 if op.kind == RecordKind::Member {
@@ -568,7 +568,7 @@ mod tests {
                 )
                 .unwrap();
         }
-        let code = chair.create_invite(space, Role::Member, 60).unwrap();
+        let code = chair.create_invite(space, StaffRole::Member, 60).unwrap();
         let mut joiner = Node::init(
             &dir.join("joiner"),
             "Petr",

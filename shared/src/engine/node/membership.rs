@@ -88,7 +88,7 @@ impl Node {
         space: SpaceId,
         device: DeviceId,
         name: &str,
-        role: Role,
+        role: StaffRole,
     ) -> Result<(), NodeError> {
         let name: String = name.trim().chars().take(200).collect();
         let name = if name.is_empty() {
@@ -124,7 +124,7 @@ impl Node {
                         RecordKind::Member,
                         vec![
                             set(FieldValue::MemberDevice(device)),
-                            set(FieldValue::MemberRole(role.staff())),
+                            set(FieldValue::MemberRole(role)),
                             set(FieldValue::Name(name)),
                         ],
                     )
@@ -133,7 +133,7 @@ impl Node {
             Some((record, role_heads, name_heads)) => {
                 let changes = vec![
                     Change::Set {
-                        value: FieldValue::MemberRole(role.staff()),
+                        value: FieldValue::MemberRole(role),
                         bases: role_heads
                             .try_into()
                             .map_err(|_| InvalidOp::TooManyChanges { max: 16 })?,
@@ -158,10 +158,10 @@ impl Node {
     pub fn create_invite(
         &mut self,
         space: SpaceId,
-        role: Role,
+        role: StaffRole,
         valid_minutes: u64,
     ) -> Result<String, NodeError> {
-        if !self.entry(space)?.role.staff().may_admit() {
+        if !self.entry(space)?.role.may_admit() {
             return Err(NodeError::MayNotInvite);
         }
         if !(1..=30 * 24 * 60).contains(&valid_minutes) {
@@ -362,7 +362,7 @@ mod tests {
         )
         .unwrap();
         let space = chair.create_space("Povodňová komise ORP Vsetín").unwrap();
-        let code = chair.create_invite(space, Role::Member, 60).unwrap();
+        let code = chair.create_invite(space, StaffRole::Member, 60).unwrap();
         for invite in &mut chair.keystore.contents_mut().invites {
             invite.expires_ms = 1_000; // long past
         }

@@ -366,7 +366,7 @@ impl Node {
                 .into_values()
                 .map(|(op, bytes)| Candidate { op, bytes }),
         );
-        let own = (self.keys.device_id(), self.entry(space)?.role.staff());
+        let own = (self.keys.device_id(), self.entry(space)?.role);
         let st = self.spaces.get_mut(&space).ok_or(NodeError::Random)?;
         // Admissions first, then each device's operations in order.
         candidates.sort_by_key(|c| (c.op.kind != RecordKind::Member, c.op.id.device, c.op.id.seq));
