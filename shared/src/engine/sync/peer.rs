@@ -30,15 +30,16 @@ use libp2p::{
     connection_limits, gossipsub, identify, identity, mdns, noise, ping, tcp, yamux, Multiaddr,
     PeerId, Swarm,
 };
-use serde::{Deserialize, Serialize};
 use sha2::Digest;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::engine::node::{Holding, Node, NodeError};
+use crate::engine::sync::address::device_of_peer;
 use crate::engine::sync::proto::{
     self, Request, Response, SyncCodec, BATCH_BYTES, MAX_BATCH_OPS, MAX_FRAME,
 };
-use crate::ids::{DeviceId, SpaceId};
+use crate::engine::sync::status::{rfc3339, NetStatus, PeerInfo};
+use crate::ids::SpaceId;
 use crate::vv::VersionVector;
 
 pub const MAX_CONNECTIONS_PER_PEER: u32 = 2;
@@ -86,28 +87,6 @@ impl Default for SyncConfig {
     }
 }
 
-/// A connected (or recently synced) peer, for a person.
-#[derive(Clone, Debug, Serialize)]
-pub struct PeerInfo {
-    pub peer_id: String,
-    /// The device behind the peer id (the same Ed25519 key).
-    pub device: Option<String>,
-    pub connected: bool,
-    pub addresses: Vec<String>,
-    /// RFC 3339, UTC.
-    pub last_sync: Option<String>,
-}
-
-/// What the network looks like from here, handed to every [`Job`].
-#[derive(Clone, Debug, Serialize)]
-pub struct NetStatus {
-    pub peer_id: String,
-    pub listen: Vec<String>,
-    pub peers: Vec<PeerInfo>,
-    /// Per space: this device's operations not yet known to be on any other peer.
-    pub unsent: BTreeMap<String, u64>,
-}
-
 /// Something the peer tells its owner.
 #[derive(Clone, Debug)]
 pub enum NetEvent {
@@ -138,158 +117,6 @@ pub enum NetAction {
 
 /// Work run on the node between network events.
 pub type Job = Box<dyn FnOnce(&mut Node, &NetStatus) -> Option<NetAction> + Send>;
-
-/// The inviter's network address as carried in an invite code after `@`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InviteHint {
-    pub peer: Vec<u8>,
-    pub addresses: Vec<String>,
-}
-
-impl InviteHint {
-    pub fn new(peer: &PeerId, addresses: &[Multiaddr]) -> InviteHint {
-        InviteHint {
-            peer: peer.to_bytes(),
-            addresses: addresses.iter().take(8).map(|a| a.to_string()).collect(),
-        }
-    }
-
-    pub fn to_text(&self) -> String {
-        data_encoding::BASE32_NOPAD.encode(&postcard::to_allocvec(self).unwrap_or_default())
-    }
-
-    /// Parses the part after `@`; bounded (at most 8 addresses of 200 characters).
-    pub fn parse(text: &str) -> Option<(PeerId, Vec<Multiaddr>)> {
-        if text.len() > 4096 {
-            return None;
-        }
-        let bytes = data_encoding::BASE32_NOPAD
-            .decode(text.trim().to_ascii_uppercase().as_bytes())
-            .ok()?;
-        let hint: InviteHint = postcard::from_bytes(&bytes).ok()?;
-        let peer = PeerId::from_bytes(&hint.peer).ok()?;
-        let addresses = hint
-            .addresses
-            .iter()
-            .take(8)
-            .filter(|a| a.len() <= 200)
-            .filter_map(|a| a.parse().ok())
-            .collect();
-        Some((peer, addresses))
-    }
-}
-
-/// Longest peer address accepted from a person or a file.
-pub const MAX_ADDRESS_CHARS: usize = 300;
-
-/// Why a typed peer address cannot be dialled.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AddressError {
-    #[error("no address given")]
-    Empty,
-    #[error("the address is longer than {0} characters")]
-    TooLong(usize),
-    #[error("{0:?} is not a multiaddr (like /ip4/192.168.1.10/tcp/7470)")]
-    NotAnAddress(String),
-    #[error("{0:?} names neither a TCP port nor QUIC")]
-    NoTransport(String),
-}
-
-/// A peer address typed by a person (or read from a file): a multiaddr with a TCP port or QUIC.
-pub fn dial_address(text: &str) -> Result<Multiaddr, AddressError> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(AddressError::Empty);
-    }
-    if text.chars().count() > MAX_ADDRESS_CHARS {
-        return Err(AddressError::TooLong(MAX_ADDRESS_CHARS));
-    }
-    let addr: Multiaddr = text
-        .parse()
-        .map_err(|_| AddressError::NotAnAddress(text.to_owned()))?;
-    let transport = addr.iter().any(|p| {
-        matches!(
-            p,
-            libp2p::multiaddr::Protocol::Tcp(_) | libp2p::multiaddr::Protocol::QuicV1
-        )
-    });
-    if !transport {
-        return Err(AddressError::NoTransport(text.to_owned()));
-    }
-    Ok(addr)
-}
-
-/// Where a stopped peer leaves its last network state (`krizlink-node status` reads it).
-pub fn state_path(dir: &std::path::Path) -> std::path::PathBuf {
-    dir.join("sync-state.json")
-}
-
-/// Saves what `status` shows while nobody serves: the last network state and, per space, this
-/// device's last operation at the stop (operations after it are unsent too).
-pub fn save_last_state(node: &Node, status: &NetStatus) -> std::io::Result<()> {
-    let own_at_stop: BTreeMap<String, u64> = node
-        .held_spaces()
-        .into_iter()
-        .map(|(space, _)| (space.to_string(), node.own_last_seq(space)))
-        .collect();
-    let saved = serde_json::json!({
-        "unsent": status.unsent,
-        "peers": status.peers,
-        "own_at_stop": own_at_stop,
-    });
-    let text = serde_json::to_string_pretty(&saved).map_err(std::io::Error::other)?;
-    std::fs::write(state_path(node.data_dir()), text)
-}
-
-/// The part of an invite code after `@`: where this serving peer can be reached (empty when it
-/// listens nowhere yet).
-pub fn invite_hint(net: &NetStatus) -> String {
-    let Ok(peer) = net.peer_id.parse::<PeerId>() else {
-        return String::new();
-    };
-    let addrs: Vec<Multiaddr> = net.listen.iter().filter_map(|a| a.parse().ok()).collect();
-    if addrs.is_empty() {
-        return String::new();
-    }
-    InviteHint::new(&peer, &addrs).to_text()
-}
-
-/// Where the inviting device can be reached: its peer id and addresses.
-pub type Inviter = (PeerId, Vec<Multiaddr>);
-
-/// The part of an invite code after `@` cannot be read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the address part of the invite code (after @) is damaged")]
-pub struct DamagedInviteAddress;
-
-/// Splits an invite code into its secret part and, after `@`, the inviter's peer id and
-/// addresses. `None` for a code without `@` (offline exchange).
-pub fn split_invite(code: &str) -> Result<(&str, Option<Inviter>), DamagedInviteAddress> {
-    match code.trim().split_once('@') {
-        Some((secret, hint)) => match InviteHint::parse(hint) {
-            Some(found) => Ok((secret, Some(found))),
-            None => Err(DamagedInviteAddress),
-        },
-        None => Ok((code.trim(), None)),
-    }
-}
-
-/// The libp2p peer id of a device (its Ed25519 key is the network identity too).
-pub fn peer_of_device(device: &DeviceId) -> Option<PeerId> {
-    let key = identity::ed25519::PublicKey::try_from_bytes(&device.0).ok()?;
-    Some(identity::PublicKey::from(key).to_peer_id())
-}
-
-/// The device behind a peer id, if the peer id carries an Ed25519 key.
-pub fn device_of_peer(peer: &PeerId) -> Option<DeviceId> {
-    let multihash = peer.as_ref();
-    if multihash.code() != 0 {
-        return None; // not an identity multihash: the key is not inside
-    }
-    let key = identity::PublicKey::try_decode_protobuf(multihash.digest()).ok()?;
-    let key = key.try_into_ed25519().ok()?;
-    Some(DeviceId(key.to_bytes()))
-}
 
 #[derive(NetworkBehaviour)]
 struct Behaviour {
@@ -350,10 +177,6 @@ struct State {
     backlog: std::collections::VecDeque<(PeerId, SpaceId, Vec<Vec<u8>>)>,
     /// Per peer and space: what this peer will hold once the backlog is stored.
     assumed: BTreeMap<(PeerId, SpaceId), VersionVector>,
-}
-
-fn rfc3339(t: &DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 fn log(line: &str) {
@@ -1228,52 +1051,5 @@ impl State {
                 );
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn peer_ids_and_device_ids_are_the_same_key() {
-        let keys = crate::engine::keys::DeviceKeys::from_seed(&[9; 32]);
-        let device = keys.device_id();
-        let peer = peer_of_device(&device).unwrap();
-        assert_eq!(device_of_peer(&peer), Some(device));
-        let from_seed = identity::Keypair::ed25519_from_bytes([9u8; 32])
-            .unwrap()
-            .public()
-            .to_peer_id();
-        assert_eq!(peer, from_seed, "the network identity is the device key");
-    }
-
-    #[test]
-    fn typed_addresses_are_checked() {
-        assert!(dial_address(" /ip4/192.168.1.10/tcp/7470 ").is_ok());
-        assert!(dial_address("/ip4/10.0.0.2/udp/7470/quic-v1").is_ok());
-        assert_eq!(dial_address("  "), Err(AddressError::Empty));
-        assert!(matches!(
-            dial_address("192.168.1.10:7470"),
-            Err(AddressError::NotAnAddress(_))
-        ));
-        assert!(matches!(
-            dial_address("/ip4/10.0.0.2"),
-            Err(AddressError::NoTransport(_))
-        ));
-        assert_eq!(
-            dial_address(&"/ip4/1.1.1.1/tcp/1".repeat(40)),
-            Err(AddressError::TooLong(MAX_ADDRESS_CHARS))
-        );
-    }
-
-    #[test]
-    fn invite_hints_round_trip_and_refuse_junk() {
-        let peer = PeerId::random();
-        let addr: Multiaddr = "/ip4/127.0.0.1/tcp/7470".parse().unwrap();
-        let text = InviteHint::new(&peer, std::slice::from_ref(&addr)).to_text();
-        assert_eq!(InviteHint::parse(&text), Some((peer, vec![addr])));
-        assert_eq!(InviteHint::parse("NOT-BASE32!"), None);
-        assert_eq!(InviteHint::parse(&"A".repeat(5000)), None);
     }
 }
