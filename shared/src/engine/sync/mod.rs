@@ -2,7 +2,8 @@
 //! ([`peer`]): TCP+Noise+Yamux and QUIC, mDNS, identify, ping, version-vector anti-entropy by
 //! request-response, a gossipsub topic per space for low-latency push, relaying of every held
 //! space (blind relays included), and bounds on everything a peer can send. Around it: peer
-//! addresses and invite hints ([`address`]) and the network status ([`status`]).
+//! addresses and invite hints ([`address`]), the network status ([`status`]) and the loop's
+//! bookkeeping, testable without a network (`state`).
 //!
 //! The node ([`crate::engine::node::Node`]) decides what is stored; this module only moves
 //! sealed envelopes. See docs/ARCHITECTURE.md, "Sync protocol".
@@ -10,6 +11,7 @@
 pub mod address;
 pub mod peer;
 pub mod proto;
+mod state;
 pub mod status;
 
 /// The libp2p this crate is built with, for tools and tests that speak to a peer directly.
