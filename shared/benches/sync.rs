@@ -20,11 +20,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use krizlink_core::engine::envelope::Envelope;
-use krizlink_core::engine::keystore::{KdfParams, Role};
+use krizlink_core::engine::keystore::KdfParams;
 use krizlink_core::engine::node::Node;
 use krizlink_core::engine::sync::libp2p::Multiaddr;
 use krizlink_core::engine::sync::{serve, Job, NetEvent, NetStatus, SyncConfig};
 use krizlink_core::op::Change;
+use krizlink_core::record::StaffRole;
 use krizlink_core::{FieldValue, RecordKind, SpaceId};
 use tokio::sync::{mpsc, oneshot};
 
@@ -170,7 +171,7 @@ fn staff(dir: &Path, n: usize) -> (SpaceId, Vec<Node>) {
     for i in 0..n {
         let mut member = node(dir, &format!("orp-{i}"));
         let code = chair
-            .create_invite(space, Role::Member, 60)
+            .create_invite(space, StaffRole::Member, 60)
             .expect("invite");
         let request = member.request_join(&code).expect("request");
         let welcome = chair.accept_join(&request).expect("accept");
@@ -343,7 +344,7 @@ fn catch_up() {
         .expect("space");
     let mut b_node = node(&b_dir, "orp");
     let code = a_node
-        .create_invite(space, Role::Member, 60)
+        .create_invite(space, StaffRole::Member, 60)
         .expect("invite");
     let request = b_node.request_join(&code).expect("request");
     let welcome = a_node.accept_join(&request).expect("accept");

@@ -367,6 +367,25 @@ domain_enum!(
     }
 );
 
+/// The text was not a role code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown role {0:?}; expected one of chair, secretary, member, orp_coordinator, exercise_leader, observer")]
+pub struct UnknownRole(pub String);
+
+/// Exactly a role's code (surrounding white space ignored), as the CLI and the desktop take it;
+/// [`StaffRole::parse`] also takes the labels.
+impl std::str::FromStr for StaffRole {
+    type Err = UnknownRole;
+    fn from_str(s: &str) -> Result<StaffRole, UnknownRole> {
+        let s = s.trim();
+        StaffRole::ALL
+            .iter()
+            .copied()
+            .find(|r| r.code() == s)
+            .ok_or_else(|| UnknownRole(s.to_owned()))
+    }
+}
+
 impl StaffRole {
     /// Whether operations by this role are accepted at all (an observer only reads).
     pub fn may_write(self) -> bool {
@@ -654,6 +673,20 @@ impl SetField {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn roles_have_czech_labels_and_codes() {
+        assert_eq!(StaffRole::Chair.label_cs(), "předseda štábu");
+        assert_eq!(StaffRole::OrpCoordinator.label_cs(), "koordinátor ORP");
+        for role in StaffRole::ALL {
+            assert_eq!(role.code().parse::<StaffRole>(), Ok(*role));
+        }
+        assert!("boss".parse::<StaffRole>().is_err());
+        assert!(
+            "předseda štábu".parse::<StaffRole>().is_err(),
+            "only codes, as the CLI took them"
+        );
+    }
 
     #[test]
     fn task_state_machine_moves_forward_and_never_back_silently() {

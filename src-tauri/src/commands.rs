@@ -13,7 +13,7 @@ use krizlink_core::api::{
     MIN_PASSPHRASE_CHARS, SPACE_CHANGED,
 };
 use krizlink_core::calls::{self, Args, Reply};
-use krizlink_core::engine::keystore::{KdfParams, Role};
+use krizlink_core::engine::keystore::KdfParams;
 use krizlink_core::engine::node::Node;
 use krizlink_core::engine::sync::{self, NetAction};
 use krizlink_core::op::Change;
@@ -231,11 +231,7 @@ pub async fn create_invite(
     args: Args<calls::CreateInvite>,
 ) -> Answer<Reply<calls::CreateInvite>> {
     let space = space_id(&args.space)?;
-    let role: Role = args
-        .role
-        .code()
-        .parse()
-        .map_err(|_| "Neznámá role v prostoru.".to_owned())?;
+    let role = args.role;
     let valid_hours = args.valid_hours;
     if !(1..=720).contains(&valid_hours) {
         return Err("Pozvánka musí platit 1 až 720 hodin.".into());

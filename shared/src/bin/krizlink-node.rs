@@ -15,12 +15,13 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
 
 use krizlink_core::engine::audit::ExportFormat;
-use krizlink_core::engine::keystore::{KdfParams, Role};
+use krizlink_core::engine::keystore::KdfParams;
 use krizlink_core::engine::node::{Node, NodeError};
 use krizlink_core::merge::Comment;
 use krizlink_core::op::Change;
 use krizlink_core::record::{
-    IncidentKind, JournalKind, Level, Priority, ReportKind, RequestStatus, SetField, TaskStatus,
+    IncidentKind, JournalKind, Level, Priority, ReportKind, RequestStatus, SetField, StaffRole,
+    TaskStatus,
 };
 use krizlink_core::views::{
     Contact, Incident, JournalEntry, Meta, ResourceRequest, SituationReport, Task,
@@ -742,10 +743,10 @@ fn dispatch(node: &mut Node, io: &mut Io, net: Option<&NetStatus>, command: Comm
             valid_hours,
         }) => {
             let space = parse_space(node, &space.space)?;
-            let role: Role = role.parse().map_err(|_| {
+            let role: StaffRole = role.parse().map_err(|_| {
                 anyhow!(
                     "unknown role {role:?}; use one of: {}",
-                    Role::ALL
+                    StaffRole::ALL
                         .iter()
                         .map(|r| r.code())
                         .collect::<Vec<_>>()

@@ -16,9 +16,9 @@ use sha2::{Digest, Sha256};
 use crate::bounded::BoundedVec;
 use crate::engine::envelope::Signature;
 use crate::engine::keys::{self, DeviceKeys};
-use crate::engine::keystore::Role;
 use crate::engine::wrap::WrappedSecret;
 use crate::ids::{DeviceId, SpaceId};
+use crate::record::StaffRole;
 
 const CODE_PREFIX: &str = "KRZ";
 const REQUEST_PREFIX: &str = "KRZREQ1.";
@@ -220,7 +220,7 @@ pub struct Welcome {
     pub invite: [u8; 16],
     pub space: SpaceId,
     pub space_name: String,
-    pub role: Role,
+    pub role: StaffRole,
     pub keys: BoundedVec<(u32, WrappedSecret), MAX_WELCOME_KEYS>,
     /// The device that created the space: the root of its membership.
     pub founder: DeviceId,

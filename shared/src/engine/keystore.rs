@@ -2,7 +2,7 @@
 //! derived from the user's passphrase.
 //!
 //! This module owns the keystore's contents ([`KeystoreContents`]: the device seed, the
-//! person's display name, each space's id, name, [`Role`] and keys per epoch, and the invites
+//! person's display name, each space's id, name, role ([`StaffRole`]) and keys per epoch, and the invites
 //! this device issued), its file format, the passphrase KDF and the atomic, durable save.
 //!
 //! File format (all integers big-endian):
@@ -30,7 +30,6 @@
 //! fixed by the format version: adding a field means a new version with a migration.
 
 use core::fmt;
-use core::str::FromStr;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -42,6 +41,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::engine::keys::{fill_random, SpaceKey};
 use crate::ids::{DeviceId, SpaceId};
+use crate::record::StaffRole;
 
 /// The first bytes of every keystore file.
 pub const MAGIC: &[u8; 6] = b"KRZLKS";
@@ -147,88 +147,6 @@ pub enum KeystoreError {
     Io { path: PathBuf, source: io::Error },
 }
 
-/// A person's role in a space's crisis staff.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Předseda štábu: runs the space, invites and removes members.
-    Chair,
-    /// Tajemník štábu.
-    Secretary,
-    /// Člen štábu.
-    Member,
-    /// Koordinátor ORP.
-    OrpCoordinator,
-    /// Řídící cvičení.
-    ExerciseLeader,
-    /// Pozorovatel: reads only.
-    Observer,
-}
-
-/// The text was not a role code.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown role {0:?}; expected one of chair, secretary, member, orp_coordinator, exercise_leader, observer")]
-pub struct UnknownRole(pub String);
-
-impl Role {
-    pub const ALL: [Role; 6] = [
-        Role::Chair,
-        Role::Secretary,
-        Role::Member,
-        Role::OrpCoordinator,
-        Role::ExerciseLeader,
-        Role::Observer,
-    ];
-
-    /// The Czech label shown in the UI.
-    pub fn label_cs(self) -> &'static str {
-        match self {
-            Role::Chair => "předseda štábu",
-            Role::Secretary => "tajemník štábu",
-            Role::Member => "člen štábu",
-            Role::OrpCoordinator => "koordinátor ORP",
-            Role::ExerciseLeader => "řídící cvičení",
-            Role::Observer => "pozorovatel",
-        }
-    }
-
-    /// The stable code used by the CLI and JSON (the same as the serde name).
-    /// The same role in the record model (member records carry it).
-    pub fn staff(self) -> crate::record::StaffRole {
-        use crate::record::StaffRole as S;
-        match self {
-            Role::Chair => S::Chair,
-            Role::Secretary => S::Secretary,
-            Role::Member => S::Member,
-            Role::OrpCoordinator => S::OrpCoordinator,
-            Role::ExerciseLeader => S::ExerciseLeader,
-            Role::Observer => S::Observer,
-        }
-    }
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Role::Chair => "chair",
-            Role::Secretary => "secretary",
-            Role::Member => "member",
-            Role::OrpCoordinator => "orp_coordinator",
-            Role::ExerciseLeader => "exercise_leader",
-            Role::Observer => "observer",
-        }
-    }
-}
-
-impl FromStr for Role {
-    type Err = UnknownRole;
-    fn from_str(s: &str) -> Result<Role, UnknownRole> {
-        let s = s.trim();
-        Role::ALL
-            .into_iter()
-            .find(|r| r.code() == s)
-            .ok_or_else(|| UnknownRole(s.to_owned()))
-    }
-}
-
 /// 32 secret bytes: zeroized on drop, never shown by `Debug`, serialized as 32 bytes.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct Secret32([u8; 32]);
@@ -287,7 +205,7 @@ pub struct SpaceEntry {
     pub space: SpaceId,
     pub name: String,
     /// This device's role in it.
-    pub role: Role,
+    pub role: StaffRole,
     /// The device that created the space: the root of its membership (always a chair).
     pub founder: DeviceId,
     /// The space keys this device holds, by epoch, in increasing epoch order.
@@ -321,7 +239,7 @@ pub struct StoredInvite {
     pub id: [u8; 16],
     pub space: SpaceId,
     /// The role the invitee gets.
-    pub role: Role,
+    pub role: StaffRole,
     /// Expiry, in milliseconds since the Unix epoch (UTC).
     pub expires_ms: u64,
     pub secret: Secret32,
@@ -742,14 +660,14 @@ mod tests {
         c.spaces.push(SpaceEntry {
             space: SpaceId([1; 16]),
             name: SPACE_NAME.to_owned(),
-            role: Role::Secretary,
+            role: StaffRole::Secretary,
             founder: DeviceId([3; 32]),
             keys: vec![(0, SpaceKey::from_bytes(SPACE_KEY))],
         });
         c.invites.push(StoredInvite {
             id: [2; 16],
             space: SpaceId([1; 16]),
-            role: Role::Observer,
+            role: StaffRole::Observer,
             expires_ms: 1_800_000_000_000,
             secret: Secret32::from_bytes([0x7c; 32]),
             used: false,
@@ -777,12 +695,12 @@ mod tests {
         assert_eq!(c.name(), "Jana Nováková");
         assert_eq!(c.spaces.len(), 1);
         assert_eq!(c.spaces[0].name, SPACE_NAME);
-        assert_eq!(c.spaces[0].role, Role::Secretary);
+        assert_eq!(c.spaces[0].role, StaffRole::Secretary);
         assert_eq!(
             c.spaces[0].key_for_epoch(0).map(|k| *k.as_bytes()),
             Some(SPACE_KEY)
         );
-        assert_eq!(c.invites[0].role, Role::Observer);
+        assert_eq!(c.invites[0].role, StaffRole::Observer);
         assert!(c.invites[0].secret.matches(&[0x7c; 32]));
         assert_eq!(opened.params(), KdfParams::for_tests());
         drop(ks);
@@ -938,19 +856,65 @@ mod tests {
     }
 
     #[test]
-    fn roles_have_czech_labels_and_codes() {
-        assert_eq!(Role::Chair.label_cs(), "předseda štábu");
-        assert_eq!(Role::OrpCoordinator.label_cs(), "koordinátor ORP");
-        for role in Role::ALL {
-            assert_eq!(role.code().parse::<Role>(), Ok(role));
-        }
-        assert!("boss".parse::<Role>().is_err());
+    fn kdf_strength_and_secrets_are_not_shown() {
         assert!(!KdfParams::for_tests().is_production_strength());
         assert!(KdfParams::default().is_production_strength());
         assert_eq!(
             format!("{:?}", Secret32::from_bytes([0xee; 32])),
             "Secret32(..)"
         );
+    }
+
+    /// Keystores written while the role was the keystore's own `Role` enum still open: postcard
+    /// encodes a variant by its index, and `StaffRole` has the same variants in the same order.
+    #[test]
+    fn roles_written_before_staff_role_still_decode() {
+        #[derive(Serialize)]
+        #[serde(rename_all = "snake_case")]
+        enum OldRole {
+            Chair,
+            Secretary,
+            Member,
+            OrpCoordinator,
+            ExerciseLeader,
+            Observer,
+        }
+        let old = [
+            (OldRole::Chair, StaffRole::Chair),
+            (OldRole::Secretary, StaffRole::Secretary),
+            (OldRole::Member, StaffRole::Member),
+            (OldRole::OrpCoordinator, StaffRole::OrpCoordinator),
+            (OldRole::ExerciseLeader, StaffRole::ExerciseLeader),
+            (OldRole::Observer, StaffRole::Observer),
+        ];
+        for (index, (old, new)) in old.into_iter().enumerate() {
+            let bytes = postcard::to_allocvec(&old).unwrap();
+            assert_eq!(bytes, [index as u8], "one byte: the variant index");
+            assert_eq!(postcard::from_bytes::<StaffRole>(&bytes).unwrap(), new);
+            assert_eq!(postcard::to_allocvec(&new).unwrap(), bytes);
+        }
+        // A whole stored invite as the old code wrote it (role Observer = 5).
+        #[derive(Serialize)]
+        struct OldInvite {
+            id: [u8; 16],
+            space: SpaceId,
+            role: OldRole,
+            expires_ms: u64,
+            secret: Secret32,
+            used: bool,
+        }
+        let bytes = postcard::to_allocvec(&OldInvite {
+            id: [2; 16],
+            space: SpaceId([1; 16]),
+            role: OldRole::Observer,
+            expires_ms: 1_800_000_000_000,
+            secret: Secret32::from_bytes([0x7c; 32]),
+            used: false,
+        })
+        .unwrap();
+        let invite: StoredInvite = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(invite.role, StaffRole::Observer);
+        assert_eq!(postcard::to_allocvec(&invite).unwrap(), bytes);
     }
 
     /// The one test with production parameters: they work, and this is what unlocking costs.

@@ -7,6 +7,44 @@
 
 use super::*;
 
+/// The envelopes of one space as logged, indexed by operation id.
+#[derive(Default)]
+pub(crate) struct EnvelopeStore {
+    pub(crate) envelopes: Vec<Vec<u8>>,
+    pub(crate) index: BTreeMap<DeviceId, BTreeMap<u64, usize>>,
+    pub(crate) bytes: u64,
+    /// The contiguous prefix per device of what is held, kept up to date on every push.
+    pub(crate) contiguous: VersionVector,
+}
+
+impl EnvelopeStore {
+    pub(crate) fn contains(&self, id: &OpId) -> bool {
+        self.index
+            .get(&id.device)
+            .is_some_and(|m| m.contains_key(&id.seq))
+    }
+
+    pub(crate) fn push(&mut self, id: OpId, bytes: Vec<u8>) {
+        let seqs = self.index.entry(id.device).or_default();
+        seqs.insert(id.seq, self.envelopes.len());
+        let mut seq = self.contiguous.get(&id.device);
+        while seqs.contains_key(&(seq + 1)) {
+            seq += 1;
+        }
+        if seq > self.contiguous.get(&id.device) {
+            self.contiguous.advance(id.device, seq);
+        }
+        self.bytes += bytes.len() as u64;
+        self.envelopes.push(bytes);
+    }
+}
+
+/// A space held as a blind relay: its envelopes, which this device cannot read.
+pub(crate) struct RelaySpace {
+    pub(crate) log: OpLog,
+    pub(crate) store: EnvelopeStore,
+}
+
 /// Verified operations from devices not admitted (yet) are kept in memory up to these bounds,
 /// so that an admission arriving later in the same sync releases them. Beyond, they are
 /// dropped (and fetched again by a later sync once the admission is here).
@@ -34,6 +72,26 @@ pub struct Received {
     pub rejected: Vec<String>,
     /// Verified but waiting for their author's admission.
     pub pending: usize,
+}
+
+/// Why an envelope of a batch from a peer was not stored now.
+#[derive(Debug, thiserror::Error)]
+enum NotStored {
+    /// Refused for good (malformed, bad signature, unreadable, invalid, not allowed): the
+    /// reason, as audited and told to the peer.
+    #[error("{0}")]
+    Refused(String),
+    /// Verified, but its author is not admitted (yet): kept in memory for the admission, so it
+    /// is audited but not counted as refused.
+    #[error("{0} (held until an admission arrives)")]
+    Held(Refusal),
+}
+
+impl NotStored {
+    /// Whether this is a refusal for good (a held operation is not).
+    fn is_refusal(&self) -> bool {
+        matches!(self, NotStored::Refused(_))
+    }
 }
 
 /// One candidate from a batch, after the checks that need no membership.
@@ -250,7 +308,7 @@ impl Node {
             return Err(NodeError::UnknownSpace(space.to_string()));
         }
         let mut received = Received::default();
-        let mut refusals: Vec<(DeviceId, String)> = Vec::new();
+        let mut refusals: Vec<(DeviceId, NotStored)> = Vec::new();
         let mut candidates = Vec::new();
         let now = now_ms();
         let st = self.spaces.get(&space).ok_or(NodeError::Random)?;
@@ -258,10 +316,14 @@ impl Node {
         let mut decoded = Vec::with_capacity(batch.len());
         for bytes in batch {
             match Envelope::decode(&bytes) {
-                Err(e) => refusals.push((DeviceId([0; 32]), format!("malformed envelope: {e}"))),
-                Ok(env) if env.space != space => {
-                    refusals.push((env.id.device, "envelope of another space".into()))
-                }
+                Err(e) => refusals.push((
+                    DeviceId([0; 32]),
+                    NotStored::Refused(format!("malformed envelope: {e}")),
+                )),
+                Ok(env) if env.space != space => refusals.push((
+                    env.id.device,
+                    NotStored::Refused("envelope of another space".into()),
+                )),
                 Ok(env)
                     if st.store.contains(&env.id)
                         || st.pending.contains_key(&env.id)
@@ -285,12 +347,12 @@ impl Node {
             let op = match opened {
                 Ok(op) => op,
                 Err(e) => {
-                    refusals.push((device, e.to_string()));
+                    refusals.push((device, NotStored::Refused(e.to_string())));
                     continue;
                 }
             };
             if let Err(e) = st.clock.check(op.hlc, now) {
-                refusals.push((device, e.to_string()));
+                refusals.push((device, NotStored::Refused(e.to_string())));
                 continue;
             }
             candidates.push(Candidate { op, bytes });
@@ -304,7 +366,7 @@ impl Node {
                 .into_values()
                 .map(|(op, bytes)| Candidate { op, bytes }),
         );
-        let own = (self.keys.device_id(), self.entry(space)?.role.staff());
+        let own = (self.keys.device_id(), self.entry(space)?.role);
         let st = self.spaces.get_mut(&space).ok_or(NodeError::Random)?;
         // Admissions first, then each device's operations in order.
         candidates.sort_by_key(|c| (c.op.kind != RecordKind::Member, c.op.id.device, c.op.id.seq));
@@ -325,10 +387,12 @@ impl Node {
                             progress = true;
                             accepted.push(c);
                         }
-                        Err(e) => refusals.push((c.op.id.device, e.to_string())),
+                        Err(e) => {
+                            refusals.push((c.op.id.device, NotStored::Refused(e.to_string())))
+                        }
                     },
                     Err(Refusal::NotAMember(_)) => still.push(c),
-                    Err(e) => refusals.push((c.op.id.device, e.to_string())),
+                    Err(e) => refusals.push((c.op.id.device, NotStored::Refused(e.to_string()))),
                 }
             }
             undecided = still;
@@ -344,10 +408,7 @@ impl Node {
             }
             refusals.push((
                 c.op.id.device,
-                format!(
-                    "{} (held until an admission arrives)",
-                    Refusal::NotAMember(c.op.id.device)
-                ),
+                NotStored::Held(Refusal::NotAMember(c.op.id.device)),
             ));
             st.pending_bytes += c.bytes.len();
             st.pending.insert(c.op.id, (c.op, c.bytes));
@@ -387,8 +448,9 @@ impl Node {
         // Bulk catch-up checkpoints less often: each checkpoint's sled pages would otherwise
         // ride on the next batch's fdatasync. A crash replays at most this tail.
         let checkpoint_due = st.since_checkpoint >= CHECKPOINT_OPS * 16;
-        for (device, reason) in refusals {
-            if !reason.contains("held until") {
+        for (device, why) in refusals {
+            let reason = why.to_string();
+            if why.is_refusal() {
                 received.rejected.push(reason.clone());
             }
             self.audit_rejection(space, device, peer, &reason)?;
@@ -532,6 +594,24 @@ mod tests {
         let vv = contiguous(&s, extra.iter());
         assert_eq!(vv.get(&DeviceId([1; 32])), 4);
         assert_eq!(vv.get(&DeviceId([2; 32])), 2);
+    }
+
+    #[test]
+    fn an_operation_held_for_its_admission_is_audited_but_not_refused() {
+        let device = DeviceId([7; 32]);
+        let held = NotStored::Held(Refusal::NotAMember(device));
+        assert!(!held.is_refusal());
+        assert_eq!(
+            held.to_string(),
+            format!(
+                "{} (held until an admission arrives)",
+                Refusal::NotAMember(device)
+            ),
+            "the audited reason is unchanged"
+        );
+        let refused = NotStored::Refused("envelope of another space".into());
+        assert!(refused.is_refusal());
+        assert_eq!(refused.to_string(), "envelope of another space");
     }
 
     #[test]

@@ -1,19 +1,25 @@
 //! Peer-to-peer sync over libp2p: the wire protocol ([`proto`]) and the peer that runs it
 //! ([`peer`]): TCP+Noise+Yamux and QUIC, mDNS, identify, ping, version-vector anti-entropy by
 //! request-response, a gossipsub topic per space for low-latency push, relaying of every held
-//! space (blind relays included), and bounds on everything a peer can send.
+//! space (blind relays included), and bounds on everything a peer can send. Around it: peer
+//! addresses and invite hints ([`address`]), the network status ([`status`]) and the loop's
+//! bookkeeping, testable without a network (`state`).
 //!
 //! The node ([`crate::engine::node::Node`]) decides what is stored; this module only moves
 //! sealed envelopes. See docs/ARCHITECTURE.md, "Sync protocol".
 
+pub mod address;
 pub mod peer;
 pub mod proto;
+mod state;
+pub mod status;
 
 /// The libp2p this crate is built with, for tools and tests that speak to a peer directly.
 pub use libp2p;
 
-pub use peer::{
-    device_of_peer, dial_address, invite_hint, peer_of_device, save_last_state, serve,
-    split_invite, state_path, AddressError, InviteHint, Job, NetAction, NetEvent, NetStatus,
-    PeerInfo, SyncConfig, SyncError,
+pub use address::{
+    device_of_peer, dial_address, invite_hint, peer_of_device, split_invite, AddressError,
+    InviteHint,
 };
+pub use peer::{serve, Job, NetAction, NetEvent, SyncConfig, SyncError};
+pub use status::{save_last_state, state_path, NetStatus, PeerInfo};

@@ -2,27 +2,29 @@
 //!
 //! - Connections: TCP with Noise and Yamux, and QUIC; at most [`MAX_CONNECTIONS_PER_PEER`] per
 //!   peer; mDNS discovery (optional); bootstrap peers redialled with exponential backoff.
-//! - Anti-entropy: on connecting, every `sync_interval`, and whenever it is pulled, each side
-//!   pulls each space the other holds with its version vector; the answer carries a bounded
-//!   batch of what the puller lacks and the answerer's version vector. A cut connection loses
-//!   nothing: the next pull starts from what was stored.
-//! - Push: every envelope newly stored (written here or received) is published on the space's
-//!   gossip topic (members only: the topic is derived from the space key) and pushed by
+//! - Anti-entropy (`exchange`): on connecting, every `sync_interval`, and whenever it is pulled,
+//!   each side pulls each space the other holds with its version vector; the answer carries a
+//!   bounded batch of what the puller lacks and the answerer's version vector. A cut connection
+//!   loses nothing: the next pull starts from what was stored.
+//! - Push (`gossip`): every envelope newly stored (written here or received) is published on the
+//!   space's gossip topic (members only: the topic is derived from the space key) and pushed by
 //!   request-response to connected peers that hold the space but are not on the topic (blind
 //!   relays).
 //! - Bad input: a peer whose stream fails to decode is disconnected and the reason logged; a
 //!   gossip message that fails the node's checks is rejected (not propagated, peer penalised).
 //!
-//! Work from outside (the control socket, the desktop app) arrives as [`Job`]s run between
-//! events, so the node is never shared across threads.
+//! What was pulled from whom, what a peer holds and what was published is kept in
+//! `sync::state` (no I/O there); this file and its submodules do the network side. Work from
+//! outside (the control socket, the desktop app) arrives as [`Job`]s run between events, so the
+//! node is never shared across threads.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use libp2p::futures::StreamExt;
-use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
+use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport};
 use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
@@ -30,16 +32,17 @@ use libp2p::{
     connection_limits, gossipsub, identify, identity, mdns, noise, ping, tcp, yamux, Multiaddr,
     PeerId, Swarm,
 };
-use serde::{Deserialize, Serialize};
 use sha2::Digest;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::engine::node::{Holding, Node, NodeError};
-use crate::engine::sync::proto::{
-    self, Request, Response, SyncCodec, BATCH_BYTES, MAX_BATCH_OPS, MAX_FRAME,
-};
-use crate::ids::{DeviceId, SpaceId};
-use crate::vv::VersionVector;
+use crate::engine::sync::proto::{self, SyncCodec};
+use crate::engine::sync::state::SyncState;
+use crate::engine::sync::status::NetStatus;
+use crate::ids::SpaceId;
+
+mod exchange;
+mod gossip;
 
 pub const MAX_CONNECTIONS_PER_PEER: u32 = 2;
 pub const MAX_INCOMING_CONNECTIONS: u32 = 256;
@@ -51,7 +54,6 @@ pub const MAX_INFLIGHT_PER_PEER: usize = 8;
 /// Protocol violations after which a peer is no longer dialled back by mDNS in this run.
 pub const MAX_VIOLATIONS: u32 = 3;
 const TICK: Duration = Duration::from_millis(250);
-const REPROBE: Duration = Duration::from_secs(30);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
@@ -84,28 +86,6 @@ impl Default for SyncConfig {
             sync_interval: Duration::from_secs(2),
         }
     }
-}
-
-/// A connected (or recently synced) peer, for a person.
-#[derive(Clone, Debug, Serialize)]
-pub struct PeerInfo {
-    pub peer_id: String,
-    /// The device behind the peer id (the same Ed25519 key).
-    pub device: Option<String>,
-    pub connected: bool,
-    pub addresses: Vec<String>,
-    /// RFC 3339, UTC.
-    pub last_sync: Option<String>,
-}
-
-/// What the network looks like from here, handed to every [`Job`].
-#[derive(Clone, Debug, Serialize)]
-pub struct NetStatus {
-    pub peer_id: String,
-    pub listen: Vec<String>,
-    pub peers: Vec<PeerInfo>,
-    /// Per space: this device's operations not yet known to be on any other peer.
-    pub unsent: BTreeMap<String, u64>,
 }
 
 /// Something the peer tells its owner.
@@ -142,158 +122,6 @@ pub enum NetAction {
 /// Work run on the node between network events.
 pub type Job = Box<dyn FnOnce(&mut Node, &NetStatus) -> Option<NetAction> + Send>;
 
-/// The inviter's network address as carried in an invite code after `@`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InviteHint {
-    pub peer: Vec<u8>,
-    pub addresses: Vec<String>,
-}
-
-impl InviteHint {
-    pub fn new(peer: &PeerId, addresses: &[Multiaddr]) -> InviteHint {
-        InviteHint {
-            peer: peer.to_bytes(),
-            addresses: addresses.iter().take(8).map(|a| a.to_string()).collect(),
-        }
-    }
-
-    pub fn to_text(&self) -> String {
-        data_encoding::BASE32_NOPAD.encode(&postcard::to_allocvec(self).unwrap_or_default())
-    }
-
-    /// Parses the part after `@`; bounded (at most 8 addresses of 200 characters).
-    pub fn parse(text: &str) -> Option<(PeerId, Vec<Multiaddr>)> {
-        if text.len() > 4096 {
-            return None;
-        }
-        let bytes = data_encoding::BASE32_NOPAD
-            .decode(text.trim().to_ascii_uppercase().as_bytes())
-            .ok()?;
-        let hint: InviteHint = postcard::from_bytes(&bytes).ok()?;
-        let peer = PeerId::from_bytes(&hint.peer).ok()?;
-        let addresses = hint
-            .addresses
-            .iter()
-            .take(8)
-            .filter(|a| a.len() <= 200)
-            .filter_map(|a| a.parse().ok())
-            .collect();
-        Some((peer, addresses))
-    }
-}
-
-/// Longest peer address accepted from a person or a file.
-pub const MAX_ADDRESS_CHARS: usize = 300;
-
-/// Why a typed peer address cannot be dialled.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AddressError {
-    #[error("no address given")]
-    Empty,
-    #[error("the address is longer than {0} characters")]
-    TooLong(usize),
-    #[error("{0:?} is not a multiaddr (like /ip4/192.168.1.10/tcp/7470)")]
-    NotAnAddress(String),
-    #[error("{0:?} names neither a TCP port nor QUIC")]
-    NoTransport(String),
-}
-
-/// A peer address typed by a person (or read from a file): a multiaddr with a TCP port or QUIC.
-pub fn dial_address(text: &str) -> Result<Multiaddr, AddressError> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(AddressError::Empty);
-    }
-    if text.chars().count() > MAX_ADDRESS_CHARS {
-        return Err(AddressError::TooLong(MAX_ADDRESS_CHARS));
-    }
-    let addr: Multiaddr = text
-        .parse()
-        .map_err(|_| AddressError::NotAnAddress(text.to_owned()))?;
-    let transport = addr.iter().any(|p| {
-        matches!(
-            p,
-            libp2p::multiaddr::Protocol::Tcp(_) | libp2p::multiaddr::Protocol::QuicV1
-        )
-    });
-    if !transport {
-        return Err(AddressError::NoTransport(text.to_owned()));
-    }
-    Ok(addr)
-}
-
-/// Where a stopped peer leaves its last network state (`krizlink-node status` reads it).
-pub fn state_path(dir: &std::path::Path) -> std::path::PathBuf {
-    dir.join("sync-state.json")
-}
-
-/// Saves what `status` shows while nobody serves: the last network state and, per space, this
-/// device's last operation at the stop (operations after it are unsent too).
-pub fn save_last_state(node: &Node, status: &NetStatus) -> std::io::Result<()> {
-    let own_at_stop: BTreeMap<String, u64> = node
-        .held_spaces()
-        .into_iter()
-        .map(|(space, _)| (space.to_string(), node.own_last_seq(space)))
-        .collect();
-    let saved = serde_json::json!({
-        "unsent": status.unsent,
-        "peers": status.peers,
-        "own_at_stop": own_at_stop,
-    });
-    let text = serde_json::to_string_pretty(&saved).map_err(std::io::Error::other)?;
-    std::fs::write(state_path(node.data_dir()), text)
-}
-
-/// The part of an invite code after `@`: where this serving peer can be reached (empty when it
-/// listens nowhere yet).
-pub fn invite_hint(net: &NetStatus) -> String {
-    let Ok(peer) = net.peer_id.parse::<PeerId>() else {
-        return String::new();
-    };
-    let addrs: Vec<Multiaddr> = net.listen.iter().filter_map(|a| a.parse().ok()).collect();
-    if addrs.is_empty() {
-        return String::new();
-    }
-    InviteHint::new(&peer, &addrs).to_text()
-}
-
-/// Where the inviting device can be reached: its peer id and addresses.
-pub type Inviter = (PeerId, Vec<Multiaddr>);
-
-/// The part of an invite code after `@` cannot be read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the address part of the invite code (after @) is damaged")]
-pub struct DamagedInviteAddress;
-
-/// Splits an invite code into its secret part and, after `@`, the inviter's peer id and
-/// addresses. `None` for a code without `@` (offline exchange).
-pub fn split_invite(code: &str) -> Result<(&str, Option<Inviter>), DamagedInviteAddress> {
-    match code.trim().split_once('@') {
-        Some((secret, hint)) => match InviteHint::parse(hint) {
-            Some(found) => Ok((secret, Some(found))),
-            None => Err(DamagedInviteAddress),
-        },
-        None => Ok((code.trim(), None)),
-    }
-}
-
-/// The libp2p peer id of a device (its Ed25519 key is the network identity too).
-pub fn peer_of_device(device: &DeviceId) -> Option<PeerId> {
-    let key = identity::ed25519::PublicKey::try_from_bytes(&device.0).ok()?;
-    Some(identity::PublicKey::from(key).to_peer_id())
-}
-
-/// The device behind a peer id, if the peer id carries an Ed25519 key.
-pub fn device_of_peer(peer: &PeerId) -> Option<DeviceId> {
-    let multihash = peer.as_ref();
-    if multihash.code() != 0 {
-        return None; // not an identity multihash: the key is not inside
-    }
-    let key = identity::PublicKey::try_decode_protobuf(multihash.digest()).ok()?;
-    let key = key.try_into_ed25519().ok()?;
-    Some(DeviceId(key.to_bytes()))
-}
-
 #[derive(NetworkBehaviour)]
 struct Behaviour {
     limits: connection_limits::Behaviour,
@@ -304,15 +132,7 @@ struct Behaviour {
     mdns: Toggle<mdns::tokio::Behaviour>,
 }
 
-#[derive(Default)]
-struct PeerState {
-    addresses: BTreeSet<Multiaddr>,
-    /// Per space: whether the peer holds it (None: not asked yet) and when we last asked.
-    holds: BTreeMap<SpaceId, (Option<bool>, Instant)>,
-    pulling: BTreeSet<SpaceId>,
-    inflight: usize,
-}
-
+/// What a request sent to a peer was for.
 enum Pending {
     Pull {
         space: SpaceId,
@@ -336,27 +156,14 @@ struct State {
     local: PeerId,
     cfg: SyncConfig,
     listen: Vec<Multiaddr>,
-    peers: BTreeMap<PeerId, PeerState>,
+    /// The bookkeeping: peers, pulls under way, the backlog, what peers hold, what was published.
+    sync: SyncState,
     pending: HashMap<OutboundRequestId, (PeerId, Pending)>,
     bootstrap: Vec<Bootstrap>,
     topics: BTreeMap<gossipsub::TopicHash, SpaceId>,
     space_topics: BTreeMap<SpaceId, gossipsub::IdentTopic>,
-    /// This device's own operations already published, per space.
-    published: BTreeMap<SpaceId, u64>,
-    /// What each peer was last seen to hold, per space (kept after disconnects for `unsent`).
-    peer_have: BTreeMap<PeerId, BTreeMap<SpaceId, VersionVector>>,
-    last_sync: BTreeMap<PeerId, DateTime<Utc>>,
     violations: BTreeMap<PeerId, u32>,
     events: Option<mpsc::UnboundedSender<NetEvent>>,
-    /// Pulled batches waiting to be stored, in arrival order: the next pull is already on its
-    /// way while one is checked and stored (see `on_response`).
-    backlog: std::collections::VecDeque<(PeerId, SpaceId, Vec<Vec<u8>>)>,
-    /// Per peer and space: what this peer will hold once the backlog is stored.
-    assumed: BTreeMap<(PeerId, SpaceId), VersionVector>,
-}
-
-fn rfc3339(t: &DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 fn log(line: &str) {
@@ -457,21 +264,16 @@ pub async fn serve(
             .collect(),
         cfg,
         listen: Vec::new(),
-        peers: BTreeMap::new(),
+        sync: SyncState::default(),
         pending: HashMap::new(),
         topics: BTreeMap::new(),
         space_topics: BTreeMap::new(),
-        published: BTreeMap::new(),
-        peer_have: BTreeMap::new(),
-        last_sync: BTreeMap::new(),
         violations: BTreeMap::new(),
         events,
-        backlog: std::collections::VecDeque::new(),
-        assumed: BTreeMap::new(),
     };
     state.subscribe_all(node, &mut swarm);
     for (space, _) in node.held_spaces() {
-        state.published.insert(space, node.own_last_seq(space));
+        state.sync.set_published(space, node.own_last_seq(space));
     }
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -498,13 +300,12 @@ pub async fn serve(
                 state.redial(&mut swarm);
                 if last_pull_round.elapsed() >= state.cfg.sync_interval {
                     last_pull_round = Instant::now();
-                    let peers: Vec<PeerId> = state.peers.keys().copied().collect();
-                    for peer in peers {
+                    for peer in state.sync.peers() {
                         state.pull_all(node, &mut swarm, peer);
                     }
                 }
             }
-            () = tokio::task::yield_now(), if !state.backlog.is_empty() => {
+            () = tokio::task::yield_now(), if state.sync.has_backlog() => {
                 state.store_backlog(node, &mut swarm);
             }
         }
@@ -523,70 +324,21 @@ impl State {
         format!("peer {peer}")
     }
 
-    fn subscribe_all(&mut self, node: &Node, swarm: &mut Swarm<Behaviour>) {
-        for (space, holding) in node.held_spaces() {
-            if holding != Holding::Member || self.space_topics.contains_key(&space) {
-                continue;
-            }
-            let Some(name) = node.gossip_topic(space) else {
-                continue;
-            };
-            let topic = gossipsub::IdentTopic::new(name);
-            if let Err(e) = swarm.behaviour_mut().gossip.subscribe(&topic) {
-                log(&format!(
-                    "cannot subscribe to the topic of space {space}: {e}"
-                ));
-                continue;
-            }
-            self.topics.insert(topic.hash(), space);
-            self.space_topics.insert(space, topic);
-        }
-    }
-
     fn status(&self, node: &Node, swarm: &Swarm<Behaviour>) -> NetStatus {
         let me = node.device_id();
-        let mut peers: Vec<PeerInfo> = self
-            .peers
-            .iter()
-            .map(|(peer, st)| PeerInfo {
-                peer_id: peer.to_string(),
-                device: device_of_peer(peer).map(|d| d.to_string()),
-                connected: swarm.is_connected(peer),
-                addresses: st.addresses.iter().map(|a| a.to_string()).collect(),
-                last_sync: self.last_sync.get(peer).map(rfc3339),
-            })
-            .collect();
-        for (peer, at) in &self.last_sync {
-            if !self.peers.contains_key(peer) {
-                peers.push(PeerInfo {
-                    peer_id: peer.to_string(),
-                    device: device_of_peer(peer).map(|d| d.to_string()),
-                    connected: false,
-                    addresses: Vec::new(),
-                    last_sync: Some(rfc3339(at)),
-                });
-            }
-        }
         let unsent = node
             .held_spaces()
             .into_iter()
             .filter(|(_, h)| *h == Holding::Member)
             .map(|(space, _)| {
                 let mine = node.own_last_seq(space);
-                let confirmed = self
-                    .peer_have
-                    .values()
-                    .filter_map(|spaces| spaces.get(&space))
-                    .map(|vv| vv.get(&me))
-                    .max()
-                    .unwrap_or(0);
-                (space.to_string(), mine.saturating_sub(confirmed))
+                (space.to_string(), self.sync.unsent(space, &me, mine))
             })
             .collect();
         NetStatus {
             peer_id: self.local.to_string(),
             listen: self.listen.iter().map(|a| a.to_string()).collect(),
-            peers,
+            peers: self.sync.peer_infos(|peer| swarm.is_connected(peer)),
             unsent,
         }
     }
@@ -638,8 +390,7 @@ impl State {
                         }
                     }
                 }
-                let st = self.peers.entry(peer_id).or_default();
-                st.addresses.insert(addr);
+                self.sync.connected(peer_id, addr);
                 if num_established.get() == 1 {
                     self.emit(NetEvent::PeerConnected(peer_id));
                     self.pull_all(node, swarm, peer_id);
@@ -650,7 +401,7 @@ impl State {
                 num_established: 0,
                 ..
             } => {
-                self.peers.remove(&peer_id);
+                self.sync.disconnected(&peer_id);
                 self.pending.retain(|_, (p, _)| *p != peer_id);
                 self.emit(NetEvent::PeerDisconnected(peer_id));
             }
@@ -682,523 +433,7 @@ impl State {
         let _ = swarm.disconnect_peer_id(peer);
     }
 
-    fn send(&mut self, swarm: &mut Swarm<Behaviour>, peer: PeerId, req: Request, what: Pending) {
-        let st = self.peers.entry(peer).or_default();
-        st.inflight += 1;
-        let id = swarm.behaviour_mut().sync.send_request(&peer, req);
-        self.pending.insert(id, (peer, what));
-    }
-
-    fn done(&mut self, peer: &PeerId) {
-        if let Some(st) = self.peers.get_mut(peer) {
-            st.inflight = st.inflight.saturating_sub(1);
-        }
-    }
-
-    /// Pulls every held space the peer holds (or may hold: not asked yet, or long ago).
-    fn pull_all(&mut self, node: &Node, swarm: &mut Swarm<Behaviour>, peer: PeerId) {
-        for (space, _) in node.held_spaces() {
-            self.pull(node, swarm, peer, space, false);
-        }
-    }
-
-    fn pull(
-        &mut self,
-        node: &Node,
-        swarm: &mut Swarm<Behaviour>,
-        peer: PeerId,
-        space: SpaceId,
-        again: bool,
-    ) {
-        let Some(st) = self.peers.get_mut(&peer) else {
-            return;
-        };
-        if st.pulling.contains(&space)
-            || st.inflight >= MAX_INFLIGHT_PER_PEER
-            || self
-                .backlog
-                .iter()
-                .any(|(p, s, _)| *p == peer && *s == space)
-        {
-            return; // a pull is under way, or its batch is not stored yet
-        }
-        if !again {
-            if let Some((Some(false), asked)) = st.holds.get(&space) {
-                if asked.elapsed() < REPROBE {
-                    return;
-                }
-            }
-        }
-        let Ok(have) = node.have(space) else {
-            return;
-        };
-        self.pull_with(swarm, peer, space, &have);
-    }
-
-    /// Sends a pull saying this peer holds `have`.
-    fn pull_with(
-        &mut self,
-        swarm: &mut Swarm<Behaviour>,
-        peer: PeerId,
-        space: SpaceId,
-        have: &VersionVector,
-    ) {
-        let Some(st) = self.peers.get_mut(&peer) else {
-            return;
-        };
-        let Ok(have) = proto::have_to_wire(have) else {
-            return;
-        };
-        st.pulling.insert(space);
-        self.send(
-            swarm,
-            peer,
-            Request::Pull { space, have },
-            Pending::Pull { space },
-        );
-    }
-
-    fn on_sync_event(
-        &mut self,
-        node: &mut Node,
-        swarm: &mut Swarm<Behaviour>,
-        event: request_response::Event<Request, Response>,
-    ) {
-        match event {
-            request_response::Event::Message { peer, message, .. } => match message {
-                request_response::Message::Request {
-                    request, channel, ..
-                } => self.on_request(node, swarm, peer, request, channel),
-                request_response::Message::Response {
-                    request_id,
-                    response,
-                } => {
-                    self.done(&peer);
-                    if let Some((_, what)) = self.pending.remove(&request_id) {
-                        self.on_response(node, swarm, peer, what, response);
-                    }
-                }
-            },
-            request_response::Event::OutboundFailure {
-                peer,
-                request_id,
-                error,
-                ..
-            } => {
-                self.done(&peer);
-                if let Some((_, what)) = self.pending.remove(&request_id) {
-                    match what {
-                        Pending::Pull { space } | Pending::Push { space } => {
-                            if let Some(st) = self.peers.get_mut(&peer) {
-                                st.pulling.remove(&space);
-                            }
-                        }
-                        Pending::Join { done } => {
-                            let _ = done
-                                .send(Err(format!("the inviting device did not answer: {error}")));
-                        }
-                    }
-                }
-                if let request_response::OutboundFailure::Io(e) = &error {
-                    if e.kind() == std::io::ErrorKind::InvalidData {
-                        self.violation(swarm, peer, &format!("malformed answer: {e}"));
-                    }
-                }
-            }
-            request_response::Event::InboundFailure { peer, error, .. } => {
-                if let request_response::InboundFailure::Io(e) = &error {
-                    if e.kind() == std::io::ErrorKind::InvalidData {
-                        self.violation(swarm, peer, &format!("malformed request: {e}"));
-                    }
-                }
-            }
-            request_response::Event::ResponseSent { .. } => {}
-        }
-    }
-
-    fn respond(swarm: &mut Swarm<Behaviour>, channel: ResponseChannel<Response>, r: Response) {
-        let _ = swarm.behaviour_mut().sync.send_response(channel, r);
-    }
-
-    fn refused(reason: &str) -> Response {
-        Response::Refused {
-            reason: proto::text_to_wire(reason),
-        }
-    }
-
-    fn on_request(
-        &mut self,
-        node: &mut Node,
-        swarm: &mut Swarm<Behaviour>,
-        peer: PeerId,
-        request: Request,
-        channel: ResponseChannel<Response>,
-    ) {
-        match request {
-            Request::Pull { space, have } => {
-                if node.holding(space).is_none() {
-                    return Self::respond(swarm, channel, Self::refused("space not held here"));
-                }
-                let theirs = proto::have_from_wire(&have);
-                let answer = node
-                    .envelopes_missing_from(space, &theirs, MAX_BATCH_OPS, BATCH_BYTES)
-                    .and_then(|(envelopes, more)| Ok((envelopes, more, node.have(space)?)));
-                let response = match answer {
-                    Ok((envelopes, more, mine)) => {
-                        match (
-                            proto::envelopes_to_wire(envelopes),
-                            proto::have_to_wire(&mine),
-                        ) {
-                            (Ok(envelopes), Ok(have)) => Response::Ops {
-                                envelopes,
-                                more,
-                                have,
-                            },
-                            _ => Self::refused("batch too large"),
-                        }
-                    }
-                    Err(e) => Self::refused(&e.to_string()),
-                };
-                Self::respond(swarm, channel, response);
-                self.saw_peer_holding(peer, space, theirs);
-                // A peer that pulls may be ahead of us: pull back unless already doing so.
-                self.pull(node, swarm, peer, space, true);
-            }
-            Request::Push { space, envelopes } => {
-                if node.holding(space).is_none() {
-                    return Self::respond(swarm, channel, Self::refused("space not held here"));
-                }
-                let count = envelopes.len();
-                match node.receive(
-                    space,
-                    proto::envelopes_from_wire(envelopes),
-                    &Self::label(&peer),
-                ) {
-                    Ok(received) => {
-                        let stored = received.stored.len();
-                        Self::respond(
-                            swarm,
-                            channel,
-                            Response::Stored {
-                                stored: stored as u32,
-                                rejected: received.rejected.len() as u32,
-                            },
-                        );
-                        if let Some(st) = self.peers.get_mut(&peer) {
-                            st.holds.insert(space, (Some(true), Instant::now()));
-                        }
-                        self.forward(node, swarm, space, received.stored, Some(peer));
-                        if !received.rejected.is_empty() {
-                            log(&format!(
-                                "peer {peer} pushed {count} operation(s) to space {space}: {stored} new, {} refused",
-                                received.rejected.len()
-                            ));
-                        }
-                    }
-                    Err(e) => {
-                        log(&format!("cannot store operations from peer {peer}: {e}"));
-                        Self::respond(swarm, channel, Self::refused(&e.to_string()));
-                    }
-                }
-            }
-            Request::Malformed(reason) => {
-                drop(channel);
-                self.violation(swarm, peer, &format!("malformed request: {reason}"));
-            }
-            Request::Join { request } => {
-                let text = proto::text_from_wire(&request);
-                let response = match node.accept_join(&text) {
-                    Ok(welcome) => Response::Welcome {
-                        welcome: proto::text_to_wire(&welcome),
-                    },
-                    Err(e) => Self::refused(&e.to_string()),
-                };
-                Self::respond(swarm, channel, response);
-                self.publish_own(node, swarm);
-            }
-        }
-    }
-
-    fn saw_peer_holding(&mut self, peer: PeerId, space: SpaceId, have: VersionVector) {
-        if let Some(st) = self.peers.get_mut(&peer) {
-            st.holds.insert(space, (Some(true), Instant::now()));
-        }
-        let entry = self
-            .peer_have
-            .entry(peer)
-            .or_default()
-            .entry(space)
-            .or_default();
-        entry.merge(&have);
-        self.last_sync.insert(peer, Utc::now());
-        self.emit(NetEvent::Synced(peer));
-    }
-
-    fn on_response(
-        &mut self,
-        node: &mut Node,
-        swarm: &mut Swarm<Behaviour>,
-        peer: PeerId,
-        what: Pending,
-        response: Response,
-    ) {
-        match (what, response) {
-            (
-                Pending::Pull { space },
-                Response::Ops {
-                    envelopes,
-                    more,
-                    have,
-                },
-            ) => {
-                if let Some(st) = self.peers.get_mut(&peer) {
-                    st.pulling.remove(&space);
-                }
-                let theirs = proto::have_from_wire(&have);
-                let batch = proto::envelopes_from_wire(envelopes);
-                self.saw_peer_holding(peer, space, theirs);
-                // What the peer lacks it pulls itself: it does so on connecting, every
-                // interval, and whenever it is pulled (pushing it here as well would send the
-                // same batch twice while it catches up).
-                if more {
-                    // Ask for the next batch now, as if this one were stored already, so the
-                    // peer prepares it while this one is checked and stored.
-                    let assumed = self.assumed.entry((peer, space)).or_default();
-                    if let Ok(have) = node.have(space) {
-                        assumed.merge(&have);
-                    }
-                    for e in &batch {
-                        if let Ok(env) = crate::engine::envelope::Envelope::decode(e) {
-                            if env.id.seq == assumed.get(&env.id.device) + 1 {
-                                assumed.advance(env.id.device, env.id.seq);
-                            }
-                        }
-                    }
-                    let assumed = assumed.clone();
-                    self.pull_with(swarm, peer, space, &assumed);
-                } else {
-                    self.assumed.remove(&(peer, space));
-                }
-                if !batch.is_empty() {
-                    self.backlog.push_back((peer, space, batch));
-                }
-            }
-            (Pending::Push { space }, Response::Stored { .. }) => {
-                // Learn what the peer holds now, and continue if it still lacks something.
-                self.pull(node, swarm, peer, space, true);
-            }
-            (Pending::Pull { space } | Pending::Push { space }, Response::Refused { .. }) => {
-                if let Some(st) = self.peers.get_mut(&peer) {
-                    st.pulling.remove(&space);
-                    st.holds.insert(space, (Some(false), Instant::now()));
-                }
-            }
-            (Pending::Join { done }, Response::Welcome { welcome }) => {
-                let text = proto::text_from_wire(&welcome);
-                let result = node.finish_join(&text).map_err(|e| e.to_string());
-                if let Ok(space) = result {
-                    self.subscribe_all(node, swarm);
-                    self.published.insert(space, node.own_last_seq(space));
-                    self.pull(node, swarm, peer, space, true);
-                    self.emit(NetEvent::Changed(space));
-                }
-                let _ = done.send(result);
-            }
-            (Pending::Join { done }, Response::Refused { reason }) => {
-                let _ = done.send(Err(proto::text_from_wire(&reason)));
-            }
-            (Pending::Join { done }, _) => {
-                let _ = done.send(Err("the inviting device answered out of turn".into()));
-                self.violation(swarm, peer, "an answer that does not fit the request");
-            }
-            (Pending::Pull { space } | Pending::Push { space }, _) => {
-                if let Some(st) = self.peers.get_mut(&peer) {
-                    st.pulling.remove(&space);
-                }
-                self.violation(swarm, peer, "an answer that does not fit the request");
-            }
-        }
-    }
-
-    /// Stores the oldest pulled batch waiting in the backlog.
-    fn store_backlog(&mut self, node: &mut Node, swarm: &mut Swarm<Behaviour>) {
-        let Some((peer, space, batch)) = self.backlog.pop_front() else {
-            return;
-        };
-        match node.receive(space, batch, &Self::label(&peer)) {
-            Ok(received) => {
-                // Bulk catch-up is not re-published on gossip: peers on the topic get it by
-                // their own pulls; relays off the topic get a push.
-                if !received.stored.is_empty() {
-                    self.push_to_relays(node, swarm, space, received.stored, Some(peer));
-                    self.emit(NetEvent::Changed(space));
-                }
-            }
-            Err(e) => {
-                log(&format!("cannot store operations from peer {peer}: {e}"));
-                // Start again from what is stored.
-                self.assumed.remove(&(peer, space));
-                self.backlog
-                    .retain(|(p, s, _)| !(*p == peer && *s == space));
-            }
-        }
-    }
-
-    fn on_gossip(
-        &mut self,
-        node: &mut Node,
-        swarm: &mut Swarm<Behaviour>,
-        source: PeerId,
-        id: gossipsub::MessageId,
-        message: gossipsub::Message,
-    ) {
-        let acceptance = match self.topics.get(&message.topic).copied() {
-            None => gossipsub::MessageAcceptance::Ignore,
-            Some(space) if message.data.len() > MAX_FRAME => {
-                let _ = space;
-                gossipsub::MessageAcceptance::Reject
-            }
-            Some(space) => match node.receive(space, vec![message.data], &Self::label(&source)) {
-                Ok(received) if !received.rejected.is_empty() => {
-                    gossipsub::MessageAcceptance::Reject
-                }
-                Ok(received) if received.stored.is_empty() => gossipsub::MessageAcceptance::Ignore,
-                Ok(received) => {
-                    // Gossip forwards it on the topic; relays off the topic get a push.
-                    self.push_to_relays(node, swarm, space, received.stored, Some(source));
-                    self.emit(NetEvent::Changed(space));
-                    gossipsub::MessageAcceptance::Accept
-                }
-                Err(e) => {
-                    log(&format!(
-                        "cannot store an operation from peer {source}: {e}"
-                    ));
-                    gossipsub::MessageAcceptance::Ignore
-                }
-            },
-        };
-        let _ = swarm
-            .behaviour_mut()
-            .gossip
-            .report_message_validation_result(&id, &source, acceptance);
-    }
-
-    /// Sends newly stored envelopes on: gossip for members, pushes for peers off the topic.
-    fn forward(
-        &mut self,
-        node: &Node,
-        swarm: &mut Swarm<Behaviour>,
-        space: SpaceId,
-        stored: Vec<Vec<u8>>,
-        from: Option<PeerId>,
-    ) {
-        if stored.is_empty() {
-            return;
-        }
-        if let Some(topic) = self.space_topics.get(&space) {
-            for envelope in &stored {
-                // No peers on the topic yet is fine: anti-entropy carries it.
-                let _ = swarm
-                    .behaviour_mut()
-                    .gossip
-                    .publish(topic.clone(), envelope.clone());
-            }
-        }
-        self.push_to_relays(node, swarm, space, stored, from);
-        self.emit(match from {
-            Some(_) => NetEvent::Changed(space),
-            None => NetEvent::Published(space),
-        });
-    }
-
-    fn push_to_relays(
-        &mut self,
-        _node: &Node,
-        swarm: &mut Swarm<Behaviour>,
-        space: SpaceId,
-        stored: Vec<Vec<u8>>,
-        from: Option<PeerId>,
-    ) {
-        let on_topic: BTreeSet<PeerId> = match self.space_topics.get(&space) {
-            Some(topic) => {
-                let hash = topic.hash();
-                swarm
-                    .behaviour()
-                    .gossip
-                    .all_peers()
-                    .filter(|(_, topics)| topics.contains(&&hash))
-                    .map(|(p, _)| *p)
-                    .collect()
-            }
-            None => BTreeSet::new(),
-        };
-        let targets: Vec<PeerId> = self
-            .peers
-            .iter()
-            .filter(|(p, st)| {
-                Some(**p) != from
-                    && !on_topic.contains(p)
-                    && matches!(st.holds.get(&space), Some((Some(true), _)))
-                    && st.inflight < MAX_INFLIGHT_PER_PEER
-            })
-            .map(|(p, _)| *p)
-            .collect();
-        for chunk in stored.chunks(MAX_BATCH_OPS) {
-            let Ok(envelopes) = proto::envelopes_to_wire(chunk.to_vec()) else {
-                continue;
-            };
-            for peer in &targets {
-                self.send(
-                    swarm,
-                    *peer,
-                    Request::Push {
-                        space,
-                        envelopes: envelopes.clone(),
-                    },
-                    Pending::Push { space },
-                );
-            }
-        }
-    }
-
-    /// Publishes this device's own operations written since the last call (by jobs).
-    fn publish_own(&mut self, node: &Node, swarm: &mut Swarm<Behaviour>) {
-        let me = node.device_id();
-        for (space, holding) in node.held_spaces() {
-            if holding != Holding::Member {
-                continue;
-            }
-            let last = node.own_last_seq(space);
-            let published = self.published.get(&space).copied().unwrap_or(0);
-            if last <= published {
-                continue;
-            }
-            let mut theirs = node.have(space).unwrap_or_default();
-            // Everything but my operations after `published`.
-            let mut only_mine = VersionVector::new();
-            for (device, seq) in theirs.devices() {
-                only_mine.advance(*device, if *device == me { published } else { *seq });
-            }
-            theirs = only_mine;
-            let mut all = Vec::new();
-            while let Ok((batch, more)) =
-                node.envelopes_missing_from(space, &theirs, MAX_BATCH_OPS, BATCH_BYTES)
-            {
-                for e in &batch {
-                    if let Ok(env) = crate::engine::envelope::Envelope::decode(e) {
-                        theirs.advance(env.id.device, env.id.seq);
-                    }
-                }
-                all.extend(batch);
-                if !more {
-                    break;
-                }
-            }
-            self.published.insert(space, last);
-            self.forward(node, swarm, space, all, None);
-        }
-    }
-
+    /// Work a job asked for: dial or forget an address, or join a space through its inviter.
     fn start_action(&mut self, swarm: &mut Swarm<Behaviour>, action: NetAction) {
         match action {
             NetAction::Dial(addr) => {
@@ -1223,63 +458,16 @@ impl State {
                     swarm.add_peer_address(inviter, addr.clone());
                 }
                 let _ = swarm.dial(DialOpts::peer_id(inviter).addresses(addresses).build());
-                self.peers.entry(inviter).or_default();
+                self.sync.expect(inviter);
                 self.send(
                     swarm,
                     inviter,
-                    Request::Join {
+                    proto::Request::Join {
                         request: proto::text_to_wire(&request),
                     },
                     Pending::Join { done },
                 );
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn peer_ids_and_device_ids_are_the_same_key() {
-        let keys = crate::engine::keys::DeviceKeys::from_seed(&[9; 32]);
-        let device = keys.device_id();
-        let peer = peer_of_device(&device).unwrap();
-        assert_eq!(device_of_peer(&peer), Some(device));
-        let from_seed = identity::Keypair::ed25519_from_bytes([9u8; 32])
-            .unwrap()
-            .public()
-            .to_peer_id();
-        assert_eq!(peer, from_seed, "the network identity is the device key");
-    }
-
-    #[test]
-    fn typed_addresses_are_checked() {
-        assert!(dial_address(" /ip4/192.168.1.10/tcp/7470 ").is_ok());
-        assert!(dial_address("/ip4/10.0.0.2/udp/7470/quic-v1").is_ok());
-        assert_eq!(dial_address("  "), Err(AddressError::Empty));
-        assert!(matches!(
-            dial_address("192.168.1.10:7470"),
-            Err(AddressError::NotAnAddress(_))
-        ));
-        assert!(matches!(
-            dial_address("/ip4/10.0.0.2"),
-            Err(AddressError::NoTransport(_))
-        ));
-        assert_eq!(
-            dial_address(&"/ip4/1.1.1.1/tcp/1".repeat(40)),
-            Err(AddressError::TooLong(MAX_ADDRESS_CHARS))
-        );
-    }
-
-    #[test]
-    fn invite_hints_round_trip_and_refuse_junk() {
-        let peer = PeerId::random();
-        let addr: Multiaddr = "/ip4/127.0.0.1/tcp/7470".parse().unwrap();
-        let text = InviteHint::new(&peer, std::slice::from_ref(&addr)).to_text();
-        assert_eq!(InviteHint::parse(&text), Some((peer, vec![addr])));
-        assert_eq!(InviteHint::parse("NOT-BASE32!"), None);
-        assert_eq!(InviteHint::parse(&"A".repeat(5000)), None);
     }
 }

@@ -1,0 +1,392 @@
+//! Membership: who may write in a space, and how a device joins one.
+//!
+//! - On apply, an operation counts only if its author is the founder or an admitted member whose
+//!   role may write ([`admit`], against the strongest role of each member: [`member_roles`]);
+//!   member records only from the chair or the secretary.
+//! - Admissions are member records written by this device ([`Node::admit_member`]).
+//! - The offline invite exchange: [`Node::create_invite`] (chair or secretary),
+//!   [`Node::request_join`] on the joining device, [`Node::accept_join`] on the inviting one (it
+//!   admits the device and wraps the space keys to it), [`Node::finish_join`] back on the
+//!   joining device.
+
+use super::*;
+use crate::engine::invite::{InviteCode, JoinRequest, Welcome};
+use crate::engine::keystore::{PendingJoin, Secret32, StoredInvite};
+use crate::engine::wrap::{unwrap_space_key, wrap_space_key};
+use crate::record::FieldValue;
+
+/// Why membership refuses an operation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("signed by device {0}, which is not a member of the space")]
+    NotAMember(DeviceId),
+    #[error("device {device} is a member as {role}, which may not {what}", role = .role.code())]
+    NotAllowed {
+        device: DeviceId,
+        role: StaffRole,
+        what: &'static str,
+    },
+}
+
+/// The strongest role of every admitted device, from the space's member records.
+pub(super) fn member_roles(replica: &Replica) -> BTreeMap<DeviceId, StaffRole> {
+    let mut roles: BTreeMap<DeviceId, StaffRole> = BTreeMap::new();
+    for m in replica.members() {
+        let strongest = m.roles.iter().copied().min().unwrap_or(m.role);
+        roles
+            .entry(m.device)
+            .and_modify(|r| *r = (*r).min(strongest))
+            .or_insert(strongest);
+    }
+    roles
+}
+
+/// Membership on apply: an operation counts only if its author is the founder or an admitted
+/// member whose role allows it (member records only from the chair or the secretary).
+///
+/// `own` is this device and its role from its own keystore (from the signed welcome): its own
+/// operations count here before its admission has arrived by sync; other replicas wait for it.
+pub(super) fn admit(
+    founder: DeviceId,
+    members: &BTreeMap<DeviceId, StaffRole>,
+    own: (DeviceId, StaffRole),
+    op: &Operation,
+) -> Result<(), Refusal> {
+    let device = op.id.device;
+    let role = if device == founder {
+        StaffRole::Chair
+    } else {
+        let recorded = members.get(&device).copied();
+        let own_role = (device == own.0).then_some(own.1);
+        match (recorded, own_role) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(r), None) | (None, Some(r)) => r,
+            (None, None) => return Err(Refusal::NotAMember(device)),
+        }
+    };
+    if op.kind == RecordKind::Member && !role.may_admit() {
+        return Err(Refusal::NotAllowed {
+            device,
+            role,
+            what: "admit members",
+        });
+    }
+    if !role.may_write() {
+        return Err(Refusal::NotAllowed {
+            device,
+            role,
+            what: "write",
+        });
+    }
+    Ok(())
+}
+
+impl Node {
+    /// Writes the member record that admits `device` with `role` (or updates its role).
+    pub(super) fn admit_member(
+        &mut self,
+        space: SpaceId,
+        device: DeviceId,
+        name: &str,
+        role: StaffRole,
+    ) -> Result<(), NodeError> {
+        let name: String = name.trim().chars().take(200).collect();
+        let name = if name.is_empty() {
+            device.to_string()[..16].to_owned()
+        } else {
+            name
+        };
+        let set = |value| Change::Set {
+            value,
+            bases: Default::default(),
+        };
+        let replica = self.replica(space)?;
+        let existing = replica
+            .members()
+            .into_iter()
+            .find(|m| m.device == device)
+            .and_then(|m| {
+                let state = replica.record(RecordKind::Member, m.meta.id)?;
+                let heads = |key| state.register(key).map(|r| r.heads()).unwrap_or_default();
+                Some((
+                    m.meta.id,
+                    heads(crate::record::FieldKey::MemberRole),
+                    heads(crate::record::FieldKey::Name),
+                ))
+            });
+        match existing {
+            None => {
+                self.write(space, |id, hlc| {
+                    Operation::new_record(
+                        id,
+                        hlc,
+                        space,
+                        RecordKind::Member,
+                        vec![
+                            set(FieldValue::MemberDevice(device)),
+                            set(FieldValue::MemberRole(role)),
+                            set(FieldValue::Name(name)),
+                        ],
+                    )
+                })?;
+            }
+            Some((record, role_heads, name_heads)) => {
+                let changes = vec![
+                    Change::Set {
+                        value: FieldValue::MemberRole(role),
+                        bases: role_heads
+                            .try_into()
+                            .map_err(|_| InvalidOp::TooManyChanges { max: 16 })?,
+                    },
+                    Change::Set {
+                        value: FieldValue::Name(name),
+                        bases: name_heads
+                            .try_into()
+                            .map_err(|_| InvalidOp::TooManyChanges { max: 16 })?,
+                    },
+                ];
+                self.write(space, |id, hlc| {
+                    Operation::edit(id, hlc, space, record, RecordKind::Member, changes)
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates a one-use invite to `space` for `role`, valid for `valid_minutes`; returns the
+    /// code to hand over out of band. Only the chair or the secretary may invite.
+    pub fn create_invite(
+        &mut self,
+        space: SpaceId,
+        role: StaffRole,
+        valid_minutes: u64,
+    ) -> Result<String, NodeError> {
+        if !self.entry(space)?.role.may_admit() {
+            return Err(NodeError::MayNotInvite);
+        }
+        if !(1..=30 * 24 * 60).contains(&valid_minutes) {
+            return Err(NodeError::BadValidity);
+        }
+        let mut bytes = [0u8; 16];
+        SystemRandom::new()
+            .fill(&mut bytes)
+            .map_err(|_| NodeError::Random)?;
+        let code = InviteCode::from_bytes(bytes);
+        let expires_ms = now_ms().saturating_add(valid_minutes * 60_000);
+        self.keystore.contents_mut().invites.push(StoredInvite {
+            id: code.id(),
+            space,
+            role,
+            expires_ms,
+            secret: Secret32::from_bytes(code.secret()),
+            used: false,
+        });
+        self.keystore.save().map_err(NodeError::Keystore)?;
+        let detail = [
+            ("space", space.to_string()),
+            ("role", role.code().to_owned()),
+            ("invite", hex16(&code.id())),
+            ("expires", rfc3339_ms(expires_ms)),
+        ];
+        self.audit(AuditEvent::InviteCreated, &detail)?;
+        Ok(code.to_text())
+    }
+
+    /// The first offline step of joining: turns an invite code into a request code for the
+    /// inviting device, and remembers the invite so the welcome can be checked.
+    pub fn request_join(&mut self, code: &str) -> Result<String, NodeError> {
+        let code = InviteCode::parse(code)?;
+        let request = JoinRequest::new(&code, &self.keys, self.name());
+        let pending = &mut self.keystore.contents_mut().pending_joins;
+        pending.retain(|p| p.invite != code.id());
+        pending.push(PendingJoin {
+            invite: code.id(),
+            secret: Secret32::from_bytes(code.secret()),
+            created_ms: now_ms(),
+        });
+        self.keystore.save().map_err(NodeError::Keystore)?;
+        Ok(request.to_text())
+    }
+
+    /// On the inviting device: admits the requesting device if the request proves the invite,
+    /// and returns the welcome code with the space keys wrapped to that device.
+    pub fn accept_join(&mut self, request: &str) -> Result<String, NodeError> {
+        let request = JoinRequest::parse(request)?;
+        let now = now_ms();
+        let verdict = match self
+            .keystore
+            .contents()
+            .invites
+            .iter()
+            .find(|i| i.id == request.invite)
+        {
+            None => Err(InviteError::UnknownInvite),
+            Some(i) if i.used => Err(InviteError::Used),
+            Some(i) if now > i.expires_ms => Err(InviteError::Expired(rfc3339_ms(i.expires_ms))),
+            Some(i) => request
+                .verify(i.secret.as_bytes())
+                .map(|()| (i.space, i.role, *i.secret.as_bytes())),
+        };
+        let (space, role, secret) = match verdict {
+            Ok(v) => v,
+            Err(reason) => {
+                let detail = [
+                    ("invite", hex16(&request.invite)),
+                    ("device", request.device.to_string()),
+                    ("reason", reason.to_string()),
+                ];
+                self.audit(AuditEvent::InviteRefused, &detail)?;
+                return Err(reason.into());
+            }
+        };
+        // The admission is an operation like any other: every replica checks it on apply, and
+        // the new device's operations count only once it has arrived.
+        self.admit_member(space, request.device, &request.name, role)?;
+        let entry = self.entry(space)?;
+        let context = Welcome::wrap_context(&request.invite, &request.device, &space);
+        let mut wrapped = Vec::with_capacity(entry.keys.len());
+        for (epoch, key) in &entry.keys {
+            let w = wrap_space_key(&request.x25519, key, &context)
+                .map_err(|_| NodeError::Invite(InviteError::Unwrap))?;
+            wrapped.push((*epoch, w));
+        }
+        let welcome = Welcome {
+            invite: request.invite,
+            space,
+            space_name: entry.name.clone(),
+            role,
+            keys: wrapped
+                .try_into()
+                .map_err(|_| NodeError::Invite(InviteError::Malformed("welcome code")))?,
+            founder: entry.founder,
+            inviter: self.keys.device_id(),
+            mac: [0; 32],
+            signature: crate::engine::envelope::Signature([0; 64]),
+        }
+        .seal(&secret, &self.keys);
+        if let Some(i) = self
+            .keystore
+            .contents_mut()
+            .invites
+            .iter_mut()
+            .find(|i| i.id == request.invite)
+        {
+            i.used = true;
+        }
+        self.keystore.save().map_err(NodeError::Keystore)?;
+        let used = [
+            ("invite", hex16(&request.invite)),
+            ("space", space.to_string()),
+        ];
+        self.audit
+            .record(AuditEvent::InviteUsed, &used, Some(&self.keys), Utc::now())?;
+        let joined = [
+            ("space", space.to_string()),
+            ("device", request.device.to_string()),
+            ("role", role.code().to_owned()),
+        ];
+        self.audit(AuditEvent::MemberJoined, &joined)?;
+        Ok(welcome.to_text())
+    }
+
+    /// The last offline step on the joining device: checks the welcome, unwraps the space keys
+    /// and adds the space.
+    pub fn finish_join(&mut self, welcome: &str) -> Result<SpaceId, NodeError> {
+        let welcome = Welcome::parse(welcome)?;
+        let contents = self.keystore.contents();
+        let pending = contents
+            .pending_joins
+            .iter()
+            .find(|p| p.invite == welcome.invite)
+            .ok_or(InviteError::NotPending)?;
+        welcome.verify(pending.secret.as_bytes())?;
+        if contents.space(welcome.space).is_some() {
+            return Err(InviteError::AlreadyMember.into());
+        }
+        let context =
+            Welcome::wrap_context(&welcome.invite, &self.keys.device_id(), &welcome.space);
+        let mut keys = Vec::with_capacity(welcome.keys.len());
+        for (epoch, wrapped) in welcome.keys.iter() {
+            keys.push((
+                *epoch,
+                unwrap_space_key(&self.keys, wrapped, &context).map_err(|_| InviteError::Unwrap)?,
+            ));
+        }
+        let contents = self.keystore.contents_mut();
+        contents
+            .pending_joins
+            .retain(|p| p.invite != welcome.invite);
+        contents.spaces.push(SpaceEntry {
+            space: welcome.space,
+            name: welcome.space_name.clone(),
+            role: welcome.role,
+            founder: welcome.founder,
+            keys,
+        });
+        self.keystore.save().map_err(NodeError::Keystore)?;
+        self.load_space(welcome.space)?;
+        let detail = [
+            ("space", welcome.space.to_string()),
+            ("role", welcome.role.code().to_owned()),
+            ("inviter", welcome.inviter.to_string()),
+        ];
+        self.audit(AuditEvent::MemberJoined, &detail)?;
+        Ok(welcome.space)
+    }
+}
+
+fn rfc3339_ms(ms: u64) -> String {
+    chrono::DateTime::from_timestamp_millis(i64::try_from(ms).unwrap_or(i64::MAX))
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("krizlink-node-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn an_expired_invite_is_refused_and_audited() {
+        let dir = scratch("expired-invite");
+        let mut chair = Node::init(
+            &dir.join("chair"),
+            "Jana",
+            "heslo-pro-test",
+            KdfParams::for_tests(),
+        )
+        .unwrap();
+        let space = chair.create_space("Povodňová komise ORP Vsetín").unwrap();
+        let code = chair.create_invite(space, StaffRole::Member, 60).unwrap();
+        for invite in &mut chair.keystore.contents_mut().invites {
+            invite.expires_ms = 1_000; // long past
+        }
+        let mut joiner = Node::init(
+            &dir.join("joiner"),
+            "Petr",
+            "heslo-pro-test",
+            KdfParams::for_tests(),
+        )
+        .unwrap();
+        let request = joiner.request_join(&code).unwrap();
+        match chair.accept_join(&request) {
+            Err(NodeError::Invite(InviteError::Expired(at))) => {
+                assert_eq!(at, "1970-01-01T00:00:01Z")
+            }
+            Err(other) => panic!("expected expiry, got {other}"),
+            Ok(_) => panic!("an expired invite was accepted"),
+        }
+        assert!(
+            !chair.keystore.contents().invites[0].used,
+            "a refused invite is not used up"
+        );
+        let audit = fs::read_to_string(dir.join("chair").join("audit.log")).unwrap();
+        assert!(audit.contains("invite_refused") && audit.contains("expired"));
+        let _ = fs::remove_dir_all(&dir);
+    }
+}

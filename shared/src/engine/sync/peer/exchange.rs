@@ -1,0 +1,329 @@
+//! Anti-entropy by request-response (`/krizlink/sync/1`): sending pulls and taking in their
+//! answers (a pulled batch is queued and stored between events, the next pull already on its
+//! way), answering a peer's pulls, pushes and join requests, and request failures. The
+//! bookkeeping it drives is in `sync::state`.
+
+use libp2p::request_response::ResponseChannel;
+
+use super::*;
+use crate::engine::envelope::Envelope;
+use crate::engine::sync::proto::{Request, Response, BATCH_BYTES, MAX_BATCH_OPS};
+use crate::vv::VersionVector;
+
+impl State {
+    pub(super) fn send(
+        &mut self,
+        swarm: &mut Swarm<Behaviour>,
+        peer: PeerId,
+        req: Request,
+        what: Pending,
+    ) {
+        self.sync.request_sent(peer);
+        let id = swarm.behaviour_mut().sync.send_request(&peer, req);
+        self.pending.insert(id, (peer, what));
+    }
+
+    /// Pulls every held space the peer holds (or may hold: not asked yet, or long ago).
+    pub(super) fn pull_all(&mut self, node: &Node, swarm: &mut Swarm<Behaviour>, peer: PeerId) {
+        for (space, _) in node.held_spaces() {
+            self.pull(node, swarm, peer, space, false);
+        }
+    }
+
+    /// Pulls `space` from `peer` unless one is under way (see `SyncState::should_pull`);
+    /// `again`: there is a reason to ask even if the peer refused the space lately.
+    pub(super) fn pull(
+        &mut self,
+        node: &Node,
+        swarm: &mut Swarm<Behaviour>,
+        peer: PeerId,
+        space: SpaceId,
+        again: bool,
+    ) {
+        if !self.sync.should_pull(&peer, space, again, Instant::now()) {
+            return;
+        }
+        let Ok(have) = node.have(space) else {
+            return;
+        };
+        self.pull_with(swarm, peer, space, &have);
+    }
+
+    /// Sends a pull saying this peer holds `have`.
+    fn pull_with(
+        &mut self,
+        swarm: &mut Swarm<Behaviour>,
+        peer: PeerId,
+        space: SpaceId,
+        have: &VersionVector,
+    ) {
+        if !self.sync.is_tracked(&peer) {
+            return;
+        }
+        let Ok(have) = proto::have_to_wire(have) else {
+            return;
+        };
+        self.sync.pull_started(&peer, space);
+        self.send(
+            swarm,
+            peer,
+            Request::Pull { space, have },
+            Pending::Pull { space },
+        );
+    }
+
+    pub(super) fn on_sync_event(
+        &mut self,
+        node: &mut Node,
+        swarm: &mut Swarm<Behaviour>,
+        event: request_response::Event<Request, Response>,
+    ) {
+        match event {
+            request_response::Event::Message { peer, message, .. } => match message {
+                request_response::Message::Request {
+                    request, channel, ..
+                } => self.on_request(node, swarm, peer, request, channel),
+                request_response::Message::Response {
+                    request_id,
+                    response,
+                } => {
+                    self.sync.request_done(&peer);
+                    if let Some((_, what)) = self.pending.remove(&request_id) {
+                        self.on_response(node, swarm, peer, what, response);
+                    }
+                }
+            },
+            request_response::Event::OutboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            } => {
+                self.sync.request_done(&peer);
+                if let Some((_, what)) = self.pending.remove(&request_id) {
+                    match what {
+                        Pending::Pull { space } | Pending::Push { space } => {
+                            self.sync.pull_ended(&peer, space);
+                        }
+                        Pending::Join { done } => {
+                            let _ = done
+                                .send(Err(format!("the inviting device did not answer: {error}")));
+                        }
+                    }
+                }
+                if let request_response::OutboundFailure::Io(e) = &error {
+                    if e.kind() == std::io::ErrorKind::InvalidData {
+                        self.violation(swarm, peer, &format!("malformed answer: {e}"));
+                    }
+                }
+            }
+            request_response::Event::InboundFailure { peer, error, .. } => {
+                if let request_response::InboundFailure::Io(e) = &error {
+                    if e.kind() == std::io::ErrorKind::InvalidData {
+                        self.violation(swarm, peer, &format!("malformed request: {e}"));
+                    }
+                }
+            }
+            request_response::Event::ResponseSent { .. } => {}
+        }
+    }
+
+    fn respond(swarm: &mut Swarm<Behaviour>, channel: ResponseChannel<Response>, r: Response) {
+        let _ = swarm.behaviour_mut().sync.send_response(channel, r);
+    }
+
+    fn refused(reason: &str) -> Response {
+        Response::Refused {
+            reason: proto::text_to_wire(reason),
+        }
+    }
+
+    fn on_request(
+        &mut self,
+        node: &mut Node,
+        swarm: &mut Swarm<Behaviour>,
+        peer: PeerId,
+        request: Request,
+        channel: ResponseChannel<Response>,
+    ) {
+        match request {
+            Request::Pull { space, have } => {
+                if node.holding(space).is_none() {
+                    return Self::respond(swarm, channel, Self::refused("space not held here"));
+                }
+                let theirs = proto::have_from_wire(&have);
+                let answer = node
+                    .envelopes_missing_from(space, &theirs, MAX_BATCH_OPS, BATCH_BYTES)
+                    .and_then(|(envelopes, more)| Ok((envelopes, more, node.have(space)?)));
+                let response = match answer {
+                    Ok((envelopes, more, mine)) => {
+                        match (
+                            proto::envelopes_to_wire(envelopes),
+                            proto::have_to_wire(&mine),
+                        ) {
+                            (Ok(envelopes), Ok(have)) => Response::Ops {
+                                envelopes,
+                                more,
+                                have,
+                            },
+                            _ => Self::refused("batch too large"),
+                        }
+                    }
+                    Err(e) => Self::refused(&e.to_string()),
+                };
+                Self::respond(swarm, channel, response);
+                self.saw_peer_holding(peer, space, &theirs);
+                // A peer that pulls may be ahead of us: pull back unless already doing so.
+                self.pull(node, swarm, peer, space, true);
+            }
+            Request::Push { space, envelopes } => {
+                if node.holding(space).is_none() {
+                    return Self::respond(swarm, channel, Self::refused("space not held here"));
+                }
+                let count = envelopes.len();
+                match node.receive(
+                    space,
+                    proto::envelopes_from_wire(envelopes),
+                    &Self::label(&peer),
+                ) {
+                    Ok(received) => {
+                        let stored = received.stored.len();
+                        Self::respond(
+                            swarm,
+                            channel,
+                            Response::Stored {
+                                stored: stored as u32,
+                                rejected: received.rejected.len() as u32,
+                            },
+                        );
+                        self.sync.holds(&peer, space, Instant::now());
+                        self.forward(node, swarm, space, received.stored, Some(peer));
+                        if !received.rejected.is_empty() {
+                            log(&format!(
+                                "peer {peer} pushed {count} operation(s) to space {space}: {stored} new, {} refused",
+                                received.rejected.len()
+                            ));
+                        }
+                    }
+                    Err(e) => {
+                        log(&format!("cannot store operations from peer {peer}: {e}"));
+                        Self::respond(swarm, channel, Self::refused(&e.to_string()));
+                    }
+                }
+            }
+            Request::Malformed(reason) => {
+                drop(channel);
+                self.violation(swarm, peer, &format!("malformed request: {reason}"));
+            }
+            Request::Join { request } => {
+                let text = proto::text_from_wire(&request);
+                let response = match node.accept_join(&text) {
+                    Ok(welcome) => Response::Welcome {
+                        welcome: proto::text_to_wire(&welcome),
+                    },
+                    Err(e) => Self::refused(&e.to_string()),
+                };
+                Self::respond(swarm, channel, response);
+                self.publish_own(node, swarm);
+            }
+        }
+    }
+
+    fn saw_peer_holding(&mut self, peer: PeerId, space: SpaceId, have: &VersionVector) {
+        self.sync
+            .saw_holding(peer, space, have, Instant::now(), Utc::now());
+        self.emit(NetEvent::Synced(peer));
+    }
+
+    fn on_response(
+        &mut self,
+        node: &mut Node,
+        swarm: &mut Swarm<Behaviour>,
+        peer: PeerId,
+        what: Pending,
+        response: Response,
+    ) {
+        match (what, response) {
+            (
+                Pending::Pull { space },
+                Response::Ops {
+                    envelopes,
+                    more,
+                    have,
+                },
+            ) => {
+                self.sync.pull_ended(&peer, space);
+                let theirs = proto::have_from_wire(&have);
+                let batch = proto::envelopes_from_wire(envelopes);
+                self.saw_peer_holding(peer, space, &theirs);
+                // What the peer lacks it pulls itself: it does so on connecting, every
+                // interval, and whenever it is pulled (pushing it here as well would send the
+                // same batch twice while it catches up).
+                if more {
+                    // Ask for the next batch now, as if this one were stored already, so the
+                    // peer prepares it while this one is checked and stored.
+                    let here = node.have(space).ok();
+                    let ids = batch
+                        .iter()
+                        .filter_map(|e| Envelope::decode(e).ok().map(|env| env.id));
+                    let assumed = self.sync.assume_stored(peer, space, here.as_ref(), ids);
+                    self.pull_with(swarm, peer, space, &assumed);
+                } else {
+                    self.sync.caught_up(peer, space);
+                }
+                self.sync.queue(peer, space, batch);
+            }
+            (Pending::Push { space }, Response::Stored { .. }) => {
+                // Learn what the peer holds now, and continue if it still lacks something.
+                self.pull(node, swarm, peer, space, true);
+            }
+            (Pending::Pull { space } | Pending::Push { space }, Response::Refused { .. }) => {
+                self.sync.refused(&peer, space, Instant::now());
+            }
+            (Pending::Join { done }, Response::Welcome { welcome }) => {
+                let text = proto::text_from_wire(&welcome);
+                let result = node.finish_join(&text).map_err(|e| e.to_string());
+                if let Ok(space) = result {
+                    self.subscribe_all(node, swarm);
+                    self.sync.set_published(space, node.own_last_seq(space));
+                    self.pull(node, swarm, peer, space, true);
+                    self.emit(NetEvent::Changed(space));
+                }
+                let _ = done.send(result);
+            }
+            (Pending::Join { done }, Response::Refused { reason }) => {
+                let _ = done.send(Err(proto::text_from_wire(&reason)));
+            }
+            (Pending::Join { done }, _) => {
+                let _ = done.send(Err("the inviting device answered out of turn".into()));
+                self.violation(swarm, peer, "an answer that does not fit the request");
+            }
+            (Pending::Pull { space } | Pending::Push { space }, _) => {
+                self.sync.pull_ended(&peer, space);
+                self.violation(swarm, peer, "an answer that does not fit the request");
+            }
+        }
+    }
+
+    /// Stores the oldest pulled batch waiting in the backlog.
+    pub(super) fn store_backlog(&mut self, node: &mut Node, swarm: &mut Swarm<Behaviour>) {
+        let Some((peer, space, batch)) = self.sync.next_batch() else {
+            return;
+        };
+        match node.receive(space, batch, &Self::label(&peer)) {
+            Ok(received) => {
+                // Bulk catch-up is not re-published on gossip: peers on the topic get it by
+                // their own pulls; relays off the topic get a push.
+                if !received.stored.is_empty() {
+                    self.push_to_relays(node, swarm, space, received.stored, Some(peer));
+                    self.emit(NetEvent::Changed(space));
+                }
+            }
+            Err(e) => {
+                log(&format!("cannot store operations from peer {peer}: {e}"));
+                // Start again from what is stored.
+                self.sync.store_failed(peer, space);
+            }
+        }
+    }
+}

@@ -1,0 +1,479 @@
+//! The sync loop's bookkeeping, kept apart from the swarm so it can be tested without a
+//! network: per connected peer, which spaces it holds and whether a pull or how many requests
+//! are under way; what each peer was last seen to hold (for "unsent"); the pulled batches
+//! waiting to be stored and what a peer is assumed to hold once they are (so the next pull goes
+//! out before the previous batch is stored); and how far this device's own operations were
+//! published. The loop in [`super::peer`] drives it and does the I/O; times are passed in.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use libp2p::{Multiaddr, PeerId};
+
+use super::address::device_of_peer;
+use super::peer::MAX_INFLIGHT_PER_PEER;
+use super::status::{rfc3339, PeerInfo};
+use crate::ids::{DeviceId, OpId, SpaceId};
+use crate::vv::VersionVector;
+
+/// A peer that refused a space is asked again (without a reason to) after this long.
+pub(super) const REPROBE: Duration = Duration::from_secs(30);
+
+/// A pulled batch waiting to be stored: from whom, for which space, the envelopes.
+pub(super) type Pulled = (PeerId, SpaceId, Vec<Vec<u8>>);
+
+/// What is known of one connected peer.
+#[derive(Default)]
+struct PeerSync {
+    addresses: BTreeSet<Multiaddr>,
+    /// Per space: whether the peer holds it (None: not asked yet) and when we last asked.
+    holds: BTreeMap<SpaceId, (Option<bool>, Instant)>,
+    pulling: BTreeSet<SpaceId>,
+    inflight: usize,
+}
+
+/// The bookkeeping of one sync loop.
+#[derive(Default)]
+pub(super) struct SyncState {
+    /// Connected peers (and a peer being joined through).
+    peers: BTreeMap<PeerId, PeerSync>,
+    /// This device's own operations already published, per space.
+    published: BTreeMap<SpaceId, u64>,
+    /// What each peer was last seen to hold, per space (kept after disconnects for "unsent").
+    peer_have: BTreeMap<PeerId, BTreeMap<SpaceId, VersionVector>>,
+    last_sync: BTreeMap<PeerId, DateTime<Utc>>,
+    /// Pulled batches waiting to be stored, in arrival order: the next pull is already on its
+    /// way while one is checked and stored.
+    backlog: VecDeque<Pulled>,
+    /// Per peer and space: what this peer will hold once the backlog is stored.
+    assumed: BTreeMap<(PeerId, SpaceId), VersionVector>,
+}
+
+impl SyncState {
+    /// A connection to `peer` at `addr` was established.
+    pub(super) fn connected(&mut self, peer: PeerId, addr: Multiaddr) {
+        self.peers.entry(peer).or_default().addresses.insert(addr);
+    }
+
+    /// The last connection to `peer` closed: what it was seen to hold is kept.
+    pub(super) fn disconnected(&mut self, peer: &PeerId) {
+        self.peers.remove(peer);
+    }
+
+    /// Starts tracking a peer before it is connected (the inviter of a network join).
+    pub(super) fn expect(&mut self, peer: PeerId) {
+        self.peers.entry(peer).or_default();
+    }
+
+    /// The peers tracked now.
+    pub(super) fn peers(&self) -> Vec<PeerId> {
+        self.peers.keys().copied().collect()
+    }
+
+    pub(super) fn is_tracked(&self, peer: &PeerId) -> bool {
+        self.peers.contains_key(peer)
+    }
+
+    /// A request to `peer` went out.
+    pub(super) fn request_sent(&mut self, peer: PeerId) {
+        self.peers.entry(peer).or_default().inflight += 1;
+    }
+
+    /// A request to `peer` was answered or failed.
+    pub(super) fn request_done(&mut self, peer: &PeerId) {
+        if let Some(st) = self.peers.get_mut(peer) {
+            st.inflight = st.inflight.saturating_sub(1);
+        }
+    }
+
+    /// Whether to pull `space` from `peer` now: not while a pull of it is under way or its
+    /// batch is not stored yet, nor with the peer's requests at their bound; and, unless
+    /// `again` (there is a reason to), not within [`REPROBE`] of the peer refusing the space.
+    pub(super) fn should_pull(
+        &self,
+        peer: &PeerId,
+        space: SpaceId,
+        again: bool,
+        now: Instant,
+    ) -> bool {
+        let Some(st) = self.peers.get(peer) else {
+            return false;
+        };
+        if st.pulling.contains(&space)
+            || st.inflight >= MAX_INFLIGHT_PER_PEER
+            || self
+                .backlog
+                .iter()
+                .any(|(p, s, _)| p == peer && *s == space)
+        {
+            return false; // a pull is under way, or its batch is not stored yet
+        }
+        if !again {
+            if let Some((Some(false), asked)) = st.holds.get(&space) {
+                if now.saturating_duration_since(*asked) < REPROBE {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// A pull of `space` is being sent to `peer`.
+    pub(super) fn pull_started(&mut self, peer: &PeerId, space: SpaceId) {
+        if let Some(st) = self.peers.get_mut(peer) {
+            st.pulling.insert(space);
+        }
+    }
+
+    /// A pull of `space` from `peer` ended without an answer to take in.
+    pub(super) fn pull_ended(&mut self, peer: &PeerId, space: SpaceId) {
+        if let Some(st) = self.peers.get_mut(peer) {
+            st.pulling.remove(&space);
+        }
+    }
+
+    /// `peer` refused a pull or push of `space`: it does not hold it.
+    pub(super) fn refused(&mut self, peer: &PeerId, space: SpaceId, now: Instant) {
+        if let Some(st) = self.peers.get_mut(peer) {
+            st.pulling.remove(&space);
+            st.holds.insert(space, (Some(false), now));
+        }
+    }
+
+    /// `peer` took a push of `space`: it holds it.
+    pub(super) fn holds(&mut self, peer: &PeerId, space: SpaceId, now: Instant) {
+        if let Some(st) = self.peers.get_mut(peer) {
+            st.holds.insert(space, (Some(true), now));
+        }
+    }
+
+    /// `peer` said it holds `have` of `space` (in a pull, or in the answer to ours).
+    pub(super) fn saw_holding(
+        &mut self,
+        peer: PeerId,
+        space: SpaceId,
+        have: &VersionVector,
+        now: Instant,
+        at: DateTime<Utc>,
+    ) {
+        self.holds(&peer, space, now);
+        self.peer_have
+            .entry(peer)
+            .or_default()
+            .entry(space)
+            .or_default()
+            .merge(have);
+        self.last_sync.insert(peer, at);
+    }
+
+    /// What to tell `peer` this device holds of `space` in the next pull, sent before the batch
+    /// with the operations `batch` is stored: what it holds now (`here`, if known) and what it
+    /// was assumed to hold, advanced by the batch where it continues each device's sequence.
+    pub(super) fn assume_stored(
+        &mut self,
+        peer: PeerId,
+        space: SpaceId,
+        here: Option<&VersionVector>,
+        batch: impl IntoIterator<Item = OpId>,
+    ) -> VersionVector {
+        let assumed = self.assumed.entry((peer, space)).or_default();
+        if let Some(here) = here {
+            assumed.merge(here);
+        }
+        for id in batch {
+            if id.seq == assumed.get(&id.device) + 1 {
+                assumed.advance(id.device, id.seq);
+            }
+        }
+        assumed.clone()
+    }
+
+    /// `peer` has nothing more of `space` for this device: the next pull says what is stored.
+    pub(super) fn caught_up(&mut self, peer: PeerId, space: SpaceId) {
+        self.assumed.remove(&(peer, space));
+    }
+
+    /// Queues a pulled batch to be stored (an empty one is dropped).
+    pub(super) fn queue(&mut self, peer: PeerId, space: SpaceId, batch: Vec<Vec<u8>>) {
+        if !batch.is_empty() {
+            self.backlog.push_back((peer, space, batch));
+        }
+    }
+
+    pub(super) fn has_backlog(&self) -> bool {
+        !self.backlog.is_empty()
+    }
+
+    /// The oldest pulled batch, to be stored now.
+    pub(super) fn next_batch(&mut self) -> Option<Pulled> {
+        self.backlog.pop_front()
+    }
+
+    /// Storing a batch of `space` from `peer` failed: forget what was assumed and the batches
+    /// queued after it, so the next pull starts again from what is stored.
+    pub(super) fn store_failed(&mut self, peer: PeerId, space: SpaceId) {
+        self.assumed.remove(&(peer, space));
+        self.backlog
+            .retain(|(p, s, _)| !(*p == peer && *s == space));
+    }
+
+    /// The peers to push newly stored envelopes of `space` to: connected, known to hold the
+    /// space, not on its gossip topic (`on_topic`), not where they came `from`, and with room
+    /// for another request.
+    pub(super) fn relay_targets(
+        &self,
+        space: SpaceId,
+        from: Option<PeerId>,
+        on_topic: &BTreeSet<PeerId>,
+    ) -> Vec<PeerId> {
+        self.peers
+            .iter()
+            .filter(|(p, st)| {
+                Some(**p) != from
+                    && !on_topic.contains(p)
+                    && matches!(st.holds.get(&space), Some((Some(true), _)))
+                    && st.inflight < MAX_INFLIGHT_PER_PEER
+            })
+            .map(|(p, _)| *p)
+            .collect()
+    }
+
+    /// This device's last own operation in `space` published so far.
+    pub(super) fn published(&self, space: SpaceId) -> u64 {
+        self.published.get(&space).copied().unwrap_or(0)
+    }
+
+    pub(super) fn set_published(&mut self, space: SpaceId, seq: u64) {
+        self.published.insert(space, seq);
+    }
+
+    /// Of `mine` operations of device `me` in `space`, how many no peer was seen to hold.
+    pub(super) fn unsent(&self, space: SpaceId, me: &DeviceId, mine: u64) -> u64 {
+        let confirmed = self
+            .peer_have
+            .values()
+            .filter_map(|spaces| spaces.get(&space))
+            .map(|vv| vv.get(me))
+            .max()
+            .unwrap_or(0);
+        mine.saturating_sub(confirmed)
+    }
+
+    /// The peers for a person: the tracked ones, then those synced with earlier in this run.
+    pub(super) fn peer_infos(&self, connected: impl Fn(&PeerId) -> bool) -> Vec<PeerInfo> {
+        let mut peers: Vec<PeerInfo> = self
+            .peers
+            .iter()
+            .map(|(peer, st)| PeerInfo {
+                peer_id: peer.to_string(),
+                device: device_of_peer(peer).map(|d| d.to_string()),
+                connected: connected(peer),
+                addresses: st.addresses.iter().map(|a| a.to_string()).collect(),
+                last_sync: self.last_sync.get(peer).map(rfc3339),
+            })
+            .collect();
+        for (peer, at) in &self.last_sync {
+            if !self.peers.contains_key(peer) {
+                peers.push(PeerInfo {
+                    peer_id: peer.to_string(),
+                    device: device_of_peer(peer).map(|d| d.to_string()),
+                    connected: false,
+                    addresses: Vec::new(),
+                    last_sync: Some(rfc3339(at)),
+                });
+            }
+        }
+        peers
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn space(n: u8) -> SpaceId {
+        SpaceId([n; 16])
+    }
+
+    fn op(device: u8, seq: u64) -> OpId {
+        OpId {
+            device: DeviceId([device; 32]),
+            seq,
+        }
+    }
+
+    fn vv(entries: &[(u8, u64)]) -> VersionVector {
+        let mut vv = VersionVector::new();
+        for (device, seq) in entries {
+            vv.advance(DeviceId([*device; 32]), *seq);
+        }
+        vv
+    }
+
+    fn addr() -> Multiaddr {
+        "/ip4/127.0.0.1/tcp/7470".parse().unwrap()
+    }
+
+    #[test]
+    fn a_pull_waits_for_the_one_under_way_and_for_its_batch_to_be_stored() {
+        let mut st = SyncState::default();
+        let (peer, now) = (PeerId::random(), Instant::now());
+        assert!(!st.should_pull(&peer, space(1), true, now), "not connected");
+        st.connected(peer, addr());
+        assert!(st.should_pull(&peer, space(1), false, now));
+        st.pull_started(&peer, space(1));
+        st.request_sent(peer);
+        assert!(!st.should_pull(&peer, space(1), true, now), "one under way");
+        assert!(
+            st.should_pull(&peer, space(2), false, now),
+            "other spaces go on"
+        );
+        st.request_done(&peer);
+        st.pull_ended(&peer, space(1));
+        st.saw_holding(peer, space(1), &vv(&[(1, 3)]), now, Utc::now());
+        st.queue(peer, space(1), vec![vec![1]]);
+        assert!(
+            !st.should_pull(&peer, space(1), true, now),
+            "its batch is not stored yet"
+        );
+        assert_eq!(st.next_batch(), Some((peer, space(1), vec![vec![1]])));
+        assert!(!st.has_backlog());
+        assert!(st.should_pull(&peer, space(1), false, now));
+        st.queue(peer, space(1), Vec::new());
+        assert!(!st.has_backlog(), "an empty batch is not queued");
+    }
+
+    #[test]
+    fn requests_in_flight_are_bounded_per_peer() {
+        let mut st = SyncState::default();
+        let (peer, now) = (PeerId::random(), Instant::now());
+        st.connected(peer, addr());
+        for _ in 0..MAX_INFLIGHT_PER_PEER {
+            st.request_sent(peer);
+        }
+        assert!(!st.should_pull(&peer, space(1), true, now));
+        st.request_done(&peer);
+        assert!(st.should_pull(&peer, space(1), true, now));
+        st.disconnected(&peer);
+        st.request_done(&peer); // an answer after the disconnect changes nothing
+        assert!(!st.is_tracked(&peer));
+    }
+
+    #[test]
+    fn a_refused_space_is_asked_again_only_with_a_reason_or_after_a_while() {
+        let mut st = SyncState::default();
+        let (peer, t0) = (PeerId::random(), Instant::now());
+        st.connected(peer, addr());
+        st.pull_started(&peer, space(1));
+        st.refused(&peer, space(1), t0);
+        let soon = t0 + Duration::from_secs(1);
+        assert!(!st.should_pull(&peer, space(1), false, soon));
+        assert!(
+            st.should_pull(&peer, space(1), true, soon),
+            "pulled by it, or pushed"
+        );
+        assert!(st.should_pull(&peer, space(1), false, t0 + REPROBE));
+        assert!(st
+            .relay_targets(space(1), None, &BTreeSet::new())
+            .is_empty());
+        st.holds(&peer, space(1), soon);
+        assert!(st.should_pull(&peer, space(1), false, soon));
+    }
+
+    #[test]
+    fn the_next_pull_assumes_only_what_continues_each_sequence() {
+        let mut st = SyncState::default();
+        let peer = PeerId::random();
+        let here = vv(&[(1, 2)]);
+        let batch = [op(1, 3), op(1, 4), op(1, 6), op(2, 1), op(2, 3)];
+        let assumed = st.assume_stored(peer, space(1), Some(&here), batch);
+        assert_eq!(assumed, vv(&[(1, 4), (2, 1)]));
+        // The next batch continues from what was assumed, even before anything is stored.
+        let assumed = st.assume_stored(peer, space(1), Some(&here), [op(1, 5), op(2, 2)]);
+        assert_eq!(assumed, vv(&[(1, 5), (2, 2)]));
+        // Once caught up, the next pull starts from what is stored.
+        st.caught_up(peer, space(1));
+        let assumed = st.assume_stored(peer, space(1), None, []);
+        assert_eq!(assumed, VersionVector::new());
+    }
+
+    #[test]
+    fn a_failed_store_drops_what_was_assumed_and_queued_for_that_peer_and_space() {
+        let mut st = SyncState::default();
+        let (a, b) = (PeerId::random(), PeerId::random());
+        st.assume_stored(a, space(1), None, [op(1, 1)]);
+        st.assume_stored(a, space(2), None, [op(1, 1)]);
+        st.queue(a, space(1), vec![vec![1]]);
+        st.queue(b, space(1), vec![vec![2]]);
+        st.queue(a, space(1), vec![vec![3]]);
+        st.queue(a, space(2), vec![vec![4]]);
+        assert_eq!(st.next_batch(), Some((a, space(1), vec![vec![1]])));
+        st.store_failed(a, space(1));
+        assert_eq!(st.next_batch(), Some((b, space(1), vec![vec![2]])));
+        assert_eq!(st.next_batch(), Some((a, space(2), vec![vec![4]])));
+        assert_eq!(st.next_batch(), None);
+        assert_eq!(
+            st.assume_stored(a, space(1), None, []),
+            VersionVector::new(),
+            "forgotten"
+        );
+        assert_eq!(
+            st.assume_stored(a, space(2), None, []),
+            vv(&[(1, 1)]),
+            "kept"
+        );
+    }
+
+    #[test]
+    fn unsent_counts_what_no_peer_was_seen_to_hold_even_after_it_left() {
+        let mut st = SyncState::default();
+        let me = DeviceId([1; 32]);
+        let (a, b, now) = (PeerId::random(), PeerId::random(), Instant::now());
+        assert_eq!(st.unsent(space(1), &me, 7), 7);
+        st.connected(a, addr());
+        st.connected(b, addr());
+        st.saw_holding(a, space(1), &vv(&[(1, 3)]), now, Utc::now());
+        st.saw_holding(b, space(1), &vv(&[(1, 5), (2, 9)]), now, Utc::now());
+        assert_eq!(st.unsent(space(1), &me, 7), 2);
+        assert_eq!(st.unsent(space(2), &me, 7), 7, "per space");
+        st.saw_holding(b, space(1), &vv(&[(1, 4)]), now, Utc::now());
+        assert_eq!(st.unsent(space(1), &me, 7), 2, "what a peer held is merged");
+        st.disconnected(&b);
+        assert_eq!(st.unsent(space(1), &me, 7), 2, "kept after a disconnect");
+        let infos = st.peer_infos(|_| true);
+        assert_eq!(infos.len(), 2, "a peer synced with earlier is still listed");
+        let gone = infos.iter().find(|i| i.peer_id == b.to_string()).unwrap();
+        assert!(!gone.connected && gone.last_sync.is_some());
+    }
+
+    #[test]
+    fn relays_are_peers_holding_the_space_off_the_topic_with_room() {
+        let mut st = SyncState::default();
+        let now = Instant::now();
+        let [on_topic, relay, source, busy, unknown] = [(); 5].map(|()| PeerId::random());
+        for p in [on_topic, relay, source, busy, unknown] {
+            st.connected(p, addr());
+        }
+        for p in [on_topic, relay, source, busy] {
+            st.holds(&p, space(1), now);
+        }
+        for _ in 0..MAX_INFLIGHT_PER_PEER {
+            st.request_sent(busy);
+        }
+        let topic = BTreeSet::from([on_topic]);
+        assert_eq!(
+            st.relay_targets(space(1), Some(source), &topic),
+            vec![relay]
+        );
+    }
+
+    #[test]
+    fn own_operations_are_published_once() {
+        let mut st = SyncState::default();
+        assert_eq!(st.published(space(1)), 0);
+        st.set_published(space(1), 4);
+        assert_eq!(st.published(space(1)), 4);
+        assert_eq!(st.published(space(2)), 0);
+    }
+}
