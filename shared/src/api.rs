@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::op::Change;
 use crate::record::{
     check_text, FieldKey, FieldValue, IncidentKind, IncidentState, JournalKind, Level, Priority,
-    ReportKind, SetField, Timestamp, ValueProblem, LONG_TEXT, SHORT_TEXT,
+    RecordKind, ReportKind, SetField, Timestamp, ValueProblem, LONG_TEXT, SHORT_TEXT,
 };
 
 /// The Tauri event emitted after every change to a space (local write now, sync later).
@@ -661,6 +661,58 @@ impl ContactInput {
         opt_text(&mut c, &self.radio_call_sign, FieldValue::RadioCallSign);
         opt_text(&mut c, &self.note, FieldValue::Note);
         Ok(c)
+    }
+}
+
+/// A new record of any kind, as a form (or the CLI) sends it: the one input of the engine's
+/// write path (`Node::create_from`), which validates it, resolves its references and fills the
+/// defaults the form leaves to the device (a journal entry's author and workstation).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RecordInput {
+    Task(TaskInput),
+    SituationReport(SitrepInput),
+    JournalEntry(JournalInput),
+    ResourceRequest(RequestInput),
+    Incident(IncidentInput),
+    Contact(ContactInput),
+}
+
+impl RecordInput {
+    /// The kind of record this input creates.
+    pub fn kind(&self) -> RecordKind {
+        match self {
+            RecordInput::Task(_) => RecordKind::Task,
+            RecordInput::SituationReport(_) => RecordKind::SituationReport,
+            RecordInput::JournalEntry(_) => RecordKind::JournalEntry,
+            RecordInput::ResourceRequest(_) => RecordKind::ResourceRequest,
+            RecordInput::Incident(_) => RecordKind::Incident,
+            RecordInput::Contact(_) => RecordKind::Contact,
+        }
+    }
+
+    /// The problems of the form (empty: valid).
+    pub fn validate(&self) -> FormErrors {
+        match self {
+            RecordInput::Task(i) => i.validate(),
+            RecordInput::SituationReport(i) => i.validate(),
+            RecordInput::JournalEntry(i) => i.validate(),
+            RecordInput::ResourceRequest(i) => i.validate(),
+            RecordInput::Incident(i) => i.validate(),
+            RecordInput::Contact(i) => i.validate(),
+        }
+    }
+
+    /// The changes the form itself makes, without references to other records (`supersedes`,
+    /// `corrects`) and without device defaults: the engine adds those.
+    pub fn to_changes(&self) -> Result<Vec<Change>, FormErrors> {
+        match self {
+            RecordInput::Task(i) => i.to_changes(),
+            RecordInput::SituationReport(i) => i.to_changes(),
+            RecordInput::JournalEntry(i) => i.to_changes(),
+            RecordInput::ResourceRequest(i) => i.to_changes(),
+            RecordInput::Incident(i) => i.to_changes(),
+            RecordInput::Contact(i) => i.to_changes(),
+        }
     }
 }
 

@@ -46,6 +46,8 @@ use crate::vv::VersionVector;
 
 mod replication;
 pub use replication::{Holding, Received, MAX_PENDING_BYTES, MAX_PENDING_OPS};
+mod records;
+pub use records::WriteError;
 
 /// Longest space name, in bytes.
 pub const MAX_SPACE_NAME: usize = 200;
