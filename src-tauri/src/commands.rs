@@ -1,5 +1,7 @@
-//! The typed Tauri commands: each one validates its input, calls the engine and maps the error
-//! to one Czech sentence. Only the plain types of `krizlink_core::api` and `views` cross into
+//! The typed Tauri commands: each one parses its ids, calls the engine and maps the error to
+//! one Czech sentence. Record writes go through the engine's one write path (`Node::create_from`,
+//! `edit_fields`, `add_comment`), which validates the form input, checks references and fills
+//! defaults exactly as it does for `krizlink-node`. Only the plain types of `krizlink_core::api` and `views` cross into
 //! the UI. Every write returns after the engine made it durable (the op log is fdatasync'ed)
 //! and then emits [`SPACE_CHANGED`], so every open view refreshes without polling.
 
@@ -8,20 +10,19 @@ use std::sync::{Arc, Mutex};
 
 use krizlink_core::api::{
     AppStatus, ContactInput, FieldConflict, FieldEdit, IncidentInput, JournalInput, NetworkView,
-    RequestInput, SitrepInput, SpaceChanged, SpaceInfo, TaskInput, MAX_SAVED_PEERS,
+    RecordInput, RequestInput, SitrepInput, SpaceChanged, SpaceInfo, TaskInput, MAX_SAVED_PEERS,
     MIN_PASSPHRASE_CHARS, SPACE_CHANGED,
 };
 use krizlink_core::engine::keystore::{KdfParams, Role};
-use krizlink_core::engine::node::Node;
+use krizlink_core::engine::node::{Node, WriteError};
 use krizlink_core::engine::sync::{self, NetAction};
-use krizlink_core::op::Change;
 use krizlink_core::views::{
     Contact, Incident, JournalEntry, ResourceRequest, SituationReport, Task,
 };
-use krizlink_core::{FieldValue, RecordId, RecordKind, SpaceId, Status};
+use krizlink_core::{RecordId, RecordKind, SpaceId, Status};
 use tauri::{AppHandle, Emitter, State};
 
-use crate::errors::{cs, form_cs, kind_cs};
+use crate::errors::{cs, write_cs};
 use crate::network::{parse_address, save_peers, saved_peers, NetOptions, Running};
 
 /// The engine inside the app: the data dir and, once unlocked, the node's thread.
@@ -411,37 +412,20 @@ list_command!(list_requests, ResourceRequest, resource_requests);
 list_command!(list_incidents, Incident, incidents);
 list_command!(list_contacts, Contact, contacts);
 
-/// Creates a record of `kind` from form changes; returns its id once durable.
+/// Creates a record from its form input through the engine's one write path (validation,
+/// references, defaults); returns its id once durable.
 async fn create(
     app: &AppHandle,
     engine: &Engine,
     space: &str,
-    kind: RecordKind,
-    changes: impl FnOnce(&Node, SpaceId) -> Answer<Vec<Change>> + Send + 'static,
+    input: RecordInput,
 ) -> Answer<String> {
     let space = space_id(space)?;
     let id = engine
-        .with(move |node| {
-            let changes = changes(node, space)?;
-            node.create_record(space, kind, changes).map_err(|e| cs(&e))
-        })
+        .with(move |node| node.create_from(space, &input).map_err(|e| write_cs(&e)))
         .await?;
     changed(app, space);
     Ok(id.to_string())
-}
-
-/// The id of an existing record of `kind` named by a form (a report it supersedes, an entry it
-/// corrects).
-fn existing(node: &Node, space: SpaceId, kind: RecordKind, text: &str) -> Answer<RecordId> {
-    let id = record_id(text)?;
-    let replica = node.replica(space).map_err(|e| cs(&e))?;
-    if replica.record(kind, id).is_none() {
-        return Err(format!(
-            "Odkazovaný záznam ({}) v prostoru není.",
-            kind_cs(kind)
-        ));
-    }
-    Ok(id)
 }
 
 #[tauri::command]
@@ -451,10 +435,7 @@ pub async fn create_task(
     space: String,
     input: TaskInput,
 ) -> Answer<String> {
-    create(&app, &engine, &space, RecordKind::Task, move |_, _| {
-        input.to_changes().map_err(|e| form_cs(&e))
-    })
-    .await
+    create(&app, &engine, &space, RecordInput::Task(input)).await
 }
 
 #[tauri::command]
@@ -464,24 +445,7 @@ pub async fn create_report(
     space: String,
     input: SitrepInput,
 ) -> Answer<String> {
-    create(
-        &app,
-        &engine,
-        &space,
-        RecordKind::SituationReport,
-        move |node, sp| {
-            let mut c = input.to_changes().map_err(|e| form_cs(&e))?;
-            if let Some(old) = input.supersedes.as_deref().filter(|s| !s.is_empty()) {
-                let old = existing(node, sp, RecordKind::SituationReport, old)?;
-                c.push(Change::Set {
-                    value: FieldValue::Supersedes(old),
-                    bases: Default::default(),
-                });
-            }
-            Ok(c)
-        },
-    )
-    .await
+    create(&app, &engine, &space, RecordInput::SituationReport(input)).await
 }
 
 #[tauri::command]
@@ -491,35 +455,7 @@ pub async fn create_journal(
     space: String,
     input: JournalInput,
 ) -> Answer<String> {
-    create(
-        &app,
-        &engine,
-        &space,
-        RecordKind::JournalEntry,
-        move |node, sp| {
-            let mut c = input.to_changes().map_err(|e| form_cs(&e))?;
-            if let Some(old) = input.corrects.as_deref().filter(|s| !s.is_empty()) {
-                let old = existing(node, sp, RecordKind::JournalEntry, old)?;
-                c.push(Change::Set {
-                    value: FieldValue::Corrects(old),
-                    bases: Default::default(),
-                });
-            }
-            // The workstation is this device; the author defaults to the identity's name.
-            if input.author.trim().is_empty() {
-                c.push(Change::Set {
-                    value: FieldValue::Author(node.name().to_owned()),
-                    bases: Default::default(),
-                });
-            }
-            c.push(Change::Set {
-                value: FieldValue::Workstation(node.device_id().short()),
-                bases: Default::default(),
-            });
-            Ok(c)
-        },
-    )
-    .await
+    create(&app, &engine, &space, RecordInput::JournalEntry(input)).await
 }
 
 #[tauri::command]
@@ -529,14 +465,7 @@ pub async fn create_request(
     space: String,
     input: RequestInput,
 ) -> Answer<String> {
-    create(
-        &app,
-        &engine,
-        &space,
-        RecordKind::ResourceRequest,
-        move |_, _| input.to_changes().map_err(|e| form_cs(&e)),
-    )
-    .await
+    create(&app, &engine, &space, RecordInput::ResourceRequest(input)).await
 }
 
 #[tauri::command]
@@ -546,10 +475,7 @@ pub async fn create_incident(
     space: String,
     input: IncidentInput,
 ) -> Answer<String> {
-    create(&app, &engine, &space, RecordKind::Incident, move |_, _| {
-        input.to_changes().map_err(|e| form_cs(&e))
-    })
-    .await
+    create(&app, &engine, &space, RecordInput::Incident(input)).await
 }
 
 #[tauri::command]
@@ -559,10 +485,7 @@ pub async fn create_contact(
     space: String,
     input: ContactInput,
 ) -> Answer<String> {
-    create(&app, &engine, &space, RecordKind::Contact, move |_, _| {
-        input.to_changes().map_err(|e| form_cs(&e))
-    })
-    .await
+    create(&app, &engine, &space, RecordInput::Contact(input)).await
 }
 
 /// Changes scalar fields and sets of a record. Each value replaces every version of its field
@@ -581,48 +504,8 @@ pub async fn edit_record(
     let record = record_id(&id)?;
     engine
         .with(move |node| {
-            let state = node
-                .replica(space)
-                .map_err(|e| cs(&e))?
-                .record(kind, record)
-                .ok_or_else(|| {
-                    format!("Záznam ({}) v tomto prostoru neexistuje.", kind_cs(kind))
-                })?;
-            let too_many =
-                || "Záznam má příliš mnoho souběžných verzí pole; obraťte se na správce.";
-            let mut changes = Vec::new();
-            for value in edit.values {
-                let bases = state
-                    .register(value.key())
-                    .map(|r| r.heads())
-                    .unwrap_or_default();
-                changes.push(Change::Set {
-                    value,
-                    bases: bases.try_into().map_err(|_| too_many())?,
-                });
-            }
-            for (set, element) in edit.add {
-                changes.push(Change::Add {
-                    set,
-                    element: element.trim().to_owned(),
-                });
-            }
-            for (set, element) in edit.remove {
-                let observed = state
-                    .set(set)
-                    .map(|s| s.additions_of(&element))
-                    .unwrap_or_default();
-                changes.push(Change::Remove {
-                    set,
-                    element,
-                    observed: observed.try_into().map_err(|_| too_many())?,
-                });
-            }
-            if changes.is_empty() {
-                return Err("Nic se nezměnilo.".into());
-            }
-            node.edit_record(space, record, kind, changes)
-                .map_err(|e| cs(&e))
+            node.edit_fields(space, kind, record, &edit)
+                .map_err(|e| write_cs(&e))
         })
         .await?;
     changed(&app, space);
@@ -664,27 +547,18 @@ pub async fn add_comment(
 ) -> Answer<()> {
     let space = space_id(&space)?;
     let record = record_id(&id)?;
-    if text.trim().is_empty() {
-        return Err("Komentář nesmí být prázdný.".into());
-    }
     engine
         .with(move |node| {
-            node.edit_record(
-                space,
-                record,
-                kind,
-                vec![Change::Comment {
-                    text: text.trim().to_owned(),
-                }],
-            )
-            .map_err(|e| cs(&e))
+            node.add_comment(space, kind, record, &text)
+                .map_err(|e| write_cs(&e))
         })
         .await?;
     changed(&app, space);
     Ok(())
 }
 
-/// The concurrent values of each conflicting field of a record, the shown one first.
+/// The concurrent values of each conflicting field of a record, the shown one first (none for
+/// a record this device does not have).
 #[tauri::command]
 pub async fn record_conflicts(
     engine: State<'_, Engine>,
@@ -695,24 +569,11 @@ pub async fn record_conflicts(
     let space = space_id(&space)?;
     let record = record_id(&id)?;
     engine
-        .with(move |node| {
-            let Some(state) = node
-                .replica(space)
-                .map_err(|e| cs(&e))?
-                .record(kind, record)
-            else {
-                return Ok(Vec::new());
-            };
-            Ok(state
-                .field_conflicts()
-                .into_iter()
-                .map(|(field, alternatives)| {
-                    let mut values: Vec<FieldValue> =
-                        state.field(field).into_iter().cloned().collect();
-                    values.extend(alternatives.into_iter().map(|(_, _, v)| v.clone()));
-                    FieldConflict { field, values }
-                })
-                .collect())
-        })
+        .with(
+            move |node| match node.field_conflicts(space, kind, record) {
+                Err(WriteError::NoSuchRecord { .. }) => Ok(Vec::new()),
+                other => other.map_err(|e| write_cs(&e)),
+            },
+        )
         .await
 }
