@@ -9,7 +9,7 @@ cd "$ROOT"
 source scripts/setup.sh
 
 if [[ -z "${DISPLAY:-}" && -z "${WAYLAND_DISPLAY:-}" ]]; then
-  echo "No display (DISPLAY/WAYLAND_DISPLAY unset): the desktop app needs one. On a server, run the headless peer instead: cargo build --release -p krizlink-core --features engine --bin krizlink-node, then target/release/krizlink-node init --name NAME and target/release/krizlink-node serve (docs/CLI.md)." >&2
+  echo "No display (DISPLAY/WAYLAND_DISPLAY unset): the desktop app needs one. On a server, run the headless peer instead: cargo build --release -p krizlink-core --features cli --bin krizlink-node, then target/release/krizlink-node init --name NAME and target/release/krizlink-node serve (docs/CLI.md)." >&2
   exit 3
 fi
 scripts/build-ui.sh

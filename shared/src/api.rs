@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::op::Change;
 use crate::record::{
     check_text, FieldKey, FieldValue, IncidentKind, IncidentState, JournalKind, Level, Priority,
-    ReportKind, SetField, Timestamp, ValueProblem, LONG_TEXT, SHORT_TEXT,
+    RecordKind, ReportKind, SetField, Timestamp, ValueProblem, LONG_TEXT, SHORT_TEXT,
 };
 
 /// The Tauri event emitted after every change to a space (local write now, sync later).
@@ -637,9 +637,10 @@ impl ContactInput {
     }
 }
 
-/// A new record of any kind, as its form sends it: the one input every write of a record
-/// goes through, from the desktop and from the CLI.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// A new record of any kind, as a form (or the CLI) sends it: the one input of the engine's
+/// write path (`Node::create_from`), which validates it, resolves its references and fills the
+/// defaults the form leaves to the device (a journal entry's author and workstation).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RecordInput {
     Task(TaskInput),
     SituationReport(SitrepInput),
@@ -650,18 +651,19 @@ pub enum RecordInput {
 }
 
 impl RecordInput {
-    pub fn kind(&self) -> crate::RecordKind {
-        use crate::RecordKind as K;
+    /// The kind of record this input creates.
+    pub fn kind(&self) -> RecordKind {
         match self {
-            RecordInput::Task(_) => K::Task,
-            RecordInput::SituationReport(_) => K::SituationReport,
-            RecordInput::JournalEntry(_) => K::JournalEntry,
-            RecordInput::ResourceRequest(_) => K::ResourceRequest,
-            RecordInput::Incident(_) => K::Incident,
-            RecordInput::Contact(_) => K::Contact,
+            RecordInput::Task(_) => RecordKind::Task,
+            RecordInput::SituationReport(_) => RecordKind::SituationReport,
+            RecordInput::JournalEntry(_) => RecordKind::JournalEntry,
+            RecordInput::ResourceRequest(_) => RecordKind::ResourceRequest,
+            RecordInput::Incident(_) => RecordKind::Incident,
+            RecordInput::Contact(_) => RecordKind::Contact,
         }
     }
 
+    /// The problems of the form (empty: valid).
     pub fn validate(&self) -> FormErrors {
         match self {
             RecordInput::Task(i) => i.validate(),
@@ -673,7 +675,8 @@ impl RecordInput {
         }
     }
 
-    /// The changes that create the record (references to other records not included).
+    /// The changes the form itself makes, without references to other records (`supersedes`,
+    /// `corrects`) and without device defaults: the engine adds those.
     pub fn to_changes(&self) -> Result<Vec<Change>, FormErrors> {
         match self {
             RecordInput::Task(i) => i.to_changes(),

@@ -2,6 +2,9 @@
 //! argument and answer types; `main.rs` checks the registration against that list), takes its
 //! arguments as `args`, calls the engine in one job and maps the error to one Czech sentence.
 //! Only the plain types of `krizlink_core::api`, `snapshot` and `views` cross into the UI.
+//! Record writes go through the engine's one write path (`Node::create_from`, `edit_fields`,
+//! `add_comment`), which validates the form input, checks references and fills the device's
+//! defaults, exactly as for the CLI; this file only maps their errors to Czech.
 //! Every write returns after the engine made it durable (the op log is fdatasync'ed) and then
 //! emits [`SPACE_CHANGED`] once, so the open view reloads without polling.
 
@@ -9,19 +12,18 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use krizlink_core::api::{
-    AppStatus, FieldConflict, NetworkView, RecordInput, SpaceChanged, SpaceInfo, MAX_SAVED_PEERS,
-    MIN_PASSPHRASE_CHARS, SPACE_CHANGED,
+    AppStatus, NetworkView, SpaceChanged, SpaceInfo, MAX_SAVED_PEERS, MIN_PASSPHRASE_CHARS,
+    SPACE_CHANGED,
 };
 use krizlink_core::calls::{self, Args, Reply};
 use krizlink_core::engine::keystore::KdfParams;
-use krizlink_core::engine::node::Node;
+use krizlink_core::engine::node::{Node, WriteError};
 use krizlink_core::engine::sync::{self, NetAction};
-use krizlink_core::op::Change;
 use krizlink_core::snapshot::SpaceSnapshot;
-use krizlink_core::{FieldValue, RecordId, RecordKind, SpaceId};
+use krizlink_core::{RecordId, RecordKind, SpaceId};
 use tauri::{AppHandle, Emitter, State};
 
-use crate::errors::{cs, form_cs, kind_cs};
+use crate::errors::{cs, write_cs};
 use crate::network::{parse_address, save_peers, saved_peers, NetOptions, Running};
 
 /// The engine inside the app: the data dir and, once unlocked, the node's thread.
@@ -428,51 +430,6 @@ pub async fn open_space(
         .await
 }
 
-/// The id of an existing record of `kind` named by a form (a report it supersedes, an entry it
-/// corrects).
-fn existing(node: &Node, space: SpaceId, kind: RecordKind, text: &str) -> Answer<RecordId> {
-    let id = record_id(text)?;
-    let replica = node.replica(space).map_err(|e| cs(&e))?;
-    if replica.record(kind, id).is_none() {
-        return Err(format!(
-            "Odkazovaný záznam ({}) v prostoru není.",
-            kind_cs(kind)
-        ));
-    }
-    Ok(id)
-}
-
-/// The changes that create a record from its form input, with references checked and the
-/// journal's defaults filled.
-fn creation(node: &Node, space: SpaceId, input: &RecordInput) -> Answer<Vec<Change>> {
-    let mut c = input.to_changes().map_err(|e| form_cs(&e))?;
-    let set = |value| Change::Set {
-        value,
-        bases: Default::default(),
-    };
-    match input {
-        RecordInput::SituationReport(report) => {
-            if let Some(old) = report.supersedes.as_deref().filter(|s| !s.is_empty()) {
-                let old = existing(node, space, RecordKind::SituationReport, old)?;
-                c.push(set(FieldValue::Supersedes(old)));
-            }
-        }
-        RecordInput::JournalEntry(entry) => {
-            if let Some(old) = entry.corrects.as_deref().filter(|s| !s.is_empty()) {
-                let old = existing(node, space, RecordKind::JournalEntry, old)?;
-                c.push(set(FieldValue::Corrects(old)));
-            }
-            // The workstation is this device; the author defaults to the identity's name.
-            if entry.author.trim().is_empty() {
-                c.push(set(FieldValue::Author(node.name().to_owned())));
-            }
-            c.push(set(FieldValue::Workstation(node.device_id().short())));
-        }
-        _ => {}
-    }
-    Ok(c)
-}
-
 /// Creates a record of any kind from its form; answers its id once durable.
 #[tauri::command]
 pub async fn create_record(
@@ -483,11 +440,7 @@ pub async fn create_record(
     let space = space_id(&args.space)?;
     let input = args.input;
     let id = engine
-        .with(move |node| {
-            let changes = creation(node, space, &input)?;
-            node.create_record(space, input.kind(), changes)
-                .map_err(|e| cs(&e))
-        })
+        .with(move |node| node.create_from(space, &input).map_err(|e| write_cs(&e)))
         .await?;
     changed(&app, space);
     Ok(id.to_string())
@@ -511,48 +464,8 @@ pub async fn edit_record(
     let edit = args.edit;
     engine
         .with(move |node| {
-            let state = node
-                .replica(space)
-                .map_err(|e| cs(&e))?
-                .record(kind, record)
-                .ok_or_else(|| {
-                    format!("Záznam ({}) v tomto prostoru neexistuje.", kind_cs(kind))
-                })?;
-            let too_many =
-                || "Záznam má příliš mnoho souběžných verzí pole; obraťte se na správce.";
-            let mut changes = Vec::new();
-            for value in edit.values {
-                let bases = state
-                    .register(value.key())
-                    .map(|r| r.heads())
-                    .unwrap_or_default();
-                changes.push(Change::Set {
-                    value,
-                    bases: bases.try_into().map_err(|_| too_many())?,
-                });
-            }
-            for (set, element) in edit.add {
-                changes.push(Change::Add {
-                    set,
-                    element: element.trim().to_owned(),
-                });
-            }
-            for (set, element) in edit.remove {
-                let observed = state
-                    .set(set)
-                    .map(|s| s.additions_of(&element))
-                    .unwrap_or_default();
-                changes.push(Change::Remove {
-                    set,
-                    element,
-                    observed: observed.try_into().map_err(|_| too_many())?,
-                });
-            }
-            if changes.is_empty() {
-                return Err("Nic se nezměnilo.".into());
-            }
-            node.edit_record(space, record, kind, changes)
-                .map_err(|e| cs(&e))
+            node.edit_fields(space, kind, record, &edit)
+                .map_err(|e| write_cs(&e))
         })
         .await?;
     changed(&app, space);
@@ -587,20 +500,10 @@ pub async fn add_comment(
 ) -> Answer<Reply<calls::AddCommentCmd>> {
     let (space, kind, record) = target(&args.record)?;
     let text = args.text;
-    if text.trim().is_empty() {
-        return Err("Komentář nesmí být prázdný.".into());
-    }
     engine
         .with(move |node| {
-            node.edit_record(
-                space,
-                record,
-                kind,
-                vec![Change::Comment {
-                    text: text.trim().to_owned(),
-                }],
-            )
-            .map_err(|e| cs(&e))
+            node.add_comment(space, kind, record, &text)
+                .map_err(|e| write_cs(&e))
         })
         .await?;
     changed(&app, space);
@@ -615,24 +518,12 @@ pub async fn record_conflicts(
 ) -> Answer<Reply<calls::RecordConflicts>> {
     let (space, kind, record) = target(&args)?;
     engine
-        .with(move |node| {
-            let Some(state) = node
-                .replica(space)
-                .map_err(|e| cs(&e))?
-                .record(kind, record)
-            else {
-                return Ok(Vec::new());
-            };
-            Ok(state
-                .field_conflicts()
-                .into_iter()
-                .map(|(field, alternatives)| {
-                    let mut values: Vec<FieldValue> =
-                        state.field(field).into_iter().cloned().collect();
-                    values.extend(alternatives.into_iter().map(|(_, _, v)| v.clone()));
-                    FieldConflict { field, values }
-                })
-                .collect())
-        })
+        .with(
+            move |node| match node.field_conflicts(space, kind, record) {
+                // A record not (yet) here has no conflicts to show.
+                Err(WriteError::NoSuchRecord { .. }) => Ok(Vec::new()),
+                other => other.map_err(|e| write_cs(&e)),
+            },
+        )
         .await
 }

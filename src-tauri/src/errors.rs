@@ -2,7 +2,7 @@
 //! debug dump, a path to a key or an English stack of causes.
 
 use krizlink_core::api::{field_label_cs, FieldError};
-use krizlink_core::engine::node::NodeError;
+use krizlink_core::engine::node::{NodeError, WriteError};
 use krizlink_core::op::InvalidOp;
 use krizlink_core::record::ValueProblem;
 use krizlink_core::RecordKind;
@@ -130,6 +130,26 @@ pub fn cs(e: &NodeError) -> String {
             )
         }
         NodeError::MayNotInvite => "Zvát do prostoru může jen předseda nebo tajemník štábu.".into(),
+    }
+}
+
+/// The sentence for a refused record write (the engine's write path).
+pub fn write_cs(e: &WriteError) -> String {
+    match e {
+        WriteError::Form(errors) => form_cs(errors),
+        WriteError::BadReference => "Neplatný identifikátor záznamu.".into(),
+        WriteError::MissingReference { kind } => {
+            format!("Odkazovaný záznam ({}) v prostoru není.", kind_cs(*kind))
+        }
+        WriteError::NoSuchRecord { kind } => {
+            format!("Záznam ({}) v tomto prostoru neexistuje.", kind_cs(*kind))
+        }
+        WriteError::TooManyVersions => {
+            "Záznam má příliš mnoho souběžných verzí pole; obraťte se na správce.".into()
+        }
+        WriteError::NothingChanged => "Nic se nezměnilo.".into(),
+        WriteError::EmptyComment => "Komentář nesmí být prázdný.".into(),
+        WriteError::Node(e) => cs(e),
     }
 }
 

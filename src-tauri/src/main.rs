@@ -42,7 +42,8 @@ fn smoke_ui_ready(app: tauri::AppHandle) {
     }
 }
 
-/// The data dir (see the module doc).
+/// The data dir: `--data-dir DIR`, else the engine's default (see the module doc), the same
+/// rule as `krizlink-node`.
 fn data_dir() -> Result<PathBuf, String> {
     let mut args = std::env::args_os().skip(1);
     while let Some(arg) = args.next() {
@@ -53,16 +54,7 @@ fn data_dir() -> Result<PathBuf, String> {
                 .ok_or_else(|| "--data-dir needs a directory".to_owned());
         }
     }
-    if let Some(dir) = std::env::var_os("KRIZLINK_DATA_DIR").filter(|d| !d.is_empty()) {
-        return Ok(PathBuf::from(dir));
-    }
-    if let Some(dir) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
-        return Ok(PathBuf::from(dir).join("krizlink"));
-    }
-    std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .map(|h| PathBuf::from(h).join(".local/share/krizlink"))
-        .ok_or_else(|| "neither KRIZLINK_DATA_DIR, XDG_DATA_HOME nor HOME is set".to_owned())
+    krizlink_core::engine::default_data_dir().map_err(|e| e.to_string())
 }
 
 /// Opens the display before Tauri does: Tauri's window layer panics when GTK cannot start,

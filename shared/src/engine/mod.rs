@@ -3,6 +3,7 @@
 //! the node runtime that `krizlink-node` and the desktop app drive.
 
 pub mod audit;
+mod data_dir;
 pub mod envelope;
 pub mod invite;
 pub mod keys;
@@ -11,3 +12,5 @@ pub mod node;
 pub mod oplog;
 pub mod sync;
 pub mod wrap;
+
+pub use data_dir::{default_data_dir, NoDataDir};

@@ -54,6 +54,8 @@ pub use membership::Refusal;
 use membership::{admit, member_roles};
 use replication::{EnvelopeStore, RelaySpace};
 pub use replication::{Holding, Received, MAX_PENDING_BYTES, MAX_PENDING_OPS};
+mod records;
+pub use records::WriteError;
 
 /// Longest space name, in bytes.
 pub const MAX_SPACE_NAME: usize = 200;

@@ -751,3 +751,161 @@ fn changing_the_passphrase_is_audited_and_the_old_one_stops_working() {
     assert!(String::from_utf8_lossy(&audit.stdout).contains("key_changed"));
     assert!(with_new(&["audit", "verify"]).status.success());
 }
+
+/// The CLI writes through the engine's one write path, as the desktop does: a journal entry
+/// gets this device as its workstation and the identity's name as its author, and references
+/// to earlier records are checked.
+#[test]
+fn a_journal_entry_written_with_the_cli_carries_the_workstation() {
+    let (dir, space) = fresh("journal-workstation");
+    let first = ok(
+        dir.path(),
+        &[
+            "journal",
+            "add",
+            "--space",
+            &space,
+            "--text",
+            "Hladina Bečvy ve Vsetíně stoupá.",
+        ],
+    );
+    let second = ok(
+        dir.path(),
+        &[
+            "journal",
+            "add",
+            "--space",
+            &space,
+            "--text",
+            "Oprava: hladina klesá.",
+            "--author",
+            "Petr Novák",
+            "--corrects",
+            &first,
+        ],
+    );
+    let json: serde_json::Value = serde_json::from_str(&ok(
+        dir.path(),
+        &["journal", "list", "--space", &space, "--json"],
+    ))
+    .expect("json");
+    let entries = json.as_array().expect("array");
+    assert_eq!(entries.len(), 2);
+    let device: krizlink_core::DeviceId = entries[0]["created_by"]
+        .as_str()
+        .expect("created_by")
+        .parse()
+        .expect("a device id");
+    for entry in entries {
+        assert_eq!(
+            entry["workstation"].as_str(),
+            Some(device.short().as_str()),
+            "{entry}"
+        );
+    }
+    let by_id = |id: &str| {
+        entries
+            .iter()
+            .find(|e| e["id"].as_str() == Some(id))
+            .expect("listed")
+    };
+    assert_eq!(by_id(&first)["author"].as_str(), Some("Jana Nováková"));
+    assert_eq!(by_id(&second)["author"].as_str(), Some("Petr Novák"));
+    assert_eq!(by_id(&second)["corrects"].as_str(), Some(first.as_str()));
+
+    // A correction must name an entry of its own kind; a report one of its own.
+    let task = ok(
+        dir.path(),
+        &["task", "add", "--space", &space, "--title", "Úkol"],
+    );
+    let before = std::fs::read(&log_files(dir.path())[0]).expect("log");
+    for (args, expected) in [
+        (
+            vec![
+                "journal",
+                "add",
+                "--space",
+                &space,
+                "--text",
+                "x",
+                "--corrects",
+                &task,
+            ],
+            "--corrects",
+        ),
+        (
+            vec![
+                "sitrep",
+                "add",
+                "--space",
+                &space,
+                "--sender",
+                "ORP Vsetín",
+                "--as-of",
+                "2026-11-23T06:00:00+01:00",
+                "--supersedes",
+                "nonsense",
+            ],
+            "--supersedes",
+        ),
+    ] {
+        let out = node(dir.path(), &args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = stderr(&out);
+        assert!(
+            err.starts_with(&format!("krizlink-node: {expected}: ")),
+            "{args:?}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+    }
+    assert_eq!(
+        std::fs::read(&log_files(dir.path())[0]).expect("log"),
+        before,
+        "nothing was written"
+    );
+}
+
+/// Without `--data-dir` the CLI uses `KRIZLINK_DATA_DIR` (as the desktop does), else
+/// `$XDG_DATA_HOME/krizlink`; `--data-dir` wins over both.
+#[test]
+fn krizlink_data_dir_is_honoured_and_data_dir_wins() {
+    let root = TempDir::new("data-dir-default");
+    let from_env = root.path().join("from-env");
+    let xdg = root.path().join("xdg");
+    let explicit = root.path().join("explicit");
+    let run = |args: &[&str], krizlink_data_dir: Option<&Path>| {
+        let mut cmd = Command::new(workspace_bin("krizlink-node"));
+        cmd.args(args)
+            .env("KRIZLINK_PASSPHRASE", PASS)
+            .env("XDG_DATA_HOME", &xdg)
+            .env("HOME", root.path().join("home"))
+            .env_remove("KRIZLINK_DATA_DIR");
+        if let Some(dir) = krizlink_data_dir {
+            cmd.env("KRIZLINK_DATA_DIR", dir);
+        }
+        let out = cmd.output().expect("krizlink-node runs");
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    run(&["init", "--name", "Jana"], Some(&from_env));
+    assert!(
+        from_env.join("keystore.krz").exists(),
+        "KRIZLINK_DATA_DIR used"
+    );
+    assert!(!xdg.join("krizlink").exists(), "XDG_DATA_HOME not used");
+    let space = run(&["space", "create", "Krizový štáb"], Some(&from_env));
+    assert!(ok(&from_env, &["space", "list"]).contains(&space));
+
+    let explicit_arg = explicit.to_str().expect("utf-8 path");
+    run(
+        &["--data-dir", explicit_arg, "init", "--name", "Petr"],
+        Some(&from_env),
+    );
+    assert!(explicit.join("keystore.krz").exists(), "--data-dir wins");
+
+    run(&["init", "--name", "Eva"], None);
+    assert!(
+        xdg.join("krizlink").join("keystore.krz").exists(),
+        "without KRIZLINK_DATA_DIR: $XDG_DATA_HOME/krizlink"
+    );
+}

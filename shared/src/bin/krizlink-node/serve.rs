@@ -1,4 +1,4 @@
-//! `krizlink-node serve`, the control socket, `status`, and joining over the network.
+//! `krizlink-node serve`, the control socket, and joining over the network.
 //!
 //! While a peer serves a data dir it holds the dir's lock; every other command on that dir is
 //! sent to it over `DIR/control.sock` (a Unix socket, owner-only) as its arguments (and standard
@@ -14,16 +14,17 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Parser;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
 
-use krizlink_core::engine::node::{Holding, Node};
+use krizlink_core::engine::node::Node;
 use krizlink_core::engine::sync::{
     self, peer_of_device, Job, NetAction, NetEvent, NetStatus, SyncConfig,
 };
 use krizlink_core::SpaceId;
 
-use super::{dispatch, exit_code, one_line, Cli, Command, Io};
+use crate::args::{Cli, Command};
+use crate::commands::dispatch;
+use crate::output::{exit_code, one_line, Io};
 
 /// Largest control request (arguments and standard input), bytes.
 const MAX_CONTROL_REQUEST: u64 = 256 * 1024 * 1024;
@@ -47,7 +48,7 @@ fn socket_path(dir: &Path) -> PathBuf {
 
 /// Sends the command to a peer serving `dir`, if one is; prints its output and returns its
 /// exit code. `None`: nobody serves this dir, run the command here.
-pub fn forward(dir: &Path, args: &[String], with_stdin: bool) -> Result<Option<u8>> {
+pub(crate) fn forward(dir: &Path, args: &[String], with_stdin: bool) -> Result<Option<u8>> {
     let Ok(mut stream) = UnixStream::connect(socket_path(dir)) else {
         return Ok(None);
     };
@@ -109,7 +110,7 @@ async fn shutdown_signal() {
 }
 
 /// `serve`: runs until SIGINT/SIGTERM.
-pub fn serve(
+pub(crate) fn serve(
     node: &mut Node,
     listen: Vec<String>,
     peers: Vec<String>,
@@ -243,12 +244,7 @@ async fn run_forwarded(request: ControlRequest, jobs: &mpsc::Sender<Job>) -> Con
     let (tx, rx) = oneshot::channel::<(ControlReply, Option<JoinWait>)>();
     let stdin = request.stdin;
     let job: Job = Box::new(move |node: &mut Node, net: &NetStatus| {
-        let mut io = Io {
-            out: String::new(),
-            err: String::new(),
-            input: Box::new(std::io::Cursor::new(stdin.into_bytes())),
-            stream: false,
-        };
+        let mut io = Io::collected(stdin.into_bytes());
         let (code, action, wait) = match cli.command {
             Command::Join {
                 code: Some(code),
@@ -329,7 +325,7 @@ fn join_action(node: &mut Node, code: &str, extra: &[String]) -> Result<(NetActi
 }
 
 /// `join CODE` when nobody serves this dir: a short-lived peer joins, syncs, and stops.
-pub fn join_once(node: &mut Node, code: &str, extra: &[String]) -> Result<()> {
+pub(crate) fn join_once(node: &mut Node, code: &str, extra: &[String]) -> Result<()> {
     let (action, wait) = join_action(node, code, extra)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -395,113 +391,4 @@ pub fn join_once(node: &mut Node, code: &str, extra: &[String]) -> Result<()> {
         Ok(Err(reason)) => bail!("joining failed: {reason}"),
         Err(_) => bail!("joining was interrupted"),
     }
-}
-
-/// `status`: the peers, the last sync with each, and my changes not yet on any other peer.
-pub fn status(node: &Node, io: &mut Io, net: Option<&NetStatus>, json_out: bool) -> Result<()> {
-    let serving = net.is_some();
-    let saved: Option<Value> = if serving {
-        None
-    } else {
-        std::fs::read_to_string(sync::state_path(node.data_dir()))
-            .ok()
-            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-    };
-    let unsent_of = |space: &SpaceId| -> Option<u64> {
-        match net {
-            Some(n) => n.unsent.get(&space.to_string()).copied(),
-            None => saved
-                .as_ref()
-                .and_then(|s| s["unsent"][space.to_string()].as_u64())
-                .map(|u| {
-                    // Written since the peer stopped: not on anyone else either.
-                    let at_stop = saved
-                        .as_ref()
-                        .and_then(|s| s["own_at_stop"][space.to_string()].as_u64());
-                    u + at_stop.map_or(0, |a| node.own_last_seq(*space).saturating_sub(a))
-                }),
-        }
-    };
-    let spaces: Vec<Value> = node
-        .held_spaces()
-        .into_iter()
-        .map(|(space, holding)| {
-            let ops = node.have(space).map(|v| v.total()).unwrap_or(0);
-            let unsent = match holding {
-                Holding::Member => unsent_of(&space).unwrap_or(node.own_last_seq(space)),
-                Holding::BlindRelay => 0,
-            };
-            json!({
-                "id": space.to_string(),
-                "holding": holding,
-                "operations": ops,
-                "unsent": unsent,
-            })
-        })
-        .collect();
-    let peers: Value = match net {
-        Some(n) => serde_json::to_value(&n.peers)?,
-        None => saved
-            .as_ref()
-            .map(|s| s["peers"].clone())
-            .unwrap_or(Value::Array(Vec::new())),
-    };
-    let peers = match peers {
-        Value::Array(list) => Value::Array(
-            list.into_iter()
-                .map(|mut p| {
-                    if !serving {
-                        p["connected"] = Value::Bool(false);
-                    }
-                    p
-                })
-                .collect(),
-        ),
-        other => other,
-    };
-    let value = json!({
-        "serving": serving,
-        "device": node.device_id().to_string(),
-        "peer_id": peer_of_device(&node.device_id()).map(|p| p.to_string()),
-        "listen": net.map(|n| n.listen.clone()).unwrap_or_default(),
-        "peers": peers,
-        "spaces": spaces,
-    });
-    if json_out {
-        outln!(io, "{value}");
-        return Ok(());
-    }
-    outln!(
-        io,
-        "{}",
-        if serving {
-            "serving: yes"
-        } else {
-            "serving: no (last known state)"
-        }
-    );
-    for p in value["peers"].as_array().into_iter().flatten() {
-        outln!(
-            io,
-            "peer {}  {}  last sync {}",
-            p["peer_id"].as_str().unwrap_or("?"),
-            if p["connected"].as_bool() == Some(true) {
-                "connected"
-            } else {
-                "not connected"
-            },
-            p["last_sync"].as_str().unwrap_or("never")
-        );
-    }
-    for s in &spaces {
-        outln!(
-            io,
-            "space {}  {}  {} operations, not yet on another peer: {}",
-            s["id"].as_str().unwrap_or("?"),
-            s["holding"].as_str().unwrap_or("?"),
-            s["operations"],
-            s["unsent"]
-        );
-    }
-    Ok(())
 }

@@ -1,0 +1,379 @@
+//! The command line as clap types: every command, its flags and their help text (the contract
+//! is docs/CLI.md). Parsed once in `main` and again, for a forwarded command, in `serve`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "krizlink-node",
+    version,
+    about = "KrizLink headless peer and scripting CLI"
+)]
+pub(crate) struct Cli {
+    /// Data directory (default: KRIZLINK_DATA_DIR, else $XDG_DATA_HOME/krizlink, else
+    /// ~/.local/share/krizlink).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub(crate) data_dir: Option<PathBuf>,
+    /// Read the passphrase from this file (first line) instead of KRIZLINK_PASSPHRASE or a prompt.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) passphrase_file: Option<PathBuf>,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// Create this device's identity.
+    Init {
+        #[arg(long)]
+        name: String,
+    },
+    /// Spaces (staffs) this device holds.
+    #[command(subcommand)]
+    Space(SpaceCmd),
+    /// Tasks (úkoly).
+    #[command(subcommand)]
+    Task(TaskCmd),
+    /// Situation reports (situační zprávy).
+    #[command(subcommand)]
+    Sitrep(SitrepCmd),
+    /// Journal entries (záznamy do deníku).
+    #[command(subcommand)]
+    Journal(JournalCmd),
+    /// Resource requests (požadavky na síly a prostředky).
+    #[command(subcommand)]
+    Request(RequestCmd),
+    /// Incidents (mimořádné události).
+    #[command(subcommand)]
+    Incident(IncidentCmd),
+    /// Contacts (kontakty).
+    #[command(subcommand)]
+    Contact(ContactCmd),
+    /// Invites to a space.
+    #[command(subcommand)]
+    Invite(InviteCmd),
+    /// Join a space with an invite code.
+    Join {
+        /// The invite code (KRZ-...), for the first step.
+        code: Option<String>,
+        /// Exchange codes by hand instead of over the network: prints a request code.
+        #[arg(long)]
+        offline: bool,
+        /// The welcome code from the inviting device, for the last step.
+        #[arg(long, value_name = "CODE")]
+        welcome: Option<String>,
+        /// Where to reach the inviting device (repeatable), besides the addresses in the code.
+        #[arg(long, value_name = "MULTIADDR")]
+        peer: Vec<String>,
+    },
+    /// The audit log of security events.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+    /// Run as an always-on peer: sync with other peers until SIGINT/SIGTERM. Prints the peer
+    /// id, then each listen address, one per line. Other commands on the same data dir reach
+    /// the running peer through its control socket.
+    Serve {
+        /// Address to listen on (repeatable). Default: TCP and QUIC on port 7470, all interfaces.
+        #[arg(long, value_name = "MULTIADDR")]
+        listen: Vec<String>,
+        /// A peer to dial and keep dialling (repeatable), e.g. /ip4/10.0.0.5/tcp/7470.
+        #[arg(long, value_name = "MULTIADDR")]
+        peer: Vec<String>,
+        /// Do not discover peers on the local network.
+        #[arg(long)]
+        no_mdns: bool,
+        /// Also hold this space as a blind relay: store and forward its ciphertext (repeatable).
+        #[arg(long, value_name = "SPACE_ID")]
+        blind_relay: Vec<String>,
+    },
+    /// Network state: peers, last sync with each, my changes not yet on any other peer.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The keystore's passphrase.
+    #[command(subcommand)]
+    Passphrase(PassphraseCmd),
+}
+
+#[derive(Subcommand)]
+pub(crate) enum PassphraseCmd {
+    /// Set a new passphrase: from --new-passphrase-file, KRIZLINK_NEW_PASSPHRASE, or a prompt.
+    Change {
+        #[arg(long, value_name = "FILE")]
+        new_passphrase_file: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum InviteCmd {
+    /// Create a one-use invite; prints the code to hand over.
+    Create {
+        #[command(flatten)]
+        space: SpaceArg,
+        /// chair | secretary | member | orp_coordinator | exercise_leader | observer.
+        #[arg(long)]
+        role: String,
+        /// How long the invite stays valid, in hours (1 to 720).
+        #[arg(long, default_value_t = 72)]
+        valid_hours: u64,
+    },
+    /// Admit the device that sent REQUEST (from `join CODE --offline`); prints a welcome code.
+    Accept { request: String },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum SpaceCmd {
+    /// Create a space; prints its id.
+    Create { name: String },
+    /// List spaces.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+pub(crate) struct SpaceArg {
+    /// Space id (hex, from `space list`).
+    #[arg(long)]
+    pub(crate) space: String,
+}
+
+#[derive(Args)]
+pub(crate) struct ListArgs {
+    #[command(flatten)]
+    pub(crate) space: SpaceArg,
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum TaskCmd {
+    /// Add a task; prints its id once durable.
+    Add {
+        #[command(flatten)]
+        space: SpaceArg,
+        #[arg(long)]
+        title: String,
+        #[arg(long)]
+        description: Option<String>,
+        /// A member or ORP responsible (repeatable).
+        #[arg(long)]
+        assignee: Vec<String>,
+        /// Deadline, RFC 3339 (e.g. 2026-11-23T18:00:00+01:00).
+        #[arg(long)]
+        due: Option<String>,
+        /// low | normal | high | critical (or nízká | běžná | vysoká | kritická).
+        #[arg(long)]
+        priority: Option<String>,
+        #[arg(long)]
+        number: Option<String>,
+        #[arg(long)]
+        tag: Vec<String>,
+    },
+    List(ListArgs),
+    /// Add tasks from standard input, one per line: JSON objects with the fields of `task add`
+    /// (title, description, assignees, due, priority, number, tags) or plain titles. Prints each
+    /// id as soon as that task is durable; a bad line is reported and the rest still imported.
+    Import {
+        #[command(flatten)]
+        space: SpaceArg,
+    },
+    /// Move a task's status: assigned | accepted | in-progress | done | not-done | cancelled.
+    Status {
+        #[command(flatten)]
+        space: SpaceArg,
+        record: String,
+        status: String,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Add a comment to a task.
+    Comment {
+        #[command(flatten)]
+        space: SpaceArg,
+        record: String,
+        text: String,
+    },
+}
+
+// The report form has many optional fields; the enum is parsed once per run, so its size is moot.
+#[allow(clippy::large_enum_variant)]
+#[derive(Subcommand)]
+pub(crate) enum SitrepCmd {
+    /// Send a situation report (immutable once written); prints its id.
+    Add {
+        #[command(flatten)]
+        space: SpaceArg,
+        /// situation | interim | final.
+        #[arg(long, default_value = "situation")]
+        kind: String,
+        #[arg(long)]
+        sender: String,
+        /// "Stav k" time, RFC 3339.
+        #[arg(long)]
+        as_of: String,
+        #[arg(long)]
+        number: Option<u32>,
+        #[arg(long)]
+        recipient: Option<String>,
+        #[arg(long)]
+        period: Option<String>,
+        #[arg(long)]
+        situation: Option<String>,
+        #[arg(long)]
+        injured: Option<u32>,
+        #[arg(long)]
+        dead: Option<u32>,
+        #[arg(long)]
+        evacuated: Option<u32>,
+        #[arg(long)]
+        missing: Option<u32>,
+        #[arg(long)]
+        affected_buildings: Option<u32>,
+        #[arg(long)]
+        supply_outages: Option<String>,
+        #[arg(long)]
+        measures: Option<String>,
+        #[arg(long)]
+        forces: Option<String>,
+        #[arg(long)]
+        expected: Option<String>,
+        #[arg(long)]
+        prepared_by: Option<String>,
+        #[arg(long)]
+        contact: Option<String>,
+        /// Id of the earlier report this one corrects.
+        #[arg(long)]
+        supersedes: Option<String>,
+    },
+    List(ListArgs),
+}
+
+#[derive(Subcommand)]
+pub(crate) enum JournalCmd {
+    /// Append a journal entry; prints its id.
+    Add {
+        #[command(flatten)]
+        space: SpaceArg,
+        #[arg(long)]
+        text: String,
+        /// information | decision | resolution | incoming-message | outgoing-message | phone-call | task.
+        #[arg(long, default_value = "information")]
+        kind: String,
+        /// Time of the event, RFC 3339 (default: now).
+        #[arg(long)]
+        event_time: Option<String>,
+        #[arg(long)]
+        author: Option<String>,
+        #[arg(long)]
+        source: Option<String>,
+        /// Id of the earlier entry this one corrects.
+        #[arg(long)]
+        corrects: Option<String>,
+    },
+    List(ListArgs),
+}
+
+#[derive(Subcommand)]
+pub(crate) enum RequestCmd {
+    /// Add a resource request; prints its id.
+    Add {
+        #[command(flatten)]
+        space: SpaceArg,
+        #[arg(long)]
+        requester: String,
+        #[arg(long)]
+        item: String,
+        #[arg(long)]
+        quantity: Option<u32>,
+        #[arg(long)]
+        unit: Option<String>,
+        #[arg(long)]
+        delivery_place: Option<String>,
+        #[arg(long)]
+        needed_by: Option<String>,
+        #[arg(long)]
+        priority: Option<String>,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    List(ListArgs),
+    /// Move a request's status: under-review | approved | partially-fulfilled | fulfilled | rejected | escalated.
+    Status {
+        #[command(flatten)]
+        space: SpaceArg,
+        record: String,
+        status: String,
+        /// The reason (required for rejected).
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum IncidentCmd {
+    /// Add an incident; prints its id.
+    Add {
+        #[command(flatten)]
+        space: SpaceArg,
+        #[arg(long)]
+        title: String,
+        /// flood | flash-flood | fire | hazardous-release | power-outage | snow-calamity | epidemic | traffic-accident | other.
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        place: Option<String>,
+        /// spa1 | spa2 | spa3 | spa3-extreme | state-of-danger | state-of-emergency | state-of-threat | state-of-war.
+        #[arg(long)]
+        level: Option<String>,
+        #[arg(long)]
+        start: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        /// A municipality affected (repeatable).
+        #[arg(long)]
+        municipality: Vec<String>,
+    },
+    List(ListArgs),
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ContactCmd {
+    /// Add a contact; prints its id.
+    Add {
+        #[command(flatten)]
+        space: SpaceArg,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        function: Option<String>,
+        #[arg(long)]
+        organization: Option<String>,
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        data_box: Option<String>,
+        #[arg(long)]
+        radio: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    List(ListArgs),
+}
+
+#[derive(Subcommand)]
+pub(crate) enum AuditCmd {
+    /// Check the hash chain and signatures; names every broken entry.
+    Verify,
+    /// Print the log for a SIEM: jsonl | syslog | cef.
+    Export {
+        #[arg(long)]
+        format: String,
+    },
+}

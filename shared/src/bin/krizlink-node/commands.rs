@@ -1,0 +1,187 @@
+//! Running one parsed command on an open node: [`dispatch`] for every command but `init`,
+//! `serve` and a network `join` (which `main` and `serve` start themselves); the record
+//! commands are in `records`, `status` in `status`.
+
+use std::io::IsTerminal;
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde_json::{json, Value};
+
+use krizlink_core::engine::audit::ExportFormat;
+use krizlink_core::engine::node::Node;
+use krizlink_core::engine::sync::{self, NetStatus};
+use krizlink_core::record::StaffRole;
+
+use crate::args::{AuditCmd, Command, InviteCmd, PassphraseCmd, SpaceCmd};
+use crate::output::{outln, Io};
+use crate::parse::parse_space;
+use crate::{records, status};
+
+/// Runs `command` on `node`, its output in `io`; `net` is the network while serving.
+pub(crate) fn dispatch(
+    node: &mut Node,
+    io: &mut Io,
+    net: Option<&NetStatus>,
+    command: Command,
+) -> Result<()> {
+    match command {
+        Command::Init { .. } => bail!("this data dir already holds an identity"),
+        Command::Space(SpaceCmd::Create { name }) => {
+            outln!(io, "{}", node.create_space(&name)?);
+        }
+        Command::Space(SpaceCmd::List { json }) => {
+            let spaces = node.spaces();
+            if json {
+                let list: Vec<Value> = spaces
+                    .iter()
+                    .map(|s| {
+                        let hash: String = node
+                            .replica(s.id)
+                            .map(|r| r.state_hash().0.iter().map(|b| format!("{b:02x}")).collect())
+                            .unwrap_or_default();
+                        json!({"id": s.id.to_string(), "name": s.name, "role": s.role.code(), "records": s.records, "operations": s.operations, "state_hash": hash})
+                    })
+                    .collect();
+                outln!(io, "{}", Value::Array(list));
+            } else {
+                for s in spaces {
+                    outln!(
+                        io,
+                        "{}  {}  ({}, {} records)",
+                        s.id,
+                        s.name,
+                        s.role.label_cs(),
+                        s.records
+                    );
+                }
+            }
+        }
+        Command::Task(cmd) => records::task(node, io, cmd)?,
+        Command::Sitrep(cmd) => records::sitrep(node, io, cmd)?,
+        Command::Journal(cmd) => records::journal(node, io, cmd)?,
+        Command::Request(cmd) => records::request(node, io, cmd)?,
+        Command::Incident(cmd) => records::incident(node, io, cmd)?,
+        Command::Contact(cmd) => records::contact(node, io, cmd)?,
+        Command::Invite(InviteCmd::Create {
+            space,
+            role,
+            valid_hours,
+        }) => {
+            let space = parse_space(node, &space.space)?;
+            let role: StaffRole = role.parse().map_err(|_| {
+                anyhow!(
+                    "unknown role {role:?}; use one of: {}",
+                    StaffRole::ALL
+                        .iter()
+                        .map(|r| r.code())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })?;
+            if !(1..=720).contains(&valid_hours) {
+                bail!("--valid-hours must be 1 to 720");
+            }
+            let code = node.create_invite(space, role, valid_hours * 60)?;
+            // A serving peer adds where it can be reached, for a one-step network join.
+            match net.map(sync::invite_hint).filter(|h| !h.is_empty()) {
+                Some(hint) => outln!(io, "{code}@{hint}"),
+                None => outln!(io, "{code}"),
+            }
+        }
+        Command::Invite(InviteCmd::Accept { request }) => {
+            outln!(io, "{}", node.accept_join(&request)?);
+        }
+        Command::Join {
+            code,
+            offline,
+            welcome,
+            ..
+        } => match (code, welcome) {
+            (Some(_), Some(_)) => bail!("give either an invite code or --welcome, not both"),
+            (None, Some(welcome)) => outln!(io, "{}", node.finish_join(&welcome)?),
+            (Some(code), None) if offline => {
+                let secret = code.split('@').next().unwrap_or_default();
+                outln!(io, "{}", node.request_join(secret)?)
+            }
+            (Some(_), None) => {
+                bail!("joining over the network is done by the peer itself; this should not happen")
+            }
+            (None, None) => bail!("give an invite code (join CODE --offline) or --welcome CODE"),
+        },
+        Command::Passphrase(PassphraseCmd::Change {
+            new_passphrase_file,
+        }) => {
+            let new = match (
+                new_passphrase_file,
+                std::env::var("KRIZLINK_NEW_PASSPHRASE"),
+            ) {
+                (Some(path), _) => std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read passphrase file {}", path.display()))?
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_owned(),
+                (None, Ok(p)) => p,
+                (None, Err(_)) => {
+                    if !std::io::stdin().is_terminal() {
+                        bail!("no new passphrase: set KRIZLINK_NEW_PASSPHRASE, use --new-passphrase-file, or run in a terminal");
+                    }
+                    let p = rpassword::prompt_password("Nové heslo / new passphrase: ")
+                        .context("cannot read the passphrase")?;
+                    let again = rpassword::prompt_password("Znovu / again: ")
+                        .context("cannot read the passphrase")?;
+                    if again != p {
+                        bail!("the two passphrases differ");
+                    }
+                    p
+                }
+            };
+            if new.chars().count() < 8 {
+                bail!("the passphrase must have at least 8 characters");
+            }
+            node.change_passphrase(&new)?;
+            outln!(io, "passphrase changed");
+        }
+        Command::Audit(AuditCmd::Verify) => {
+            let report = node.audit_verify()?;
+            if report.problems.is_empty() {
+                outln!(
+                    io,
+                    "audit log OK: {} entries, {} signed",
+                    report.entries,
+                    report.signed
+                );
+                if report.unsealed_tail > 0 {
+                    outln!(
+                        io,
+                        "{} newest entries are not yet covered by a signature",
+                        report.unsealed_tail
+                    );
+                }
+            } else {
+                for p in &report.problems {
+                    outln!(io, "{p}");
+                }
+                bail!(
+                    "the audit log has been tampered with: {} problem(s)",
+                    report.problems.len()
+                );
+            }
+        }
+        Command::Serve { .. } => bail!("this data dir is served already"),
+        Command::Status { json } => status::status(node, io, net, json)?,
+        Command::Audit(AuditCmd::Export { format }) => {
+            let format = match format.as_str() {
+                "jsonl" => ExportFormat::Jsonl,
+                "syslog" => ExportFormat::Syslog,
+                "cef" => ExportFormat::Cef,
+                other => bail!("unknown format {other:?}; use jsonl, syslog or cef"),
+            };
+            let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+            for line in node.audit_export(format, host.trim())? {
+                outln!(io, "{line}");
+            }
+        }
+    }
+    Ok(())
+}
