@@ -11,6 +11,7 @@ pub mod bounded;
 pub mod calls;
 #[cfg(feature = "engine")]
 pub mod engine;
+pub mod forms;
 pub mod hlc;
 pub mod ids;
 pub mod merge;

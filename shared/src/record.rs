@@ -4,6 +4,10 @@
 //! Scalar fields are one flat [`FieldValue`] enum; each variant says which record kinds carry it
 //! and how long its text may be. The merge treats every scalar field alike (a multi-value
 //! register shown last-writer-wins), so adding a field is one line in [`fields!`].
+//!
+//! Longer than most files on purpose: it is the glossary in code, and a record kind's fields,
+//! limits, statuses and Czech labels are meant to be read (and reviewed against GLOSSARY.md)
+//! in one place.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -1,13 +1,14 @@
 //! End-to-end tests of the real desktop app under a private Xvfb, driven through WebDriver
-//! (Debian's WebKitWebDriver, `krizlink_tests::webdriver`): first run to a task that survives a restart,
-//! bad input that keeps what was typed, the keyboard, and a screenshot of every main screen in
-//! the light and the dark theme (target/e2e-screenshots/; `scripts/update-screens.sh` copies
-//! them to docs/screens/). Data for the screenshots is written with the real `krizlink-node`.
-//! The sync test puts the app next to a real `krizlink-node serve` on loopback: it joins over
-//! the network from the invite code, tasks written on either side appear on the other without
-//! a click, and the offline banner and the unsent count tell the truth while the peer is down.
+//! (Debian's WebKitWebDriver, `krizlink_tests::webdriver`): first run to a task that survives
+//! a restart, bad input that keeps what was typed, drafts that survive switching screens and
+//! times typed as people type them, the keyboard, and a driver that dies. The sync test puts
+//! the app next to a real `krizlink-node serve` on loopback: it joins over the network from the
+//! invite code, tasks written on either side appear on the other without a click, and the
+//! offline banner and the unsent count tell the truth while the peer is down. The screenshots
+//! are in `screens.rs`, with the shared `Desktop` from here.
 //!
-//! The tests take turns (one app at a time): the machines have two cores.
+//! The tests take turns (one app at a time): the machines have two cores. A little over 700
+//! lines because each test is one person's whole walk through the app and reads alone.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -22,15 +23,15 @@ use krizlink_tests::{target_dir, workspace_bin, TempDir, Xvfb};
 use serde_json::json;
 
 /// One app at a time.
-static TURN: Mutex<()> = Mutex::new(());
+pub(crate) static TURN: Mutex<()> = Mutex::new(());
 
 const PASSPHRASE: &str = "povodeň na Bečvě 2026";
 /// Unlocking runs Argon2id (64 MiB, 10 passes): generous on a loaded 2-core machine.
 const UNLOCK: Duration = Duration::from_secs(40);
-const SHORT: Duration = Duration::from_secs(15);
+pub(crate) const SHORT: Duration = Duration::from_secs(15);
 
 /// A private display, a WebKitWebDriver on it, and a data dir.
-struct Desktop {
+pub(crate) struct Desktop {
     // Field order is drop order: the driver (and the app) before the display.
     driver: Driver,
     xvfb: Xvfb,
@@ -38,7 +39,7 @@ struct Desktop {
 }
 
 impl Desktop {
-    fn start(name: &str) -> Desktop {
+    pub(crate) fn start(name: &str) -> Desktop {
         let xvfb = Xvfb::start();
         let data = TempDir::new(name);
         let driver = Driver::start(xvfb.display(), &data.path().join("home"))
@@ -53,7 +54,7 @@ impl Desktop {
     /// Starts the app on this data dir, the window filling the screen. If WebKitWebDriver does
     /// not start it (seen once under heavy load: no answer to the new session), the driver is
     /// restarted and the app started once more; the first failure is reported on stderr.
-    fn open(&mut self) -> Session {
+    pub(crate) fn open(&mut self) -> Session {
         // Sync runs in the app: on loopback only, without mDNS, so tests never meet each other.
         let args = vec![
             "--data-dir".to_owned(),
@@ -85,11 +86,11 @@ impl Desktop {
     }
 
     /// Runs `krizlink-node` on this data dir; returns its stdout.
-    fn node(&self, args: &[&str]) -> String {
+    pub(crate) fn node(&self, args: &[&str]) -> String {
         node_at(&self.data_dir(), args)
     }
 
-    fn shot(&self, name: &str) {
+    pub(crate) fn shot(&self, name: &str) {
         let path = target_dir()
             .join("e2e-screenshots")
             .join(format!("{name}.png"));
@@ -143,7 +144,7 @@ fn node_at(dir: &Path, args: &[&str]) -> String {
 }
 
 /// RFC 3339 for now + `minutes`.
-fn at(minutes: i64) -> String {
+pub(crate) fn at(minutes: i64) -> String {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -163,7 +164,7 @@ fn local_date(days: i64) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
-fn unlock(s: &Session) {
+pub(crate) fn unlock(s: &Session) {
     s.wait("#unlock", SHORT).unwrap();
     s.type_into("#f-passphrase", PASSPHRASE).unwrap();
     s.click("#unlock-submit").unwrap();
@@ -480,303 +481,6 @@ fn e2e_keyboard_reaches_every_main_action() {
     s.wait_text("#nav-tasks", "Tasks", SHORT).unwrap();
     key("KeyT", "t", true);
     s.wait(".app.theme-dark", SHORT).unwrap();
-    s.close().unwrap();
-}
-
-/// Fills a space through the real CLI: incidents, tasks (one overdue), reports from two ORPs,
-/// journal entries, requests in several states, contacts.
-fn seed(d: &Desktop) {
-    d.node(&["init", "--name", "Jana Nováková"]);
-    let space = d.node(&["space", "create", "Krizový štáb Zlínského kraje"]);
-    let sp = ["--space", space.as_str()];
-    let run = |args: &[&str]| {
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend_from_slice(&sp);
-        d.node(&all)
-    };
-    run(&[
-        "incident",
-        "add",
-        "--title",
-        "Povodeň na Bečvě",
-        "--kind",
-        "flood",
-        "--level",
-        "spa3",
-        "--place",
-        "Vsetín, Valašské Meziříčí",
-        "--start",
-        &at(-600),
-        "--municipality",
-        "Jablůnka",
-        "--municipality",
-        "Vsetín",
-    ]);
-    run(&[
-        "incident",
-        "add",
-        "--title",
-        "Výpadek elektřiny Rožnovsko",
-        "--kind",
-        "power-outage",
-        "--level",
-        "state-of-danger",
-        "--place",
-        "Rožnov pod Radhoštěm",
-    ]);
-    let t1 = run(&[
-        "task",
-        "add",
-        "--title",
-        "Zajistit 2000 protipovodňových pytlů",
-        "--assignee",
-        "ORP Vsetín",
-        "--due",
-        &at(-90),
-        "--priority",
-        "critical",
-        "--number",
-        "Ú-2026-014",
-    ]);
-    let t2 = run(&[
-        "task",
-        "add",
-        "--title",
-        "Připravit evakuační autobusy pro Jablůnku",
-        "--assignee",
-        "HZS Zlínského kraje",
-        "--due",
-        &at(180),
-        "--priority",
-        "high",
-    ]);
-    run(&[
-        "task",
-        "add",
-        "--title",
-        "Ověřit ubytovací kapacity v tělocvičnách",
-        "--assignee",
-        "ORP Valašské Meziříčí",
-        "--due",
-        &at(600),
-    ]);
-    let t4 = run(&[
-        "task",
-        "add",
-        "--title",
-        "Informovat obyvatele přes rozhlas",
-        "--assignee",
-        "starosta Jablůnky",
-        "--priority",
-        "normal",
-    ]);
-    run(&["task", "status", &t1, "accepted"]);
-    run(&["task", "status", &t2, "in-progress"]);
-    run(&[
-        "task",
-        "status",
-        &t4,
-        "done",
-        "--note",
-        "Hlášení odvysíláno třikrát.",
-    ]);
-    run(&[
-        "task",
-        "comment",
-        &t1,
-        "Pytle jsou ve skladu HZS Vsetín, odvoz v 16:00.",
-    ]);
-    run(&[
-        "sitrep",
-        "add",
-        "--sender",
-        "ORP Vsetín",
-        "--as-of",
-        &at(-120),
-        "--number",
-        "3",
-        "--recipient",
-        "KŠ Zlínského kraje",
-        "--situation",
-        "Bečva kulminuje ve Vsetíně, zaplaveny ulice u nábřeží.",
-        "--evacuated",
-        "140",
-        "--injured",
-        "2",
-        "--measures",
-        "Evakuace části Jablůnky, uzavřena lávka.",
-        "--prepared-by",
-        "Ing. Karel Novák",
-    ]);
-    run(&[
-        "sitrep",
-        "add",
-        "--sender",
-        "ORP Valašské Meziříčí",
-        "--as-of",
-        &at(-60),
-        "--number",
-        "1",
-        "--situation",
-        "Hladina stoupá, 2. SPA vyhlášen v 10:00.",
-        "--evacuated",
-        "25",
-    ]);
-    run(&[
-        "journal",
-        "add",
-        "--kind",
-        "phone-call",
-        "--text",
-        "Volal starosta Jablůnky: voda v obci, žádá pytle.",
-        "--event-time",
-        &at(-200),
-    ]);
-    run(&[
-        "journal",
-        "add",
-        "--kind",
-        "decision",
-        "--text",
-        "Předseda štábu rozhodl o evakuaci části Jablůnky.",
-        "--event-time",
-        &at(-150),
-    ]);
-    run(&[
-        "journal",
-        "add",
-        "--kind",
-        "incoming-message",
-        "--text",
-        "ČHMÚ: výstraha před povodní, 3. SPA na Bečvě.",
-    ]);
-    let r1 = run(&[
-        "request",
-        "add",
-        "--requester",
-        "ORP Vsetín",
-        "--item",
-        "protipovodňové pytle",
-        "--quantity",
-        "2000",
-        "--unit",
-        "ks",
-        "--needed-by",
-        &at(120),
-        "--priority",
-        "critical",
-        "--reason",
-        "Ochrana zástavby u nábřeží.",
-    ]);
-    run(&[
-        "request",
-        "add",
-        "--requester",
-        "ORP Valašské Meziříčí",
-        "--item",
-        "elektrocentrály",
-        "--quantity",
-        "3",
-        "--unit",
-        "ks",
-        "--priority",
-        "high",
-    ]);
-    run(&["request", "status", &r1, "approved"]);
-    run(&[
-        "contact",
-        "add",
-        "--name",
-        "Ing. Karel Novák",
-        "--function",
-        "vedoucí krizového řízení",
-        "--organization",
-        "MěÚ Vsetín",
-        "--phone",
-        "+420 571 491 111",
-        "--radio",
-        "VSETÍN 1",
-    ]);
-    run(&[
-        "contact",
-        "add",
-        "--name",
-        "plk. Marie Horáková",
-        "--function",
-        "operační důstojník",
-        "--organization",
-        "HZS Zlínského kraje",
-        "--phone",
-        "+420 950 670 111",
-        "--data-box",
-        "xnaa8xy",
-    ]);
-}
-
-#[test]
-fn e2e_screenshot_of_every_main_screen_light_and_dark() {
-    let _turn = TURN.lock().unwrap_or_else(|p| p.into_inner());
-    let mut d = Desktop::start("e2e-screens");
-    seed(&d);
-    let s = d.open();
-    d.shot("unlock-light");
-    unlock(&s);
-    s.wait_text("#board", "Povodeň na Bečvě", SHORT).unwrap();
-    s.wait_text("#overdue-count", "Po termínu: 1", SHORT)
-        .unwrap();
-    for theme in ["light", "dark"] {
-        if theme == "dark" {
-            s.click("#theme").unwrap();
-            s.wait(".app.theme-dark", SHORT).unwrap();
-        }
-        for (nav, ready, name) in [
-            ("#nav-board", "#board", "board"),
-            ("#nav-tasks", "#task-list", "tasks"),
-            ("#nav-reports", "#report-form", "reports"),
-            ("#nav-journal", "#journal-list", "journal"),
-            ("#nav-requests", "#request-list", "requests"),
-            ("#nav-incidents", "#incident-list", "incidents"),
-            ("#nav-contacts", "#contact-list", "contacts"),
-            ("#nav-members", "#invite-form", "invites"),
-            ("#nav-network", "#network-panel", "network"),
-        ] {
-            s.click(nav).unwrap();
-            s.wait(ready, SHORT).unwrap();
-            match name {
-                "tasks" => {
-                    s.click("#task-list tbody td.task-title").unwrap();
-                    s.wait("#task-detail", SHORT).unwrap();
-                }
-                "reports" => {
-                    s.click(".report-row button").unwrap();
-                    s.wait_text("#print-view", "Stav k", SHORT).unwrap();
-                }
-                "invites" => {
-                    s.click("#invite-submit").unwrap();
-                    s.wait_text("#invite-code", "KRZ-", SHORT).unwrap();
-                }
-                _ => {}
-            }
-            d.shot(&format!("{name}-{theme}"));
-        }
-        s.click("#board-mode").unwrap();
-        s.wait("main.board-main", SHORT).unwrap();
-        d.shot(&format!("projector-{theme}"));
-        s.execute(
-            "document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', code: 'Escape', bubbles: true}));",
-            json!([]),
-        )
-        .unwrap();
-        s.wait("nav.tabs", SHORT).unwrap();
-        s.click("#help").unwrap();
-        s.wait("#help-dialog", SHORT).unwrap();
-        d.shot(&format!("help-{theme}"));
-        s.click("#help-dialog button").unwrap();
-    }
-    s.click("#lang").unwrap();
-    s.click("#nav-board").unwrap();
-    s.wait_text("#board", "Active incidents", SHORT).unwrap();
-    d.shot("board-english-dark");
     s.close().unwrap();
 }
 

@@ -3,4 +3,5 @@
 mod desktop;
 mod e2e;
 mod node_cli;
+mod screens;
 mod sync;

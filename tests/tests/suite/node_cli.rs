@@ -1,5 +1,8 @@
 //! The engine through the real `krizlink-node` binary on real data dirs: crash safety under
 //! kill -9, what a lost laptop gives away, tampering, and the errors a person sees.
+//!
+//! Long because each test is a whole story told through the CLI (set-up, the act, what the
+//! person and the files show) and reads alone; the shared helpers are at the top.
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};

@@ -1,6 +1,9 @@
 //! Sync between real `krizlink-node serve` processes on 127.0.0.1: convergence, relaying
 //! through a peer in the middle, partitions with conflicting edits, kill -9 during a sync,
 //! outsiders, and malformed traffic.
+//!
+//! Long because each test is a whole multi-process scenario that reads alone; the process
+//! helpers (`Peer`, `wait_until`) are at the top and shared with the other modules.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
