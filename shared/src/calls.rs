@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::api::{AppStatus, FieldConflict, FieldEdit, NetworkView, RecordInput, SpaceInfo};
+use crate::merge::ChangeToken;
 use crate::record::{RecordKind, StaffRole, Status};
 use crate::snapshot::{SpaceSnapshot, Wants};
 
@@ -101,6 +102,8 @@ pub struct PeerAddress {
 pub struct OpenSpace {
     pub space: String,
     pub wants: Wants,
+    /// The `tasks_token` of the snapshot the UI holds: only the tasks changed since come back.
+    pub since: Option<ChangeToken>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

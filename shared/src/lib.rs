@@ -30,7 +30,9 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 pub use hlc::{ClockError, Hlc, HlcClock, Stamp};
 pub use ids::{DeviceId, IdParseError, OpId, RecordId, SpaceId};
-pub use merge::{ApplyError, ApplyOutcome, RecordKey, RecordState, Replica, StateHash};
+pub use merge::{
+    ApplyError, ApplyOutcome, ChangeToken, RecordKey, RecordState, Replica, StateHash,
+};
 pub use op::{Change, DecodeError, EncodeError, InvalidOp, Operation};
 pub use record::{FieldKey, FieldValue, RecordKind, SetField, Status, Timestamp};
 pub use vv::VersionVector;

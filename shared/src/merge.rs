@@ -342,13 +342,49 @@ impl core::fmt::Debug for StateHash {
     }
 }
 
+/// Which replica in this process, so a [`ChangeToken`] from one never reads another's changes.
+static REPLICA_INSTANCES: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
+
+fn next_instance() -> u64 {
+    REPLICA_INSTANCES.fetch_add(1, core::sync::atomic::Ordering::Relaxed)
+}
+
+/// A point in one replica's local history of changes (not replicated, not part of the state):
+/// what a reader has seen, so it can later ask only for the records changed since.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeToken {
+    pub instance: u64,
+    pub seq: u64,
+}
+
 /// The merged state of one space as one device sees it.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Replica {
     space: SpaceId,
     applied: VersionVector,
     held: BTreeMap<OpId, Operation>,
     records: BTreeMap<RecordKey, RecordState>,
+    /// Local bookkeeping for readers, outside the state (never hashed, persisted or synced):
+    /// this replica's identity in the process, a counter of applied operations, and the value
+    /// of that counter when each record last changed.
+    instance: u64,
+    changes: u64,
+    touched: BTreeMap<RecordKey, u64>,
+}
+
+impl Clone for Replica {
+    /// A clone is a new replica for readers: its change tokens are its own.
+    fn clone(&self) -> Self {
+        Self {
+            space: self.space,
+            applied: self.applied.clone(),
+            held: self.held.clone(),
+            records: self.records.clone(),
+            instance: next_instance(),
+            changes: 0,
+            touched: BTreeMap::new(),
+        }
+    }
 }
 
 impl Replica {
@@ -358,7 +394,30 @@ impl Replica {
             applied: VersionVector::new(),
             held: BTreeMap::new(),
             records: BTreeMap::new(),
+            instance: next_instance(),
+            changes: 0,
+            touched: BTreeMap::new(),
         }
+    }
+
+    /// Where this replica's local history of changes stands now.
+    pub fn change_token(&self) -> ChangeToken {
+        ChangeToken {
+            instance: self.instance,
+            seq: self.changes,
+        }
+    }
+
+    /// The records changed since `token`, or `None` when the token is not this replica's (a
+    /// reader must then take everything).
+    pub fn changed_since(&self, token: ChangeToken) -> Option<Vec<RecordKey>> {
+        (token.instance == self.instance && token.seq <= self.changes).then(|| {
+            self.touched
+                .iter()
+                .filter(|(_, at)| **at > token.seq)
+                .map(|(k, _)| *k)
+                .collect()
+        })
     }
 
     pub fn space(&self) -> SpaceId {
@@ -386,6 +445,9 @@ impl Replica {
             applied,
             held: BTreeMap::new(),
             records,
+            instance: next_instance(),
+            changes: 0,
+            touched: BTreeMap::new(),
         }
     }
 
@@ -438,6 +500,8 @@ impl Replica {
         };
         self.records.entry(key).or_default().apply(op);
         self.applied.advance(op.id.device, op.id.seq);
+        self.changes += 1;
+        self.touched.insert(key, self.changes);
     }
 
     /// The state of one record, if it has been created here.

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::api::SpaceInfo;
-use crate::merge::Replica;
+use crate::merge::{ChangeToken, Replica};
 use crate::record::{IncidentState, TaskStatus, Timestamp};
 use crate::views::{Contact, Incident, JournalEntry, ResourceRequest, SituationReport, Task};
 
@@ -53,7 +53,14 @@ pub struct SpaceSnapshot {
     /// What was asked for; a list not asked for is `None`, never an empty stand-in.
     pub wants: Wants,
     pub board: Option<BoardView>,
+    /// Every task, or with `tasks_since` only the tasks changed since then.
     pub tasks: Option<Vec<Task>>,
+    /// Where the replica's changes stood when `tasks` was taken: a reader that keeps the list
+    /// asks with it next time and gets only what changed.
+    pub tasks_token: Option<ChangeToken>,
+    /// `tasks` holds only the tasks changed since this token (merge them into the list taken
+    /// then); `None`: `tasks` is the whole list.
+    pub tasks_since: Option<ChangeToken>,
     pub reports: Option<Vec<SituationReport>>,
     pub journal: Option<Vec<JournalEntry>>,
     pub requests: Option<Vec<ResourceRequest>>,
@@ -69,6 +76,8 @@ impl SpaceSnapshot {
             wants: Wants::default(),
             board: None,
             tasks: None,
+            tasks_token: None,
+            tasks_since: None,
             reports: None,
             journal: None,
             requests: None,
@@ -77,9 +86,26 @@ impl SpaceSnapshot {
         }
     }
 
-    /// The lists `wants` names, from `replica`.
-    pub fn of(info: SpaceInfo, replica: &Replica, wants: Wants) -> SpaceSnapshot {
-        let tasks = (wants.tasks || wants.board).then(|| replica.tasks());
+    /// The lists `wants` names, from `replica`. With `since` (a token of an earlier snapshot of
+    /// the same replica) the tasks are only those changed since then; a token of another
+    /// replica (the space was reloaded or rebuilt) gives every task.
+    pub fn of(
+        info: SpaceInfo,
+        replica: &Replica,
+        wants: Wants,
+        since: Option<ChangeToken>,
+    ) -> SpaceSnapshot {
+        let token = replica.change_token();
+        let changed = match since {
+            Some(t) if wants.tasks && !wants.board => {
+                replica.tasks_changed_since(t).map(|tasks| (t, tasks))
+            }
+            _ => None,
+        };
+        let (tasks, tasks_since) = match changed {
+            Some((t, tasks)) => (Some(tasks), Some(t)),
+            None => ((wants.tasks || wants.board).then(|| replica.tasks()), None),
+        };
         let reports = (wants.reports || wants.board).then(|| replica.situation_reports());
         let requests = (wants.requests || wants.board).then(|| replica.resource_requests());
         let incidents = (wants.incidents || wants.board).then(|| replica.incidents());
@@ -96,12 +122,49 @@ impl SpaceSnapshot {
             wants,
             board,
             tasks: tasks.filter(|_| wants.tasks),
+            tasks_token: wants.tasks.then_some(token),
+            tasks_since,
             reports: reports.filter(|_| wants.reports),
             journal: wants.journal.then(|| replica.journal()),
             requests: requests.filter(|_| wants.requests),
             incidents: incidents.filter(|_| wants.incidents),
             contacts: wants.contacts.then(|| replica.contacts()),
         }
+    }
+
+    /// This snapshot with its changed tasks merged into `earlier`'s list (the list it was asked
+    /// against), so the result is the whole picture at this snapshot's token. `None` when the
+    /// two do not fit together (then ask again without a token).
+    pub fn merged_into(mut self, earlier: &SpaceSnapshot) -> Option<SpaceSnapshot> {
+        let Some(since) = self.tasks_since else {
+            return Some(self);
+        };
+        if earlier.tasks_token != Some(since) || earlier.info.id != self.info.id {
+            return None;
+        }
+        let mut all = earlier.tasks.clone()?;
+        let index: std::collections::BTreeMap<_, usize> = all
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.meta.id, i))
+            .collect();
+        let mut added = false;
+        for task in self.tasks.take().unwrap_or_default() {
+            match index.get(&task.meta.id) {
+                Some(i) => all[*i] = task,
+                None => {
+                    all.push(task);
+                    added = true;
+                }
+            }
+        }
+        if added {
+            // Creation order, as a whole list comes.
+            all.sort_by_key(|t| t.meta.created_at);
+        }
+        self.tasks = Some(all);
+        self.tasks_since = None;
+        Some(self)
     }
 }
 
@@ -276,6 +339,7 @@ mod tests {
                 board: true,
                 ..Wants::default()
             },
+            None,
         );
         // Only the board was asked for: no list comes along.
         assert!(s.tasks.is_none() && s.reports.is_none() && s.journal.is_none());
@@ -303,13 +367,55 @@ mod tests {
                 tasks: true,
                 ..Wants::default()
             },
+            None,
         );
         assert!(s.board.is_none());
         assert_eq!(s.tasks.as_ref().map(Vec::len), Some(3));
         assert!(s.reports.is_none());
-        let all = SpaceSnapshot::of(info(), &r, Wants::ALL);
+        let all = SpaceSnapshot::of(info(), &r, Wants::ALL, None);
         assert_eq!(all.tasks, s.tasks);
         assert_eq!(all.journal, Some(Vec::new()));
         assert_eq!(all.board.map(|b| b.columns[0].count), Some(2));
+    }
+
+    #[test]
+    fn a_reader_with_a_token_gets_only_what_changed_and_merges_to_the_whole() {
+        let mut r = replica(5, 0);
+        let wants = Wants {
+            tasks: true,
+            ..Wants::default()
+        };
+        let first = SpaceSnapshot::of(info(), &r, wants, None);
+        assert_eq!(first.tasks.as_ref().map(Vec::len), Some(5));
+        // One new task and one changed one.
+        let seq = 100;
+        r.apply(create_task(id(2, 1), seq, "Nový úkol")).unwrap();
+        let changed = first.tasks.as_ref().unwrap()[2].meta.id;
+        r.apply(edit(
+            id(1, 11),
+            seq + 1,
+            changed,
+            RecordKind::Task,
+            vec![set(FieldValue::Title("Přejmenovaný".into()), &[])],
+        ))
+        .unwrap();
+        let delta = SpaceSnapshot::of(info(), &r, wants, first.tasks_token);
+        assert_eq!(
+            delta.tasks.as_ref().map(Vec::len),
+            Some(2),
+            "only what changed"
+        );
+        let merged = delta.merged_into(&first).expect("fits the earlier list");
+        let whole = SpaceSnapshot::of(info(), &r, wants, None);
+        assert_eq!(merged.tasks, whole.tasks);
+        assert_eq!(merged.tasks_token, whole.tasks_token);
+        // A token of another replica (a reload) gives everything; a delta never fits a list
+        // it was not asked against.
+        let other = replica(5, 0);
+        let from_other = SpaceSnapshot::of(info(), &other, wants, first.tasks_token);
+        assert_eq!(from_other.tasks_since, None);
+        assert_eq!(from_other.tasks.as_ref().map(Vec::len), Some(5));
+        let again = SpaceSnapshot::of(info(), &r, wants, first.tasks_token);
+        assert!(again.merged_into(&whole).is_none());
     }
 }

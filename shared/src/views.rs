@@ -492,6 +492,19 @@ impl Replica {
         self.views(RecordKind::Task, Task::from_state, |t| t.meta.created_at)
     }
 
+    /// The tasks changed since `token`, in creation order, or `None` when the token is not
+    /// this replica's (take [`Replica::tasks`] then).
+    pub fn tasks_changed_since(&self, token: crate::merge::ChangeToken) -> Option<Vec<Task>> {
+        let keys = self.changed_since(token)?;
+        let mut out: Vec<Task> = keys
+            .into_iter()
+            .filter(|k| k.kind == RecordKind::Task)
+            .filter_map(|k| Task::from_state(k.id, self.record(k.kind, k.id)?))
+            .collect();
+        out.sort_by_key(|t| t.meta.created_at);
+        Some(out)
+    }
+
     /// Every situation report, in creation order, with corrections linked both ways.
     pub fn situation_reports(&self) -> Vec<SituationReport> {
         let mut reports = self.views(

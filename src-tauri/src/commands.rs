@@ -420,12 +420,12 @@ pub async fn open_space(
     args: Args<calls::OpenSpaceCmd>,
 ) -> Answer<Reply<calls::OpenSpaceCmd>> {
     let space = space_id(&args.space)?;
-    let wants = args.wants;
+    let (wants, since) = (args.wants, args.since);
     engine
         .with(move |node| {
             let info = space_info(node, space)?;
             let replica = node.replica(space).map_err(|e| cs(&e))?;
-            Ok(SpaceSnapshot::of(info, replica, wants))
+            Ok(SpaceSnapshot::of(info, replica, wants, since))
         })
         .await
 }

@@ -469,11 +469,22 @@ impl Session {
         .map(|_| ())
     }
 
-    /// Empties an input.
+    /// Empties an input, as a person's select-all and delete would. WebDriver's Element Clear
+    /// empties the field without an `input` event, so a page that keeps typed text in its own
+    /// state never hears of it and its next render puts the old text back (seen as a flaky
+    /// test: the next address typed was appended to the old one). The event is sent here.
     pub fn clear(&self, css: &str) -> Result<(), String> {
         let e = self.wait(css, Duration::from_secs(10))?;
-        self.call("POST", &format!("/element/{e}/clear"), Some(json!({})))
-            .map(|_| ())
+        self.call("POST", &format!("/element/{e}/clear"), Some(json!({})))?;
+        self.call(
+            "POST",
+            "/execute/sync",
+            Some(json!({
+                "script": "arguments[0].dispatchEvent(new Event('input', {bubbles: true}));",
+                "args": [{ELEMENT: e}],
+            })),
+        )
+        .map(|_| ())
     }
 
     fn element_text(&self, element: &str) -> Result<String, String> {

@@ -207,6 +207,8 @@ pub struct AppState {
     generation: u32,
     /// Snapshots shown so far (on the root as `data-snapshots`, so a test can count reloads).
     snapshots: u32,
+    /// The next load asks for every task (a list of changes did not fit the one shown).
+    full_next: bool,
     /// When the last durable write was confirmed.
     saved_at: Option<Timestamp>,
     now: Timestamp,
@@ -279,8 +281,24 @@ impl Reducible for AppState {
                     && generation == s.generation
                     && wants == s.screen.wants()
                 {
-                    s.data = Some(d);
-                    s.snapshots += 1;
+                    // Only the changed tasks came: merge them into the list shown, or, if they
+                    // do not fit it, ask once more for everything.
+                    let whole = match (&d.tasks_since, &s.data) {
+                        (None, _) => Some(d),
+                        (Some(_), Some(prev)) => (*d).clone().merged_into(prev).map(Rc::new),
+                        (Some(_), None) => None,
+                    };
+                    match whole {
+                        Some(d) => {
+                            s.data = Some(d);
+                            s.snapshots += 1;
+                            s.full_next = false;
+                        }
+                        None => {
+                            s.full_next = true;
+                            s.generation += 1;
+                        }
+                    }
                 }
             }
             Action::Changed(space) => {
@@ -367,6 +385,7 @@ fn app() -> Html {
         help: false,
         generation: 0,
         snapshots: 0,
+        full_next: false,
         saved_at: None,
         now: time::now(),
     });
@@ -435,13 +454,24 @@ fn app() -> Html {
         let space = state.space.clone();
         let unlocked = state.status.as_ref().is_some_and(|s| s.unlocked);
         let wants = state.screen.wants();
+        // With the same lists shown, only what changed since the snapshot held is asked for.
+        let since = state
+            .data
+            .as_ref()
+            .filter(|d| !state.full_next && state.space.as_deref() == Some(d.info.id.as_str()))
+            .filter(|d| d.wants == wants)
+            .and_then(|d| d.tasks_token);
         use_effect_with(
             (space, state.generation, unlocked, wants),
             move |(space, generation, unlocked, wants)| {
                 if let (Some(space), true) = (space.clone(), *unlocked) {
                     let (generation, wants) = (*generation, *wants);
                     wasm_bindgen_futures::spawn_local(async move {
-                        let args = OpenSpace { space, wants };
+                        let args = OpenSpace {
+                            space,
+                            wants,
+                            since,
+                        };
                         match bridge::call::<calls::OpenSpaceCmd>(&args).await {
                             Ok(snap) => d.dispatch(Action::Data(generation, wants, Rc::new(snap))),
                             Err(e) => d.dispatch(Action::LoadError(e)),

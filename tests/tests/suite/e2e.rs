@@ -381,6 +381,15 @@ fn e2e_drafts_survive_screens_and_times_read_as_typed() {
     s.wait("#task-form", SHORT).unwrap();
     assert_eq!(s.value("#f-title").unwrap(), "");
     assert!(s.find("#task-submit-discard").unwrap().is_none());
+    // A field emptied through WebDriver stays empty when the page renders again (the client's
+    // clear tells the page, as a person's delete would).
+    s.type_into("#f-title", "Smazat").unwrap();
+    s.clear("#f-title").unwrap();
+    key("KeyL", "l");
+    s.wait_text("#nav-tasks", "Tasks", SHORT).unwrap();
+    key("KeyL", "l");
+    s.wait_text("#nav-tasks", "Úkoly", SHORT).unwrap();
+    assert_eq!(s.value("#f-title").unwrap(), "");
     // "+2 h" is a deadline too.
     s.type_into("#f-title", "Zkontrolovat hráz").unwrap();
     s.type_into("#f-deadline", "+2 h").unwrap();
