@@ -214,6 +214,12 @@ pub struct AppState {
     now: Timestamp,
 }
 
+/// Whether an action brought new data (then "now" is taken afresh).
+enum Kind {
+    Data,
+    Other,
+}
+
 pub enum Action {
     Status(AppStatus),
     LoadError(String),
@@ -237,6 +243,11 @@ pub enum Action {
 impl Reducible for AppState {
     type Action = Action;
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let action_kind = if matches!(action, Action::Data(..)) {
+            Kind::Data
+        } else {
+            Kind::Other
+        };
         let mut s = AppState {
             status: self.status.clone(),
             load_error: self.load_error.clone(),
@@ -336,7 +347,11 @@ impl Reducible for AppState {
             Action::Saved => s.saved_at = Some(time::now()),
             Action::Tick => s.now = time::now(),
         }
-        s.now = time::now();
+        // "Now" (for what is overdue) moves with the clock tick and with new data only, so an
+        // action that changes nothing on the screens does not re-render them.
+        if matches!(action_kind, Kind::Data) {
+            s.now = time::now();
+        }
         Rc::new(s)
     }
 }
@@ -390,14 +405,23 @@ fn app() -> Html {
         now: time::now(),
     });
     let d = state.dispatcher();
+    // Made once, so the screens' context stays equal across renders of the root (a "saved"
+    // mark or a busy form does not re-render every screen of a 10,000-task space).
     let go = {
         let d = d.clone();
-        Callback::from(move |(screen, focus): (Screen, Option<&'static str>)| {
-            d.dispatch(Action::Go(screen));
-            if let Some(id) = focus {
-                widgets::focus_later(id);
-            }
-        })
+        use_callback(
+            (),
+            move |(screen, focus): (Screen, Option<&'static str>), _| {
+                d.dispatch(Action::Go(screen));
+                if let Some(id) = focus {
+                    widgets::focus_later(id);
+                }
+            },
+        )
+    };
+    let saved = {
+        let d = d.clone();
+        use_callback((), move |(), _| d.dispatch(Action::Saved))
     };
 
     // Once: status, the change event, the keyboard, a clock tick for "overdue".
@@ -540,10 +564,7 @@ fn app() -> Html {
                     .unwrap_or_else(|| Rc::new(SpaceSnapshot::of_nothing(space.clone()))),
                 device: status.device.clone().unwrap_or_default(),
                 now: state.now,
-                saved: {
-                    let d = d.clone();
-                    Callback::from(move |()| d.dispatch(Action::Saved))
-                },
+                saved: saved.clone(),
                 go: go.clone(),
             };
             html! {

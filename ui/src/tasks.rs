@@ -141,6 +141,10 @@ pub fn tasks() -> Html {
         )
     };
 
+    let on_select = {
+        let selected = selected.clone();
+        use_callback((), move |id, _| selected.set(Some(id)))
+    };
     let chosen = selected
         .as_ref()
         .and_then(|id| ctx.tasks().iter().find(|t| &t.meta.id == id))
@@ -161,7 +165,7 @@ pub fn tasks() -> Html {
             </form>
             <div class="list-pane">
                 <TaskList selected={*selected}
-                    on_select={{ let selected = selected.clone(); Callback::from(move |id| selected.set(Some(id))) }} />
+                    on_select={on_select} />
                 if let Some(t) = chosen {
                     <TaskDetail task={t} />
                 }
