@@ -82,8 +82,8 @@ pub fn today_text() -> String {
 /// A time field's hint, with today's date.
 pub fn hint(lang: Lang) -> String {
     match lang {
-        Lang::Cs => format!("zítra 18:00 · 18:00 · +2 h · {} 18:00", today_text()),
-        Lang::En => format!("tomorrow 18:00 · 18:00 · +2 h · {} 18:00", today_text()),
+        Lang::Cs => format!("{} 18:00 · zítra 8:00 · +2 h", today_text()),
+        Lang::En => format!("{} 18:00 · tomorrow 8:00 · +2 h", today_text()),
     }
 }
 
