@@ -71,35 +71,38 @@ fn task_defaults() -> std::collections::BTreeMap<String, String> {
     initial(&[("priority", "normal".into())])
 }
 
-/// A task's search text with the fields it was made from, so it is made again exactly when one
-/// of them changed.
+/// A task's search text with a fingerprint of the fields it was made from, so it is made again
+/// exactly when one of them changed (the fingerprint costs no allocation; a clone of the fields
+/// would cost as much as the text itself).
 struct Searched {
-    title: String,
-    number: Option<String>,
-    description: Option<String>,
-    assignees: Vec<String>,
-    status: TaskStatus,
+    fingerprint: u64,
     text: Rc<str>,
+}
+
+fn fingerprint(t: &Task) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (
+        &t.title,
+        &t.number,
+        &t.description,
+        &t.assignees,
+        t.status.code(),
+    )
+        .hash(&mut h);
+    h.finish()
 }
 
 impl Searched {
     fn of(t: &Task) -> Searched {
         Searched {
-            title: t.title.clone(),
-            number: t.number.clone(),
-            description: t.description.clone(),
-            assignees: t.assignees.clone(),
-            status: t.status,
+            fingerprint: fingerprint(t),
             text: haystack(t).into(),
         }
     }
 
     fn fits(&self, t: &Task) -> bool {
-        self.status == t.status
-            && self.title == t.title
-            && self.number == t.number
-            && self.description == t.description
-            && self.assignees == t.assignees
+        self.fingerprint == fingerprint(t)
     }
 }
 
