@@ -913,3 +913,75 @@ fn two_idle_synced_peers_use_almost_no_cpu_and_still_sync() {
     b_serving.stop();
     a_serving.stop();
 }
+
+#[test]
+fn a_damaged_op_log_is_reported_once_not_on_every_batch() {
+    let root = TempDir::new("sync-damaged");
+    let (a, space, a_serving) = founder(&root, "Alena");
+    let b = joined(&root, "Bedřich", &a, &space, "member");
+    for i in 0..3 {
+        ok(
+            &a,
+            &[
+                "task",
+                "add",
+                "--space",
+                &space,
+                "--title",
+                &format!("Před {i}"),
+            ],
+        );
+    }
+    let b_serving = serve(&b, &["--peer", &a_serving.addr]);
+    wait_until("B has the tasks", Duration::from_secs(10), || {
+        task_titles(&b, &space).len() == 3
+    });
+    b_serving.stop();
+    // Damage an early entry of B's log: the space is read-only on B until it is repaired.
+    let log = b.join("spaces").join(format!("{space}.log"));
+    let frames = OpLog::read_intact_prefix(&log).expect("log");
+    assert!(frames.len() >= 3, "{} entries", frames.len());
+    let at = frames[0].len() + 8 + 8 + 10;
+    let mut bytes = std::fs::read(&log).expect("log");
+    bytes[at] ^= 0xff;
+    std::fs::write(&log, &bytes).expect("write");
+
+    ok(
+        &a,
+        &["task", "add", "--space", &space, "--title", "Po poškození"],
+    );
+    let b_serving = serve(&b, &["--peer", &a_serving.addr]);
+    // New operations arrive by pulls (on connecting, and in rounds) and by gossip.
+    for i in 0..3 {
+        std::thread::sleep(Duration::from_secs(1));
+        ok(
+            &a,
+            &[
+                "task",
+                "add",
+                "--space",
+                &space,
+                "--title",
+                &format!("Další {i}"),
+            ],
+        );
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    let told: Vec<String> = b_serving
+        .log()
+        .lines()
+        .filter(|l| l.contains("cannot store") || l.contains("is not synced"))
+        .map(str::to_owned)
+        .collect();
+    assert!(
+        told.len() <= 1,
+        "the read-only space is reported at most once, not per batch: {told:#?}"
+    );
+    assert_eq!(
+        std::fs::read(&log).expect("log"),
+        bytes,
+        "the damaged file is left for an administrator"
+    );
+    b_serving.stop();
+    a_serving.stop();
+}
