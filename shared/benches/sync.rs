@@ -9,7 +9,11 @@
 //! - a simulated region: 1 regional node and 13 ORP nodes in a star with three ORP–ORP links,
 //!   all writing at once; time from the last acknowledged write until all 14 state hashes agree.
 //!
-//! `cargo bench -p krizlink-core --features engine --bench sync [latency|region|catchup]`
+//! - idle cost: CPU time and wake-ups over 30 s of two synced peers with 50 tasks and nothing
+//!   to do, each in its own process, next to a lone serving peer (no one to sync with) and a
+//!   process that only sleeps, measured over the same 30 s.
+//!
+//! `cargo bench -p krizlink-core --features engine --bench sync [latency|region|catchup|idle]`
 //! (`KRIZLINK_BENCH_B_DIR=/dev/shm` puts the catching-up peer on tmpfs, to see the disk's share).
 
 use std::io::{Read, Write};
@@ -503,7 +507,171 @@ fn region() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// CPU time (user + system) and context switches (voluntary + not, all threads) of a process
+/// so far.
+fn cpu_and_wakeups(pid: u32) -> (Duration, u64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc stat");
+    let rest = &stat[stat.rfind(')').expect("comm") + 2..];
+    let ticks: Vec<u64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .map(|f| f.parse().expect("a number"))
+        .collect();
+    let hz: u64 = String::from_utf8(
+        std::process::Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .expect("getconf")
+            .stdout,
+    )
+    .expect("utf-8")
+    .trim()
+    .parse()
+    .expect("CLK_TCK");
+    // Per thread: the peer runs on a thread of its own.
+    let switches = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .expect("/proc tasks")
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("status")).ok())
+        .flat_map(|status| {
+            status
+                .lines()
+                .filter(|l| l.contains("ctxt_switches"))
+                .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .collect::<Vec<_>>()
+        })
+        .sum();
+    (
+        Duration::from_secs_f64((ticks[0] + ticks[1]) as f64 / hz as f64),
+        switches,
+    )
+}
+
+/// The child side of `idle`: serves the node in `dir` (dialling `peers`), prints its address,
+/// then "ready" once it holds `expect` operations of its space; stops when stdin closes.
+fn idle_peer(dir: &Path, expect: u64, peers: Vec<Multiaddr>) {
+    let node = Node::open(dir, "heslo-benchmark").expect("open");
+    let space = node.held_spaces()[0].0;
+    let peer = start(node, true, peers);
+    println!("{}", peer.addr);
+    while peer.run(move |n| n.have(space).map(|v| v.total()).unwrap_or(0)) < expect {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    println!("ready");
+    let _ = std::io::stdout().flush();
+    let mut rest = Vec::new();
+    let _ = std::io::stdin().read_to_end(&mut rest);
+    drop(peer.stop());
+}
+
+fn idle() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    const TASKS: usize = 50;
+    const IDLE: Duration = Duration::from_secs(30);
+    let dir = scratch(&std::env::temp_dir(), "idle");
+    let (_, mut nodes) = staff(&dir, 1);
+    let mut lone = node(&dir, "lone");
+    let lone_space = lone.create_space("Sám sobě").expect("space");
+    for (n, space) in [(&mut nodes[0], None), (&mut lone, Some(lone_space))] {
+        let space = space.unwrap_or_else(|| n.held_spaces()[0].0);
+        for i in 0..TASKS {
+            n.create_record(space, RecordKind::Task, title(&format!("Úkol {i}")))
+                .expect("write");
+        }
+    }
+    let total = nodes[0]
+        .have(nodes[0].held_spaces()[0].0)
+        .expect("have")
+        .total();
+    let lone_total = lone.have(lone_space).expect("have").total();
+    let names: Vec<PathBuf> = ["kraj", "orp-0", "lone"]
+        .iter()
+        .map(|n| dir.join(n))
+        .collect();
+    for n in nodes.into_iter().chain([lone]) {
+        n.close().expect("close");
+    }
+    let exe = std::env::current_exe().expect("exe");
+    let spawn = |dir: &Path, expect: u64, peer: Option<&str>| {
+        let mut cmd = Command::new(&exe);
+        cmd.arg("__idle-peer").arg(dir).arg(expect.to_string());
+        cmd.args(peer);
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("child");
+        let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        let mut addr = String::new();
+        out.read_line(&mut addr).expect("address");
+        (child, out, addr.trim().to_owned())
+    };
+    let (a, a_out, a_addr) = spawn(&names[0], total, None);
+    let (b, b_out, _) = spawn(&names[1], total, Some(&a_addr));
+    let (lone, lone_out, _) = spawn(&names[2], lone_total, None);
+    let mut children = vec![(a, a_out), (b, b_out), (lone, lone_out)];
+    for (_, out) in &mut children {
+        let mut line = String::new();
+        out.read_line(&mut line).expect("ready");
+        assert_eq!(line.trim(), "ready");
+    }
+    std::thread::sleep(Duration::from_secs(3)); // the first rounds after the sync settle
+    let sleeper = Command::new("sleep")
+        .arg((IDLE.as_secs() + 5).to_string())
+        .spawn()
+        .expect("sleep");
+    let pids: Vec<u32> = children
+        .iter()
+        .map(|(c, _)| c.id())
+        .chain([sleeper.id()])
+        .collect();
+    let before: Vec<_> = pids.iter().map(|p| cpu_and_wakeups(*p)).collect();
+    std::thread::sleep(IDLE);
+    let after: Vec<_> = pids.iter().map(|p| cpu_and_wakeups(*p)).collect();
+    println!(
+        "idle cost over {} s ({TASKS} tasks synced, nothing to do):",
+        IDLE.as_secs()
+    );
+    let labels = [
+        "synced peer A",
+        "synced peer B",
+        "floor: lone serving peer",
+        "floor: a process that sleeps",
+    ];
+    for ((label, b), a) in labels.iter().zip(&before).zip(&after) {
+        let cpu = a.0.saturating_sub(b.0);
+        println!(
+            "  {label:<30} CPU {:>8.3} s ({:.2} % of a core)   wake-ups {:>6} ({:.1}/s)",
+            cpu.as_secs_f64(),
+            100.0 * cpu.as_secs_f64() / IDLE.as_secs_f64(),
+            a.1.saturating_sub(b.1),
+            a.1.saturating_sub(b.1) as f64 / IDLE.as_secs_f64()
+        );
+    }
+    for (mut child, out) in children {
+        drop(child.stdin.take());
+        drop(out);
+        let _ = child.wait();
+    }
+    let mut sleeper = sleeper;
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("__idle-peer") {
+        let dir = PathBuf::from(&args[2]);
+        let expect = args[3].parse().expect("count");
+        let peers = args[4..]
+            .iter()
+            .map(|a| a.parse().expect("peer address"))
+            .collect();
+        return idle_peer(&dir, expect, peers);
+    }
     let only = std::env::args().nth(1).filter(|a| !a.starts_with('-'));
     let run = |name: &str| only.as_deref().is_none_or(|o| o == name);
     println!(
@@ -519,5 +687,8 @@ fn main() {
     }
     if run("catchup") {
         catch_up();
+    }
+    if run("idle") {
+        idle();
     }
 }

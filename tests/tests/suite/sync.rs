@@ -114,6 +114,33 @@ impl Serving {
     fn log(&self) -> String {
         std::fs::read_to_string(&self.err_path).unwrap_or_default()
     }
+
+    /// CPU time (user + system) the process has used so far, from /proc.
+    fn cpu_time(&self) -> Duration {
+        let pid = self.child.as_ref().expect("running").id();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc stat");
+        // Fields after the command name (which may hold spaces) in parentheses; utime and
+        // stime are fields 14 and 15 of the line, 12 and 13 after it.
+        let rest = &stat[stat.rfind(')').expect("comm") + 2..];
+        let fields: Vec<u64> = rest
+            .split_whitespace()
+            .skip(11)
+            .take(2)
+            .map(|f| f.parse().expect("a number"))
+            .collect();
+        let ticks = String::from_utf8(
+            Command::new("getconf")
+                .arg("CLK_TCK")
+                .output()
+                .expect("getconf")
+                .stdout,
+        )
+        .expect("utf-8")
+        .trim()
+        .parse::<u64>()
+        .expect("CLK_TCK");
+        Duration::from_secs_f64((fields[0] + fields[1]) as f64 / ticks as f64)
+    }
 }
 
 impl Drop for Serving {
@@ -815,6 +842,145 @@ fn malformed_traffic_does_not_stop_a_peer_serving_its_members() {
     assert!(
         log.contains("disconnecting peer"),
         "the peer that broke the protocol was disconnected and logged: {log}"
+    );
+    b_serving.stop();
+    a_serving.stop();
+}
+
+#[test]
+fn two_idle_synced_peers_use_almost_no_cpu_and_still_sync() {
+    let root = TempDir::new("sync-idle");
+    let (a, space, a_serving) = founder(&root, "Alena");
+    let b = joined(&root, "Bedřich", &a, &space, "member");
+    let b_serving = serve(&b, &["--peer", &a_serving.addr]);
+    let lines: String = (0..50)
+        .map(|n| format!("Úkol na klidné odpoledne {n}\n"))
+        .collect();
+    let mut import = Command::new(workspace_bin("krizlink-node"))
+        .arg("--data-dir")
+        .arg(&a)
+        .args(["task", "import", "--space", &space])
+        .env("KRIZLINK_PASSPHRASE", PASS)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("import runs");
+    import
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(lines.as_bytes())
+        .expect("lines written");
+    assert!(import.wait().expect("import ends").success());
+    wait_until("B has the 50 tasks", Duration::from_secs(20), || {
+        task_titles(&b, &space).len() == 50
+    });
+    std::thread::sleep(Duration::from_secs(2));
+
+    // Nothing to do for 10 s. Two peers that pulled each other without end (every pull was
+    // pulled back) used about 6 s of CPU each here in a debug build; quiet ones use a few
+    // hundredths (gossip heartbeats, the 250 ms timer, a pull round now and then). The bound
+    // leaves room for a loaded machine either way.
+    let idle = Duration::from_secs(10);
+    let (a0, b0) = (a_serving.cpu_time(), b_serving.cpu_time());
+    std::thread::sleep(idle);
+    let (a_cpu, b_cpu) = (a_serving.cpu_time() - a0, b_serving.cpu_time() - b0);
+    let bound = Duration::from_millis(1000);
+    assert!(
+        a_cpu < bound && b_cpu < bound,
+        "idle for {idle:?}, A used {a_cpu:?} and B {b_cpu:?} of CPU (bound {bound:?})"
+    );
+
+    // Quiet is not deaf: a write after the idle spell still arrives promptly (gossip), both ways.
+    ok(
+        &a,
+        &["task", "add", "--space", &space, "--title", "Po klidu z A"],
+    );
+    wait_until(
+        "A's write reaches B after idling",
+        Duration::from_secs(5),
+        || has_task(&b, &space, "Po klidu z A"),
+    );
+    ok(
+        &b,
+        &["task", "add", "--space", &space, "--title", "Po klidu z B"],
+    );
+    wait_until(
+        "B's write reaches A after idling",
+        Duration::from_secs(5),
+        || has_task(&a, &space, "Po klidu z B"),
+    );
+    b_serving.stop();
+    a_serving.stop();
+}
+
+#[test]
+fn a_damaged_op_log_is_reported_once_not_on_every_batch() {
+    let root = TempDir::new("sync-damaged");
+    let (a, space, a_serving) = founder(&root, "Alena");
+    let b = joined(&root, "Bedřich", &a, &space, "member");
+    for i in 0..3 {
+        ok(
+            &a,
+            &[
+                "task",
+                "add",
+                "--space",
+                &space,
+                "--title",
+                &format!("Před {i}"),
+            ],
+        );
+    }
+    let b_serving = serve(&b, &["--peer", &a_serving.addr]);
+    wait_until("B has the tasks", Duration::from_secs(10), || {
+        task_titles(&b, &space).len() == 3
+    });
+    b_serving.stop();
+    // Damage an early entry of B's log: the space is read-only on B until it is repaired.
+    let log = b.join("spaces").join(format!("{space}.log"));
+    let frames = OpLog::read_intact_prefix(&log).expect("log");
+    assert!(frames.len() >= 3, "{} entries", frames.len());
+    let at = frames[0].len() + 8 + 8 + 10;
+    let mut bytes = std::fs::read(&log).expect("log");
+    bytes[at] ^= 0xff;
+    std::fs::write(&log, &bytes).expect("write");
+
+    ok(
+        &a,
+        &["task", "add", "--space", &space, "--title", "Po poškození"],
+    );
+    let b_serving = serve(&b, &["--peer", &a_serving.addr]);
+    // New operations arrive by pulls (on connecting, and in rounds) and by gossip.
+    for i in 0..3 {
+        std::thread::sleep(Duration::from_secs(1));
+        ok(
+            &a,
+            &[
+                "task",
+                "add",
+                "--space",
+                &space,
+                "--title",
+                &format!("Další {i}"),
+            ],
+        );
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    let told: Vec<String> = b_serving
+        .log()
+        .lines()
+        .filter(|l| l.contains("cannot store") || l.contains("is not synced"))
+        .map(str::to_owned)
+        .collect();
+    assert!(
+        told.len() <= 1,
+        "the read-only space is reported at most once, not per batch: {told:#?}"
+    );
+    assert_eq!(
+        std::fs::read(&log).expect("log"),
+        bytes,
+        "the damaged file is left for an administrator"
     );
     b_serving.stop();
     a_serving.stop();

@@ -173,6 +173,15 @@ impl Node {
             .collect()
     }
 
+    /// Why `space` cannot take operations now (its op log is damaged), if it cannot: the sync
+    /// layer does not pull it, and says so once.
+    pub fn read_only(&self, space: SpaceId) -> Option<&str> {
+        self.spaces
+            .get(&space)
+            .and_then(|st| st.log.as_ref().err())
+            .map(String::as_str)
+    }
+
     pub fn holding(&self, space: SpaceId) -> Option<Holding> {
         if self.spaces.contains_key(&space) {
             Some(Holding::Member)
@@ -304,8 +313,12 @@ impl Node {
         if self.relays.contains_key(&space) {
             return self.receive_blind(space, batch, peer);
         }
-        if !self.spaces.contains_key(&space) {
-            return Err(NodeError::UnknownSpace(space.to_string()));
+        match self.spaces.get(&space).map(|st| st.log.as_ref()) {
+            None => return Err(NodeError::UnknownSpace(space.to_string())),
+            // Read-only until repaired: refused before any work (applying the batch and then
+            // failing to log it rebuilt the space from its log on every batch).
+            Some(Err(reason)) => return Err(NodeError::Damaged(reason.clone())),
+            Some(Ok(_)) => {}
         }
         let mut received = Received::default();
         let mut refusals: Vec<(DeviceId, NotStored)> = Vec::new();

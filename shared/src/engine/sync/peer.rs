@@ -2,10 +2,11 @@
 //!
 //! - Connections: TCP with Noise and Yamux, and QUIC; at most [`MAX_CONNECTIONS_PER_PEER`] per
 //!   peer; mDNS discovery (optional); bootstrap peers redialled with exponential backoff.
-//! - Anti-entropy (`exchange`): on connecting, every `sync_interval`, and whenever it is pulled,
-//!   each side pulls each space the other holds with its version vector; the answer carries a
-//!   bounded batch of what the puller lacks and the answerer's version vector. A cut connection
-//!   loses nothing: the next pull starts from what was stored.
+//! - Anti-entropy (`exchange`): on connecting, every `sync_interval` (backing off to 30 s apart
+//!   while nothing is stored, written or connected), and when a peer's pull shows it holds
+//!   something new, each side pulls each space the other holds with its version vector; the
+//!   answer carries a bounded batch of what the puller lacks and the answerer's version vector.
+//!   A cut connection loses nothing: the next pull starts from what was stored.
 //! - Push (`gossip`): every envelope newly stored (written here or received) is published on the
 //!   space's gossip topic (members only: the topic is derived from the space key) and pushed by
 //!   request-response to connected peers that hold the space but are not on the topic (blind
@@ -18,7 +19,7 @@
 //! outside (the control socket, the desktop app) arrives as [`Job`]s run between events, so the
 //! node is never shared across threads.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::time::{Duration, Instant};
 
@@ -163,6 +164,8 @@ struct State {
     topics: BTreeMap<gossipsub::TopicHash, SpaceId>,
     space_topics: BTreeMap<SpaceId, gossipsub::IdentTopic>,
     violations: BTreeMap<PeerId, u32>,
+    /// Read-only spaces (a damaged op log) already reported in the log: reported once.
+    read_only_told: BTreeSet<SpaceId>,
     events: Option<mpsc::UnboundedSender<NetEvent>>,
 }
 
@@ -269,6 +272,7 @@ pub async fn serve(
         topics: BTreeMap::new(),
         space_topics: BTreeMap::new(),
         violations: BTreeMap::new(),
+        read_only_told: BTreeSet::new(),
         events,
     };
     state.subscribe_all(node, &mut swarm);
@@ -298,11 +302,13 @@ pub async fn serve(
             }
             _ = tick.tick() => {
                 state.redial(&mut swarm);
-                if last_pull_round.elapsed() >= state.cfg.sync_interval {
+                // Every `sync_interval` while things change, backing off while nothing does.
+                if last_pull_round.elapsed() >= state.sync.round_interval(state.cfg.sync_interval) {
                     last_pull_round = Instant::now();
                     for peer in state.sync.peers() {
                         state.pull_all(node, &mut swarm, peer);
                     }
+                    state.sync.round_done();
                 }
             }
             () = tokio::task::yield_now(), if state.sync.has_backlog() => {
@@ -314,7 +320,14 @@ pub async fn serve(
 }
 
 impl State {
-    fn emit(&self, event: NetEvent) {
+    fn emit(&mut self, event: NetEvent) {
+        if matches!(
+            event,
+            NetEvent::Changed(_) | NetEvent::Published(_) | NetEvent::PeerConnected(_)
+        ) {
+            // Something moved: the pull rounds come back to `sync_interval`.
+            self.sync.stirred();
+        }
         if let Some(tx) = &self.events {
             let _ = tx.send(event);
         }
@@ -425,6 +438,14 @@ impl State {
             }
             _ => {}
         }
+    }
+
+    /// Logs why something received could not be stored; a read-only space only once.
+    fn cannot_store(&mut self, space: SpaceId, what: &str, e: &NodeError) {
+        if matches!(e, NodeError::Damaged(_)) && !self.read_only_told.insert(space) {
+            return;
+        }
+        log(&format!("cannot store {what}: {e}"));
     }
 
     fn violation(&mut self, swarm: &mut Swarm<Behaviour>, peer: PeerId, what: &str) {

@@ -19,6 +19,9 @@ use crate::vv::VersionVector;
 
 /// A peer that refused a space is asked again (without a reason to) after this long.
 pub(super) const REPROBE: Duration = Duration::from_secs(30);
+/// While nothing changes, the pull rounds back off (doubling from the configured interval) up
+/// to this long apart; anything stored, written or connected brings them back to the interval.
+pub(super) const MAX_IDLE_INTERVAL: Duration = Duration::from_secs(30);
 
 /// A pulled batch waiting to be stored: from whom, for which space, the envelopes.
 pub(super) type Pulled = (PeerId, SpaceId, Vec<Vec<u8>>);
@@ -48,6 +51,8 @@ pub(super) struct SyncState {
     backlog: VecDeque<Pulled>,
     /// Per peer and space: what this peer will hold once the backlog is stored.
     assumed: BTreeMap<(PeerId, SpaceId), VersionVector>,
+    /// Pull rounds since anything was stored, written or connected (the idle back-off).
+    quiet_rounds: u32,
 }
 
 impl SyncState {
@@ -237,6 +242,46 @@ impl SyncState {
             })
             .map(|(p, _)| *p)
             .collect()
+    }
+
+    /// Something was stored, written or connected: pull rounds go back to `interval` apart.
+    pub(super) fn stirred(&mut self) {
+        self.quiet_rounds = 0;
+    }
+
+    /// A pull round went out.
+    pub(super) fn round_done(&mut self) {
+        self.quiet_rounds = self.quiet_rounds.saturating_add(1);
+    }
+
+    /// How long after the last pull round the next one is due: `interval` after a change,
+    /// doubling with each quiet round up to [`MAX_IDLE_INTERVAL`] (never below `interval`).
+    pub(super) fn round_interval(&self, interval: Duration) -> Duration {
+        let quiet = self.quiet_rounds.saturating_sub(1).min(16);
+        interval
+            .saturating_mul(1 << quiet)
+            .min(MAX_IDLE_INTERVAL)
+            .max(interval)
+    }
+
+    /// Whether `peer` pulling with `theirs` tells news this device should pull back: it holds
+    /// something this device lacks (`mine`) that it was not already seen to hold (what was seen
+    /// is pulled by the rounds; pulling back on every pull made two peers pull each other in
+    /// an endless loop).
+    pub(super) fn pull_back(
+        &self,
+        peer: &PeerId,
+        space: SpaceId,
+        theirs: &VersionVector,
+        mine: &VersionVector,
+    ) -> bool {
+        let seen = self
+            .peer_have
+            .get(peer)
+            .and_then(|spaces| spaces.get(&space));
+        theirs.devices().any(|(device, &seq)| {
+            seq > mine.get(device) && seen.is_none_or(|seen| seq > seen.get(device))
+        })
     }
 
     /// This device's last own operation in `space` published so far.
@@ -466,6 +511,60 @@ mod tests {
             st.relay_targets(space(1), Some(source), &topic),
             vec![relay]
         );
+    }
+
+    #[test]
+    fn idle_pull_rounds_back_off_and_a_change_brings_them_back() {
+        let mut st = SyncState::default();
+        let base = Duration::from_secs(2);
+        assert_eq!(st.round_interval(base), base);
+        st.round_done();
+        assert_eq!(
+            st.round_interval(base),
+            base,
+            "the first round after a change"
+        );
+        st.round_done();
+        assert_eq!(st.round_interval(base), 2 * base);
+        st.round_done();
+        assert_eq!(st.round_interval(base), 4 * base);
+        for _ in 0..100 {
+            st.round_done();
+        }
+        assert_eq!(st.round_interval(base), MAX_IDLE_INTERVAL);
+        st.stirred();
+        assert_eq!(st.round_interval(base), base);
+        let slow = Duration::from_secs(60);
+        assert_eq!(
+            st.round_interval(slow),
+            slow,
+            "never below the configured interval"
+        );
+    }
+
+    #[test]
+    fn a_pull_is_pulled_back_only_for_news() {
+        let mut st = SyncState::default();
+        let (peer, now) = (PeerId::random(), Instant::now());
+        st.connected(peer, addr());
+        let mine = vv(&[(1, 5), (2, 3)]);
+        assert!(
+            !st.pull_back(&peer, space(1), &vv(&[(1, 5)]), &mine),
+            "behind"
+        );
+        assert!(!st.pull_back(&peer, space(1), &mine, &mine), "equal");
+        let ahead = vv(&[(1, 5), (2, 3), (3, 1)]);
+        assert!(st.pull_back(&peer, space(1), &ahead, &mine), "a new device");
+        assert!(
+            st.pull_back(&peer, space(1), &vv(&[(2, 4)]), &mine),
+            "further on"
+        );
+        st.saw_holding(peer, space(1), &ahead, now, Utc::now());
+        assert!(
+            !st.pull_back(&peer, space(1), &ahead, &mine),
+            "seen before: the rounds pull it, not every pull"
+        );
+        assert!(st.pull_back(&peer, space(2), &ahead, &mine), "per space");
     }
 
     #[test]

@@ -43,6 +43,13 @@ impl State {
         if !self.sync.should_pull(&peer, space, again, Instant::now()) {
             return;
         }
+        if let Some(reason) = node.read_only(space) {
+            // It could not store the answer: say so once instead of on every round.
+            if self.read_only_told.insert(space) {
+                log(&format!("space {space} is not synced: {reason}"));
+            }
+            return;
+        }
         let Ok(have) = node.have(space) else {
             return;
         };
@@ -155,6 +162,12 @@ impl State {
                 let answer = node
                     .envelopes_missing_from(space, &theirs, MAX_BATCH_OPS, BATCH_BYTES)
                     .and_then(|(envelopes, more)| Ok((envelopes, more, node.have(space)?)));
+                // A peer that pulls may be ahead of us: pull back when it holds something new
+                // (not on every pull: two idle peers would pull each other without end).
+                let pull_back = match &answer {
+                    Ok((_, _, mine)) => self.sync.pull_back(&peer, space, &theirs, mine),
+                    Err(_) => false,
+                };
                 let response = match answer {
                     Ok((envelopes, more, mine)) => {
                         match (
@@ -173,8 +186,9 @@ impl State {
                 };
                 Self::respond(swarm, channel, response);
                 self.saw_peer_holding(peer, space, &theirs);
-                // A peer that pulls may be ahead of us: pull back unless already doing so.
-                self.pull(node, swarm, peer, space, true);
+                if pull_back {
+                    self.pull(node, swarm, peer, space, true);
+                }
             }
             Request::Push { space, envelopes } => {
                 if node.holding(space).is_none() {
@@ -206,7 +220,7 @@ impl State {
                         }
                     }
                     Err(e) => {
-                        log(&format!("cannot store operations from peer {peer}: {e}"));
+                        self.cannot_store(space, &format!("operations from peer {peer}"), &e);
                         Self::respond(swarm, channel, Self::refused(&e.to_string()));
                     }
                 }
@@ -320,7 +334,7 @@ impl State {
                 }
             }
             Err(e) => {
-                log(&format!("cannot store operations from peer {peer}: {e}"));
+                self.cannot_store(space, &format!("operations from peer {peer}"), &e);
                 // Start again from what is stored.
                 self.sync.store_failed(peer, space);
             }

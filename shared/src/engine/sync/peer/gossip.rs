@@ -58,9 +58,7 @@ impl State {
                     gossipsub::MessageAcceptance::Accept
                 }
                 Err(e) => {
-                    log(&format!(
-                        "cannot store an operation from peer {source}: {e}"
-                    ));
+                    self.cannot_store(space, &format!("an operation from peer {source}"), &e);
                     gossipsub::MessageAcceptance::Ignore
                 }
             },
