@@ -230,12 +230,14 @@ impl Node {
         let (space, role, secret) = match verdict {
             Ok(v) => v,
             Err(reason) => {
+                let (device, why) = (request.device.to_string(), reason.to_string());
                 let detail = [
                     ("invite", hex16(&request.invite)),
-                    ("device", request.device.to_string()),
-                    ("reason", reason.to_string()),
+                    ("device", device.clone()),
+                    ("reason", why.clone()),
                 ];
-                self.audit(AuditEvent::InviteRefused, &detail)?;
+                // Caused by whoever sent the request: counted and summarised, not synced each.
+                self.audit_refusal(AuditEvent::InviteRefused, &device, &why, &detail)?;
                 return Err(reason.into());
             }
         };
