@@ -787,6 +787,15 @@ impl AuditLog {
         self.append(event, detail, Some(keys), now)
     }
 
+    /// Writes the refusal summaries if their interval has ended (a long-running peer calls
+    /// this on its timer, so a burst is summarised even when nothing follows it).
+    pub fn flush_due(&mut self, keys: &DeviceKeys, now: DateTime<Utc>) -> Result<(), AuditError> {
+        if self.refusals_due(now) {
+            self.flush(keys, now)?;
+        }
+        Ok(())
+    }
+
     /// Writes the summaries of the interval's refusals, one entry per kind, and syncs the log
     /// once (covering the refusals written in full too).
     pub fn flush(&mut self, keys: &DeviceKeys, now: DateTime<Utc>) -> Result<(), AuditError> {
@@ -1221,7 +1230,8 @@ mod tests {
     #[test]
     fn a_damaged_log_is_kept_aside_and_a_new_chain_records_it() {
         let (path, keys) = setup("damaged");
-        let cases: [(&str, fn(&[u8]) -> Vec<u8>); 4] = [
+        type Spoil = fn(&[u8]) -> Vec<u8>;
+        let cases: [(&str, Spoil); 4] = [
             ("non-utf-8 line", |b| {
                 [b, b"\xff\xfe\x00audit\n".as_slice()].concat()
             }),

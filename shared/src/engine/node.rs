@@ -512,6 +512,11 @@ impl Node {
         Ok(self.audit.flush(&self.keys, Utc::now())?)
     }
 
+    /// Writes the refusal summaries whose interval has ended.
+    pub fn audit_flush_due(&mut self) -> Result<(), NodeError> {
+        Ok(self.audit.flush_due(&self.keys, Utc::now())?)
+    }
+
     /// The number of `fdatasync`s of the audit log in this run.
     pub fn audit_syncs(&self) -> u64 {
         self.audit.syncs()

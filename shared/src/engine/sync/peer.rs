@@ -298,6 +298,9 @@ pub async fn serve(
             }
             _ = tick.tick() => {
                 state.redial(&mut swarm);
+                if let Err(e) = node.audit_flush_due() {
+                    log(&format!("cannot write the refusal summaries to the audit log: {e}"));
+                }
                 if last_pull_round.elapsed() >= state.cfg.sync_interval {
                     last_pull_round = Instant::now();
                     for peer in state.sync.peers() {
