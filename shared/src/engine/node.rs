@@ -167,9 +167,6 @@ pub struct Node {
     warnings: Vec<String>,
     spaces: BTreeMap<SpaceId, SpaceState>,
     relays: BTreeMap<SpaceId, RelaySpace>,
-    /// Rejections already written to the audit log in this run, so a peer repeating the same
-    /// bad operation cannot flood it: (space, author, reason).
-    audited_rejections: BTreeSet<(SpaceId, DeviceId, String)>,
 }
 
 fn io_at(path: &Path) -> impl FnOnce(io::Error) -> NodeError + '_ {
@@ -497,9 +494,41 @@ impl Node {
         Ok(())
     }
 
-    /// Checks the audit log.
-    pub fn audit_verify(&self) -> Result<AuditReport, NodeError> {
-        Ok(audit::verify(&self.dir.join("audit.log"))?)
+    /// Records a refusal caused by a peer: counted and summarised, see [`AuditLog::refusal`].
+    fn audit_refusal(
+        &mut self,
+        event: AuditEvent,
+        source: &str,
+        reason: &str,
+        detail: &[(&str, String)],
+    ) -> Result<(), NodeError> {
+        self.audit
+            .refusal(event, source, reason, detail, &self.keys, Utc::now())
+            .map_err(NodeError::from)
+    }
+
+    /// Writes the summaries of refusals counted so far and syncs the audit log.
+    pub fn audit_flush(&mut self) -> Result<(), NodeError> {
+        Ok(self.audit.flush(&self.keys, Utc::now())?)
+    }
+
+    /// Writes the refusal summaries whose interval has ended.
+    pub fn audit_flush_due(&mut self) -> Result<(), NodeError> {
+        Ok(self.audit.flush_due(&self.keys, Utc::now())?)
+    }
+
+    /// The number of `fdatasync`s of the audit log in this run.
+    pub fn audit_syncs(&self) -> u64 {
+        self.audit.syncs()
+    }
+
+    /// Checks the audit log (after writing the refusal summaries due).
+    pub fn audit_verify(&mut self) -> Result<AuditReport, NodeError> {
+        self.audit_flush()?;
+        Ok(audit::verify(
+            &self.dir.join("audit.log"),
+            &self.keys.device_id(),
+        )?)
     }
 
     /// Renders the audit log for a SIEM and records that it was exported.
@@ -508,6 +537,7 @@ impl Node {
         format: ExportFormat,
         hostname: &str,
     ) -> Result<Vec<String>, NodeError> {
+        self.audit_flush()?;
         let lines = audit::export(&self.dir.join("audit.log"), format, hostname)?;
         let fmt = match format {
             ExportFormat::Jsonl => "jsonl",
@@ -520,6 +550,7 @@ impl Node {
 
     /// Checkpoints derived state and flushes it (the op logs are already durable).
     pub fn close(mut self) -> Result<(), NodeError> {
+        self.audit_flush()?;
         let spaces: Vec<SpaceId> = self.spaces.keys().copied().collect();
         for space in spaces {
             self.checkpoint(space)?;
@@ -531,6 +562,13 @@ impl Node {
             })?;
         }
         Ok(())
+    }
+}
+
+impl Drop for Node {
+    /// Refusals counted but not yet summarised are written on the way out too.
+    fn drop(&mut self) {
+        let _ = self.audit.flush(&self.keys, Utc::now());
     }
 }
 

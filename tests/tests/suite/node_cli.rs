@@ -337,6 +337,82 @@ fn an_edited_audit_log_fails_verify() {
     assert!(report.contains("was edited"), "{report}");
 }
 
+/// The files kept aside in `dir` whose name starts with `prefix`.
+fn kept_aside(dir: &Path, prefix: &str) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .expect("data dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(prefix))
+        })
+        .collect()
+}
+
+#[test]
+fn entries_cut_off_the_end_of_the_audit_log_fail_verify() {
+    let (dir, _space) = fresh("audit-cut");
+    assert!(ok(dir.path(), &["audit", "verify"]).starts_with("audit log OK"));
+    let path = dir.path().join("audit.log");
+    let text = std::fs::read_to_string(&path).expect("audit log");
+    let lines: Vec<&str> = text.lines().collect();
+    std::fs::write(&path, lines[..lines.len() - 2].join("\n") + "\n").expect("write");
+    let out = node(dir.path(), &["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(report.contains("were cut off the end"), "{report}");
+    assert_eq!(kept_aside(dir.path(), "audit.log.damaged-").len(), 1);
+}
+
+#[test]
+fn a_damaged_audit_log_never_locks_out_and_verify_says_so() {
+    let (dir, space) = fresh("audit-damaged");
+    let id = ok(
+        dir.path(),
+        &["task", "add", "--space", &space, "--title", "Úkol"],
+    );
+    let path = dir.path().join("audit.log");
+    let mut bytes = std::fs::read(&path).expect("audit log");
+    bytes.extend_from_slice(b"\xff\xfe not an entry\n");
+    std::fs::write(&path, &bytes).expect("write");
+    let out = node(dir.path(), &["task", "list", "--space", &space]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&id));
+    let said = stderr(&out);
+    assert!(
+        said.contains("warning: the audit log was damaged (")
+            && said.contains("is not a readable audit entry"),
+        "{said}"
+    );
+    let kept = kept_aside(dir.path(), "audit.log.damaged-");
+    assert_eq!(kept.len(), 1);
+    assert_eq!(
+        std::fs::read(&kept[0]).expect("kept"),
+        bytes,
+        "kept as found"
+    );
+    let out = node(dir.path(), &["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(report.lines().count(), 1, "{report}");
+    assert!(
+        report.contains("the earlier audit log was damaged (line")
+            && report.contains(&kept[0].display().to_string()),
+        "{report}"
+    );
+    // A torn last line (a write cut short) opens as well.
+    let text = std::fs::read(&path).expect("audit log");
+    std::fs::write(&path, &text[..text.len() - 30]).expect("write");
+    let out = node(dir.path(), &["task", "list", "--space", &space]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is cut off (a torn write)"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(kept_aside(dir.path(), "audit.log.damaged-").len(), 2);
+}
+
 #[test]
 fn wrong_passphrase_is_refused_audited_and_changes_nothing() {
     let (dir, space) = fresh("wrong-pass");

@@ -145,9 +145,12 @@ pub(crate) fn dispatch(
         Command::Audit(AuditCmd::Verify) => {
             let report = node.audit_verify()?;
             if report.problems.is_empty() {
+                let head = report
+                    .head
+                    .map_or(String::new(), |seq| format!(", signed head at entry {seq}"));
                 outln!(
                     io,
-                    "audit log OK: {} entries, {} signed",
+                    "audit log OK: {} entries, {} signed{head}",
                     report.entries,
                     report.signed
                 );
@@ -163,7 +166,7 @@ pub(crate) fn dispatch(
                     outln!(io, "{p}");
                 }
                 bail!(
-                    "the audit log has been tampered with: {} problem(s)",
+                    "the audit log is not intact: {} problem(s)",
                     report.problems.len()
                 );
             }

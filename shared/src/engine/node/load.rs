@@ -203,6 +203,15 @@ impl Node {
         };
         let keys = DeviceKeys::from_seed(keystore.contents().device_seed());
         let mut warnings = Vec::new();
+        // A damaged audit log never locks the person out: it is kept aside, a new chain begins.
+        match audit.recover(&keys, Utc::now()) {
+            Ok(Some(said)) => warnings.push(said),
+            Ok(None) => {}
+            Err(e) => warnings.push(format!(
+                "the audit log is damaged ({}) and could not be set aside: {e}",
+                audit.damage().unwrap_or("unknown")
+            )),
+        }
         // On a full disk the staff must still be able to read: say so instead of refusing.
         if let Err(e) = audit.record(AuditEvent::UnlockOk, &[], Some(&keys), Utc::now()) {
             warnings.push(format!(
@@ -255,7 +264,6 @@ impl Node {
             warnings,
             spaces: BTreeMap::new(),
             relays: BTreeMap::new(),
-            audited_rejections: BTreeSet::new(),
         };
         let ids: Vec<SpaceId> = node
             .keystore
@@ -515,8 +523,10 @@ impl Node {
                     touched.insert(key);
                 }
                 Err(reason) => {
-                    let detail = [("space", space.to_string()), ("reason", reason.to_string())];
-                    self.audit(AuditEvent::OperationRejected, &detail)?;
+                    let reason = reason.to_string();
+                    let detail = [("space", space.to_string()), ("reason", reason.clone())];
+                    let source = format!("op log of {space}");
+                    self.audit_refusal(AuditEvent::OperationRejected, &source, &reason, &detail)?;
                 }
             }
         }

@@ -230,12 +230,14 @@ impl Node {
         let (space, role, secret) = match verdict {
             Ok(v) => v,
             Err(reason) => {
+                let (device, why) = (request.device.to_string(), reason.to_string());
                 let detail = [
                     ("invite", hex16(&request.invite)),
-                    ("device", request.device.to_string()),
-                    ("reason", reason.to_string()),
+                    ("device", device.clone()),
+                    ("reason", why.clone()),
                 ];
-                self.audit(AuditEvent::InviteRefused, &detail)?;
+                // Caused by whoever sent the request: counted and summarised, not synced each.
+                self.audit_refusal(AuditEvent::InviteRefused, &device, &why, &detail)?;
                 return Err(reason.into());
             }
         };
@@ -387,6 +389,51 @@ mod tests {
         );
         let audit = fs::read_to_string(dir.join("chair").join("audit.log")).unwrap();
         assert!(audit.contains("invite_refused") && audit.contains("expired"));
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_flood_of_join_requests_for_no_invite_is_counted_not_written_each() {
+        let dir = scratch("join-flood");
+        let mut chair = Node::init(
+            &dir.join("chair"),
+            "Jana",
+            "heslo-pro-test",
+            KdfParams::for_tests(),
+        )
+        .unwrap();
+        let mut joiner = Node::init(
+            &dir.join("joiner"),
+            "Petr",
+            "heslo-pro-test",
+            KdfParams::for_tests(),
+        )
+        .unwrap();
+        let never = InviteCode::from_bytes([9; 16]).to_text();
+        let request = joiner.request_join(&never).unwrap();
+        let path = dir.join("chair").join("audit.log");
+        let (bytes, syncs) = (fs::metadata(&path).unwrap().len(), chair.audit_syncs());
+        for _ in 0..500 {
+            assert!(matches!(
+                chair.accept_join(&request),
+                Err(NodeError::Invite(InviteError::UnknownInvite))
+            ));
+        }
+        assert_eq!(chair.audit_syncs(), syncs, "no fsync per refusal");
+        chair.audit_flush().unwrap();
+        let audit = fs::read_to_string(&path).unwrap();
+        assert_eq!(audit.matches("\"event\":\"invite_refused\"").count(), 1);
+        assert_eq!(
+            audit.matches("\"event\":\"refusals_summarized\"").count(),
+            1
+        );
+        assert!(audit.contains("[\"count\",\"499\"]"), "{audit}");
+        let added = fs::metadata(&path).unwrap().len() - bytes;
+        assert!(added < 3_000, "{added} bytes for the flood");
+        eprintln!("500 refused join requests: 2 entries, {added} bytes, 1 fdatasync");
+        assert_eq!(chair.audit_syncs(), syncs + 1);
+        let report = chair.audit_verify().unwrap();
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
         let _ = fs::remove_dir_all(&dir);
     }
 }

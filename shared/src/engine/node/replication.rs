@@ -518,7 +518,8 @@ impl Node {
         Ok(received)
     }
 
-    /// Audits a refused operation, once per (space, author, reason) in a run.
+    /// Audits a refused operation: the first of each (space, author, peer, reason) per interval
+    /// in full, the rest counted and summarised (see [`AuditLog::refusal`]).
     fn audit_rejection(
         &mut self,
         space: SpaceId,
@@ -526,15 +527,11 @@ impl Node {
         peer: &str,
         reason: &str,
     ) -> Result<(), NodeError> {
-        if self.audited_rejections.len() >= 10_000
-            || !self
-                .audited_rejections
-                .insert((space, device, reason.to_owned()))
-        {
-            return Ok(());
-        }
-        self.audit(
+        let source = format!("{space}/{device}/{peer}");
+        self.audit_refusal(
             AuditEvent::OperationRejected,
+            &source,
+            reason,
             &[
                 ("space", space.to_string()),
                 ("device", device.to_string()),

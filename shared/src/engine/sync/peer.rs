@@ -302,6 +302,9 @@ pub async fn serve(
             }
             _ = tick.tick() => {
                 state.redial(&mut swarm);
+                if let Err(e) = node.audit_flush_due() {
+                    log(&format!("cannot write the refusal summaries to the audit log: {e}"));
+                }
                 // Every `sync_interval` while things change, backing off while nothing does.
                 if last_pull_round.elapsed() >= state.sync.round_interval(state.cfg.sync_interval) {
                     last_pull_round = Instant::now();
