@@ -579,3 +579,11 @@ fn role_code<S: serde::Serializer>(role: &StaffRole, s: S) -> Result<S::Ok, S::E
 fn hex16(bytes: &[u8; 16]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// A fresh scratch directory for the tests of the node's submodules.
+#[cfg(test)]
+pub(crate) fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("krizlink-node-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    dir
+}

@@ -223,6 +223,26 @@ fn joined(root: &TempDir, name: &str, inviter: &Path, space: &str, role: &str) -
     dir
 }
 
+/// Imports one task per line of `lines` into `space` at `dir` with `krizlink-node task import`.
+fn import_tasks(dir: &Path, space: &str, lines: &str) {
+    let mut import = Command::new(workspace_bin("krizlink-node"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["task", "import", "--space", space])
+        .env("KRIZLINK_PASSPHRASE", PASS)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("import runs");
+    import
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(lines.as_bytes())
+        .expect("lines written");
+    assert!(import.wait().expect("import ends").success());
+}
+
 #[test]
 fn two_peers_converge_live_and_after_writing_apart() {
     let root = TempDir::new("sync-two");
@@ -486,22 +506,7 @@ fn kill_9_in_the_middle_of_a_sync_loses_nothing() {
     let (a, space, a_serving) = founder(&root, "Alena");
     let b = joined(&root, "Bedřich", &a, &space, "member");
     let lines: String = (0..3000).map(|n| format!("Úkol číslo {n}\n")).collect();
-    let mut import = Command::new(workspace_bin("krizlink-node"))
-        .arg("--data-dir")
-        .arg(&a)
-        .args(["task", "import", "--space", &space])
-        .env("KRIZLINK_PASSPHRASE", PASS)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("import runs");
-    import
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(lines.as_bytes())
-        .expect("lines written");
-    assert!(import.wait().expect("import ends").success());
+    import_tasks(&a, &space, &lines);
     let b_log = b.join("spaces").join(format!("{space}.log"));
     let before = std::fs::metadata(&b_log).map(|m| m.len()).unwrap_or(0);
     let b_serving = serve(&b, &["--peer", &a_serving.addr]);
@@ -856,22 +861,7 @@ fn two_idle_synced_peers_use_almost_no_cpu_and_still_sync() {
     let lines: String = (0..50)
         .map(|n| format!("Úkol na klidné odpoledne {n}\n"))
         .collect();
-    let mut import = Command::new(workspace_bin("krizlink-node"))
-        .arg("--data-dir")
-        .arg(&a)
-        .args(["task", "import", "--space", &space])
-        .env("KRIZLINK_PASSPHRASE", PASS)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("import runs");
-    import
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(lines.as_bytes())
-        .expect("lines written");
-    assert!(import.wait().expect("import ends").success());
+    import_tasks(&a, &space, &lines);
     wait_until("B has the 50 tasks", Duration::from_secs(20), || {
         task_titles(&b, &space).len() == 50
     });

@@ -550,12 +550,9 @@ impl Node {
 mod tests {
     use super::*;
 
-    fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("krizlink-node-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        dir
-    }
+    use crate::engine::node::scratch;
 
+    /// The first envelopes a new peer gets: admissions first, whether the space was opened
     /// from its checkpoint or rebuilt from the log.
     #[test]
     fn admissions_go_first_after_a_reopen_from_the_checkpoint_and_from_the_log() {

@@ -347,11 +347,7 @@ fn rfc3339_ms(ms: u64) -> String {
 mod tests {
     use super::*;
 
-    fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("krizlink-node-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        dir
-    }
+    use crate::engine::node::scratch;
 
     #[test]
     fn an_expired_invite_is_refused_and_audited() {
