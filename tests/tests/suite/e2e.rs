@@ -398,6 +398,8 @@ fn e2e_drafts_survive_screens_and_times_read_as_typed() {
         .unwrap();
     // A report's sender starts as the staff; the journal keeps its own draft too.
     s.click("#nav-reports").unwrap();
+    // The screen shows "Načítání…" until its snapshot is there.
+    s.wait("#f-sender", SHORT).unwrap();
     assert_eq!(s.value("#f-sender").unwrap(), "Krizový štáb ORP Vsetín");
     s.click("#nav-journal").unwrap();
     s.type_into("#f-text", "Rozepsaný záznam").unwrap();
