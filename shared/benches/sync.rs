@@ -247,7 +247,7 @@ fn latency() {
     let b = start(b_node, true, vec![a.addr.clone()]);
     let c = start(c_node, true, vec![b.addr.clone()]);
     wait_converged(&[&a, &b, &c], space, Duration::from_secs(30)).expect("initial sync");
-    std::thread::sleep(Duration::from_secs(2)); // gossip meshes form (heartbeat 0.7 s)
+    std::thread::sleep(Duration::from_secs(2)); // the peers prove their space to each other
     let mut direct = Vec::new();
     let mut relayed = Vec::new();
     for i in 0..SAMPLES {

@@ -8,7 +8,7 @@
 //! File format (all integers big-endian):
 //! ```text
 //! "KRZLKS"         6 bytes magic
-//! version          1 byte  (1)
+//! version          1 byte  (2; version 1, without relay grants, is read and migrated)
 //! kdf              1 byte  (1 = Argon2id v1.3)
 //! m_cost           4 bytes memory in KiB
 //! t_cost           4 bytes passes
@@ -46,7 +46,9 @@ use crate::record::StaffRole;
 /// The first bytes of every keystore file.
 pub const MAGIC: &[u8; 6] = b"KRZLKS";
 /// The file format this build writes and reads.
-pub const FORMAT_VERSION: u8 = 1;
+pub const FORMAT_VERSION: u8 = 2;
+/// The previous format: the same contents without `relay_grants`; read, and written as 2.
+const FORMAT_VERSION_1: u8 = 1;
 /// KDF id for Argon2id, version 0x13.
 const KDF_ARGON2ID: u8 = 1;
 const SALT_LEN: usize = 16;
@@ -255,6 +257,14 @@ pub struct PendingJoin {
     pub created_ms: u64,
 }
 
+/// A chair's or secretary's grant for this device to relay a space: the secret it proves that
+/// to the space's members with (see `engine::node::proof`).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RelayGrantEntry {
+    pub space: SpaceId,
+    pub secret: Secret32,
+}
+
 /// Everything the keystore seals. Zeroized on drop.
 #[derive(Serialize, Deserialize)]
 pub struct KeystoreContents {
@@ -265,6 +275,34 @@ pub struct KeystoreContents {
     pub pending_joins: Vec<PendingJoin>,
     /// Spaces this device stores and forwards as a blind relay: ciphertext only, no keys.
     pub relay_spaces: Vec<SpaceId>,
+    /// The grants of the relayed spaces (format 2): without one, a relay proves nothing and
+    /// members do not sync the space with it.
+    pub relay_grants: Vec<RelayGrantEntry>,
+}
+
+/// The contents as format 1 wrote them.
+#[derive(Deserialize)]
+struct KeystoreContentsV1 {
+    device_seed: Secret32,
+    name: String,
+    spaces: Vec<SpaceEntry>,
+    invites: Vec<StoredInvite>,
+    pending_joins: Vec<PendingJoin>,
+    relay_spaces: Vec<SpaceId>,
+}
+
+impl From<KeystoreContentsV1> for KeystoreContents {
+    fn from(v1: KeystoreContentsV1) -> KeystoreContents {
+        KeystoreContents {
+            device_seed: v1.device_seed,
+            name: v1.name,
+            spaces: v1.spaces,
+            invites: v1.invites,
+            pending_joins: v1.pending_joins,
+            relay_spaces: v1.relay_spaces,
+            relay_grants: Vec::new(),
+        }
+    }
 }
 
 impl KeystoreContents {
@@ -277,6 +315,7 @@ impl KeystoreContents {
             invites: Vec::new(),
             pending_joins: Vec::new(),
             relay_spaces: Vec::new(),
+            relay_grants: Vec::new(),
         }
     }
 
@@ -302,6 +341,14 @@ impl KeystoreContents {
 
     pub fn space_mut(&mut self, space: SpaceId) -> Option<&mut SpaceEntry> {
         self.spaces.iter_mut().find(|s| s.space == space)
+    }
+
+    /// The relay grant secret of `space`, if this device was granted to relay it.
+    pub fn relay_grant(&self, space: SpaceId) -> Option<&Secret32> {
+        self.relay_grants
+            .iter()
+            .find(|g| g.space == space)
+            .map(|g| &g.secret)
     }
 }
 
@@ -378,6 +425,7 @@ fn header(params: KdfParams, salt: &[u8; SALT_LEN], nonce: &[u8; NONCE_LEN]) -> 
 
 /// The parsed clear header of a keystore file.
 struct ParsedHeader {
+    version: u8,
     params: KdfParams,
     salt: [u8; SALT_LEN],
     nonce: [u8; NONCE_LEN],
@@ -388,7 +436,7 @@ fn parse_header(h: &[u8; HEADER_LEN]) -> Result<ParsedHeader, KeystoreError> {
     if &h[..6] != MAGIC {
         return Err(corrupt("it is not a KrizLink keystore"));
     }
-    if h[6] != FORMAT_VERSION {
+    if h[6] != FORMAT_VERSION && h[6] != FORMAT_VERSION_1 {
         return Err(KeystoreError::Corrupt(format!(
             "unknown format version {} (this build reads version {FORMAT_VERSION})",
             h[6]
@@ -418,6 +466,7 @@ fn parse_header(h: &[u8; HEADER_LEN]) -> Result<ParsedHeader, KeystoreError> {
     let mut nonce = [0u8; NONCE_LEN];
     nonce.copy_from_slice(&h[36..48]);
     Ok(ParsedHeader {
+        version: h[6],
         params,
         salt,
         nonce,
@@ -544,8 +593,15 @@ impl Keystore {
                 &mut buf[..],
             )
             .map_err(|_| KeystoreError::WrongPassphrase)?;
-        let (contents, rest): (KeystoreContents, &[u8]) = postcard::take_from_bytes(plain)
-            .map_err(|e| KeystoreError::Corrupt(format!("unreadable contents: {e}")))?;
+        let unreadable =
+            |e: postcard::Error| KeystoreError::Corrupt(format!("unreadable contents: {e}"));
+        let (contents, rest): (KeystoreContents, &[u8]) = if parsed.version == FORMAT_VERSION_1 {
+            postcard::take_from_bytes::<KeystoreContentsV1>(plain)
+                .map(|(v1, rest)| (v1.into(), rest))
+                .map_err(unreadable)?
+        } else {
+            postcard::take_from_bytes(plain).map_err(unreadable)?
+        };
         if !rest.is_empty() {
             return Err(KeystoreError::Corrupt(format!(
                 "{} bytes after the contents",

@@ -8,7 +8,8 @@
 //! - `load`: unlocking, loading a space from its checkpoint and log tail (or rebuilding it),
 //!   checkpointing derived state, and the cipher that seals it in sled;
 //! - `membership`: who may write (admissions and roles) and the invite exchange;
-//! - `replication`: what sync asks of a node (held spaces, envelopes a peer lacks, receive).
+//! - `replication`: what sync asks of a node (held spaces, envelopes a peer lacks, receive);
+//! - `proof`: proving to a peer which spaces both hold (challenge tags), and relay grants.
 //!
 //! Data dir layout:
 //! ```text
@@ -48,6 +49,7 @@ use crate::vv::VersionVector;
 
 mod load;
 mod membership;
+pub mod proof;
 mod replication;
 use load::{chain, StateCipher, CHECKPOINT_OPS};
 pub use membership::Refusal;
@@ -111,6 +113,10 @@ pub enum NodeError {
     Refused(Refusal),
     #[error("only the chair or the secretary of a space can invite to it")]
     MayNotInvite,
+    #[error("this is not a KrizLink relay grant (KRZRELAY1..., check that it was copied whole)")]
+    BadRelayGrant,
+    #[error("this relay grant was issued for another device")]
+    GrantForAnotherDevice,
 }
 
 /// A space as listed for a person.

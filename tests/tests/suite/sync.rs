@@ -223,6 +223,22 @@ fn joined(root: &TempDir, name: &str, inviter: &Path, space: &str, role: &str) -
     dir
 }
 
+/// A grant by the chair at `chair` for the device at `relay` to relay `space` blind.
+fn relay_grant(chair: &Path, space: &str, relay: &Path) -> String {
+    let device = std::fs::read_to_string(relay.join("device.id")).expect("device.id");
+    ok(
+        chair,
+        &[
+            "space",
+            "grant-relay",
+            "--space",
+            space,
+            "--relay",
+            device.trim(),
+        ],
+    )
+}
+
 /// Imports one task per line of `lines` into `space` at `dir` with `krizlink-node task import`.
 fn import_tasks(dir: &Path, space: &str, lines: &str) {
     let mut import = Command::new(workspace_bin("krizlink-node"))
@@ -322,10 +338,11 @@ fn peers_sync_over_quic_and_through_a_blind_relay_that_cannot_read() {
     let b = joined(&root, "Bedřich", &a, &space, "member");
     let r = root.path().join("relay");
     ok(&r, &["init", "--name", "Krajský server"]);
+    let grant = relay_grant(&a, &space, &r);
     let r_serving = serve_on(
         &r,
         "/ip4/127.0.0.1/udp/0/quic-v1",
-        &["--peer", &a_serving.addr, "--blind-relay", &space],
+        &["--peer", &a_serving.addr, "--blind-relay", &grant],
     );
     let b_serving = serve(&b, &["--peer", &r_serving.addr]);
     let marker = "Přes relé: uzavřít lávku";
@@ -533,7 +550,7 @@ fn plant(dir: &Path, space: &str, envelopes: &[Vec<u8>]) {
 }
 
 #[test]
-fn an_outsider_gets_only_ciphertext_and_its_forgeries_are_rejected_by_every_member() {
+fn a_relay_gets_only_ciphertext_and_its_forgeries_are_rejected_by_every_member() {
     let root = TempDir::new("sync-outsider");
     let (a, space, a_serving) = founder(&root, "Alena");
     let b = joined(&root, "Bedřich", &a, &space, "member");
@@ -542,10 +559,31 @@ fn an_outsider_gets_only_ciphertext_and_its_forgeries_are_rejected_by_every_memb
     ok(&a, &["task", "add", "--space", &space, "--title", marker]);
     let hash_before = state_hash(&a, &space);
 
-    // The outsider names the space id and asks for everything, as a blind relay.
+    // A relay the chair granted (a hostile one, as it turns out) asks for everything.
     let o = root.path().join("outsider");
     ok(&o, &["init", "--name", "Cizí"]);
-    let o_serving = serve(&o, &["--peer", &a_serving.addr, "--blind-relay", &space]);
+    let grant = relay_grant(&a, &space, &o);
+    // A grant is for one device: another cannot use it.
+    let other = root.path().join("other");
+    ok(&other, &["init", "--name", "Jiný"]);
+    let out = node(
+        &other,
+        &[
+            "serve",
+            "--no-mdns",
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--blind-relay",
+            &grant,
+        ],
+    );
+    assert!(
+        !out.status.success()
+            && String::from_utf8_lossy(&out.stderr).contains("issued for another device"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let o_serving = serve(&o, &["--peer", &a_serving.addr, "--blind-relay", &grant]);
     let o_log = o.join("spaces").join(format!("{space}.log"));
     wait_until(
         "the outsider holds the ciphertext",
@@ -743,7 +781,7 @@ async fn send_one(addr: &str, request: Vec<u8>) -> bool {
             request_response::Behaviour::with_codec(
                 garbage::RawCodec,
                 [(
-                    libp2p::StreamProtocol::new("/krizlink/sync/1"),
+                    krizlink_core::engine::sync::proto::PROTOCOL,
                     ProtocolSupport::Outbound,
                 )],
                 request_response::Config::default().with_request_timeout(Duration::from_secs(5)),
@@ -869,7 +907,7 @@ fn two_idle_synced_peers_use_almost_no_cpu_and_still_sync() {
 
     // Nothing to do for 10 s. Two peers that pulled each other without end (every pull was
     // pulled back) used about 6 s of CPU each here in a debug build; quiet ones use a few
-    // hundredths (gossip heartbeats, the 250 ms timer, a pull round now and then). The bound
+    // hundredths (the 250 ms timer, a pull round now and then, libp2p's pings). The bound
     // leaves room for a loaded machine either way.
     let idle = Duration::from_secs(10);
     let (a0, b0) = (a_serving.cpu_time(), b_serving.cpu_time());
@@ -881,7 +919,7 @@ fn two_idle_synced_peers_use_almost_no_cpu_and_still_sync() {
         "idle for {idle:?}, A used {a_cpu:?} and B {b_cpu:?} of CPU (bound {bound:?})"
     );
 
-    // Quiet is not deaf: a write after the idle spell still arrives promptly (gossip), both ways.
+    // Quiet is not deaf: a write after the idle spell still arrives promptly (a push), both ways.
     ok(
         &a,
         &["task", "add", "--space", &space, "--title", "Po klidu z A"],
@@ -941,7 +979,7 @@ fn a_damaged_op_log_is_reported_once_not_on_every_batch() {
         &["task", "add", "--space", &space, "--title", "Po poškození"],
     );
     let b_serving = serve(&b, &["--peer", &a_serving.addr]);
-    // New operations arrive by pulls (on connecting, and in rounds) and by gossip.
+    // New operations arrive by pulls (on connecting, and in rounds) and by pushes.
     for i in 0..3 {
         std::thread::sleep(Duration::from_secs(1));
         ok(

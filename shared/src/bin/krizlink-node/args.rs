@@ -84,8 +84,9 @@ pub(crate) enum Command {
         /// Do not discover peers on the local network.
         #[arg(long)]
         no_mdns: bool,
-        /// Also hold this space as a blind relay: store and forward its ciphertext (repeatable).
-        #[arg(long, value_name = "SPACE_ID")]
+        /// Also hold a space as a blind relay (store and forward its ciphertext), with the grant
+        /// a chair or secretary made for this device by `space grant-relay` (repeatable).
+        #[arg(long, value_name = "GRANT")]
         blind_relay: Vec<String>,
     },
     /// Network state: peers, last sync with each, my changes not yet on any other peer.
@@ -132,6 +133,15 @@ pub(crate) enum SpaceCmd {
     List {
         #[arg(long)]
         json: bool,
+    },
+    /// Let a device relay a space blind (chair or secretary): prints the grant its operator
+    /// passes to `serve --blind-relay`. Members sync the space only with relays granted so.
+    GrantRelay {
+        #[command(flatten)]
+        space: SpaceArg,
+        /// The relay's peer id (the first line `serve` prints) or device id.
+        #[arg(long)]
+        relay: String,
     },
 }
 

@@ -29,6 +29,11 @@ pub(crate) fn dispatch(
         Command::Space(SpaceCmd::Create { name }) => {
             outln!(io, "{}", node.create_space(&name)?);
         }
+        Command::Space(SpaceCmd::GrantRelay { space, relay }) => {
+            let space = parse_space(node, &space.space)?;
+            let device = parse_relay(&relay)?;
+            outln!(io, "{}", node.grant_relay(space, device)?);
+        }
         Command::Space(SpaceCmd::List { json }) => {
             let spaces = node.spaces();
             if json {
@@ -187,4 +192,16 @@ pub(crate) fn dispatch(
         }
     }
     Ok(())
+}
+
+/// A relay named by its peer id (as `serve` prints it) or its device id (hex).
+fn parse_relay(text: &str) -> Result<krizlink_core::DeviceId> {
+    let text = text.trim();
+    if let Ok(peer) = text.parse::<krizlink_core::engine::sync::libp2p::PeerId>() {
+        if let Some(device) = krizlink_core::engine::sync::device_of_peer(&peer) {
+            return Ok(device);
+        }
+    }
+    text.parse()
+        .map_err(|_| anyhow::anyhow!("--relay {text:?} is neither a peer id nor a device id"))
 }

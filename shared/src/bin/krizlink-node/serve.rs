@@ -132,10 +132,10 @@ pub(crate) fn serve(
         ..SyncConfig::default()
     };
     for text in relays {
-        let space: SpaceId = text
-            .parse()
-            .map_err(|e| anyhow!("--blind-relay {text:?}: {e}"))?;
-        if node.hold_as_relay(space)? {
+        let (space, new) = node
+            .accept_relay_grant(&text)
+            .map_err(|e| anyhow!("--blind-relay: {e}"))?;
+        if new {
             eprintln!("krizlink-node: now relaying space {space} (ciphertext only)");
         }
     }

@@ -166,7 +166,7 @@ fn wrong_passphrase_missing_and_damaged_files_are_typed_errors() {
         Err(KeystoreError::Corrupt(_))
     ));
     let mut future = good.clone();
-    future[6] = 2;
+    future[6] = FORMAT_VERSION + 1;
     fs::write(&bad, &future).unwrap();
     assert!(matches!(
         Keystore::unlock(&bad, "správné heslo"),
@@ -290,4 +290,66 @@ fn production_params_work() {
     assert_eq!(ks.params(), params);
     assert_eq!(ks.contents().device_seed(), &SEED);
     fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_format_1_keystore_opens_without_relay_grants_and_is_saved_as_format_2() {
+    #[derive(Serialize)]
+    struct V1<'a> {
+        device_seed: &'a Secret32,
+        name: &'a str,
+        spaces: &'a [SpaceEntry],
+        invites: &'a [StoredInvite],
+        pending_joins: &'a [PendingJoin],
+        relay_spaces: &'a [SpaceId],
+    }
+    let dir = temp_dir("format1");
+    let path = dir.join("keystore.krz");
+    let ks = Keystore::create(&path, "heslo", contents(), KdfParams::for_tests()).unwrap();
+    let c = ks.contents();
+    let plain = postcard::to_allocvec(&V1 {
+        device_seed: &c.device_seed,
+        name: &c.name,
+        spaces: &c.spaces,
+        invites: &c.invites,
+        pending_joins: &c.pending_joins,
+        relay_spaces: &[SpaceId([9; 16])],
+    })
+    .unwrap();
+    let nonce = [4u8; NONCE_LEN];
+    let mut head = header(ks.params, &ks.salt, &nonce);
+    head[6] = FORMAT_VERSION_1;
+    let mut body = plain.clone();
+    let tag = aead_key(&ks.key)
+        .unwrap()
+        .seal_in_place_separate_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(&head[..]),
+            &mut body,
+        )
+        .unwrap();
+    let mut file = head.to_vec();
+    file.extend(body);
+    file.extend_from_slice(tag.as_ref());
+    fs::write(&path, &file).unwrap();
+
+    let mut opened = Keystore::unlock(&path, "heslo").unwrap();
+    assert_eq!(opened.contents().relay_spaces, vec![SpaceId([9; 16])]);
+    assert!(opened.contents().relay_grants.is_empty());
+    assert_eq!(opened.contents().spaces[0].name, SPACE_NAME);
+    opened.contents_mut().relay_grants.push(RelayGrantEntry {
+        space: SpaceId([9; 16]),
+        secret: Secret32::from_bytes([1; 32]),
+    });
+    opened.save().unwrap();
+    assert_eq!(fs::read(&path).unwrap()[6], FORMAT_VERSION);
+    let again = Keystore::unlock(&path, "heslo").unwrap();
+    assert_eq!(
+        again
+            .contents()
+            .relay_grant(SpaceId([9; 16]))
+            .map(|s| *s.as_bytes()),
+        Some([1; 32])
+    );
+    let _ = fs::remove_dir_all(&dir);
 }

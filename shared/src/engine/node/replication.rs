@@ -192,19 +192,6 @@ impl Node {
         }
     }
 
-    /// The gossip topic of a space: derived from its first key, so that the name on the wire
-    /// says nothing about the space and cannot be linked to its id by an outsider.
-    pub fn gossip_topic(&self, space: SpaceId) -> Option<String> {
-        let key = self.space_key(space, 0)?;
-        let prk =
-            hkdf::Salt::new(hkdf::HKDF_SHA256, b"krizlink/gossip-topic/v1").extract(key.as_bytes());
-        let mut tag = [0u8; 16];
-        prk.expand(&[b"topic"], Len16)
-            .and_then(|okm| okm.fill(&mut tag))
-            .ok()?;
-        Some(format!("krz-{}", hex16(&tag)))
-    }
-
     /// What this device holds of a space, as a version vector (contiguous per device),
     /// counting operations that wait for their author's admission.
     pub fn have(&self, space: SpaceId) -> Result<VersionVector, NodeError> {
@@ -566,13 +553,6 @@ fn verify_all(batch: &[(Envelope, Vec<u8>)]) -> Vec<Result<(), EnvelopeError>> {
             })
             .collect()
     })
-}
-
-struct Len16;
-impl hkdf::KeyType for Len16 {
-    fn len(&self) -> usize {
-        16
-    }
 }
 
 #[cfg(test)]

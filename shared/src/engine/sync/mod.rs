@@ -1,7 +1,9 @@
 //! Peer-to-peer sync over libp2p: the wire protocol ([`proto`]) and the peer that runs it
-//! ([`peer`]): TCP+Noise+Yamux and QUIC, mDNS, identify, ping, version-vector anti-entropy by
-//! request-response, a gossipsub topic per space for low-latency push, relaying of every held
-//! space (blind relays included), and bounds on everything a peer can send. Around it: peer
+//! ([`peer`]): TCP+Noise+Yamux and QUIC, mDNS, identify, ping, and one request-response
+//! protocol for the proof of holding a space (nothing about a space goes to a peer before it),
+//! version-vector anti-entropy, and pushes of new operations to the peers that proved their
+//! space; relaying of every held space (blind relays with a grant included), and bounds on
+//! everything a peer can send. Around it: peer
 //! addresses and invite hints ([`address`]), the network status ([`status`]) and the loop's
 //! bookkeeping, testable without a network (`state`).
 //!

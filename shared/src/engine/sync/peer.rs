@@ -2,17 +2,21 @@
 //!
 //! - Connections: TCP with Noise and Yamux, and QUIC; at most [`MAX_CONNECTIONS_PER_PEER`] per
 //!   peer; mDNS discovery (optional); bootstrap peers redialled with exponential backoff.
-//! - Anti-entropy (`exchange`): on connecting, every `sync_interval` (backing off to 30 s apart
-//!   while nothing is stored, written or connected), and when a peer's pull shows it holds
-//!   something new, each side pulls each space the other holds with its version vector; the
-//!   answer carries a bounded batch of what the puller lacks and the answerer's version vector.
-//!   A cut connection loses nothing: the next pull starts from what was stored.
-//! - Push (`gossip`): every envelope newly stored (written here or received) is published on the
-//!   space's gossip topic (members only: the topic is derived from the space key) and pushed by
-//!   request-response to connected peers that hold the space but are not on the topic (blind
-//!   relays).
-//! - Bad input: a peer whose stream fails to decode is disconnected and the reason logged; a
-//!   gossip message that fails the node's checks is rejected (not propagated, peer penalised).
+//! - Proof first (`exchange`): on every new connection both sides challenge each other and
+//!   learn which spaces both hold (`engine::node::proof`); nothing about a space is sent to, or
+//!   answered for, a peer that did not prove it on this connection. Its requests that arrive
+//!   while the proof is awaited wait for it; then a space it did not prove gets the same answer
+//!   as a space this device does not hold.
+//! - Anti-entropy (`exchange`): after the proof, every `sync_interval` (backing off to 30 s
+//!   apart while nothing is stored, written or connected), and when a peer shows news (its pull
+//!   holds something new, or a push leaves a gap), each side pulls each space the other proved
+//!   with its version vector; the answer carries a bounded batch of what the puller lacks and
+//!   the answerer's version vector. A cut connection loses nothing: the next pull starts from
+//!   what was stored.
+//! - Push (`push`): every envelope newly written here or received by a push is pushed by
+//!   request-response to every connected peer that proved the space, except the one it came
+//!   from (flooding; a peer passes on only what it newly stored, so it stops).
+//! - Bad input: a peer whose stream fails to decode is disconnected and the reason logged.
 //!
 //! What was pulled from whom, what a peer holds and what was published is kept in
 //! `sync::state` (no I/O there); this file and its submodules do the network side. Work from
@@ -25,25 +29,24 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use libp2p::futures::StreamExt;
+use libp2p::request_response::ResponseChannel;
 use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport};
 use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{
-    connection_limits, gossipsub, identify, identity, mdns, noise, ping, tcp, yamux, Multiaddr,
-    PeerId, Swarm,
+    connection_limits, identify, identity, mdns, noise, ping, tcp, yamux, Multiaddr, PeerId, Swarm,
 };
-use sha2::Digest;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::engine::node::{Holding, Node, NodeError};
-use crate::engine::sync::proto::{self, SyncCodec};
+use crate::engine::sync::proto::{self, Request, Response, SyncCodec};
 use crate::engine::sync::state::SyncState;
 use crate::engine::sync::status::NetStatus;
 use crate::ids::SpaceId;
 
 mod exchange;
-mod gossip;
+mod push;
 
 pub const MAX_CONNECTIONS_PER_PEER: u32 = 2;
 pub const MAX_INCOMING_CONNECTIONS: u32 = 256;
@@ -52,6 +55,8 @@ pub const MAX_INCOMING_CONNECTIONS: u32 = 256;
 pub const MAX_STREAMS_PER_CONNECTION: usize = 8;
 /// Requests in flight to one peer; more work waits for the next tick.
 pub const MAX_INFLIGHT_PER_PEER: usize = 8;
+/// Requests of one peer kept waiting for its proof; more are answered at once (as not held).
+pub const MAX_PARKED_PER_PEER: usize = 2 * MAX_STREAMS_PER_CONNECTION;
 /// Protocol violations after which a peer is no longer dialled back by mDNS in this run.
 pub const MAX_VIOLATIONS: u32 = 3;
 const TICK: Duration = Duration::from_millis(250);
@@ -129,12 +134,14 @@ struct Behaviour {
     identify: identify::Behaviour,
     ping: ping::Behaviour,
     sync: request_response::Behaviour<SyncCodec>,
-    gossip: gossipsub::Behaviour,
     mdns: Toggle<mdns::tokio::Behaviour>,
 }
 
 /// What a request sent to a peer was for.
 enum Pending {
+    Challenge {
+        nonce: [u8; 32],
+    },
     Pull {
         space: SpaceId,
     },
@@ -160,9 +167,11 @@ struct State {
     /// The bookkeeping: peers, pulls under way, the backlog, what peers hold, what was published.
     sync: SyncState,
     pending: HashMap<OutboundRequestId, (PeerId, Pending)>,
+    /// Requests waiting for their peer's proof.
+    parked: HashMap<PeerId, Vec<(Request, ResponseChannel<Response>)>>,
+    /// The spaces held when peers were last challenged: a new one means challenging again.
+    held: BTreeSet<SpaceId>,
     bootstrap: Vec<Bootstrap>,
-    topics: BTreeMap<gossipsub::TopicHash, SpaceId>,
-    space_topics: BTreeMap<SpaceId, gossipsub::IdentTopic>,
     violations: BTreeMap<PeerId, u32>,
     /// Read-only spaces (a damaged op log) already reported in the log: reported once.
     read_only_told: BTreeSet<SpaceId>,
@@ -177,16 +186,6 @@ fn build_swarm(node: &Node, cfg: &SyncConfig) -> Result<Swarm<Behaviour>, SyncEr
     let keypair = identity::Keypair::ed25519_from_bytes(node.network_seed())
         .map_err(|e| SyncError::Transport(e.to_string()))?;
     let local = keypair.public().to_peer_id();
-    let gossip_config = gossipsub::ConfigBuilder::default()
-        .validation_mode(gossipsub::ValidationMode::Strict)
-        .validate_messages()
-        .max_transmit_size(crate::engine::envelope::MAX_ENVELOPE_BYTES + 1024)
-        .heartbeat_interval(Duration::from_millis(700))
-        .message_id_fn(|m: &gossipsub::Message| {
-            gossipsub::MessageId::from(sha2::Sha256::digest(&m.data).to_vec())
-        })
-        .build()
-        .map_err(|e| SyncError::Transport(e.to_string()))?;
     let mdns_enabled = cfg.mdns;
     let swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
@@ -210,7 +209,7 @@ fn build_swarm(node: &Node, cfg: &SyncConfig) -> Result<Swarm<Behaviour>, SyncEr
             Ok(Behaviour {
                 limits: connection_limits::Behaviour::new(limits),
                 identify: identify::Behaviour::new(identify::Config::new(
-                    "/krizlink/1".into(),
+                    "/krizlink/2".into(),
                     key.public(),
                 )),
                 ping: ping::Behaviour::new(ping::Config::new()),
@@ -221,10 +220,6 @@ fn build_swarm(node: &Node, cfg: &SyncConfig) -> Result<Swarm<Behaviour>, SyncEr
                         .with_request_timeout(Duration::from_secs(30))
                         .with_max_concurrent_streams(MAX_STREAMS_PER_CONNECTION),
                 ),
-                gossip: gossipsub::Behaviour::new(
-                    gossipsub::MessageAuthenticity::Signed(key.clone()),
-                    gossip_config,
-                )?,
                 mdns: Toggle::from(mdns),
             })
         })
@@ -269,13 +264,12 @@ pub async fn serve(
         listen: Vec::new(),
         sync: SyncState::default(),
         pending: HashMap::new(),
-        topics: BTreeMap::new(),
-        space_topics: BTreeMap::new(),
+        parked: HashMap::new(),
+        held: node.held_spaces().into_iter().map(|(s, _)| s).collect(),
         violations: BTreeMap::new(),
         read_only_told: BTreeSet::new(),
         events,
     };
-    state.subscribe_all(node, &mut swarm);
     for (space, _) in node.held_spaces() {
         state.sync.set_published(space, node.own_last_seq(space));
     }
@@ -294,7 +288,7 @@ pub async fn serve(
             Some(job) = jobs.recv() => {
                 let status = state.status(node, &swarm);
                 let action = job(node, &status);
-                state.subscribe_all(node, &mut swarm);
+                state.held_changed(node, &mut swarm);
                 state.publish_own(node, &mut swarm);
                 if let Some(action) = action {
                     state.start_action(&mut swarm, action);
@@ -313,9 +307,12 @@ pub async fn serve(
                     }
                     state.sync.round_done();
                 }
+                for peer in state.sync.peers_with_pushes() {
+                    state.flush_pushes(&mut swarm, peer);
+                }
             }
             () = tokio::task::yield_now(), if state.sync.has_backlog() => {
-                state.store_backlog(node, &mut swarm);
+                state.store_backlog(node);
             }
         }
     }
@@ -409,7 +406,8 @@ impl State {
                 self.sync.connected(peer_id, addr);
                 if num_established.get() == 1 {
                     self.emit(NetEvent::PeerConnected(peer_id));
-                    self.pull_all(node, swarm, peer_id);
+                    // Nothing about a space before the peer proved it: the pulls follow its proof.
+                    self.challenge(swarm, peer_id, false);
                 }
             }
             SwarmEvent::ConnectionClosed {
@@ -419,16 +417,12 @@ impl State {
             } => {
                 self.sync.disconnected(&peer_id);
                 self.pending.retain(|_, (p, _)| *p != peer_id);
+                self.parked.remove(&peer_id);
                 self.emit(NetEvent::PeerDisconnected(peer_id));
             }
             SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => {
                 self.on_sync_event(node, swarm, event)
             }
-            SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::Message {
-                propagation_source,
-                message_id,
-                message,
-            })) => self.on_gossip(node, swarm, propagation_source, message_id, message),
             SwarmEvent::Behaviour(BehaviourEvent::Mdns(mdns::Event::Discovered(found))) => {
                 for (peer, addr) in found {
                     if swarm.is_connected(&peer)

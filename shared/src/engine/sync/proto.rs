@@ -3,12 +3,17 @@
 //! above [`MAX_FRAME`] ends the stream, and every list inside has its own bound.
 //!
 //! Exchange (request-response, protocol [`PROTOCOL`]):
+//! - `Challenge { nonce, again }` → `Proof { tags }`: sent by both sides on every new
+//!   connection, before anything about a space; the tags prove which spaces the answerer holds
+//!   (see `engine::node::proof`). `again`: the sender holds a new space, so the answerer
+//!   should challenge it anew.
 //! - `Pull { space, have }` → `Ops { envelopes, more, have }`: the envelopes the puller lacks
 //!   (bounded batch; `more` asks for another pull) and what the answering side holds.
-//! - `Push { space, envelopes }` → `Stored { stored, rejected }`: new envelopes for a peer off
-//!   the gossip topic (a blind relay), and relays passing them on.
+//! - `Push { space, envelopes }` → `Stored { stored, rejected }`: new envelopes, sent to every
+//!   peer that proved the space, and passed on by each peer that stored them.
 //! - `Join { request }` → `Welcome { welcome }`: joining over the network with an invite.
-//! - any → `Refused { reason }` (e.g. a space the peer does not hold).
+//! - any → `Refused { reason }`: a space not held, or not proven by the asking peer (the same
+//!   bytes for both).
 
 use std::io;
 
@@ -22,9 +27,9 @@ use crate::ids::{DeviceId, SpaceId};
 use crate::vv::VersionVector;
 
 /// The request-response protocol name.
-pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/krizlink/sync/1");
+pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/krizlink/sync/2");
 /// Version byte in front of every encoded message.
-pub const WIRE_VERSION: u8 = 1;
+pub const WIRE_VERSION: u8 = 2;
 /// Largest frame either side reads.
 pub const MAX_FRAME: usize = 4 * 1024 * 1024;
 /// Envelopes per message, and the byte budget a sender fills a batch up to.
@@ -34,6 +39,8 @@ pub const BATCH_BYTES: usize = 2 * 1024 * 1024;
 pub const MAX_DEVICES: usize = 10_000;
 /// Longest join request / welcome / refusal text.
 pub const MAX_TEXT: usize = 16 * 1024;
+/// Proof tags in one answer to a challenge.
+pub const MAX_TAGS: usize = 4096;
 
 /// One sealed envelope as carried on the wire.
 pub type WireEnvelope = BoundedVec<u8, MAX_ENVELOPE_BYTES>;
@@ -42,6 +49,10 @@ pub type WireHave = BoundedVec<(DeviceId, u64), MAX_DEVICES>;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Request {
+    Challenge {
+        nonce: [u8; 32],
+        again: bool,
+    },
     Pull {
         space: SpaceId,
         have: WireHave,
@@ -61,6 +72,9 @@ pub enum Request {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Response {
+    Proof {
+        tags: BoundedVec<[u8; 32], MAX_TAGS>,
+    },
     Ops {
         envelopes: BoundedVec<WireEnvelope, MAX_BATCH_OPS>,
         more: bool,
@@ -260,6 +274,10 @@ mod tests {
                 space: SpaceId([1; 16]),
                 have,
             },
+            Request::Challenge {
+                nonce: [8; 32],
+                again: true,
+            },
             Request::Push {
                 space: SpaceId([2; 16]),
                 envelopes: envelopes_to_wire(vec![vec![1, 2, 3], vec![9; 300]]).unwrap(),
@@ -281,12 +299,16 @@ mod tests {
             have: WireHave::new(),
         };
         assert_eq!(decode::<Response>(&encode(&r).unwrap()).unwrap(), r);
+        let p = Response::Proof {
+            tags: vec![[1; 32], [2; 32]].try_into().unwrap(),
+        };
+        assert_eq!(decode::<Response>(&encode(&p).unwrap()).unwrap(), p);
     }
 
     #[test]
     fn a_forged_length_allocates_nothing_large() {
         // A Push claiming u32::MAX envelopes in a 20-byte message.
-        let mut bytes = vec![WIRE_VERSION, 1];
+        let mut bytes = vec![WIRE_VERSION, 2];
         bytes.extend_from_slice(&[3; 16]);
         bytes.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0x0f]);
         assert!(decode::<Request>(&bytes).is_err());
@@ -310,7 +332,7 @@ mod tests {
         /// Every cut and every single-byte change of a valid message is refused or decodes to a
         /// message that re-encodes to the changed bytes (never a panic, never a silent mix).
         #[test]
-        fn mutations_of_valid_messages(which in 0usize..3, at in any::<prop::sample::Index>(), byte in any::<u8>()) {
+        fn mutations_of_valid_messages(which in 0usize..4, at in any::<prop::sample::Index>(), byte in any::<u8>()) {
             let bytes = encode(&sample()[which]).unwrap();
             let cut = at.index(bytes.len());
             prop_assert!(decode::<Request>(&bytes[..cut]).is_err());

@@ -1,6 +1,8 @@
 //! The sync loop's bookkeeping, kept apart from the swarm so it can be tested without a
-//! network: per connected peer, which spaces it holds and whether a pull or how many requests
-//! are under way; what each peer was last seen to hold (for "unsent"); the pulled batches
+//! network: per connected peer, which spaces it proved holding on this connection (nothing
+//! about a space is sent to or answered for a peer before that), whether its proof is still
+//! awaited, the envelopes waiting to be pushed to it, which spaces it holds and whether a pull
+//! or how many requests are under way; what each peer was last seen to hold (for "unsent"); the pulled batches
 //! waiting to be stored and what a peer is assumed to hold once they are (so the next pull goes
 //! out before the previous batch is stored); and how far this device's own operations were
 //! published. The loop in [`super::peer`] drives it and does the I/O; times are passed in.
@@ -25,6 +27,9 @@ pub(super) const MAX_IDLE_INTERVAL: Duration = Duration::from_secs(30);
 
 /// A pulled batch waiting to be stored: from whom, for which space, the envelopes.
 pub(super) type Pulled = (PeerId, SpaceId, Vec<Vec<u8>>);
+/// Envelopes waiting to be pushed to one peer; beyond, they are dropped (the peer's next pull
+/// or its gap repair fetches them).
+pub(super) const MAX_OUTBOX_OPS: usize = 2_000;
 
 /// What is known of one connected peer.
 #[derive(Default)]
@@ -34,6 +39,13 @@ struct PeerSync {
     holds: BTreeMap<SpaceId, (Option<bool>, Instant)>,
     pulling: BTreeSet<SpaceId>,
     inflight: usize,
+    /// Challenges of this device the peer has not answered yet (its requests wait meanwhile).
+    proving: u32,
+    /// The spaces the peer proved holding on this connection.
+    proven: BTreeSet<SpaceId>,
+    /// Envelopes waiting to be pushed to the peer, per space, and how many in all.
+    outbox: BTreeMap<SpaceId, Vec<Vec<u8>>>,
+    outbox_ops: usize,
 }
 
 /// The bookkeeping of one sync loop.
@@ -92,9 +104,92 @@ impl SyncState {
         }
     }
 
-    /// Whether to pull `space` from `peer` now: not while a pull of it is under way or its
-    /// batch is not stored yet, nor with the peer's requests at their bound; and, unless
-    /// `again` (there is a reason to), not within [`REPROBE`] of the peer refusing the space.
+    /// A challenge was sent to `peer`: until it is answered, its requests wait.
+    pub(super) fn challenge_sent(&mut self, peer: PeerId) {
+        self.peers.entry(peer).or_default().proving += 1;
+    }
+
+    /// `peer` answered a challenge, proving `spaces` (proofs only add up on a connection).
+    pub(super) fn challenge_answered(&mut self, peer: &PeerId, spaces: BTreeSet<SpaceId>) {
+        if let Some(st) = self.peers.get_mut(peer) {
+            st.proving = st.proving.saturating_sub(1);
+            st.proven.extend(spaces);
+        }
+    }
+
+    /// A challenge to `peer` failed (no answer, or a wrong one): nothing proven by it.
+    pub(super) fn challenge_failed(&mut self, peer: &PeerId) {
+        self.challenge_answered(peer, BTreeSet::new());
+    }
+
+    /// Whether a challenge to `peer` is still unanswered.
+    pub(super) fn is_proving(&self, peer: &PeerId) -> bool {
+        self.peers.get(peer).is_some_and(|st| st.proving > 0)
+    }
+
+    /// Whether `peer` proved holding `space` on this connection.
+    pub(super) fn proved(&self, peer: &PeerId, space: SpaceId) -> bool {
+        self.peers
+            .get(peer)
+            .is_some_and(|st| st.proven.contains(&space))
+    }
+
+    /// Queues envelopes to push to `peer`; returns how many did not fit (dropped).
+    pub(super) fn queue_push(
+        &mut self,
+        peer: PeerId,
+        space: SpaceId,
+        envelopes: &[Vec<u8>],
+    ) -> usize {
+        let Some(st) = self.peers.get_mut(&peer) else {
+            return envelopes.len();
+        };
+        let room = MAX_OUTBOX_OPS.saturating_sub(st.outbox_ops);
+        let taken = envelopes.len().min(room);
+        st.outbox
+            .entry(space)
+            .or_default()
+            .extend_from_slice(&envelopes[..taken]);
+        st.outbox_ops += taken;
+        envelopes.len() - taken
+    }
+
+    /// The next push to send to `peer` (at most `max` envelopes of one space), if it has room
+    /// for another request.
+    pub(super) fn next_push(
+        &mut self,
+        peer: &PeerId,
+        max: usize,
+    ) -> Option<(SpaceId, Vec<Vec<u8>>)> {
+        let st = self.peers.get_mut(peer)?;
+        if st.inflight >= MAX_INFLIGHT_PER_PEER {
+            return None;
+        }
+        let mut entry = st.outbox.first_entry()?;
+        let queued = entry.get_mut();
+        let rest = queued.split_off(queued.len().min(max));
+        let batch = std::mem::replace(queued, rest);
+        let space = *entry.key();
+        if entry.get().is_empty() {
+            entry.remove();
+        }
+        st.outbox_ops = st.outbox_ops.saturating_sub(batch.len());
+        Some((space, batch))
+    }
+
+    /// The peers with pushes waiting.
+    pub(super) fn peers_with_pushes(&self) -> Vec<PeerId> {
+        self.peers
+            .iter()
+            .filter(|(_, st)| st.outbox_ops > 0)
+            .map(|(p, _)| *p)
+            .collect()
+    }
+
+    /// Whether to pull `space` from `peer` now: only if the peer proved holding it; not while
+    /// a pull of it is under way or its batch is not stored yet, nor with the peer's requests
+    /// at their bound; and, unless `again` (there is a reason to), not within [`REPROBE`] of
+    /// the peer refusing the space.
     pub(super) fn should_pull(
         &self,
         peer: &PeerId,
@@ -105,6 +200,9 @@ impl SyncState {
         let Some(st) = self.peers.get(peer) else {
             return false;
         };
+        if !st.proven.contains(&space) {
+            return false; // it proved nothing of it: not a word about the space
+        }
         if st.pulling.contains(&space)
             || st.inflight >= MAX_INFLIGHT_PER_PEER
             || self
@@ -223,23 +321,12 @@ impl SyncState {
             .retain(|(p, s, _)| !(*p == peer && *s == space));
     }
 
-    /// The peers to push newly stored envelopes of `space` to: connected, known to hold the
-    /// space, not on its gossip topic (`on_topic`), not where they came `from`, and with room
-    /// for another request.
-    pub(super) fn relay_targets(
-        &self,
-        space: SpaceId,
-        from: Option<PeerId>,
-        on_topic: &BTreeSet<PeerId>,
-    ) -> Vec<PeerId> {
+    /// The peers to push newly stored envelopes of `space` to: connected, proved holding the
+    /// space, and not where they came `from`.
+    pub(super) fn push_targets(&self, space: SpaceId, from: Option<PeerId>) -> Vec<PeerId> {
         self.peers
             .iter()
-            .filter(|(p, st)| {
-                Some(**p) != from
-                    && !on_topic.contains(p)
-                    && matches!(st.holds.get(&space), Some((Some(true), _)))
-                    && st.inflight < MAX_INFLIGHT_PER_PEER
-            })
+            .filter(|(p, st)| Some(**p) != from && st.proven.contains(&space))
             .map(|(p, _)| *p)
             .collect()
     }
@@ -360,12 +447,91 @@ mod tests {
         "/ip4/127.0.0.1/tcp/7470".parse().unwrap()
     }
 
+    /// Connects `peer`, which proves holding `spaces`.
+    fn proven(st: &mut SyncState, peer: PeerId, spaces: &[SpaceId]) {
+        st.connected(peer, addr());
+        st.challenge_sent(peer);
+        st.challenge_answered(&peer, spaces.iter().copied().collect());
+    }
+
+    #[test]
+    fn nothing_of_a_space_goes_to_a_peer_before_it_proved_the_space() {
+        let mut st = SyncState::default();
+        let (peer, other, now) = (PeerId::random(), PeerId::random(), Instant::now());
+        st.connected(peer, addr());
+        st.connected(other, addr());
+        assert!(!st.is_proving(&peer));
+        st.challenge_sent(peer);
+        assert!(st.is_proving(&peer), "its requests wait for the answer");
+        assert!(!st.should_pull(&peer, space(1), true, now), "not proven");
+        assert!(st.push_targets(space(1), None).is_empty());
+        st.challenge_answered(&peer, BTreeSet::from([space(1)]));
+        assert!(!st.is_proving(&peer));
+        assert!(st.proved(&peer, space(1)) && !st.proved(&peer, space(2)));
+        assert!(st.should_pull(&peer, space(1), false, now));
+        assert!(!st.should_pull(&peer, space(2), true, now), "another space");
+        assert_eq!(st.push_targets(space(1), None), vec![peer]);
+        assert!(st.push_targets(space(1), Some(peer)).is_empty(), "not back");
+        // A later proof adds to the first (a space joined meanwhile); a failed one takes
+        // nothing away.
+        st.challenge_sent(peer);
+        st.challenge_answered(&peer, BTreeSet::from([space(2)]));
+        st.challenge_sent(peer);
+        st.challenge_failed(&peer);
+        assert!(st.proved(&peer, space(1)) && st.proved(&peer, space(2)));
+        assert!(!st.is_proving(&peer));
+        // A stranger's failed challenge proves nothing; a disconnect forgets every proof.
+        st.challenge_sent(other);
+        st.challenge_failed(&other);
+        assert!(!st.proved(&other, space(1)));
+        st.disconnected(&peer);
+        st.connected(peer, addr());
+        assert!(!st.proved(&peer, space(1)), "proofs are per connection");
+    }
+
+    #[test]
+    fn pushes_wait_in_a_bounded_outbox_until_the_peer_has_room() {
+        let mut st = SyncState::default();
+        let peer = PeerId::random();
+        proven(&mut st, peer, &[space(1), space(2)]);
+        assert_eq!(
+            st.queue_push(peer, space(1), &[vec![1], vec![2], vec![3]]),
+            0
+        );
+        assert_eq!(st.queue_push(peer, space(2), &[vec![4]]), 0);
+        assert_eq!(st.peers_with_pushes(), vec![peer]);
+        assert_eq!(
+            st.next_push(&peer, 2),
+            Some((space(1), vec![vec![1], vec![2]]))
+        );
+        assert_eq!(st.next_push(&peer, 2), Some((space(1), vec![vec![3]])));
+        for _ in 0..MAX_INFLIGHT_PER_PEER {
+            st.request_sent(peer);
+        }
+        assert_eq!(st.next_push(&peer, 2), None, "no room");
+        st.request_done(&peer);
+        assert_eq!(st.next_push(&peer, 2), Some((space(2), vec![vec![4]])));
+        assert_eq!(st.next_push(&peer, 2), None);
+        assert!(st.peers_with_pushes().is_empty());
+        let many = vec![vec![0u8]; MAX_OUTBOX_OPS + 5];
+        assert_eq!(
+            st.queue_push(peer, space(1), &many),
+            5,
+            "beyond the bound: dropped"
+        );
+        assert_eq!(
+            st.queue_push(PeerId::random(), space(1), &many[..3]),
+            3,
+            "not connected"
+        );
+    }
+
     #[test]
     fn a_pull_waits_for_the_one_under_way_and_for_its_batch_to_be_stored() {
         let mut st = SyncState::default();
         let (peer, now) = (PeerId::random(), Instant::now());
         assert!(!st.should_pull(&peer, space(1), true, now), "not connected");
-        st.connected(peer, addr());
+        proven(&mut st, peer, &[space(1), space(2)]);
         assert!(st.should_pull(&peer, space(1), false, now));
         st.pull_started(&peer, space(1));
         st.request_sent(peer);
@@ -393,7 +559,7 @@ mod tests {
     fn requests_in_flight_are_bounded_per_peer() {
         let mut st = SyncState::default();
         let (peer, now) = (PeerId::random(), Instant::now());
-        st.connected(peer, addr());
+        proven(&mut st, peer, &[space(1)]);
         for _ in 0..MAX_INFLIGHT_PER_PEER {
             st.request_sent(peer);
         }
@@ -409,7 +575,7 @@ mod tests {
     fn a_refused_space_is_asked_again_only_with_a_reason_or_after_a_while() {
         let mut st = SyncState::default();
         let (peer, t0) = (PeerId::random(), Instant::now());
-        st.connected(peer, addr());
+        proven(&mut st, peer, &[space(1)]);
         st.pull_started(&peer, space(1));
         st.refused(&peer, space(1), t0);
         let soon = t0 + Duration::from_secs(1);
@@ -419,9 +585,6 @@ mod tests {
             "pulled by it, or pushed"
         );
         assert!(st.should_pull(&peer, space(1), false, t0 + REPROBE));
-        assert!(st
-            .relay_targets(space(1), None, &BTreeSet::new())
-            .is_empty());
         st.holds(&peer, space(1), soon);
         assert!(st.should_pull(&peer, space(1), false, soon));
     }
@@ -490,27 +653,6 @@ mod tests {
         assert_eq!(infos.len(), 2, "a peer synced with earlier is still listed");
         let gone = infos.iter().find(|i| i.peer_id == b.to_string()).unwrap();
         assert!(!gone.connected && gone.last_sync.is_some());
-    }
-
-    #[test]
-    fn relays_are_peers_holding_the_space_off_the_topic_with_room() {
-        let mut st = SyncState::default();
-        let now = Instant::now();
-        let [on_topic, relay, source, busy, unknown] = [(); 5].map(|()| PeerId::random());
-        for p in [on_topic, relay, source, busy, unknown] {
-            st.connected(p, addr());
-        }
-        for p in [on_topic, relay, source, busy] {
-            st.holds(&p, space(1), now);
-        }
-        for _ in 0..MAX_INFLIGHT_PER_PEER {
-            st.request_sent(busy);
-        }
-        let topic = BTreeSet::from([on_topic]);
-        assert_eq!(
-            st.relay_targets(space(1), Some(source), &topic),
-            vec![relay]
-        );
     }
 
     #[test]

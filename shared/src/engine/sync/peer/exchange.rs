@@ -1,14 +1,20 @@
-//! Anti-entropy by request-response (`/krizlink/sync/1`): sending pulls and taking in their
-//! answers (a pulled batch is queued and stored between events, the next pull already on its
-//! way), answering a peer's pulls, pushes and join requests, and request failures. The
-//! bookkeeping it drives is in `sync::state`.
+//! The request-response exchange (`/krizlink/sync/2`): the proof of holding a space that starts
+//! every connection (challenges sent and answered, the peer's requests waiting for its proof),
+//! anti-entropy (sending pulls and taking in their answers: a pulled batch is queued and stored
+//! between events, the next pull already on its way), answering a peer's pulls, pushes and join
+//! requests, and request failures. The bookkeeping it drives is in `sync::state`.
 
-use libp2p::request_response::ResponseChannel;
+use ring::rand::{SecureRandom, SystemRandom};
 
 use super::*;
 use crate::engine::envelope::Envelope;
-use crate::engine::sync::proto::{Request, Response, BATCH_BYTES, MAX_BATCH_OPS};
+use crate::engine::sync::address::device_of_peer;
+use crate::engine::sync::proto::{BATCH_BYTES, MAX_BATCH_OPS};
 use crate::vv::VersionVector;
+
+/// The one answer to a request about a space the peer may not hear of: not held here, or not
+/// proven by the peer (the same bytes for both).
+const NOT_HELD: &str = "space not held here";
 
 impl State {
     pub(super) fn send(
@@ -23,7 +29,54 @@ impl State {
         self.pending.insert(id, (peer, what));
     }
 
-    /// Pulls every held space the peer holds (or may hold: not asked yet, or long ago).
+    /// Challenges `peer` to prove which spaces it holds (with a fresh nonce); `again` asks it
+    /// to challenge this device anew (this device holds a new space).
+    pub(super) fn challenge(&mut self, swarm: &mut Swarm<Behaviour>, peer: PeerId, again: bool) {
+        let mut nonce = [0u8; 32];
+        if SystemRandom::new().fill(&mut nonce).is_err() {
+            log("no random numbers for a challenge: the peer is not synced");
+            return;
+        }
+        self.sync.challenge_sent(peer);
+        self.send(
+            swarm,
+            peer,
+            Request::Challenge { nonce, again },
+            Pending::Challenge { nonce },
+        );
+    }
+
+    /// After a job or a join: if this device holds a space it did not hold before, every
+    /// connected peer is challenged again and asked to challenge back, so both sides prove it.
+    pub(super) fn held_changed(&mut self, node: &Node, swarm: &mut Swarm<Behaviour>) {
+        let held: BTreeSet<SpaceId> = node.held_spaces().into_iter().map(|(s, _)| s).collect();
+        if held.is_subset(&self.held) {
+            return;
+        }
+        for (space, _) in node.held_spaces() {
+            if !self.held.contains(&space) {
+                self.sync.set_published(space, node.own_last_seq(space));
+            }
+        }
+        self.held = held;
+        for peer in self.sync.peers() {
+            if swarm.is_connected(&peer) {
+                self.challenge(swarm, peer, true);
+            }
+        }
+    }
+
+    /// Answers the requests that waited for `peer`'s proof, once none is awaited.
+    fn release_parked(&mut self, node: &mut Node, swarm: &mut Swarm<Behaviour>, peer: PeerId) {
+        if self.sync.is_proving(&peer) {
+            return;
+        }
+        for (request, channel) in self.parked.remove(&peer).unwrap_or_default() {
+            self.on_request(node, swarm, peer, request, channel);
+        }
+    }
+
+    /// Pulls every held space the peer proved (unless refused lately, see `should_pull`).
     pub(super) fn pull_all(&mut self, node: &Node, swarm: &mut Swarm<Behaviour>, peer: PeerId) {
         for (space, _) in node.held_spaces() {
             self.pull(node, swarm, peer, space, false);
@@ -98,6 +151,7 @@ impl State {
                     if let Some((_, what)) = self.pending.remove(&request_id) {
                         self.on_response(node, swarm, peer, what, response);
                     }
+                    self.flush_pushes(swarm, peer);
                 }
             },
             request_response::Event::OutboundFailure {
@@ -109,6 +163,10 @@ impl State {
                 self.sync.request_done(&peer);
                 if let Some((_, what)) = self.pending.remove(&request_id) {
                     match what {
+                        Pending::Challenge { .. } => {
+                            self.sync.challenge_failed(&peer);
+                            self.release_parked(node, swarm, peer);
+                        }
                         Pending::Pull { space } | Pending::Push { space } => {
                             self.sync.pull_ended(&peer, space);
                         }
@@ -153,10 +211,36 @@ impl State {
         request: Request,
         channel: ResponseChannel<Response>,
     ) {
+        let about = match &request {
+            Request::Pull { space, .. } | Request::Push { space, .. } => Some(*space),
+            _ => None,
+        };
+        if let Some(space) = about {
+            if !self.sync.proved(&peer, space) {
+                let parked = self.parked.entry(peer).or_default();
+                if self.sync.is_proving(&peer) && parked.len() < MAX_PARKED_PER_PEER {
+                    // Its proof may be on its way: answer once it is in (or failed).
+                    parked.push((request, channel));
+                    return;
+                }
+                return Self::respond(swarm, channel, Self::refused(NOT_HELD));
+            }
+        }
         match request {
+            Request::Challenge { nonce, again } => {
+                let tags = node.proof_tags(&nonce, device_of_peer(&peer).as_ref());
+                let response = match tags.try_into() {
+                    Ok(tags) => Response::Proof { tags },
+                    Err(_) => Self::refused("too many spaces to prove"),
+                };
+                Self::respond(swarm, channel, response);
+                if again && !self.sync.is_proving(&peer) {
+                    self.challenge(swarm, peer, false);
+                }
+            }
             Request::Pull { space, have } => {
                 if node.holding(space).is_none() {
-                    return Self::respond(swarm, channel, Self::refused("space not held here"));
+                    return Self::respond(swarm, channel, Self::refused(NOT_HELD));
                 }
                 let theirs = proto::have_from_wire(&have);
                 let answer = node
@@ -192,7 +276,7 @@ impl State {
             }
             Request::Push { space, envelopes } => {
                 if node.holding(space).is_none() {
-                    return Self::respond(swarm, channel, Self::refused("space not held here"));
+                    return Self::respond(swarm, channel, Self::refused(NOT_HELD));
                 }
                 let count = envelopes.len();
                 match node.receive(
@@ -211,7 +295,13 @@ impl State {
                             },
                         );
                         self.sync.holds(&peer, space, Instant::now());
-                        self.forward(node, swarm, space, received.stored, Some(peer));
+                        let gap = Self::leaves_a_gap(node, space, &received.stored);
+                        self.forward(swarm, space, received.stored, Some(peer));
+                        if gap {
+                            // Their predecessors are missing here: fetch them now, not in the
+                            // next (maybe backed-off) round.
+                            self.pull(node, swarm, peer, space, true);
+                        }
                         if !received.rejected.is_empty() {
                             log(&format!(
                                 "peer {peer} pushed {count} operation(s) to space {space}: {stored} new, {} refused",
@@ -243,6 +333,17 @@ impl State {
         }
     }
 
+    /// Whether some of `stored` lie beyond what this device holds without a hole (their
+    /// same-device predecessors are missing).
+    fn leaves_a_gap(node: &Node, space: SpaceId, stored: &[Vec<u8>]) -> bool {
+        let Ok(have) = node.have(space) else {
+            return false;
+        };
+        stored
+            .iter()
+            .any(|e| Envelope::decode(e).is_ok_and(|env| env.id.seq > have.get(&env.id.device)))
+    }
+
     fn saw_peer_holding(&mut self, peer: PeerId, space: SpaceId, have: &VersionVector) {
         self.sync
             .saw_holding(peer, space, have, Instant::now(), Utc::now());
@@ -258,6 +359,19 @@ impl State {
         response: Response,
     ) {
         match (what, response) {
+            (Pending::Challenge { nonce }, Response::Proof { tags }) => {
+                let proven = device_of_peer(&peer)
+                    .map(|device| node.proven_spaces(&nonce, &device, &tags))
+                    .unwrap_or_default();
+                self.sync.challenge_answered(&peer, proven);
+                self.pull_all(node, swarm, peer);
+                self.release_parked(node, swarm, peer);
+            }
+            (Pending::Challenge { .. }, _) => {
+                self.sync.challenge_failed(&peer);
+                self.release_parked(node, swarm, peer);
+                self.violation(swarm, peer, "an answer that does not fit the request");
+            }
             (
                 Pending::Pull { space },
                 Response::Ops {
@@ -298,9 +412,8 @@ impl State {
                 let text = proto::text_from_wire(&welcome);
                 let result = node.finish_join(&text).map_err(|e| e.to_string());
                 if let Ok(space) = result {
-                    self.subscribe_all(node, swarm);
-                    self.sync.set_published(space, node.own_last_seq(space));
-                    self.pull(node, swarm, peer, space, true);
+                    // Both sides prove the new space to each other, then pull it.
+                    self.held_changed(node, swarm);
                     self.emit(NetEvent::Changed(space));
                 }
                 let _ = done.send(result);
@@ -320,16 +433,15 @@ impl State {
     }
 
     /// Stores the oldest pulled batch waiting in the backlog.
-    pub(super) fn store_backlog(&mut self, node: &mut Node, swarm: &mut Swarm<Behaviour>) {
+    pub(super) fn store_backlog(&mut self, node: &mut Node) {
         let Some((peer, space, batch)) = self.sync.next_batch() else {
             return;
         };
         match node.receive(space, batch, &Self::label(&peer)) {
             Ok(received) => {
-                // Bulk catch-up is not re-published on gossip: peers on the topic get it by
-                // their own pulls; relays off the topic get a push.
+                // Pulled catch-up is not pushed on: the other peers pull it themselves (this
+                // device's next round, 2 s after a change, shows them it holds news).
                 if !received.stored.is_empty() {
-                    self.push_to_relays(node, swarm, space, received.stored, Some(peer));
                     self.emit(NetEvent::Changed(space));
                 }
             }
