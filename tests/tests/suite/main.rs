@@ -4,4 +4,5 @@ mod desktop;
 mod e2e;
 mod node_cli;
 mod screens;
+mod strangers;
 mod sync;

@@ -19,7 +19,7 @@ use krizlink_tests::{workspace_bin, TempDir};
 
 const PASS: &str = "heslo-pro-test-1234";
 
-fn node(dir: &Path, args: &[&str]) -> Output {
+pub(crate) fn node(dir: &Path, args: &[&str]) -> Output {
     Command::new(workspace_bin("krizlink-node"))
         .arg("--data-dir")
         .arg(dir)
@@ -29,7 +29,7 @@ fn node(dir: &Path, args: &[&str]) -> Output {
         .expect("krizlink-node runs")
 }
 
-fn ok(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn ok(dir: &Path, args: &[&str]) -> String {
     let out = node(dir, args);
     assert!(
         out.status.success(),
@@ -43,13 +43,13 @@ fn ok(dir: &Path, args: &[&str]) -> String {
 }
 
 /// A running `serve`; stopped with SIGTERM on drop.
-struct Serving {
+pub(crate) struct Serving {
     child: Option<Child>,
-    addr: String,
+    pub(crate) addr: String,
     err_path: PathBuf,
 }
 
-fn serve(dir: &Path, args: &[&str]) -> Serving {
+pub(crate) fn serve(dir: &Path, args: &[&str]) -> Serving {
     serve_on(dir, "/ip4/127.0.0.1/tcp/0", args)
 }
 
@@ -94,7 +94,7 @@ fn serve_on(dir: &Path, listen: &str, args: &[&str]) -> Serving {
 }
 
 impl Serving {
-    fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = Command::new("kill")
                 .args(["-TERM", &child.id().to_string()])
@@ -162,11 +162,11 @@ pub(crate) fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> 
     }
 }
 
-fn json(dir: &Path, args: &[&str]) -> serde_json::Value {
+pub(crate) fn json(dir: &Path, args: &[&str]) -> serde_json::Value {
     serde_json::from_str(&ok(dir, args)).expect("json output")
 }
 
-fn space_info(dir: &Path, space: &str) -> serde_json::Value {
+pub(crate) fn space_info(dir: &Path, space: &str) -> serde_json::Value {
     json(dir, &["space", "list", "--json"])
         .as_array()
         .expect("array")
@@ -176,14 +176,14 @@ fn space_info(dir: &Path, space: &str) -> serde_json::Value {
         .unwrap_or(serde_json::Value::Null)
 }
 
-fn state_hash(dir: &Path, space: &str) -> String {
+pub(crate) fn state_hash(dir: &Path, space: &str) -> String {
     space_info(dir, space)["state_hash"]
         .as_str()
         .unwrap_or("")
         .to_owned()
 }
 
-fn task_titles(dir: &Path, space: &str) -> Vec<String> {
+pub(crate) fn task_titles(dir: &Path, space: &str) -> Vec<String> {
     let mut titles: Vec<String> = json(dir, &["task", "list", "--space", space, "--json"])
         .as_array()
         .expect("array")
@@ -194,12 +194,12 @@ fn task_titles(dir: &Path, space: &str) -> Vec<String> {
     titles
 }
 
-fn has_task(dir: &Path, space: &str, title: &str) -> bool {
+pub(crate) fn has_task(dir: &Path, space: &str, title: &str) -> bool {
     task_titles(dir, space).iter().any(|t| t == title)
 }
 
 /// A founder with a space, serving.
-fn founder(root: &TempDir, name: &str) -> (PathBuf, String, Serving) {
+pub(crate) fn founder(root: &TempDir, name: &str) -> (PathBuf, String, Serving) {
     let dir = root.path().join(name);
     ok(&dir, &["init", "--name", name]);
     let space = ok(&dir, &["space", "create", "Povodňová komise ORP Vsetín"]);
@@ -208,7 +208,13 @@ fn founder(root: &TempDir, name: &str) -> (PathBuf, String, Serving) {
 }
 
 /// A new device that joins `space` in one step over the network through `inviter` (serving).
-fn joined(root: &TempDir, name: &str, inviter: &Path, space: &str, role: &str) -> PathBuf {
+pub(crate) fn joined(
+    root: &TempDir,
+    name: &str,
+    inviter: &Path,
+    space: &str,
+    role: &str,
+) -> PathBuf {
     let dir = root.path().join(name);
     ok(&dir, &["init", "--name", name]);
     let code = ok(
@@ -224,7 +230,7 @@ fn joined(root: &TempDir, name: &str, inviter: &Path, space: &str, role: &str) -
 }
 
 /// A grant by the chair at `chair` for the device at `relay` to relay `space` blind.
-fn relay_grant(chair: &Path, space: &str, relay: &Path) -> String {
+pub(crate) fn relay_grant(chair: &Path, space: &str, relay: &Path) -> String {
     let device = std::fs::read_to_string(relay.join("device.id")).expect("device.id");
     ok(
         chair,
