@@ -364,12 +364,14 @@ fn a_stranger_learns_nothing_whether_it_dials_or_is_dialled() {
     for (peer, frame) in &record.frames {
         assert!(
             !contains(frame, &space_id.0) && !contains(frame, hex_space),
-            "{peer} sent the stranger the space id: {frame:?}"
+            "{peer} sent the stranger the space id: {:?}",
+            &frame[..frame.len().min(40)]
         );
         for device in &devices {
             assert!(
                 !contains(frame, &device.0) && !contains(frame, device.to_string().as_bytes()),
-                "{peer} sent the stranger a member's device id: {frame:?}"
+                "{peer} sent the stranger a member's device id: {:?}",
+                &frame[..frame.len().min(40)]
             );
         }
         // Only challenges, proofs and refusals: no pull or push (no version vector, no
