@@ -246,6 +246,95 @@ impl Node {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::node::scratch;
+
+    fn node(dir: &Path, name: &str) -> Node {
+        Node::init(
+            &dir.join(name),
+            name,
+            "heslo-pro-test",
+            KdfParams::for_tests(),
+        )
+        .unwrap()
+    }
+
+    /// What `answerer` proves to `challenger` answering a fresh challenge.
+    fn proves(answerer: &Node, challenger: &Node) -> BTreeSet<SpaceId> {
+        let nonce = [0x42; 32];
+        let tags = answerer.proof_tags(&nonce, Some(&challenger.device_id()));
+        assert_eq!(tags.len() % TAG_PAD, 0, "padded");
+        challenger.proven_spaces(&nonce, &answerer.device_id(), &tags)
+    }
+
+    #[test]
+    fn members_and_a_granted_relay_prove_the_space_and_nobody_else_does() {
+        let dir = scratch("proof");
+        let mut chair = node(&dir, "chair");
+        let space = chair.create_space("Krizový štáb").unwrap();
+        let other_space = chair.create_space("Jiný štáb").unwrap();
+        let mut member = node(&dir, "member");
+        let code = chair.create_invite(space, StaffRole::Member, 60).unwrap();
+        let welcome = chair
+            .accept_join(&member.request_join(&code).unwrap())
+            .unwrap();
+        member.finish_join(&welcome).unwrap();
+        let mut relay = node(&dir, "relay");
+        let mut thief = node(&dir, "thief");
+        let stranger = node(&dir, "stranger");
+
+        // Members: exactly the spaces both hold, both ways.
+        assert_eq!(proves(&member, &chair), BTreeSet::from([space]));
+        assert_eq!(proves(&chair, &member), BTreeSet::from([space]));
+        // A stranger proves nothing and learns nothing; its tags are as many as a member's.
+        assert!(proves(&stranger, &chair).is_empty());
+        assert!(proves(&chair, &stranger).is_empty());
+        assert_eq!(
+            chair
+                .proof_tags(&[1; 32], Some(&stranger.device_id()))
+                .len(),
+            stranger
+                .proof_tags(&[1; 32], Some(&chair.device_id()))
+                .len()
+        );
+        // A member may not grant; the chair grants the relay, which then proves to members
+        // and they to it.
+        assert!(matches!(
+            member.grant_relay(space, relay.device_id()),
+            Err(NodeError::MayNotInvite)
+        ));
+        let grant = chair.grant_relay(space, relay.device_id()).unwrap();
+        assert!(matches!(
+            thief.accept_relay_grant(&grant),
+            Err(NodeError::GrantForAnotherDevice)
+        ));
+        assert_eq!(relay.accept_relay_grant(&grant).unwrap(), (space, true));
+        assert_eq!(proves(&relay, &member), BTreeSet::from([space]));
+        assert_eq!(proves(&chair, &relay), BTreeSet::from([space]));
+        assert!(!proves(&chair, &relay).contains(&other_space));
+        // A grant copied into another device's keystore proves nothing: members derive the
+        // key from the device they talk to.
+        thief
+            .keystore
+            .contents_mut()
+            .relay_grants
+            .push(RelayGrantEntry {
+                space,
+                secret: Secret32::from_bytes(RelayGrant::parse(&grant).unwrap().secret),
+            });
+        thief.hold_as_relay(space).unwrap();
+        assert!(proves(&thief, &member).is_empty());
+        // Two relays prove nothing to each other.
+        let mut relay2 = node(&dir, "relay2");
+        let grant2 = chair.grant_relay(space, relay2.device_id()).unwrap();
+        relay2.accept_relay_grant(&grant2).unwrap();
+        assert!(proves(&relay, &relay2).is_empty());
+        // Tags answer one nonce only.
+        let tags = member.proof_tags(&[1; 32], Some(&chair.device_id()));
+        assert!(chair
+            .proven_spaces(&[2; 32], &member.device_id(), &tags)
+            .is_empty());
+        let _ = fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn a_tag_is_bound_to_its_key_kind_nonce_and_both_devices() {
