@@ -46,6 +46,9 @@ struct PeerSync {
     /// Envelopes waiting to be pushed to the peer, per space, and how many in all.
     outbox: BTreeMap<SpaceId, Vec<Vec<u8>>>,
     outbox_ops: usize,
+    /// A push to the peer is under way: what comes meanwhile waits and goes in one push after
+    /// it (one fdatasync on the peer instead of one per operation when many arrive at once).
+    pushing: bool,
 }
 
 /// The bookkeeping of one sync loop.
@@ -154,15 +157,15 @@ impl SyncState {
         envelopes.len() - taken
     }
 
-    /// The next push to send to `peer` (at most `max` envelopes of one space), if it has room
-    /// for another request.
+    /// The next push to send to `peer` (at most `max` envelopes of one space), if no push to
+    /// it is under way and it has room for another request.
     pub(super) fn next_push(
         &mut self,
         peer: &PeerId,
         max: usize,
     ) -> Option<(SpaceId, Vec<Vec<u8>>)> {
         let st = self.peers.get_mut(peer)?;
-        if st.inflight >= MAX_INFLIGHT_PER_PEER {
+        if st.pushing || st.inflight >= MAX_INFLIGHT_PER_PEER {
             return None;
         }
         let mut entry = st.outbox.first_entry()?;
@@ -174,7 +177,15 @@ impl SyncState {
             entry.remove();
         }
         st.outbox_ops = st.outbox_ops.saturating_sub(batch.len());
+        st.pushing = true;
         Some((space, batch))
+    }
+
+    /// The push under way to `peer` was answered or failed.
+    pub(super) fn push_done(&mut self, peer: &PeerId) {
+        if let Some(st) = self.peers.get_mut(peer) {
+            st.pushing = false;
+        }
     }
 
     /// The peers with pushes waiting.
@@ -504,13 +515,17 @@ mod tests {
             st.next_push(&peer, 2),
             Some((space(1), vec![vec![1], vec![2]]))
         );
+        assert_eq!(st.next_push(&peer, 2), None, "one push under way at a time");
+        st.push_done(&peer);
         assert_eq!(st.next_push(&peer, 2), Some((space(1), vec![vec![3]])));
+        st.push_done(&peer);
         for _ in 0..MAX_INFLIGHT_PER_PEER {
             st.request_sent(peer);
         }
         assert_eq!(st.next_push(&peer, 2), None, "no room");
         st.request_done(&peer);
         assert_eq!(st.next_push(&peer, 2), Some((space(2), vec![vec![4]])));
+        st.push_done(&peer);
         assert_eq!(st.next_push(&peer, 2), None);
         assert!(st.peers_with_pushes().is_empty());
         let many = vec![vec![0u8]; MAX_OUTBOX_OPS + 5];

@@ -149,6 +149,9 @@ impl State {
                 } => {
                     self.sync.request_done(&peer);
                     if let Some((_, what)) = self.pending.remove(&request_id) {
+                        if matches!(what, Pending::Push { .. }) {
+                            self.sync.push_done(&peer);
+                        }
                         self.on_response(node, swarm, peer, what, response);
                     }
                     self.flush_pushes(swarm, peer);
@@ -167,7 +170,9 @@ impl State {
                             self.sync.challenge_failed(&peer);
                             self.release_parked(node, swarm, peer);
                         }
-                        Pending::Pull { space } | Pending::Push { space } => {
+                        Pending::Pull { space } => self.sync.pull_ended(&peer, space),
+                        Pending::Push { space } => {
+                            self.sync.push_done(&peer);
                             self.sync.pull_ended(&peer, space);
                         }
                         Pending::Join { done } => {
