@@ -130,6 +130,13 @@ pub fn cs(e: &NodeError) -> String {
             )
         }
         NodeError::MayNotInvite => "Zvát do prostoru může jen předseda nebo tajemník štábu.".into(),
+        NodeError::BadRelayGrant => {
+            "Toto není povolení pro přenosový uzel KrizLink (KRZRELAY1…); zkontrolujte, že je celé."
+                .into()
+        }
+        NodeError::GrantForAnotherDevice => {
+            "Toto povolení pro přenosový uzel bylo vydáno pro jiné zařízení.".into()
+        }
     }
 }
 
