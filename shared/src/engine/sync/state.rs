@@ -30,6 +30,8 @@ pub(super) type Pulled = (PeerId, SpaceId, Vec<Vec<u8>>);
 /// Envelopes waiting to be pushed to one peer; beyond, they are dropped (the peer's next pull
 /// or its gap repair fetches them).
 pub(super) const MAX_OUTBOX_OPS: usize = 2_000;
+/// And at most this many bytes of them per peer.
+pub(super) const MAX_OUTBOX_BYTES: usize = 8 * 1024 * 1024;
 
 /// What is known of one connected peer.
 #[derive(Default)]
@@ -46,6 +48,7 @@ struct PeerSync {
     /// Envelopes waiting to be pushed to the peer, per space, and how many in all.
     outbox: BTreeMap<SpaceId, Vec<Vec<u8>>>,
     outbox_ops: usize,
+    outbox_bytes: usize,
     /// A push to the peer is under way: what comes meanwhile waits and goes in one push after
     /// it (one fdatasync on the peer instead of one per operation when many arrive at once).
     pushing: bool,
@@ -147,22 +150,29 @@ impl SyncState {
         let Some(st) = self.peers.get_mut(&peer) else {
             return envelopes.len();
         };
-        let room = MAX_OUTBOX_OPS.saturating_sub(st.outbox_ops);
-        let taken = envelopes.len().min(room);
-        st.outbox
-            .entry(space)
-            .or_default()
-            .extend_from_slice(&envelopes[..taken]);
-        st.outbox_ops += taken;
+        let mut taken = 0;
+        for envelope in envelopes {
+            if st.outbox_ops >= MAX_OUTBOX_OPS
+                || st.outbox_bytes + envelope.len() > MAX_OUTBOX_BYTES
+            {
+                break;
+            }
+            st.outbox.entry(space).or_default().push(envelope.clone());
+            st.outbox_ops += 1;
+            st.outbox_bytes += envelope.len();
+            taken += 1;
+        }
         envelopes.len() - taken
     }
 
-    /// The next push to send to `peer` (at most `max` envelopes of one space), if no push to
-    /// it is under way and it has room for another request.
+    /// The next push to send to `peer` (at most `max` envelopes of one space and about
+    /// `max_bytes`, at least one), if no push to it is under way and it has room for another
+    /// request.
     pub(super) fn next_push(
         &mut self,
         peer: &PeerId,
         max: usize,
+        max_bytes: usize,
     ) -> Option<(SpaceId, Vec<Vec<u8>>)> {
         let st = self.peers.get_mut(peer)?;
         if st.pushing || st.inflight >= MAX_INFLIGHT_PER_PEER {
@@ -170,13 +180,23 @@ impl SyncState {
         }
         let mut entry = st.outbox.first_entry()?;
         let queued = entry.get_mut();
-        let rest = queued.split_off(queued.len().min(max));
+        let mut count = 0;
+        let mut bytes = 0;
+        for envelope in queued.iter() {
+            if count >= max || (count > 0 && bytes + envelope.len() > max_bytes) {
+                break;
+            }
+            count += 1;
+            bytes += envelope.len();
+        }
+        let rest = queued.split_off(count);
         let batch = std::mem::replace(queued, rest);
         let space = *entry.key();
         if entry.get().is_empty() {
             entry.remove();
         }
         st.outbox_ops = st.outbox_ops.saturating_sub(batch.len());
+        st.outbox_bytes = st.outbox_bytes.saturating_sub(bytes);
         st.pushing = true;
         Some((space, batch))
     }
@@ -512,22 +532,56 @@ mod tests {
         assert_eq!(st.queue_push(peer, space(2), &[vec![4]]), 0);
         assert_eq!(st.peers_with_pushes(), vec![peer]);
         assert_eq!(
-            st.next_push(&peer, 2),
+            st.next_push(&peer, 2, 1 << 20),
             Some((space(1), vec![vec![1], vec![2]]))
         );
-        assert_eq!(st.next_push(&peer, 2), None, "one push under way at a time");
+        assert_eq!(
+            st.next_push(&peer, 2, 1 << 20),
+            None,
+            "one push under way at a time"
+        );
         st.push_done(&peer);
-        assert_eq!(st.next_push(&peer, 2), Some((space(1), vec![vec![3]])));
+        assert_eq!(
+            st.next_push(&peer, 2, 1 << 20),
+            Some((space(1), vec![vec![3]]))
+        );
         st.push_done(&peer);
         for _ in 0..MAX_INFLIGHT_PER_PEER {
             st.request_sent(peer);
         }
-        assert_eq!(st.next_push(&peer, 2), None, "no room");
+        assert_eq!(st.next_push(&peer, 2, 1 << 20), None, "no room");
         st.request_done(&peer);
-        assert_eq!(st.next_push(&peer, 2), Some((space(2), vec![vec![4]])));
+        assert_eq!(
+            st.next_push(&peer, 2, 1 << 20),
+            Some((space(2), vec![vec![4]]))
+        );
         st.push_done(&peer);
-        assert_eq!(st.next_push(&peer, 2), None);
+        assert_eq!(st.next_push(&peer, 2, 1 << 20), None);
         assert!(st.peers_with_pushes().is_empty());
+        assert_eq!(
+            st.queue_push(peer, space(1), &[vec![1; 10], vec![2; 10]]),
+            0
+        );
+        assert_eq!(
+            st.next_push(&peer, 2, 15),
+            Some((space(1), vec![vec![1; 10]])),
+            "the byte bound, but at least one"
+        );
+        st.push_done(&peer);
+        assert_eq!(
+            st.next_push(&peer, 2, 5),
+            Some((space(1), vec![vec![2; 10]]))
+        );
+        st.push_done(&peer);
+        let big = vec![vec![0u8; 1 << 20]; 10];
+        assert_eq!(
+            st.queue_push(peer, space(1), &big),
+            2,
+            "beyond the bytes: dropped"
+        );
+        while st.next_push(&peer, 1000, usize::MAX).is_some() {
+            st.push_done(&peer);
+        }
         let many = vec![vec![0u8]; MAX_OUTBOX_OPS + 5];
         assert_eq!(
             st.queue_push(peer, space(1), &many),

@@ -2,7 +2,8 @@
 //! jobs, and envelopes newly stored from a peer's push, are pushed to every connected peer that
 //! proved holding the space, except the one they came from. A peer passes on only what it
 //! newly stored, so the flood stops where everyone holds it. Pushes wait in a bounded outbox per
-//! peer and go out as the peer has room for requests (several operations in one push).
+//! peer (2,000 envelopes, 8 MiB) and go out one push under way at a time, so what comes while
+//! one is under way goes in the next (one fdatasync on the peer for many operations).
 //!
 //! This replaces a gossipsub topic per space: gossipsub announces its subscriptions to every
 //! connected peer and lets any of them subscribe, so a stranger could see which topics a node
@@ -38,7 +39,7 @@ impl State {
 
     /// Sends what waits in `peer`'s outbox, as far as it has room for requests.
     pub(super) fn flush_pushes(&mut self, swarm: &mut Swarm<Behaviour>, peer: PeerId) {
-        while let Some((space, batch)) = self.sync.next_push(&peer, MAX_BATCH_OPS) {
+        while let Some((space, batch)) = self.sync.next_push(&peer, MAX_BATCH_OPS, BATCH_BYTES) {
             let Ok(envelopes) = proto::envelopes_to_wire(batch) else {
                 continue;
             };
