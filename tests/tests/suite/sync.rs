@@ -761,17 +761,22 @@ mod garbage {
 /// Sends each raw request over the sync protocol, each from a fresh libp2p identity on a new
 /// connection; returns how many got an answer.
 fn send_raw(addr: &str, requests: Vec<Vec<u8>>) -> usize {
+    send_raw_on(addr, krizlink_core::engine::sync::proto::PROTOCOL, requests)
+}
+
+/// [`send_raw`] on a given protocol name.
+fn send_raw_on(addr: &str, protocol: libp2p::StreamProtocol, requests: Vec<Vec<u8>>) -> usize {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
     requests
         .into_iter()
-        .filter(|r| runtime.block_on(send_one(addr, r.clone())))
+        .filter(|r| runtime.block_on(send_one(addr, protocol.clone(), r.clone())))
         .count()
 }
 
-async fn send_one(addr: &str, request: Vec<u8>) -> bool {
+async fn send_one(addr: &str, protocol: libp2p::StreamProtocol, request: Vec<u8>) -> bool {
     use libp2p::futures::StreamExt;
     use libp2p::request_response::{self, ProtocolSupport};
     use libp2p::swarm::SwarmEvent;
@@ -786,10 +791,7 @@ async fn send_one(addr: &str, request: Vec<u8>) -> bool {
         .with_behaviour(|_| {
             request_response::Behaviour::with_codec(
                 garbage::RawCodec,
-                [(
-                    krizlink_core::engine::sync::proto::PROTOCOL,
-                    ProtocolSupport::Outbound,
-                )],
+                [(protocol, ProtocolSupport::Outbound)],
                 request_response::Config::default().with_request_timeout(Duration::from_secs(5)),
             )
         })
@@ -877,6 +879,17 @@ fn malformed_traffic_does_not_stop_a_peer_serving_its_members() {
     ];
     let answered = send_raw(&a_serving.addr, requests);
     assert_eq!(answered, 1, "only the valid push got an answer");
+    // A peer of the previous protocol version gets no answer, and the node says why.
+    let old = libp2p::StreamProtocol::new("/krizlink/sync/1");
+    assert_eq!(
+        send_raw_on(&a_serving.addr, old, vec![vec![1, 0, 0, 0, 0]]),
+        0
+    );
+    wait_until(
+        "the node says why it does not sync",
+        Duration::from_secs(5),
+        || a_serving.log().contains("does not speak /krizlink/sync/2"),
+    );
 
     // The member still syncs both ways.
     let b_serving = serve(&b, &["--peer", &a_serving.addr]);

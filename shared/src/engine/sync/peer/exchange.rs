@@ -167,6 +167,17 @@ impl State {
                 if let Some((_, what)) = self.pending.remove(&request_id) {
                     match what {
                         Pending::Challenge { .. } => {
+                            if matches!(
+                                error,
+                                request_response::OutboundFailure::UnsupportedProtocols
+                            ) {
+                                // Say why two KrizLink peers do not sync, instead of silence.
+                                log(&format!(
+                                    "peer {peer} does not speak {} (another program, or a \
+                                     KrizLink of another protocol version): not synced",
+                                    proto::PROTOCOL
+                                ));
+                            }
                             self.sync.challenge_failed(&peer);
                             self.release_parked(node, swarm, peer);
                         }
