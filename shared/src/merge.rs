@@ -357,12 +357,20 @@ pub struct ChangeToken {
     pub seq: u64,
 }
 
+/// What waits for its author's earlier operations: an operation, or the place of one that
+/// was refused for good ([`Replica::void`]).
+#[derive(Clone, Debug)]
+enum Held {
+    Op(Operation),
+    Void,
+}
+
 /// The merged state of one space as one device sees it.
 #[derive(Debug)]
 pub struct Replica {
     space: SpaceId,
     applied: VersionVector,
-    held: BTreeMap<OpId, Operation>,
+    held: BTreeMap<OpId, Held>,
     records: BTreeMap<RecordKey, RecordState>,
     /// Local bookkeeping for readers, outside the state (never hashed, persisted or synced):
     /// this replica's identity in the process, a counter of applied operations, and the value
@@ -467,30 +475,54 @@ impl Replica {
             return Err(ApplyError::WrongSpace);
         }
         op.validate()?;
-        let device = op.id.device;
+        self.take(op.id, Held::Op(op))
+    }
+
+    /// Takes operation `id` as refused for good by every replica (it is invalid, or its
+    /// author may not do what it does): it uses up its author's sequence number and changes no
+    /// record, so the author's later operations are not held back behind it forever. The
+    /// caller keeps and forwards its envelope, so every replica refuses it and moves on alike.
+    pub fn void(&mut self, id: OpId) -> Result<ApplyOutcome, ApplyError> {
+        if id.seq == 0 {
+            return Err(ApplyError::Invalid(InvalidOp::ZeroSequence));
+        }
+        self.take(id, Held::Void)
+    }
+
+    /// Applies `item` as operation `id` if it is its author's next one (with every successor
+    /// waiting for it), or holds it back until its predecessors arrive.
+    fn take(&mut self, id: OpId, item: Held) -> Result<ApplyOutcome, ApplyError> {
+        let device = id.device;
         let next = self.applied.get(&device) + 1;
-        if op.id.seq < next || self.held.contains_key(&op.id) {
+        if id.seq < next || self.held.contains_key(&id) {
             return Ok(ApplyOutcome::Duplicate);
         }
-        if op.id.seq > next {
+        if id.seq > next {
             if self.held.len() >= MAX_HELD {
                 return Err(ApplyError::TooManyHeld { max: MAX_HELD });
             }
-            self.held.insert(op.id, op);
+            self.held.insert(id, item);
             return Ok(ApplyOutcome::HeldBack);
         }
-        self.apply_in_order(&op);
+        self.settle(id, &item);
         let mut released = 0;
-        let mut seq = op.id.seq;
+        let mut seq = id.seq;
         while let Some(successor) = self.held.remove(&OpId {
             device,
             seq: seq + 1,
         }) {
-            self.apply_in_order(&successor);
-            released += 1;
             seq += 1;
+            self.settle(OpId { device, seq }, &successor);
+            released += 1;
         }
         Ok(ApplyOutcome::Applied { released })
+    }
+
+    fn settle(&mut self, id: OpId, item: &Held) {
+        match item {
+            Held::Op(op) => self.apply_in_order(op),
+            Held::Void => self.applied.advance(id.device, id.seq),
+        }
     }
 
     fn apply_in_order(&mut self, op: &Operation) {

@@ -400,6 +400,47 @@ fn missing_predecessors_are_held_back_then_released_in_order() {
 }
 
 #[test]
+fn a_refused_operation_takes_its_place_so_later_ones_are_not_held_back_forever() {
+    let c = create_task(id(1, 1), 10, "Úkol");
+    // Operation 2 of device 1 was refused for good (say, its author may not write then).
+    let refused = id(1, 2);
+    let later = edit(
+        id(1, 3),
+        12,
+        c.record,
+        RecordKind::Task,
+        vec![set(FieldValue::Priority(Priority::High), &[])],
+    );
+    // Delivered in any order, the later edit waits only until the refused one's place is
+    // taken, and the refused one changes nothing.
+    let mut a = Replica::new(SPACE);
+    assert_eq!(a.apply(later.clone()), Ok(ApplyOutcome::HeldBack));
+    assert_eq!(a.void(refused), Ok(ApplyOutcome::HeldBack));
+    assert_eq!(
+        a.apply(c.clone()),
+        Ok(ApplyOutcome::Applied { released: 2 })
+    );
+    let mut b = Replica::new(SPACE);
+    b.apply(c.clone()).unwrap();
+    assert_eq!(b.apply(later.clone()), Ok(ApplyOutcome::HeldBack));
+    assert_eq!(b.void(refused), Ok(ApplyOutcome::Applied { released: 1 }));
+    assert_eq!(b.void(refused), Ok(ApplyOutcome::Duplicate));
+    for r in [&a, &b] {
+        assert_eq!(r.held_count(), 0);
+        assert_eq!(r.version_vector().get(&dev(1)), 3);
+        assert_eq!(r.tasks()[0].priority, Priority::High);
+    }
+    assert_eq!(a.state_hash(), b.state_hash());
+    // Without the void, the later edit would wait for ever.
+    let mut stuck = Replica::new(SPACE);
+    stuck.apply(c).unwrap();
+    stuck.apply(later).unwrap();
+    assert_eq!(stuck.held_count(), 1);
+    assert_eq!(stuck.tasks()[0].priority, Priority::Normal);
+    assert!(Replica::new(SPACE).void(id(1, 0)).is_err());
+}
+
+#[test]
 fn an_op_of_another_space_is_refused() {
     let mut op = create_task(id(1, 1), 10, "Úkol");
     op.space = SpaceId([9; 16]);

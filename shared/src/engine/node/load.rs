@@ -514,6 +514,18 @@ impl Node {
                     .map(|_| (hlc, key))
                     .map_err(NodeError::from)
             });
+            if let Err(e) = &applied {
+                // Kept as a void when it was received: its place is taken again, so its
+                // author's later operations apply (see `receive`).
+                if super::replication::signed_but_invalid(e) {
+                    if let Ok(env) = Envelope::decode(bytes) {
+                        let author = env.id.device;
+                        if author == founder || members.contains_key(&author) {
+                            replica.void(env.id)?;
+                        }
+                    }
+                }
+            }
             match applied {
                 Ok((hlc, key)) => {
                     *clock = (*clock).max(hlc);

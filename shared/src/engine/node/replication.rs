@@ -349,6 +349,8 @@ impl Node {
         }
         // Signatures dominate the cost of a catch-up: check them on every core.
         let verdicts = verify_all(&decoded);
+        // Signed by their author and readable with the space key, but not a valid operation.
+        let mut unreadable: Vec<(OpId, Vec<u8>)> = Vec::new();
         for ((envelope, bytes), verdict) in decoded.into_iter().zip(verdicts) {
             let device = envelope.id.device;
             let opened = verdict.map_err(NodeError::from).and_then(|()| {
@@ -360,6 +362,9 @@ impl Node {
             let op = match opened {
                 Ok(op) => op,
                 Err(e) => {
+                    if signed_but_invalid(&e) {
+                        unreadable.push((envelope.id, bytes));
+                    }
                     refusals.push((device, NotStored::Refused(e.to_string())));
                     continue;
                 }
@@ -405,12 +410,24 @@ impl Node {
                         }
                     },
                     Err(Refusal::NotAMember(_)) => still.push(c),
+                    // A role may change: the author's peers offer it again, and it counts once
+                    // this replica's member records allow it.
                     Err(e) => refusals.push((c.op.id.device, NotStored::Refused(e.to_string()))),
                 }
             }
             undecided = still;
             if !progress || undecided.is_empty() {
                 break;
+            }
+        }
+        // An invalid operation of an admitted author is refused for good, the same way on
+        // every replica: its place is taken (`Replica::void`) and its envelope kept and passed
+        // on, so the author's later operations are not held back behind it forever.
+        let mut voided: Vec<(OpId, Vec<u8>)> = Vec::new();
+        for (id, bytes) in unreadable {
+            let admitted = id.device == st.founder || st.members.contains_key(&id.device);
+            if admitted && st.replica.void(id).is_ok() {
+                voided.push((id, bytes));
             }
         }
         for c in undecided {
@@ -427,8 +444,12 @@ impl Node {
             st.pending.insert(c.op.id, (c.op, c.bytes));
             received.pending += 1;
         }
-        if !accepted.is_empty() {
-            let bytes: Vec<&[u8]> = accepted.iter().map(|c| c.bytes.as_slice()).collect();
+        if !accepted.is_empty() || !voided.is_empty() {
+            let bytes: Vec<&[u8]> = accepted
+                .iter()
+                .map(|c| c.bytes.as_slice())
+                .chain(voided.iter().map(|(_, b)| b.as_slice()))
+                .collect();
             let appended = match st.log.as_mut() {
                 Ok(log) => log.append_batch(&bytes).map_err(NodeError::from),
                 Err(reason) => Err(NodeError::Damaged(reason.clone())),
@@ -451,6 +472,13 @@ impl Node {
                 });
                 st.store.push(c.op.id, c.bytes.clone());
                 received.stored.push(c.bytes);
+            }
+            for (id, bytes) in voided {
+                st.log_digest = chain(&st.log_digest, &bytes);
+                st.log_entries += 1;
+                st.since_checkpoint += 1;
+                st.store.push(id, bytes.clone());
+                received.stored.push(bytes);
             }
         }
         debug_assert_eq!(
@@ -568,6 +596,19 @@ fn verify_all(batch: &[(Envelope, Vec<u8>)]) -> Vec<Result<(), EnvelopeError>> {
     })
 }
 
+/// Whether an envelope failed after its signature and decryption held: its author signed
+/// content that is not a valid operation, which every replica refuses alike.
+pub(super) fn signed_but_invalid(e: &NodeError) -> bool {
+    matches!(
+        e,
+        NodeError::Envelope(
+            EnvelopeError::InvalidPayload(_)
+                | EnvelopeError::MalformedPayload(_)
+                | EnvelopeError::PayloadNotCanonical
+        )
+    )
+}
+
 struct Len16;
 impl hkdf::KeyType for Len16 {
     fn len(&self) -> usize {
@@ -639,5 +680,139 @@ mod tests {
         // A byte bound smaller than one envelope still moves one, so a sync always progresses.
         let (batch, more) = missing(&s, &BTreeSet::new(), &theirs, 10, 1);
         assert_eq!((batch.len(), more), (1, true));
+    }
+
+    /// Sends `to` everything `from` holds of `space` that `to` lacks.
+    fn sync(from: &Node, to: &mut Node, space: SpaceId) -> Received {
+        let theirs = to.replica(space).unwrap().version_vector().clone();
+        let (batch, _) = from
+            .envelopes_missing_from(space, &theirs, 10_000, usize::MAX)
+            .unwrap();
+        to.receive(space, batch, "test peer").unwrap()
+    }
+
+    fn titles(node: &Node, space: SpaceId) -> Vec<String> {
+        let mut t: Vec<String> = node
+            .replica(space)
+            .unwrap()
+            .tasks()
+            .into_iter()
+            .map(|t| t.title)
+            .collect();
+        t.sort();
+        t
+    }
+
+    #[test]
+    fn a_refused_operation_does_not_hold_back_its_authors_later_ones() {
+        use crate::engine::keystore::KdfParams;
+        use crate::engine::node::scratch;
+        use crate::hlc::Hlc;
+        use crate::ids::RecordId;
+        use crate::op::Change;
+        use crate::record::{FieldValue, StaffRole};
+        let dir = scratch("refused-author");
+        let new = |name: &str| {
+            Node::init(
+                &dir.join(name),
+                name,
+                "heslo-pro-test",
+                KdfParams::for_tests(),
+            )
+            .unwrap()
+        };
+        let mut chair = new("chair");
+        let space = chair.create_space("Krizový štáb ORP Vsetín").unwrap();
+        let code = chair.create_invite(space, StaffRole::Member, 60).unwrap();
+        let mut member = new("member");
+        let request = member.request_join(&code).unwrap();
+        let welcome = chair.accept_join(&request).unwrap();
+        member.finish_join(&welcome).unwrap();
+        sync(&chair, &mut member, space);
+        // A member's device (a modified or much newer client) sends an invalid operation —
+        // a change to a journal entry, which is written once — then a valid new task.
+        let device = member.device_id();
+        let (epoch, key) = member.entry(space).unwrap().keys.last().cloned().unwrap();
+        let seq = member.replica(space).unwrap().version_vector().get(&device);
+        let hlc = |ms| Hlc {
+            wall_ms: now_ms() - 1_000 + ms,
+            counter: 0,
+        };
+        let invalid = Operation {
+            id: OpId {
+                device,
+                seq: seq + 1,
+            },
+            hlc: hlc(0),
+            space,
+            record: RecordId([7; 16]),
+            kind: RecordKind::JournalEntry,
+            changes: vec![Change::Comment {
+                text: "oprava zápisu".into(),
+            }]
+            .try_into()
+            .unwrap(),
+        };
+        assert!(invalid.validate().is_err());
+        let valid = Operation::new_record(
+            OpId {
+                device,
+                seq: seq + 2,
+            },
+            hlc(1),
+            space,
+            RecordKind::Task,
+            vec![Change::Set {
+                value: FieldValue::Title("Zajistit pytle s pískem".into()),
+                bases: Default::default(),
+            }],
+        )
+        .unwrap();
+        let seal = |op: &Operation| {
+            Envelope::seal_content(op, epoch, 1, &key, &member.keys)
+                .unwrap()
+                .encode()
+                .unwrap()
+        };
+        let got = chair
+            .receive(space, vec![seal(&invalid), seal(&valid)], "test peer")
+            .unwrap();
+        assert_eq!(got.rejected.len(), 1, "{:?}", got.rejected);
+        let titles_now = titles(&chair, space);
+        assert_eq!(titles_now, ["Zajistit pytle s pískem"], "not held back");
+        assert_eq!(chair.replica(space).unwrap().held_count(), 0);
+        assert_eq!(
+            chair.replica(space).unwrap().version_vector().get(&device),
+            seq + 2,
+            "the refused operation's place is taken"
+        );
+        // The same after a restart (from the checkpoint and from the whole log), and on a
+        // third replica that learns everything from the chair.
+        chair.close().unwrap();
+        let chair = Node::open(&dir.join("chair"), "heslo-pro-test").unwrap();
+        assert_eq!(titles(&chair, space), titles_now);
+        let hash = chair.replica(space).unwrap().state_hash();
+        chair.close().unwrap();
+        std::fs::remove_dir_all(dir.join("chair").join("state")).unwrap();
+        let mut chair = Node::open(&dir.join("chair"), "heslo-pro-test").unwrap();
+        assert_eq!(
+            chair.replica(space).unwrap().state_hash(),
+            hash,
+            "rebuilt alike"
+        );
+        let code = chair.create_invite(space, StaffRole::Member, 60).unwrap();
+        let mut third = new("third");
+        let request = third.request_join(&code).unwrap();
+        let welcome = chair.accept_join(&request).unwrap();
+        third.finish_join(&welcome).unwrap();
+        let got = sync(&chair, &mut third, space);
+        assert_eq!(got.rejected.len(), 1, "{:?}", got.rejected);
+        assert_eq!(titles(&third, space), titles_now);
+        assert_eq!(third.replica(space).unwrap().held_count(), 0);
+        assert_eq!(
+            third.replica(space).unwrap().version_vector().get(&device),
+            seq + 2
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
