@@ -453,7 +453,7 @@ impl Node {
             .get_mut(&space)
             .ok_or_else(|| NodeError::UnknownSpace(space.to_string()))?;
         let seq = st.replica.version_vector().get(&device) + 1;
-        let hlc = st.clock.tick(now_ms())?;
+        let hlc = st.clock.tick(now_ms());
         let op = build(OpId { device, seq }, hlc)?;
         admit(st.founder, &st.members, (device, own_role), &op).map_err(NodeError::Refused)?;
         let envelope = Envelope::seal(&op, epoch, session, &key, &self.keys)?;
