@@ -69,6 +69,9 @@ pub enum AuditEvent {
     LogDamaged,
     /// Refusals of one kind counted over an interval instead of written one by one.
     RefusalsSummarized,
+    /// This device's own operations were stamped too far in the future (its clock ran ahead
+    /// and was put right) and were stamped again at the real time.
+    WritesRestamped,
 }
 
 impl AuditEvent {
@@ -81,7 +84,7 @@ impl AuditEvent {
             | AuditEvent::InviteRefused
             | AuditEvent::RefusalsSummarized => 7,
             AuditEvent::KeyChanged | AuditEvent::MemberJoined | AuditEvent::InviteUsed => 5,
-            AuditEvent::StateRebuilt => 4,
+            AuditEvent::StateRebuilt | AuditEvent::WritesRestamped => 4,
             _ => 3,
         }
     }
@@ -102,6 +105,7 @@ impl AuditEvent {
             AuditEvent::StateRebuilt => "state_rebuilt",
             AuditEvent::LogDamaged => "log_damaged",
             AuditEvent::RefusalsSummarized => "refusals_summarized",
+            AuditEvent::WritesRestamped => "writes_restamped",
         }
     }
 }

@@ -8,7 +8,8 @@
 //! - `load`: unlocking, loading a space from its checkpoint and log tail (or rebuilding it),
 //!   checkpointing derived state, and the cipher that seals it in sled;
 //! - `membership`: who may write (admissions and roles) and the invite exchange;
-//! - `replication`: what sync asks of a node (held spaces, envelopes a peer lacks, receive).
+//! - `replication`: what sync asks of a node (held spaces, envelopes a peer lacks, receive);
+//! - `clock`: own operations stamped in the future by a clock that ran ahead, stamped again.
 //!
 //! Data dir layout:
 //! ```text
@@ -46,6 +47,7 @@ use crate::op::{Change, InvalidOp, Operation};
 use crate::record::{RecordKind, StaffRole, Status};
 use crate::vv::VersionVector;
 
+mod clock;
 mod load;
 mod membership;
 mod replication;
@@ -55,6 +57,7 @@ use membership::{admit, member_roles};
 use replication::{EnvelopeStore, RelaySpace};
 pub use replication::{Holding, Received, MAX_PENDING_BYTES, MAX_PENDING_OPS};
 mod records;
+pub use clock::Restamped;
 pub use records::WriteError;
 
 /// Longest space name, in bytes.
@@ -432,6 +435,11 @@ impl Node {
         build: impl FnOnce(OpId, Hlc) -> Result<Operation, InvalidOp>,
     ) -> Result<Operation, NodeError> {
         let device = self.keys.device_id();
+        if self.stamps_ahead(space, now_ms()) {
+            // The clock was put right since the last write: what was stamped in the future
+            // goes out at the real time, and so does this write.
+            self.restamp_future_writes(space, now_ms())?;
+        }
         let session = match self.session {
             Some(s) => s,
             None => {

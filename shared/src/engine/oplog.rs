@@ -150,6 +150,29 @@ impl OpLog {
         Ok(offset)
     }
 
+    /// Replaces the log at `path` by `entries`, all or nothing: they are written to a fresh
+    /// file beside it and made durable, which then takes the log's place (a crash leaves
+    /// either the old log or the new one, never a mix). Returns the new log, open to append.
+    pub fn rewrite(path: &Path, entries: &[Vec<u8>]) -> Result<OpLog, OpLogError> {
+        let io_err = |source| OpLogError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let fresh = path.with_extension("log.rewrite");
+        match std::fs::remove_file(&fresh) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(io_err(e)),
+            _ => {}
+        }
+        let (mut log, _, _) = OpLog::open(&fresh)?;
+        log.append_batch(entries)?;
+        std::fs::rename(&fresh, path).map_err(io_err)?;
+        if let Some(dir) = path.parent() {
+            File::open(dir).and_then(|d| d.sync_all()).map_err(io_err)?;
+        }
+        log.path = path.to_owned();
+        Ok(log)
+    }
+
     /// Bytes of intact log.
     pub fn len(&self) -> u64 {
         self.len

@@ -274,6 +274,12 @@ impl Node {
             .collect();
         for space in ids {
             node.load_space(space)?;
+            // A clock put right since the last run: writes stamped in the future go out now.
+            if let Err(e) = node.restamp_future_writes(space, now_ms()) {
+                node.warnings.push(format!(
+                    "writes stamped in the future in space {space} could not be stamped again: {e}"
+                ));
+            }
         }
         let relays = node.keystore.contents().relay_spaces.clone();
         for space in relays {

@@ -515,12 +515,26 @@ impl Node {
         let mut refusals = Vec::new();
         let relay = self.relays.get_mut(&space).ok_or(NodeError::Random)?;
         let mut accepted: Vec<(OpId, Vec<u8>)> = Vec::new();
+        let (future_bound, now) = (
+            HlcClock::new(HlcClock::DEFAULT_MAX_FUTURE_SKEW_MS),
+            now_ms(),
+        );
         for bytes in batch {
             let checked = Envelope::decode(&bytes).and_then(|env| env.verify().map(|()| env));
             match checked {
                 Err(e) => refusals.push((DeviceId([0; 32]), e.to_string())),
                 Ok(env) if env.space != space => {
                     refusals.push((env.id.device, "envelope of another space".into()))
+                }
+                // The stamp is in the clear: a relay refuses one from the future as members do,
+                // so the author can stamp it again once its clock is right (`node/clock.rs`).
+                Ok(env) if future_bound.check(env.hlc, now).is_err() => {
+                    let reason = future_bound
+                        .check(env.hlc, now)
+                        .err()
+                        .map(|e| e.to_string())
+                        .unwrap_or_default();
+                    refusals.push((env.id.device, reason))
                 }
                 Ok(env)
                     if relay.store.contains(&env.id)
