@@ -36,6 +36,8 @@ pub const FILE_MODE: u32 = 0o600;
 
 /// What a person reads when a symbolic link stands where a data-dir file or directory should be.
 pub const LINK_REFUSED: &str = "it is a symbolic link, which KrizLink never follows inside its data dir (it may have been planted: remove it)";
+/// What a person reads when the data dir itself is a symbolic link.
+pub const DATA_DIR_LINK_REFUSED: &str = "it is a symbolic link, which KrizLink does not follow for its data dir: give the real directory (--data-dir or KRIZLINK_DATA_DIR)";
 
 /// Sets the process's umask to 077, so files that libraries create (sled's) are private too.
 /// Call it first thing in `main`, before any thread exists: the umask is per process.
@@ -177,7 +179,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 /// Checks an existing directory (not followed if it is a link): a directory of this user.
 /// Tightens it to 0700 if others could reach it; returns its old mode then.
-fn check_dir(path: &Path) -> io::Result<Option<u32>> {
+fn check_dir(path: &Path, link_refused: &'static str) -> io::Result<Option<u32>> {
     let handle = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_DIRECTORY)
@@ -188,12 +190,15 @@ fn check_dir(path: &Path) -> io::Result<Option<u32>> {
             // O_NOFOLLOW | O_DIRECTORY on a link to a directory also says ENOTDIR.
             let link = fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
             return Err(if link {
-                io::Error::new(io::ErrorKind::InvalidInput, LINK_REFUSED)
+                io::Error::new(io::ErrorKind::InvalidInput, link_refused)
             } else {
                 refusal("it is not a directory".to_owned())
             });
         }
-        Err(e) => return Err(refuse_link(e)),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, link_refused))
+        }
+        Err(e) => return Err(e),
     };
     let meta = handle.metadata()?;
     if meta.uid() != euid() {
@@ -215,7 +220,9 @@ fn check_dir(path: &Path) -> io::Result<Option<u32>> {
 pub fn dir(path: &Path) -> io::Result<()> {
     match DirBuilder::new().mode(DIR_MODE).create(path) {
         Ok(()) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => check_dir(path).map(|_| ()),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            check_dir(path, LINK_REFUSED).map(|_| ())
+        }
         Err(e) => Err(e),
     }
 }
@@ -235,7 +242,7 @@ pub fn data_dir(path: &Path) -> io::Result<Option<String>> {
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
         Err(e) => return Err(e),
     }
-    Ok(check_dir(path)?.map(|old| {
+    Ok(check_dir(path, DATA_DIR_LINK_REFUSED)?.map(|old| {
         format!(
             "the data dir {} was open to other users (mode {old:o}); it is now private (700)",
             path.display()
@@ -326,7 +333,7 @@ mod tests {
         );
         symlink(&data, root.join("link-to-data")).unwrap();
         let e = data_dir(&root.join("link-to-data")).unwrap_err();
-        assert_eq!(e.to_string(), LINK_REFUSED);
+        assert_eq!(e.to_string(), DATA_DIR_LINK_REFUSED);
         fs::remove_dir_all(&root).unwrap();
     }
 }

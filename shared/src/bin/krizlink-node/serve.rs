@@ -250,6 +250,19 @@ async fn control_client(mut stream: tokio::net::UnixStream, jobs: mpsc::Sender<J
                 let _ = stream.write_all(&bytes).await;
             }
             let _ = stream.shutdown().await;
+            // Closing with the request unread would reset the connection before the refusal is
+            // read: take (and drop) a little of it, for a second at most; nothing of it is used.
+            let mut sink = [0u8; 4096];
+            let drain = async {
+                let mut left = 64 * 1024usize;
+                while left > 0 {
+                    match stream.read(&mut sink).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => left = left.saturating_sub(n),
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
             return;
         }
     }
