@@ -21,6 +21,7 @@
 //! DIR/spaces/<id>.log   op log per space: sealed envelopes, fdatasync'ed per write
 //! DIR/state/            sled: derived state per space, each value AES-256-GCM sealed
 //! ```
+//! Directories 0700, files 0600 from creation, no link followed (`engine::private`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};

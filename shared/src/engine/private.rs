@@ -39,6 +39,39 @@ pub const LINK_REFUSED: &str = "it is a symbolic link, which KrizLink never foll
 /// What a person reads when the data dir itself is a symbolic link.
 pub const DATA_DIR_LINK_REFUSED: &str = "it is a symbolic link, which KrizLink does not follow for its data dir: give the real directory (--data-dir or KRIZLINK_DATA_DIR)";
 
+/// Why a path in the data dir was refused: the typed inner error of the [`io::Error`]s this
+/// module returns for it (see [`refusal`]), so callers can tell the person what it means.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    #[error("{LINK_REFUSED}")]
+    Link,
+    #[error("{DATA_DIR_LINK_REFUSED}")]
+    DataDirLink,
+    #[error("it is not a regular file")]
+    NotAFile,
+    #[error("it is not a directory")]
+    NotADirectory,
+    #[error("it belongs to another user (uid {0}); KrizLink uses only what belongs to the user it runs as")]
+    ForeignOwner(u32),
+}
+
+impl From<Refused> for io::Error {
+    fn from(r: Refused) -> io::Error {
+        let kind = match r {
+            Refused::Link | Refused::DataDirLink => io::ErrorKind::InvalidInput,
+            Refused::NotAFile | Refused::NotADirectory => io::ErrorKind::InvalidInput,
+            Refused::ForeignOwner(_) => io::ErrorKind::PermissionDenied,
+        };
+        io::Error::new(kind, r)
+    }
+}
+
+/// The refusal behind an error of this module, if that is what it is.
+pub fn refusal(e: &io::Error) -> Option<&Refused> {
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<Refused>())
+}
+
 /// Sets the process's umask to 077, so files that libraries create (sled's) are private too.
 /// Call it first thing in `main`, before any thread exists: the umask is per process.
 pub fn restrict_umask() {
@@ -88,14 +121,10 @@ pub fn peer_uid(socket: &impl std::os::fd::AsRawFd) -> io::Result<u32> {
 /// `ELOOP` from an `O_NOFOLLOW` open means the last component is a link: say so plainly.
 fn refuse_link(e: io::Error) -> io::Error {
     if e.raw_os_error() == Some(libc::ELOOP) {
-        io::Error::new(io::ErrorKind::InvalidInput, LINK_REFUSED)
+        Refused::Link.into()
     } else {
         e
     }
-}
-
-fn refusal(what: String) -> io::Error {
-    io::Error::new(io::ErrorKind::PermissionDenied, what)
 }
 
 /// Open options for a file in the data dir: created 0600, never through a symbolic link.
@@ -111,13 +140,10 @@ pub fn open(path: &Path, opts: &OpenOptions) -> io::Result<File> {
     let file = opts.open(path).map_err(refuse_link)?;
     let meta = file.metadata()?;
     if !meta.file_type().is_file() {
-        return Err(refusal("it is not a regular file".to_owned()));
+        return Err(Refused::NotAFile.into());
     }
     if meta.uid() != euid() {
-        return Err(refusal(format!(
-            "it belongs to another user (uid {}); KrizLink uses only files of the user it runs as",
-            meta.uid()
-        )));
+        return Err(Refused::ForeignOwner(meta.uid()).into());
     }
     if meta.mode() & 0o077 != 0 {
         file.set_permissions(fs::Permissions::from_mode(FILE_MODE))?;
@@ -179,7 +205,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 /// Checks an existing directory (not followed if it is a link): a directory of this user.
 /// Tightens it to 0700 if others could reach it; returns its old mode then.
-fn check_dir(path: &Path, link_refused: &'static str) -> io::Result<Option<u32>> {
+fn check_dir(path: &Path, link_refused: Refused) -> io::Result<Option<u32>> {
     let handle = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_DIRECTORY)
@@ -190,22 +216,18 @@ fn check_dir(path: &Path, link_refused: &'static str) -> io::Result<Option<u32>>
             // O_NOFOLLOW | O_DIRECTORY on a link to a directory also says ENOTDIR.
             let link = fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
             return Err(if link {
-                io::Error::new(io::ErrorKind::InvalidInput, link_refused)
+                link_refused
             } else {
-                refusal("it is not a directory".to_owned())
-            });
+                Refused::NotADirectory
+            }
+            .into());
         }
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, link_refused))
-        }
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(link_refused.into()),
         Err(e) => return Err(e),
     };
     let meta = handle.metadata()?;
     if meta.uid() != euid() {
-        return Err(refusal(format!(
-            "it belongs to another user (uid {}); KrizLink uses only a directory of the user it runs as",
-            meta.uid()
-        )));
+        return Err(Refused::ForeignOwner(meta.uid()).into());
     }
     let mode = meta.mode() & 0o7777;
     if mode & 0o077 != 0 {
@@ -221,7 +243,7 @@ pub fn dir(path: &Path) -> io::Result<()> {
     match DirBuilder::new().mode(DIR_MODE).create(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            check_dir(path, LINK_REFUSED).map(|_| ())
+            check_dir(path, Refused::Link).map(|_| ())
         }
         Err(e) => Err(e),
     }
@@ -242,7 +264,7 @@ pub fn data_dir(path: &Path) -> io::Result<Option<String>> {
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
         Err(e) => return Err(e),
     }
-    Ok(check_dir(path, DATA_DIR_LINK_REFUSED)?.map(|old| {
+    Ok(check_dir(path, Refused::DataDirLink)?.map(|old| {
         format!(
             "the data dir {} was open to other users (mode {old:o}); it is now private (700)",
             path.display()
@@ -310,6 +332,7 @@ mod tests {
             read(&planted).map(|_| ()),
         ] {
             let e = result.expect_err("a link is refused");
+            assert_eq!(refusal(&e), Some(&Refused::Link));
             assert_eq!(e.to_string(), LINK_REFUSED);
         }
         // The atomic write replaces the link itself, never writes through it.
