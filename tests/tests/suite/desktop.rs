@@ -139,7 +139,8 @@ fn the_desktop_app_has_a_strict_content_security_policy() {
     only("default-src", &["'self'"]);
     only("script-src", &["'self'", "'wasm-unsafe-eval'"]);
     only("style-src", &["'self'"]);
-    only("connect-src", &["ipc:", "http://ipc.localhost"]);
+    // 'self': the UI fetches its own .wasm; ipc: and http://ipc.localhost: Tauri's IPC.
+    only("connect-src", &["'self'", "ipc:", "http://ipc.localhost"]);
     only("object-src", &["'none'"]);
     only("base-uri", &["'none'"]);
     for (directive, value) in csp {
