@@ -53,6 +53,12 @@ pub enum Refused {
     NotADirectory,
     #[error("it belongs to another user (uid {0}); KrizLink uses only what belongs to the user it runs as")]
     ForeignOwner(u32),
+    /// Something inside a directory checked by [`check_tree`].
+    #[error("{}: {reason}", path.display())]
+    Within {
+        path: std::path::PathBuf,
+        reason: Box<Refused>,
+    },
 }
 
 impl From<Refused> for io::Error {
@@ -61,6 +67,7 @@ impl From<Refused> for io::Error {
             Refused::Link | Refused::DataDirLink => io::ErrorKind::InvalidInput,
             Refused::NotAFile | Refused::NotADirectory => io::ErrorKind::InvalidInput,
             Refused::ForeignOwner(_) => io::ErrorKind::PermissionDenied,
+            Refused::Within { .. } => io::ErrorKind::InvalidInput,
         };
         io::Error::new(kind, r)
     }
@@ -249,6 +256,41 @@ pub fn dir(path: &Path) -> io::Result<()> {
     }
 }
 
+/// Checks what is inside a private directory whose files another library opens (sled's
+/// `state/`): every entry, at any depth, must be a real file or directory of this user. A link
+/// planted in it is refused before the library could follow it.
+pub fn check_tree(path: &Path) -> io::Result<()> {
+    let mut todo = vec![(path.to_owned(), 0u8)];
+    while let Some((dir, depth)) = todo.pop() {
+        for entry in fs::read_dir(&dir)? {
+            let entry = entry?;
+            let at = entry.path();
+            let meta = fs::symlink_metadata(&at)?;
+            let refused = |r: Refused| -> io::Error {
+                Refused::Within {
+                    path: at.clone(),
+                    reason: Box::new(r),
+                }
+                .into()
+            };
+            if meta.file_type().is_symlink() {
+                return Err(refused(Refused::Link));
+            }
+            if meta.uid() != euid() {
+                return Err(refused(Refused::ForeignOwner(meta.uid())));
+            }
+            if meta.is_dir() {
+                // sled nests one level (`blobs/`); deeper trees are not its and are refused.
+                if depth >= 4 {
+                    return Err(refused(Refused::NotAFile));
+                }
+                todo.push((at, depth + 1));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Makes sure `path` is a private data dir: created 0700 (with any missing parents, also 0700)
 /// if missing. An existing one must be a real directory (not a link) of this user; if others
 /// could reach it, it is tightened to 0700 and a sentence for the person is returned.
@@ -353,6 +395,17 @@ mod tests {
         assert_eq!(
             dir(&data.join("spaces")).unwrap_err().to_string(),
             LINK_REFUSED
+        );
+        // Inside a tree another library opens (sled's `state/`): a link at any depth.
+        let state = data.join("state");
+        dir(&state).unwrap();
+        dir(&state.join("blobs")).unwrap();
+        fs::write(state.join("conf"), b"").unwrap();
+        check_tree(&state).unwrap();
+        symlink(&outside, state.join("blobs/1")).unwrap();
+        let e = check_tree(&state).unwrap_err();
+        assert!(
+            matches!(refusal(&e), Some(Refused::Within { reason, .. }) if **reason == Refused::Link)
         );
         symlink(&data, root.join("link-to-data")).unwrap();
         let e = data_dir(&root.join("link-to-data")).unwrap_err();

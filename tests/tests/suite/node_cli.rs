@@ -1197,6 +1197,14 @@ fn a_planted_symlink_in_the_data_dir_is_refused_not_followed() {
     refused(&node(dir, &["space", "list"]), "sled dir");
     std::fs::remove_file(&state).expect("unplant");
     std::fs::rename(&elsewhere, &state).expect("restore");
+    // ... and a link planted inside it (sled opens its own files, it would follow one).
+    let conf = state.join("conf");
+    let saved_conf = root.path().join("conf");
+    std::fs::rename(&conf, &saved_conf).expect("move sled's conf");
+    symlink(&outside, &conf).expect("plant");
+    refused(&node(dir, &["space", "list"]), "a file in sled's dir");
+    std::fs::remove_file(&conf).expect("unplant");
+    std::fs::rename(&saved_conf, &conf).expect("restore");
 
     // A stale temp file replaced by a link: the write goes to a new private file, not through.
     symlink(&outside, dir.join(".session.tmp")).expect("plant");

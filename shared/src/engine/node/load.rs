@@ -224,8 +224,10 @@ impl Node {
         }
         let state_path = dir.join("state");
         // sled creates its files itself: its dir is made 0700 first (a planted link refused), so
-        // they are out of others' reach whatever their mode (see `private`).
+        // they are out of others' reach whatever their mode (see `private`); sled would follow
+        // a link planted among its files, so none may be there.
         private::dir(&state_path).map_err(io_at(&state_path))?;
+        private::check_tree(&state_path).map_err(io_at(&state_path))?;
         let db = match open_sled(&state_path) {
             Ok(db) => Some(db),
             Err(SledOpen::Failed(reason)) => {
