@@ -23,6 +23,7 @@ use krizlink_core::api::{
     NetworkView, PeerView, SpaceChanged, MAX_SAVED_PEERS, NETWORK_CHANGED, SPACE_CHANGED,
 };
 use krizlink_core::engine::node::{Holding, Node};
+use krizlink_core::engine::private;
 use krizlink_core::engine::sync::libp2p::Multiaddr;
 use krizlink_core::engine::sync::{
     self, peer_of_device, AddressError, Job, NetAction, NetEvent, NetStatus, SyncConfig,
@@ -129,7 +130,7 @@ pub fn parse_address(text: &str) -> Result<Multiaddr, String> {
 
 /// The saved peer addresses (`DIR/peers.txt`, one per line; bounded, bad lines skipped).
 pub fn saved_peers(dir: &Path) -> Vec<String> {
-    std::fs::read_to_string(peers_path(dir))
+    private::read_to_string(&peers_path(dir))
         .unwrap_or_default()
         .lines()
         .map(str::trim)
@@ -145,9 +146,8 @@ pub fn save_peers(dir: &Path, peers: &[String]) -> Result<(), String> {
         text.push_str(p);
         text.push('\n');
     }
-    let tmp = dir.join("peers.txt.tmp");
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, peers_path(dir)))
+    // 0600 and never through a planted link, like every file in the data dir.
+    private::write_atomic(&peers_path(dir), text.as_bytes())
         .map_err(|e| format!("Seznam uzlů nelze uložit ({e})."))
 }
 

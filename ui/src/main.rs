@@ -552,7 +552,9 @@ fn app() -> Html {
             .and_then(|w| w.document())
             .and_then(|d| d.document_element())
         {
-            let _ = root.set_attribute("style", if *big { "font-size: 150%" } else { "" });
+            // A class, not a style attribute: the content security policy allows no inline
+            // styles (style-src 'self').
+            let _ = root.class_list().toggle_with_force("projector", *big);
         }
     });
 

@@ -20,7 +20,7 @@
 //! one summary entry per kind when the interval ends, with one `fdatasync` for all of them.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
+use std::fs;
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::engine::keys::{self, DeviceKeys, SIGNATURE_LEN};
+use crate::engine::private;
 use crate::ids::DeviceId;
 
 /// Longest audit line read back; longer lines are reported as damage.
@@ -339,7 +340,7 @@ fn head_message(seq: u64, hash: &[u8; 32]) -> Vec<u8> {
 /// The newest head in `path` signed by `device`: `Ok(None)` when there is no file, an error
 /// sentence when the file holds no valid head.
 fn read_head(path: &Path, device: &DeviceId) -> Result<Option<Head>, String> {
-    let bytes = match fs::read(path) {
+    let bytes = match private::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("cannot be read: {e}")),
@@ -367,7 +368,7 @@ struct Scan {
 }
 
 fn scan(path: &Path) -> Result<Scan, AuditError> {
-    let bytes = match fs::read(path) {
+    let bytes = match private::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
         Err(source) => {
@@ -494,7 +495,7 @@ fn check(
 
 fn sync_dir(path: &Path) -> io::Result<()> {
     match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => File::open(parent)?.sync_all(),
+        Some(parent) if !parent.as_os_str().is_empty() => private::sync_dir(parent),
         _ => Ok(()),
     }
 }
@@ -692,10 +693,7 @@ impl AuditLog {
             &serde_json::to_string(&entry).map_err(|e| self.io_err(io::Error::other(e)))?,
         );
         line.push('\n');
-        let mut file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
+        let mut file = private::open(&self.path, private::options().create(true).append(true))
             .map_err(|e| self.io_err(e))?;
         file.write_all(line.as_bytes())
             .map_err(|e| self.io_err(e))?;
@@ -712,9 +710,7 @@ impl AuditLog {
         if !self.unsynced {
             return Ok(());
         }
-        OpenOptions::new()
-            .append(true)
-            .open(&self.path)
+        private::open(&self.path, private::options().append(true))
             .and_then(|f| f.sync_data())
             .map_err(|e| self.io_err(e))?;
         self.syncs += 1;
@@ -736,12 +732,11 @@ impl AuditLog {
             path: self.head_path.clone(),
             source,
         };
-        let mut file = OpenOptions::new()
-            .create(true)
-            .write(true)
-            .truncate(first)
-            .open(&self.head_path)
-            .map_err(head_err)?;
+        let mut file = private::open(
+            &self.head_path,
+            private::options().create(true).write(true).truncate(first),
+        )
+        .map_err(head_err)?;
         file.seek(SeekFrom::Start((seq % 2) * HEAD_SLOT as u64))
             .and_then(|_| file.write_all(&slot))
             .map_err(head_err)?;

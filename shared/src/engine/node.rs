@@ -22,10 +22,11 @@
 //! DIR/spaces/<id>.log   op log per space: sealed envelopes, fdatasync'ed per write
 //! DIR/state/            sled: derived state per space, each value AES-256-GCM sealed
 //! ```
+//! Directories 0700, files 0600 from creation, no link followed (`engine::private`).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs::{self, File};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
@@ -40,6 +41,7 @@ use crate::engine::invite::InviteError;
 use crate::engine::keys::{DeviceKeys, SpaceKey};
 use crate::engine::keystore::{KdfParams, Keystore, KeystoreError, SpaceEntry};
 use crate::engine::oplog::{OpLog, OpLogError};
+use crate::engine::private;
 use crate::hlc::{ClockError, Hlc, HlcClock};
 use crate::ids::{DeviceId, OpId, RecordId, SpaceId};
 use crate::merge::{ApplyError, RecordKey, Replica};
@@ -192,12 +194,11 @@ fn now_ms() -> u64 {
 /// Takes the data dir's lock, or says another process has it.
 fn lock_dir(dir: &Path) -> Result<File, NodeError> {
     let path = dir.join("lock");
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(io_at(&path))?;
+    let file = private::open(
+        &path,
+        private::options().create(true).truncate(false).write(true),
+    )
+    .map_err(io_at(&path))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(fs::TryLockError::WouldBlock) => Err(NodeError::InUse(dir.to_owned())),
@@ -205,26 +206,16 @@ fn lock_dir(dir: &Path) -> Result<File, NodeError> {
     }
 }
 
-/// Writes `bytes` to `path` atomically and durably (temp file, fsync, rename, fsync dir).
+/// Writes `bytes` to `path` atomically and durably (private temp file, fsync, rename, fsync
+/// dir; see [`private::write_atomic`]).
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), NodeError> {
-    let tmp = path.with_extension("tmp");
-    let mut f = File::create(&tmp).map_err(io_at(&tmp))?;
-    f.write_all(bytes)
-        .and_then(|()| f.sync_all())
-        .map_err(io_at(&tmp))?;
-    fs::rename(&tmp, path).map_err(io_at(path))?;
-    if let Some(parent) = path.parent() {
-        File::open(parent)
-            .and_then(|d| d.sync_all())
-            .map_err(io_at(parent))?;
-    }
-    Ok(())
+    private::write_atomic(path, bytes).map_err(io_at(path))
 }
 
 /// Reads and durably increments the start counter.
 fn next_session(dir: &Path) -> Result<u32, NodeError> {
     let path = dir.join("session");
-    let last = match fs::read_to_string(&path) {
+    let last = match private::read_to_string(&path) {
         Ok(text) => text.trim().parse::<u32>().map_err(|_| NodeError::Io {
             path: path.clone(),
             source: io::Error::new(

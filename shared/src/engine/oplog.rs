@@ -6,11 +6,13 @@
 //! log: a torn last frame (a crash mid-write) is cut off; a damaged frame with valid data after
 //! it is reported with its offset, and the frames before it stay readable.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
+
+use crate::engine::private;
 
 /// Largest frame accepted: an envelope is at most this big.
 pub const MAX_FRAME: usize = 80 * 1024;
@@ -64,12 +66,12 @@ impl OpLog {
             path: path.to_owned(),
             source,
         };
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(path)
-            .map_err(io_err)?;
+        // Created 0600, never through a planted link (see `private`).
+        let mut file = private::open(
+            path,
+            private::options().read(true).append(true).create(true),
+        )
+        .map_err(io_err)?;
         let mut data = Vec::new();
         file.read_to_end(&mut data).map_err(io_err)?;
         let (entries, valid_len) = scan(&data);
@@ -98,7 +100,7 @@ impl OpLog {
 
     /// Reads the intact entries before any damage, for salvage after [`OpLogError::Damaged`].
     pub fn read_intact_prefix(path: &Path) -> Result<Vec<Vec<u8>>, OpLogError> {
-        let data = std::fs::read(path).map_err(|source| OpLogError::Io {
+        let data = private::read(path).map_err(|source| OpLogError::Io {
             path: path.to_owned(),
             source,
         })?;
@@ -247,7 +249,7 @@ mod tests {
         log.append(b"torn away").unwrap();
         drop(log);
         let full = std::fs::metadata(&path).unwrap().len();
-        let f = OpenOptions::new().write(true).open(&path).unwrap();
+        let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
         f.set_len(full - 3).unwrap();
         let (mut log, entries, rec) = OpLog::open(&path).unwrap();
         assert_eq!(entries, vec![b"kept".to_vec()]);

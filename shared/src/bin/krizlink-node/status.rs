@@ -6,6 +6,7 @@ use anyhow::Result;
 use serde_json::{json, Value};
 
 use krizlink_core::engine::node::{Holding, Node};
+use krizlink_core::engine::private;
 use krizlink_core::engine::sync::{self, peer_of_device, NetStatus};
 use krizlink_core::SpaceId;
 
@@ -22,7 +23,7 @@ pub(crate) fn status(
     let saved: Option<Value> = if serving {
         None
     } else {
-        std::fs::read_to_string(sync::state_path(node.data_dir()))
+        private::read_to_string(&sync::state_path(node.data_dir()))
             .ok()
             .and_then(|t| serde_json::from_str::<Value>(&t).ok())
     };

@@ -273,7 +273,7 @@ impl Node {
 
     pub(super) fn load_relay(&mut self, space: SpaceId) -> Result<(), NodeError> {
         let spaces_dir = self.dir.join("spaces");
-        fs::create_dir_all(&spaces_dir).map_err(io_at(&spaces_dir))?;
+        private::dir(&spaces_dir).map_err(io_at(&spaces_dir))?;
         let path = self.log_path(space);
         let (log, entries) = match OpLog::open(&path) {
             Ok((log, entries, _)) => (log, entries),
