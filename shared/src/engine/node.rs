@@ -17,7 +17,8 @@
 //! DIR/device.id         the device's public key in hex (not secret)
 //! DIR/keystore.krz      sealed keystore: device seed, space keys, names, roles, invites
 //! DIR/session           start counter; part of every nonce, so a seq reused after a crash
-//!                       never reuses a (key, nonce) pair
+//!                       never reuses a (key, nonce) pair; never below the seconds since
+//!                       2020, so neither does a data dir restored from an older copy
 //! DIR/audit.log         hash-chained, signed security events (JSON lines, ids only)
 //! DIR/spaces/<id>.log   op log per space: sealed envelopes, fdatasync'ed per write
 //! DIR/state/            sled: derived state per space, each value AES-256-GCM sealed
@@ -230,8 +231,18 @@ fn next_session(dir: &Path) -> Result<u32, NodeError> {
         path: path.clone(),
         source: io::Error::other("the start counter is exhausted"),
     })?;
+    // Never below the seconds since 2020: a data dir restored from an older copy (a backup, a
+    // VM snapshot) brings its old counter back, and would otherwise start a session it has
+    // already used — the same nonces for other content. Time has moved on since the copy.
+    let next = next.max(session_floor(now_ms()));
     write_atomic(&path, next.to_string().as_bytes())?;
     Ok(next)
+}
+
+/// Seconds from 2020-01-01 UTC to `now_ms` (a u32 lasts until 2156).
+fn session_floor(now_ms: u64) -> u32 {
+    const Y2020_S: u64 = 1_577_836_800;
+    u32::try_from((now_ms / 1000).saturating_sub(Y2020_S)).unwrap_or(u32::MAX)
 }
 
 impl Node {

@@ -157,6 +157,65 @@ fn kill_9_while_writing_loses_no_acknowledged_write_and_reuses_no_nonce() {
     assert!(envelopes >= acknowledged.len());
 }
 
+/// Copies `from` into a new dir `to` (a backup, or a VM snapshot of the disk).
+fn copy_dir(from: &Path, to: &Path) {
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .expect("cp runs");
+    assert!(status.success());
+}
+
+#[test]
+fn a_data_dir_restored_from_an_older_copy_reuses_no_nonce() {
+    let (dir, space) = fresh("restore");
+    let add = |at: &Path, title: &str| {
+        ok(at, &["task", "add", "--space", &space, "--title", title]);
+    };
+    add(dir.path(), "Před zálohou");
+    let backup = TempDir::new("restore-backup");
+    let copy = backup.path().join("data");
+    copy_dir(dir.path(), &copy);
+    // The laptop goes on, and writes.
+    add(dir.path(), "Po záloze 1");
+    add(dir.path(), "Po záloze 2");
+    let mut used = BTreeSet::new();
+    for log in log_files(dir.path()) {
+        for bytes in OpLog::read_intact_prefix(&log).expect("log readable") {
+            used.insert(bytes);
+        }
+    }
+    // Later the old copy is put back (the disk failed), and the person writes again: the same
+    // operation ids as the lost writes, but never the same (key, nonce) pair for other content.
+    std::thread::sleep(Duration::from_millis(2_100));
+    add(&copy, "Po obnovení");
+    let mut nonces = std::collections::BTreeMap::new();
+    let mut restored = BTreeSet::new();
+    for log in log_files(&copy) {
+        for bytes in OpLog::read_intact_prefix(&log).expect("log readable") {
+            restored.insert(bytes);
+        }
+    }
+    for bytes in used.iter().chain(restored.difference(&used)) {
+        let envelope = Envelope::decode(bytes).expect("stored envelope decodes");
+        if let Some(other) = nonces.insert(nonce_of(&envelope), bytes.clone()) {
+            panic!(
+                "nonce {:?} used for two envelopes ({} and {} bytes)",
+                nonce_of(&envelope),
+                other.len(),
+                bytes.len()
+            );
+        }
+    }
+    assert_eq!(
+        nonces.len(),
+        used.len() + 1,
+        "one new envelope after the restore"
+    );
+}
+
 fn forms_of(marker: &str) -> Vec<(String, Vec<u8>)> {
     use base64::Engine;
     let mut forms = vec![("raw".to_owned(), marker.as_bytes().to_vec())];
