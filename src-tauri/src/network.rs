@@ -162,7 +162,9 @@ pub struct Running {
     thread: Mutex<Option<JoinHandle<()>>>,
     pub name: String,
     pub device: String,
-    pub warnings: Vec<String>,
+    /// The node's warnings, as of its last job (a write may add one: writes stamped in the
+    /// future by a clock that ran ahead were stamped again).
+    warnings: Arc<Mutex<Vec<String>>>,
     /// Why the peer is not running, when it could not start.
     failure: Arc<Mutex<Option<String>>>,
     problems: Vec<String>,
@@ -173,7 +175,7 @@ impl Running {
     pub fn start(node: Node, opts: &NetOptions, app: AppHandle) -> Running {
         let name = node.name().to_owned();
         let device = node.device_id().to_string();
-        let warnings = node.warnings().to_vec();
+        let warnings = Arc::new(Mutex::new(node.warnings().to_vec()));
         let (jobs_tx, jobs_rx) = mpsc::channel::<Job>(64);
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let failure = Arc::new(Mutex::new(None));
@@ -211,6 +213,11 @@ impl Running {
         }
     }
 
+    /// The node's warnings as of its last job.
+    pub fn warnings(&self) -> Vec<String> {
+        self.warnings.lock().map(|w| w.clone()).unwrap_or_default()
+    }
+
     /// Runs `f` on the node between network events and returns its answer.
     pub async fn run<T: Send + 'static>(
         &self,
@@ -226,8 +233,14 @@ impl Running {
         f: impl FnOnce(&mut Node, &NetStatus) -> (Result<T, String>, Option<NetAction>) + Send + 'static,
     ) -> Result<T, String> {
         let (tx, rx) = oneshot::channel();
+        let warnings = self.warnings.clone();
         let job: Job = Box::new(move |node, status| {
             let (answer, action) = f(node, status);
+            if let Ok(mut shown) = warnings.lock() {
+                if shown.len() != node.warnings().len() {
+                    *shown = node.warnings().to_vec();
+                }
+            }
             let _ = tx.send(answer);
             action
         });

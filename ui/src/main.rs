@@ -243,12 +243,20 @@ pub enum Action {
     Theme,
     Lang,
     Saved,
+    /// The node's warnings now (a write may have added one).
+    Warnings(Vec<String>),
     Tick,
 }
 
 impl Reducible for AppState {
     type Action = Action;
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        if let Action::Warnings(w) = &action {
+            // Unchanged (nearly always): the same state, so nothing re-renders.
+            if self.status.as_ref().is_none_or(|st| &st.warnings == w) {
+                return self;
+            }
+        }
         let action_kind = if matches!(action, Action::Data(..)) {
             Kind::Data
         } else {
@@ -369,6 +377,11 @@ impl Reducible for AppState {
                 let _ = LocalStorage::set("krizlink.lang", s.lang.code());
             }
             Action::Saved => s.saved_at = Some(time::now()),
+            Action::Warnings(w) => {
+                if let Some(st) = s.status.as_mut() {
+                    st.warnings = w;
+                }
+            }
             Action::Tick => s.now = time::now(),
         }
         // "Now" (for what is overdue) moves with the clock tick and with new data only, so an
@@ -446,7 +459,17 @@ fn app() -> Html {
     };
     let saved = {
         let d = d.clone();
-        use_callback((), move |(), _| d.dispatch(Action::Saved))
+        use_callback((), move |(), _| {
+            d.dispatch(Action::Saved);
+            // A write may bring a warning the person must see at once (writes stamped in the
+            // future by a clock that ran ahead were stamped again).
+            let d = d.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Ok(st) = bridge::call::<calls::GetStatus>(&Nothing {}).await {
+                    d.dispatch(Action::Warnings(st.warnings));
+                }
+            });
+        })
     };
 
     // Once: status, the change event, the keyboard, a clock tick for "overdue".
@@ -707,6 +730,9 @@ fn main_view(state: &AppState, ctx: &Ctx, d: &UseReducerDispatcher<AppState>) ->
         if let Some(e) = &state.load_error {
             <p class="banner error">{ e.clone() }</p>
         }
+        { for state.status.iter().flat_map(|st| st.warnings.iter()).map(|w| html! {
+            <p class="banner warn node-warning">{ w.clone() }</p>
+        }) }
         <main class={classes!("screen", format!("screen-{}", state.screen.id()))}>{ screen }</main>
         <footer class="notice-line">{ T::NotClassified.get(lang) }</footer>
         </>
