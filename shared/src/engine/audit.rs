@@ -73,13 +73,17 @@ pub enum AuditEvent {
     /// This device's own operations were stamped too far in the future (its clock ran ahead
     /// and was put right) and were stamped again at the real time.
     WritesRestamped,
+    /// A device signed two different envelopes for one operation id (a data dir copied or
+    /// restored from an older copy and written on), or this device got back writes of its own
+    /// that it had lost.
+    DeviceForked,
 }
 
 impl AuditEvent {
     /// 0 (debug) to 10 (very high), as CEF wants it.
     pub fn severity(self) -> u8 {
         match self {
-            AuditEvent::LogDamaged => 8,
+            AuditEvent::LogDamaged | AuditEvent::DeviceForked => 8,
             AuditEvent::UnlockFailed
             | AuditEvent::OperationRejected
             | AuditEvent::InviteRefused
@@ -107,6 +111,7 @@ impl AuditEvent {
             AuditEvent::LogDamaged => "log_damaged",
             AuditEvent::RefusalsSummarized => "refusals_summarized",
             AuditEvent::WritesRestamped => "writes_restamped",
+            AuditEvent::DeviceForked => "device_forked",
         }
     }
 }

@@ -9,7 +9,8 @@
 //!   checkpointing derived state, and the cipher that seals it in sled;
 //! - `membership`: who may write (admissions and roles) and the invite exchange;
 //! - `replication`: what sync asks of a node (held spaces, envelopes a peer lacks, receive);
-//! - `clock`: own operations stamped in the future by a clock that ran ahead, stamped again.
+//! - `clock`: own operations stamped in the future by a clock that ran ahead, stamped again;
+//! - `forks`: devices that signed two different envelopes for one id, and own lost writes.
 //!
 //! Data dir layout:
 //! ```text
@@ -51,6 +52,7 @@ use crate::record::{RecordKind, StaffRole, Status};
 use crate::vv::VersionVector;
 
 mod clock;
+mod forks;
 mod load;
 mod membership;
 mod replication;
@@ -61,6 +63,7 @@ use replication::{EnvelopeStore, RelaySpace};
 pub use replication::{Holding, Received, MAX_PENDING_BYTES, MAX_PENDING_OPS};
 mod records;
 pub use clock::Restamped;
+pub use forks::Fork;
 pub use records::WriteError;
 
 /// Longest space name, in bytes.
@@ -173,6 +176,9 @@ pub struct Node {
     warnings: Vec<String>,
     spaces: BTreeMap<SpaceId, SpaceState>,
     relays: BTreeMap<SpaceId, RelaySpace>,
+    /// Devices seen to sign two different envelopes for one operation id, per space, with the
+    /// first such id (see [`Node::forked_devices`]).
+    forks: BTreeMap<(SpaceId, DeviceId), OpId>,
 }
 
 fn io_at(path: &Path) -> impl FnOnce(io::Error) -> NodeError + '_ {

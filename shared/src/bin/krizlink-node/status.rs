@@ -86,6 +86,7 @@ pub(crate) fn status(
         "listen": net.map(|n| n.listen.clone()).unwrap_or_default(),
         "peers": peers,
         "spaces": spaces,
+        "forked_devices": node.forked_devices(),
     });
     if json_out {
         outln!(io, "{value}");
@@ -121,6 +122,20 @@ pub(crate) fn status(
             s["holding"].as_str().unwrap_or("?"),
             s["operations"],
             s["unsent"]
+        );
+    }
+    for f in node.forked_devices() {
+        outln!(
+            io,
+            "forked device {} in space {}: two different writes numbered {}{}",
+            f.device,
+            f.space,
+            f.seq,
+            if f.this_device {
+                " (this device: its data dir was restored from an older copy)"
+            } else {
+                ""
+            }
         );
     }
     Ok(())

@@ -274,6 +274,7 @@ impl Node {
             warnings,
             spaces: BTreeMap::new(),
             relays: BTreeMap::new(),
+            forks: BTreeMap::new(),
         };
         let ids: Vec<SpaceId> = node
             .keystore

@@ -24,6 +24,12 @@ impl EnvelopeStore {
             .is_some_and(|m| m.contains_key(&id.seq))
     }
 
+    /// The envelope logged for `id`.
+    pub(crate) fn get(&self, id: &OpId) -> Option<&[u8]> {
+        let at = *self.index.get(&id.device)?.get(&id.seq)?;
+        self.envelopes.get(at).map(Vec::as_slice)
+    }
+
     pub(crate) fn push(&mut self, id: OpId, bytes: Vec<u8>) {
         let seqs = self.index.entry(id.device).or_default();
         seqs.insert(id.seq, self.envelopes.len());
@@ -72,6 +78,8 @@ pub struct Received {
     pub rejected: Vec<String>,
     /// Verified but waiting for their author's admission.
     pub pending: usize,
+    /// Ids whose author signed another envelope than the one held: a forked device.
+    pub forked: Vec<OpId>,
 }
 
 /// Why an envelope of a batch from a peer was not stored now.
@@ -338,6 +346,15 @@ impl Node {
                     NotStored::Refused("envelope of another space".into()),
                 )),
                 Ok(env)
+                    if st
+                        .store
+                        .get(&env.id)
+                        .is_some_and(|held| held != bytes.as_slice())
+                        && env.verify().is_ok() =>
+                {
+                    received.forked.push(env.id)
+                }
+                Ok(env)
                     if st.store.contains(&env.id)
                         || st.pending.contains_key(&env.id)
                         || !seen.insert(env.id) =>
@@ -444,6 +461,7 @@ impl Node {
             st.pending.insert(c.op.id, (c.op, c.bytes));
             received.pending += 1;
         }
+        let mut own_returned = 0;
         if !accepted.is_empty() || !voided.is_empty() {
             let bytes: Vec<&[u8]> = accepted
                 .iter()
@@ -461,6 +479,8 @@ impl Node {
                 self.load_space(space)?;
                 return Err(e);
             }
+            let me = self.keys.device_id();
+            own_returned = accepted.iter().filter(|c| c.op.id.device == me).count();
             for c in accepted {
                 st.log_digest = chain(&st.log_digest, &c.bytes);
                 st.log_entries += 1;
@@ -501,6 +521,8 @@ impl Node {
                 self.warnings.push(format!("derived state not saved: {e}"));
             }
         }
+        self.note_forks(space, &received.forked, peer)?;
+        self.note_own_returned(space, own_returned, peer)?;
         Ok(received)
     }
 
@@ -537,6 +559,15 @@ impl Node {
                     refusals.push((env.id.device, reason))
                 }
                 Ok(env)
+                    if relay
+                        .store
+                        .get(&env.id)
+                        .is_some_and(|held| held != bytes.as_slice())
+                        && env.verify().is_ok() =>
+                {
+                    received.forked.push(env.id)
+                }
+                Ok(env)
                     if relay.store.contains(&env.id)
                         || accepted.iter().any(|(id, _)| *id == env.id) =>
                 {
@@ -557,6 +588,7 @@ impl Node {
             received.rejected.push(reason.clone());
             self.audit_rejection(space, device, peer, &reason)?;
         }
+        self.note_forks(space, &received.forked, peer)?;
         Ok(received)
     }
 
