@@ -394,9 +394,34 @@ fn missing_predecessors_are_held_back_then_released_in_order() {
         Ok(ApplyOutcome::Applied { released: 2 })
     );
     assert_eq!(r.held_count(), 0);
+    assert_eq!(r.held_bytes(), 0, "released operations no longer count");
     assert_eq!(r.version_vector().get(&dev(1)), 3);
     assert_eq!(r.tasks()[0].priority, Priority::High);
     assert_eq!(r.apply(c), Ok(ApplyOutcome::Duplicate));
+}
+
+#[test]
+fn held_operations_are_bounded_in_bytes_too() {
+    let c = create_task(id(1, 1), 10, "Úkol");
+    let mut r = Replica::new(SPACE);
+    let mut expected = 0;
+    for seq in 2..12 {
+        let e = edit(
+            id(1, seq),
+            10 + seq,
+            c.record,
+            RecordKind::Task,
+            vec![Change::Comment {
+                text: "x".repeat(1_000),
+            }],
+        );
+        expected += e.encode().unwrap().len();
+        assert_eq!(r.apply(e), Ok(ApplyOutcome::HeldBack));
+    }
+    assert_eq!(r.held_bytes(), expected);
+    assert!(expected > 10_000 && MAX_HELD_BYTES < MAX_HELD * crate::op::MAX_OP_BYTES);
+    assert_eq!(r.apply(c), Ok(ApplyOutcome::Applied { released: 10 }));
+    assert_eq!(r.held_bytes(), 0);
 }
 
 #[test]
