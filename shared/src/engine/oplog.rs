@@ -242,6 +242,28 @@ mod tests {
     }
 
     #[test]
+    fn a_rewrite_replaces_the_whole_log_and_appends_after_it() {
+        let dir = temp_dir("rewrite");
+        let path = dir.join("s.log");
+        let (mut log, _, _) = OpLog::open(&path).unwrap();
+        log.append(b"one").unwrap();
+        log.append(b"two").unwrap();
+        // A rewrite that a crash interrupted earlier left its file behind: it is started afresh.
+        std::fs::write(dir.join("s.log.rewrite"), b"stale half").unwrap();
+        let mut log = OpLog::rewrite(&path, &[b"one".to_vec(), b"TWO".to_vec()]).unwrap();
+        log.append(b"three").unwrap();
+        drop(log);
+        let (_, entries, rec) = OpLog::open(&path).unwrap();
+        assert_eq!(
+            entries,
+            vec![b"one".to_vec(), b"TWO".to_vec(), b"three".to_vec()]
+        );
+        assert_eq!(rec, Recovery::default());
+        assert!(!dir.join("s.log.rewrite").exists());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn a_torn_tail_is_cut_and_earlier_entries_kept() {
         let path = temp_dir("torn").join("s.log");
         let (mut log, _, _) = OpLog::open(&path).unwrap();
