@@ -14,7 +14,7 @@ rm -rf ui/dist.new
 mkdir -p ui/dist.new
 "$WASM_BINDGEN" --target web --no-typescript --out-dir ui/dist.new --out-name krizlink_ui \
   "$target_dir/wasm32-unknown-unknown/$out_dir/krizlink-ui.wasm"
-cp ui/index.html ui/style.css ui/dist.new/
+cp ui/index.html ui/main.js ui/style.css ui/dist.new/
 # The desktop binary embeds ui/dist and cargo rebuilds it when those files' times change: keep
 # the old files when nothing changed, so a second run does not relink the desktop app.
 if [[ -d ui/dist ]] && diff -rq ui/dist.new ui/dist >/dev/null; then

@@ -21,6 +21,24 @@ pub struct Hlc {
     pub counter: u32,
 }
 
+impl Hlc {
+    /// The next reading after this one: the counter moves on, and when it is exhausted (a peer
+    /// may send any counter within the accepted skew) the wall time moves on by a millisecond,
+    /// so a clock never stops.
+    pub fn successor(self) -> Hlc {
+        match self.counter.checked_add(1) {
+            Some(counter) => Hlc {
+                wall_ms: self.wall_ms,
+                counter,
+            },
+            None => Hlc {
+                wall_ms: self.wall_ms.saturating_add(1),
+                counter: 0,
+            },
+        }
+    }
+}
+
 /// A totally ordered position of an operation: its clock reading, ties broken by device id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Stamp {
@@ -36,9 +54,6 @@ pub enum ClockError {
     /// clock cannot drag every replica's clock into the future.
     #[error("operation is stamped {ahead_ms} ms in the future; at most {max_ms} ms is accepted")]
     TooFarInFuture { ahead_ms: u64, max_ms: u64 },
-    /// The logical counter would overflow within one millisecond.
-    #[error("clock counter exhausted within one millisecond")]
-    CounterExhausted,
 }
 
 /// A device's clock. Keep one per device (per space or globally) and persist its last reading.
@@ -71,26 +86,18 @@ impl HlcClock {
     }
 
     /// A new reading for a local event at physical time `now_ms`; strictly greater than every
-    /// earlier reading of this clock.
-    pub fn tick(&mut self, now_ms: u64) -> Result<Hlc, ClockError> {
+    /// earlier reading of this clock. It never fails: no remote stamp can stop local writes.
+    pub fn tick(&mut self, now_ms: u64) -> Hlc {
         let next = if now_ms > self.last.wall_ms {
             Hlc {
                 wall_ms: now_ms,
                 counter: 0,
             }
         } else {
-            let counter = self
-                .last
-                .counter
-                .checked_add(1)
-                .ok_or(ClockError::CounterExhausted)?;
-            Hlc {
-                wall_ms: self.last.wall_ms,
-                counter,
-            }
+            self.last.successor()
         };
         self.last = next;
-        Ok(next)
+        next
     }
 
     /// Refuses `remote` if it is too far ahead of `now_ms`, without changing the clock.
@@ -105,24 +112,16 @@ impl HlcClock {
         Ok(())
     }
 
-    /// Takes in a remote reading: afterwards every local tick sorts after `remote`.
+    /// Takes in a remote reading: afterwards every local tick sorts after `remote`. A reading
+    /// too far ahead of `now_ms` is refused and changes nothing (no peer drags this clock into
+    /// the future).
     pub fn observe(&mut self, remote: Hlc, now_ms: u64) -> Result<(), ClockError> {
         self.check(remote, now_ms)?;
-        let wall = self.last.wall_ms.max(remote.wall_ms).max(now_ms);
-        let counter = if wall == self.last.wall_ms && wall == remote.wall_ms {
-            self.last.counter.max(remote.counter).checked_add(1)
-        } else if wall == self.last.wall_ms {
-            self.last.counter.checked_add(1)
-        } else if wall == remote.wall_ms {
-            remote.counter.checked_add(1)
-        } else {
-            Some(0)
-        }
-        .ok_or(ClockError::CounterExhausted)?;
-        self.last = Hlc {
-            wall_ms: wall,
-            counter,
+        let now = Hlc {
+            wall_ms: now_ms,
+            counter: 0,
         };
+        self.last = self.last.max(remote.successor()).max(now);
         Ok(())
     }
 }
@@ -137,10 +136,10 @@ mod tests {
     #[test]
     fn ticks_are_monotonic_even_when_physical_time_goes_back() {
         let mut c = HlcClock::new(SKEW);
-        let a = c.tick(1_000).unwrap();
-        let b = c.tick(1_000).unwrap();
-        let d = c.tick(500).unwrap(); // the wall clock was set back
-        let e = c.tick(2_000).unwrap();
+        let a = c.tick(1_000);
+        let b = c.tick(1_000);
+        let d = c.tick(500); // the wall clock was set back
+        let e = c.tick(2_000);
         assert!(a < b && b < d && d < e);
         assert_eq!(d.wall_ms, 1_000);
         assert_eq!(
@@ -155,13 +154,13 @@ mod tests {
     #[test]
     fn observing_a_remote_stamp_moves_past_it() {
         let mut c = HlcClock::new(SKEW);
-        c.tick(1_000).unwrap();
+        c.tick(1_000);
         let remote = Hlc {
             wall_ms: 5_000,
             counter: 7,
         };
         c.observe(remote, 1_001).unwrap();
-        let next = c.tick(1_002).unwrap();
+        let next = c.tick(1_002);
         assert!(next > remote);
         assert_eq!(
             next,
@@ -175,7 +174,7 @@ mod tests {
     #[test]
     fn far_future_stamp_is_refused_with_a_reason_and_leaves_the_clock_alone() {
         let mut c = HlcClock::new(60_000);
-        c.tick(1_000).unwrap();
+        c.tick(1_000);
         let before = c.last();
         let err = c
             .observe(
@@ -206,32 +205,35 @@ mod tests {
     }
 
     #[test]
-    fn counter_exhaustion_is_an_error_not_a_panic() {
-        let mut c = HlcClock::resume(
+    fn a_peer_cannot_stop_local_writes_by_exhausting_the_counter() {
+        // A remote stamp within the accepted skew, with the counter at its end.
+        let mut c = HlcClock::new(SKEW);
+        let remote = Hlc {
+            wall_ms: 1_000 + SKEW,
+            counter: u32::MAX,
+        };
+        c.observe(remote, 1_000).unwrap();
+        let next = c.tick(1_000);
+        assert!(next > remote, "{next:?} after {remote:?}");
+        assert_eq!(
+            next,
             Hlc {
-                wall_ms: 10,
-                counter: u32::MAX,
-            },
-            SKEW,
+                wall_ms: 1_001 + SKEW,
+                counter: 1
+            }
         );
-        assert_eq!(c.tick(10), Err(ClockError::CounterExhausted));
+        let again = c.tick(1_000);
+        assert!(again > next);
+        // Observing it once more, or one just below, moves nothing backwards.
+        c.observe(remote, 1_000).unwrap();
+        assert!(c.tick(1_000) > again);
+        // Time moving on takes over again.
         assert_eq!(
-            c.observe(
-                Hlc {
-                    wall_ms: 10,
-                    counter: u32::MAX
-                },
-                5
-            ),
-            Err(ClockError::CounterExhausted)
-        );
-        // Time moving on recovers.
-        assert_eq!(
-            c.tick(11),
-            Ok(Hlc {
-                wall_ms: 11,
+            c.tick(2_000 + SKEW),
+            Hlc {
+                wall_ms: 2_000 + SKEW,
                 counter: 0
-            })
+            }
         );
     }
 
@@ -269,7 +271,7 @@ mod tests {
             let mut prev = c.last();
             for (is_tick, now, remote_wall, remote_counter) in events {
                 if is_tick {
-                    let t = c.tick(now).unwrap();
+                    let t = c.tick(now);
                     prop_assert!(t > prev);
                     prev = t;
                 } else {
@@ -278,7 +280,7 @@ mod tests {
                     prop_assert!(c.last() > remote);
                     prop_assert!(c.last() > prev || c.last() == prev);
                     prev = c.last();
-                    let t = c.tick(now).unwrap();
+                    let t = c.tick(now);
                     prop_assert!(t > remote && t > prev);
                     prev = t;
                 }

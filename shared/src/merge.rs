@@ -27,8 +27,11 @@ use crate::op::{Change, InvalidOp, Operation};
 use crate::record::{FieldKey, FieldValue, RecordKind, SetField, Status};
 use crate::vv::VersionVector;
 
-/// Most operations held back waiting for their predecessors, per replica.
+/// Most operations held back waiting for their predecessors, per replica, and most bytes
+/// they may take (their canonical encoding): memory a peer can make a replica hold is bounded
+/// whatever it sends.
 pub const MAX_HELD: usize = 100_000;
+pub const MAX_HELD_BYTES: usize = 64 * 1024 * 1024;
 
 /// Where a record lives in a replica: its kind and id. Keying by kind too means an operation
 /// that names the wrong kind for a record lands in a slot nobody created and is never shown,
@@ -321,9 +324,10 @@ pub enum ApplyError {
     #[error("invalid operation: {0}")]
     Invalid(#[from] InvalidOp),
     #[error(
-        "too many operations are waiting for their predecessors ({max}); try again after sync"
+        "too many operations are waiting for their predecessors (at most {max} or {max_bytes} \
+         bytes); try again after sync"
     )]
-    TooManyHeld { max: usize },
+    TooManyHeld { max: usize, max_bytes: usize },
 }
 
 /// A 32-byte digest of a replica's whole state, equal on replicas that saw the same operations.
@@ -357,12 +361,31 @@ pub struct ChangeToken {
     pub seq: u64,
 }
 
+/// What waits for its author's earlier operations: an operation, or the place of one that
+/// was refused for good ([`Replica::void`]).
+#[derive(Clone, Debug)]
+enum Held {
+    Op(Operation),
+    Void,
+}
+
+impl Held {
+    /// What it counts against [`MAX_HELD_BYTES`]: its canonical encoding.
+    fn size(&self) -> usize {
+        match self {
+            Held::Op(op) => op.encode().map_or(crate::op::MAX_OP_BYTES, |b| b.len()),
+            Held::Void => 0,
+        }
+    }
+}
+
 /// The merged state of one space as one device sees it.
 #[derive(Debug)]
 pub struct Replica {
     space: SpaceId,
     applied: VersionVector,
-    held: BTreeMap<OpId, Operation>,
+    held: BTreeMap<OpId, Held>,
+    held_bytes: usize,
     records: BTreeMap<RecordKey, RecordState>,
     /// Local bookkeeping for readers, outside the state (never hashed, persisted or synced):
     /// this replica's identity in the process, a counter of applied operations, and the value
@@ -379,6 +402,7 @@ impl Clone for Replica {
             space: self.space,
             applied: self.applied.clone(),
             held: self.held.clone(),
+            held_bytes: self.held_bytes,
             records: self.records.clone(),
             instance: next_instance(),
             changes: 0,
@@ -393,6 +417,7 @@ impl Replica {
             space,
             applied: VersionVector::new(),
             held: BTreeMap::new(),
+            held_bytes: 0,
             records: BTreeMap::new(),
             instance: next_instance(),
             changes: 0,
@@ -434,6 +459,11 @@ impl Replica {
         self.held.len()
     }
 
+    /// The bytes they take (their canonical encodings), at most [`MAX_HELD_BYTES`].
+    pub fn held_bytes(&self) -> usize {
+        self.held_bytes
+    }
+
     /// A replica restored from persisted derived state (see [`Replica::records`]).
     pub fn from_parts(
         space: SpaceId,
@@ -444,6 +474,7 @@ impl Replica {
             space,
             applied,
             held: BTreeMap::new(),
+            held_bytes: 0,
             records,
             instance: next_instance(),
             changes: 0,
@@ -467,30 +498,60 @@ impl Replica {
             return Err(ApplyError::WrongSpace);
         }
         op.validate()?;
-        let device = op.id.device;
+        self.take(op.id, Held::Op(op))
+    }
+
+    /// Takes operation `id` as refused for good by every replica (it is invalid, or its
+    /// author may not do what it does): it uses up its author's sequence number and changes no
+    /// record, so the author's later operations are not held back behind it forever. The
+    /// caller keeps and forwards its envelope, so every replica refuses it and moves on alike.
+    pub fn void(&mut self, id: OpId) -> Result<ApplyOutcome, ApplyError> {
+        if id.seq == 0 {
+            return Err(ApplyError::Invalid(InvalidOp::ZeroSequence));
+        }
+        self.take(id, Held::Void)
+    }
+
+    /// Applies `item` as operation `id` if it is its author's next one (with every successor
+    /// waiting for it), or holds it back until its predecessors arrive.
+    fn take(&mut self, id: OpId, item: Held) -> Result<ApplyOutcome, ApplyError> {
+        let device = id.device;
         let next = self.applied.get(&device) + 1;
-        if op.id.seq < next || self.held.contains_key(&op.id) {
+        if id.seq < next || self.held.contains_key(&id) {
             return Ok(ApplyOutcome::Duplicate);
         }
-        if op.id.seq > next {
-            if self.held.len() >= MAX_HELD {
-                return Err(ApplyError::TooManyHeld { max: MAX_HELD });
+        if id.seq > next {
+            let size = item.size();
+            if self.held.len() >= MAX_HELD || self.held_bytes + size > MAX_HELD_BYTES {
+                return Err(ApplyError::TooManyHeld {
+                    max: MAX_HELD,
+                    max_bytes: MAX_HELD_BYTES,
+                });
             }
-            self.held.insert(op.id, op);
+            self.held_bytes += size;
+            self.held.insert(id, item);
             return Ok(ApplyOutcome::HeldBack);
         }
-        self.apply_in_order(&op);
+        self.settle(id, &item);
         let mut released = 0;
-        let mut seq = op.id.seq;
+        let mut seq = id.seq;
         while let Some(successor) = self.held.remove(&OpId {
             device,
             seq: seq + 1,
         }) {
-            self.apply_in_order(&successor);
-            released += 1;
+            self.held_bytes = self.held_bytes.saturating_sub(successor.size());
             seq += 1;
+            self.settle(OpId { device, seq }, &successor);
+            released += 1;
         }
         Ok(ApplyOutcome::Applied { released })
+    }
+
+    fn settle(&mut self, id: OpId, item: &Held) {
+        match item {
+            Held::Op(op) => self.apply_in_order(op),
+            Held::Void => self.applied.advance(id.device, id.seq),
+        }
     }
 
     fn apply_in_order(&mut self, op: &Operation) {

@@ -143,28 +143,52 @@ impl SpaceSnapshot {
             return None;
         }
         let mut all = earlier.tasks.clone()?;
-        let index: std::collections::BTreeMap<_, usize> = all
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.meta.id, i))
-            .collect();
-        let mut added = false;
-        for task in self.tasks.take().unwrap_or_default() {
-            match index.get(&task.meta.id) {
-                Some(i) => all[*i] = task,
-                None => {
-                    all.push(task);
-                    added = true;
-                }
-            }
-        }
-        if added {
-            // Creation order, as a whole list comes.
-            all.sort_by_key(|t| t.meta.created_at);
-        }
+        merge_changed_tasks(&mut all, self.tasks.take().unwrap_or_default());
         self.tasks = Some(all);
         self.tasks_since = None;
         Some(self)
+    }
+}
+
+/// Merges `changed` tasks into `all` (a whole list in creation order, as a snapshot brings it):
+/// a task already there is replaced where it stands, a new one joins in creation order. Generic
+/// over how a task is held, so a reader that shares its tasks (`Rc<Task>`) merges a change
+/// into 10,000 tasks by copying pointers, not tasks.
+pub fn merge_changed_tasks<T: AsRef<Task>>(all: &mut Vec<T>, changed: Vec<T>) {
+    if changed.is_empty() {
+        return;
+    }
+    // The changes are few: index them, and walk the list once.
+    let mut changed: Vec<Option<T>> = changed.into_iter().map(Some).collect();
+    let slots: std::collections::HashMap<crate::ids::RecordId, usize> = changed
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| Some((t.as_ref()?.as_ref().meta.id, i)))
+        .collect();
+    for held in all.iter_mut() {
+        if let Some(i) = slots.get(&held.as_ref().meta.id) {
+            if let Some(task) = changed[*i].take() {
+                *held = task;
+            }
+        }
+    }
+    // New tasks, in the order they came (a stable sort keeps it among equal times).
+    let mut added: Vec<T> = changed.into_iter().flatten().collect();
+    if added.is_empty() {
+        return;
+    }
+    added.sort_by_key(|t| t.as_ref().meta.created_at);
+    let in_order = match (all.last(), added.first()) {
+        (Some(last), Some(first)) => {
+            last.as_ref().meta.created_at <= first.as_ref().meta.created_at
+        }
+        _ => true,
+    };
+    all.extend(added);
+    if !in_order {
+        // Creation order, as a whole list comes (a stable sort: runs already in order are
+        // merged, not sorted again).
+        all.sort_by_key(|t| t.as_ref().meta.created_at);
     }
 }
 
@@ -417,5 +441,57 @@ mod tests {
         assert_eq!(from_other.tasks.as_ref().map(Vec::len), Some(5));
         let again = SpaceSnapshot::of(info(), &r, wants, first.tasks_token);
         assert!(again.merged_into(&whole).is_none());
+    }
+
+    #[test]
+    fn shared_tasks_merge_to_the_whole_list_and_keep_every_unchanged_task() {
+        use std::rc::Rc;
+        let mut r = replica(6, 0);
+        let wants = Wants {
+            tasks: true,
+            ..Wants::default()
+        };
+        let first = SpaceSnapshot::of(info(), &r, wants, None);
+        let mut shown: Vec<Rc<Task>> = first
+            .tasks
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .map(Rc::new)
+            .collect();
+        let before = shown.clone();
+        // Two new tasks and an edit of the fourth.
+        r.apply(create_task(id(2, 1), 200, "První nový")).unwrap();
+        r.apply(create_task(id(3, 1), 201, "Druhý nový")).unwrap();
+        let edited = shown[3].meta.id;
+        r.apply(edit(
+            id(1, 13),
+            202,
+            edited,
+            RecordKind::Task,
+            vec![set(FieldValue::Title("Přejmenovaný".into()), &[])],
+        ))
+        .unwrap();
+        let delta = SpaceSnapshot::of(info(), &r, wants, first.tasks_token);
+        let changed: Vec<Rc<Task>> = delta
+            .tasks
+            .unwrap_or_default()
+            .into_iter()
+            .map(Rc::new)
+            .collect();
+        merge_changed_tasks(&mut shown, changed);
+        let whole = SpaceSnapshot::of(info(), &r, wants, None)
+            .tasks
+            .unwrap_or_default();
+        let merged: Vec<Task> = shown.iter().map(|t| (**t).clone()).collect();
+        assert_eq!(merged, whole);
+        for (i, t) in before.iter().enumerate() {
+            let now = &shown[i];
+            assert_eq!(
+                Rc::ptr_eq(t, now),
+                t.meta.id != edited,
+                "task {i}: only the edited one is new"
+            );
+        }
     }
 }

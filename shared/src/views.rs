@@ -147,6 +147,12 @@ pub struct Task {
     pub comments: Vec<Comment>,
 }
 
+impl AsRef<Task> for Task {
+    fn as_ref(&self) -> &Task {
+        self
+    }
+}
+
 impl Task {
     /// Open and past its deadline.
     pub fn is_overdue(&self, now: Timestamp) -> bool {

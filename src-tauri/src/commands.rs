@@ -78,7 +78,7 @@ impl Engine {
             data_dir: self.dir.display().to_string(),
             version: krizlink_core::VERSION.to_owned(),
             warnings: running
-                .map(|r| r.warnings.iter().map(|w| warning_cs(w)).collect())
+                .map(|r| r.warnings().iter().map(|w| warning_cs(w)).collect())
                 .unwrap_or_default(),
         }
     }
@@ -100,7 +100,11 @@ impl Engine {
 }
 
 /// Engine warnings are English sentences for administrators; the person gets a Czech one.
+/// A warning meant for the person (Czech first, " / " English) is shown as it is.
 fn warning_cs(detail: &str) -> String {
+    if detail.contains(" / ") {
+        return detail.to_owned();
+    }
     format!("Upozornění pro správce: {detail}")
 }
 

@@ -2,7 +2,11 @@
 //! debug dump, a path to a key or an English stack of causes.
 
 use krizlink_core::api::{field_label_cs, FieldError};
+use krizlink_core::engine::audit::AuditError;
+use krizlink_core::engine::keystore::KeystoreError;
 use krizlink_core::engine::node::{NodeError, WriteError};
+use krizlink_core::engine::oplog::OpLogError;
+use krizlink_core::engine::private;
 use krizlink_core::op::InvalidOp;
 use krizlink_core::record::ValueProblem;
 use krizlink_core::RecordKind;
@@ -68,8 +72,24 @@ fn invalid(e: &InvalidOp) -> String {
     }
 }
 
+/// Whether the engine refused a link or a foreign file in the data dir (`engine::private`).
+fn refused_in_data_dir(e: &NodeError) -> bool {
+    let source = match e {
+        NodeError::Io { source, .. }
+        | NodeError::OpLog(OpLogError::Io { source, .. })
+        | NodeError::Keystore(KeystoreError::Io { source, .. })
+        | NodeError::Audit(AuditError::Io { source, .. }) => source,
+        _ => return false,
+    };
+    private::refusal(source).is_some()
+}
+
 /// The sentence for a failed engine call.
 pub fn cs(e: &NodeError) -> String {
+    if refused_in_data_dir(e) {
+        return "V datovém adresáři je symbolický odkaz nebo soubor jiného uživatele; KrizLink ho z bezpečnostních důvodů nepoužije. Obraťte se na správce (podrobnosti vypíše krizlink-node)."
+            .into();
+    }
     match e {
         NodeError::NotInitialized(_) => "Na tomto počítači zatím není vytvořena identita.".into(),
         NodeError::AlreadyInitialized(_) => {

@@ -93,6 +93,8 @@ macro_rules! commands {
 }
 
 fn main() -> ExitCode {
+    // Before any thread exists: files the engine's libraries (sled) create are private too.
+    krizlink_core::engine::private::restrict_umask();
     let dir = match data_dir() {
         Ok(dir) => dir,
         Err(e) => {

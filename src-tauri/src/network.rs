@@ -23,6 +23,7 @@ use krizlink_core::api::{
     NetworkView, PeerView, SpaceChanged, MAX_SAVED_PEERS, NETWORK_CHANGED, SPACE_CHANGED,
 };
 use krizlink_core::engine::node::{Holding, Node};
+use krizlink_core::engine::private;
 use krizlink_core::engine::sync::libp2p::Multiaddr;
 use krizlink_core::engine::sync::{
     self, peer_of_device, AddressError, Job, NetAction, NetEvent, NetStatus, SyncConfig,
@@ -129,7 +130,7 @@ pub fn parse_address(text: &str) -> Result<Multiaddr, String> {
 
 /// The saved peer addresses (`DIR/peers.txt`, one per line; bounded, bad lines skipped).
 pub fn saved_peers(dir: &Path) -> Vec<String> {
-    std::fs::read_to_string(peers_path(dir))
+    private::read_to_string(&peers_path(dir))
         .unwrap_or_default()
         .lines()
         .map(str::trim)
@@ -145,9 +146,8 @@ pub fn save_peers(dir: &Path, peers: &[String]) -> Result<(), String> {
         text.push_str(p);
         text.push('\n');
     }
-    let tmp = dir.join("peers.txt.tmp");
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, peers_path(dir)))
+    // 0600 and never through a planted link, like every file in the data dir.
+    private::write_atomic(&peers_path(dir), text.as_bytes())
         .map_err(|e| format!("Seznam uzlů nelze uložit ({e})."))
 }
 
@@ -162,7 +162,9 @@ pub struct Running {
     thread: Mutex<Option<JoinHandle<()>>>,
     pub name: String,
     pub device: String,
-    pub warnings: Vec<String>,
+    /// The node's warnings, as of its last job (a write may add one: writes stamped in the
+    /// future by a clock that ran ahead were stamped again).
+    warnings: Arc<Mutex<Vec<String>>>,
     /// Why the peer is not running, when it could not start.
     failure: Arc<Mutex<Option<String>>>,
     problems: Vec<String>,
@@ -173,7 +175,7 @@ impl Running {
     pub fn start(node: Node, opts: &NetOptions, app: AppHandle) -> Running {
         let name = node.name().to_owned();
         let device = node.device_id().to_string();
-        let warnings = node.warnings().to_vec();
+        let warnings = Arc::new(Mutex::new(node.warnings().to_vec()));
         let (jobs_tx, jobs_rx) = mpsc::channel::<Job>(64);
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let failure = Arc::new(Mutex::new(None));
@@ -211,6 +213,11 @@ impl Running {
         }
     }
 
+    /// The node's warnings as of its last job.
+    pub fn warnings(&self) -> Vec<String> {
+        self.warnings.lock().map(|w| w.clone()).unwrap_or_default()
+    }
+
     /// Runs `f` on the node between network events and returns its answer.
     pub async fn run<T: Send + 'static>(
         &self,
@@ -226,8 +233,14 @@ impl Running {
         f: impl FnOnce(&mut Node, &NetStatus) -> (Result<T, String>, Option<NetAction>) + Send + 'static,
     ) -> Result<T, String> {
         let (tx, rx) = oneshot::channel();
+        let warnings = self.warnings.clone();
         let job: Job = Box::new(move |node, status| {
             let (answer, action) = f(node, status);
+            if let Ok(mut shown) = warnings.lock() {
+                if shown.len() != node.warnings().len() {
+                    *shown = node.warnings().to_vec();
+                }
+            }
             let _ = tx.send(answer);
             action
         });

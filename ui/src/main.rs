@@ -29,7 +29,7 @@ use krizlink_core::api::{
     AppStatus, NetworkView, SpaceChanged, SpaceInfo, NETWORK_CHANGED, SPACE_CHANGED,
 };
 use krizlink_core::calls::{self, Nothing, OpenSpace};
-use krizlink_core::snapshot::{SpaceSnapshot, Wants};
+use krizlink_core::snapshot::{self, SpaceSnapshot, Wants};
 use krizlink_core::views::{
     Contact, Incident, JournalEntry, ResourceRequest, SituationReport, Task,
 };
@@ -136,8 +136,12 @@ impl Screen {
 pub struct Ctx {
     pub lang: Lang,
     pub space: SpaceInfo,
-    /// The shown space as one engine job saw it (the lists the screen asked for).
+    /// The shown space as one engine job saw it (the lists the screen asked for; its tasks are
+    /// in `tasks`).
     pub data: Rc<SpaceSnapshot>,
+    /// The shown space's tasks, shared: a change replaces the changed tasks and copies the
+    /// pointers to the others.
+    pub tasks: Rc<Vec<Rc<Task>>>,
     /// This device's id (hex), to recognise its own records.
     pub device: String,
     pub now: Timestamp,
@@ -152,8 +156,8 @@ impl Ctx {
         t.get(self.lang)
     }
 
-    pub fn tasks(&self) -> &[Task] {
-        self.data.tasks.as_deref().unwrap_or_default()
+    pub fn tasks(&self) -> &[Rc<Task>] {
+        &self.tasks
     }
 
     pub fn reports(&self) -> &[SituationReport] {
@@ -193,8 +197,10 @@ pub struct AppState {
     screen: Screen,
     /// The space set-up screen is open over a signed-in app.
     setup: bool,
-    /// The shown space's snapshot, if one has arrived.
+    /// The shown space's snapshot, if one has arrived (without its tasks: they are `tasks`).
     data: Option<Rc<SpaceSnapshot>>,
+    /// The tasks of that snapshot, merged with every change since.
+    tasks: Rc<Vec<Rc<Task>>>,
     /// Drafts of the forms, kept across screens.
     drafts: widgets::Drafts,
     /// What the network panel shows (from `network-changed`).
@@ -227,7 +233,7 @@ pub enum Action {
     Select(String),
     Go(Screen),
     /// A snapshot, with the generation and the wants it was asked for.
-    Data(u32, Wants, Rc<SpaceSnapshot>),
+    Data(u32, Wants, Box<SpaceSnapshot>),
     Changed(String),
     Net(NetworkView),
     Setup(bool),
@@ -237,12 +243,20 @@ pub enum Action {
     Theme,
     Lang,
     Saved,
+    /// The node's warnings now (a write may have added one).
+    Warnings(Vec<String>),
     Tick,
 }
 
 impl Reducible for AppState {
     type Action = Action;
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        if let Action::Warnings(w) = &action {
+            // Unchanged (nearly always): the same state, so nothing re-renders.
+            if self.status.as_ref().is_none_or(|st| &st.warnings == w) {
+                return self;
+            }
+        }
         let action_kind = if matches!(action, Action::Data(..)) {
             Kind::Data
         } else {
@@ -254,6 +268,7 @@ impl Reducible for AppState {
             spaces: self.spaces.clone(),
             space: self.space.clone(),
             data: self.data.clone(),
+            tasks: self.tasks.clone(),
             drafts: self.drafts.clone(),
             net: self.net.clone(),
             ..*self
@@ -285,23 +300,40 @@ impl Reducible for AppState {
                 s.help = false;
                 s.board_mode = false;
             }
-            Action::Data(generation, wants, d) => {
+            Action::Data(generation, wants, mut d) => {
                 // A late answer to an older question (another screen, an earlier change) is
                 // dropped: what is shown is always the newest state the screen asked for.
                 if s.space.as_deref() == Some(d.info.id.as_str())
                     && generation == s.generation
                     && wants == s.screen.wants()
                 {
-                    // Only the changed tasks came: merge them into the list shown, or, if they
-                    // do not fit it, ask once more for everything.
-                    let whole = match (&d.tasks_since, &s.data) {
-                        (None, _) => Some(d),
-                        (Some(_), Some(prev)) => (*d).clone().merged_into(prev).map(Rc::new),
-                        (Some(_), None) => None,
+                    let came: Vec<Rc<Task>> = d
+                        .tasks
+                        .take()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(Rc::new)
+                        .collect();
+                    // Only the changed tasks came: merge them into the list shown (the others
+                    // are shared, not copied), or, if they do not fit it, ask once more for
+                    // everything.
+                    let fits = |prev: &SpaceSnapshot| {
+                        prev.info.id == d.info.id && prev.tasks_token == d.tasks_since
                     };
-                    match whole {
-                        Some(d) => {
-                            s.data = Some(d);
+                    let tasks = match (&d.tasks_since, &s.data) {
+                        (None, _) => Some(came),
+                        (Some(_), Some(prev)) if fits(prev) => {
+                            let mut all = (*s.tasks).clone();
+                            snapshot::merge_changed_tasks(&mut all, came);
+                            Some(all)
+                        }
+                        (Some(_), _) => None,
+                    };
+                    match tasks {
+                        Some(tasks) => {
+                            d.tasks_since = None;
+                            s.data = Some(Rc::new(*d));
+                            s.tasks = Rc::new(tasks);
                             s.snapshots += 1;
                             s.full_next = false;
                         }
@@ -345,6 +377,11 @@ impl Reducible for AppState {
                 let _ = LocalStorage::set("krizlink.lang", s.lang.code());
             }
             Action::Saved => s.saved_at = Some(time::now()),
+            Action::Warnings(w) => {
+                if let Some(st) = s.status.as_mut() {
+                    st.warnings = w;
+                }
+            }
             Action::Tick => s.now = time::now(),
         }
         // "Now" (for what is overdue) moves with the clock tick and with new data only, so an
@@ -386,6 +423,7 @@ fn app() -> Html {
         screen: Screen::Board,
         setup: false,
         data: None,
+        tasks: Rc::default(),
         drafts: widgets::Drafts::default(),
         net: Rc::new(NetworkView::default()),
         lang: LocalStorage::get::<String>("krizlink.lang")
@@ -421,7 +459,17 @@ fn app() -> Html {
     };
     let saved = {
         let d = d.clone();
-        use_callback((), move |(), _| d.dispatch(Action::Saved))
+        use_callback((), move |(), _| {
+            d.dispatch(Action::Saved);
+            // A write may bring a warning the person must see at once (writes stamped in the
+            // future by a clock that ran ahead were stamped again).
+            let d = d.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Ok(st) = bridge::call::<calls::GetStatus>(&Nothing {}).await {
+                    d.dispatch(Action::Warnings(st.warnings));
+                }
+            });
+        })
     };
 
     // Once: status, the change event, the keyboard, a clock tick for "overdue".
@@ -497,7 +545,7 @@ fn app() -> Html {
                             since,
                         };
                         match bridge::call::<calls::OpenSpaceCmd>(&args).await {
-                            Ok(snap) => d.dispatch(Action::Data(generation, wants, Rc::new(snap))),
+                            Ok(snap) => d.dispatch(Action::Data(generation, wants, Box::new(snap))),
                             Err(e) => d.dispatch(Action::LoadError(e)),
                         }
                     });
@@ -527,7 +575,9 @@ fn app() -> Html {
             .and_then(|w| w.document())
             .and_then(|d| d.document_element())
         {
-            let _ = root.set_attribute("style", if *big { "font-size: 150%" } else { "" });
+            // A class, not a style attribute: the content security policy allows no inline
+            // styles (style-src 'self').
+            let _ = root.class_list().toggle_with_force("projector", *big);
         }
     });
 
@@ -562,6 +612,7 @@ fn app() -> Html {
                     .data
                     .clone()
                     .unwrap_or_else(|| Rc::new(SpaceSnapshot::of_nothing(space.clone()))),
+                tasks: state.tasks.clone(),
                 device: status.device.clone().unwrap_or_default(),
                 now: state.now,
                 saved: saved.clone(),
@@ -679,6 +730,9 @@ fn main_view(state: &AppState, ctx: &Ctx, d: &UseReducerDispatcher<AppState>) ->
         if let Some(e) = &state.load_error {
             <p class="banner error">{ e.clone() }</p>
         }
+        { for state.status.iter().flat_map(|st| st.warnings.iter()).map(|w| html! {
+            <p class="banner warn node-warning">{ w.clone() }</p>
+        }) }
         <main class={classes!("screen", format!("screen-{}", state.screen.id()))}>{ screen }</main>
         <footer class="notice-line">{ T::NotClassified.get(lang) }</footer>
         </>

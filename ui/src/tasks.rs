@@ -42,7 +42,7 @@ const ORPS: [&str; 13] = [
 ];
 
 /// The `<datalist>` of assignees to suggest.
-fn assignee_suggestions(tasks: &[Task]) -> Html {
+fn assignee_suggestions(tasks: &[Rc<Task>]) -> Html {
     let mut names: std::collections::BTreeSet<String> =
         ORPS.iter().map(|s| (*s).to_owned()).collect();
     for t in tasks.iter().take(2000) {
@@ -75,6 +75,8 @@ fn task_defaults() -> std::collections::BTreeMap<String, String> {
 /// exactly when one of them changed (the fingerprint costs no allocation; a clone of the fields
 /// would cost as much as the text itself).
 struct Searched {
+    /// The task the text was made from: the same shared task needs no fingerprint.
+    task: Rc<Task>,
     fingerprint: u64,
     text: Rc<str>,
 }
@@ -94,15 +96,16 @@ fn fingerprint(t: &Task) -> u64 {
 }
 
 impl Searched {
-    fn of(t: &Task) -> Searched {
+    fn of(t: &Rc<Task>) -> Searched {
         Searched {
+            task: t.clone(),
             fingerprint: fingerprint(t),
             text: haystack(t).into(),
         }
     }
 
-    fn fits(&self, t: &Task) -> bool {
-        self.fingerprint == fingerprint(t)
+    fn fits(&self, t: &Rc<Task>) -> bool {
+        Rc::ptr_eq(&self.task, t) || self.fingerprint == fingerprint(t)
     }
 }
 
@@ -147,10 +150,10 @@ pub fn tasks() -> Html {
     let lang = ctx.lang;
     let form = use_form("task", task_defaults());
     let selected = use_state(|| None::<RecordId>);
-    let data_ptr = Rc::as_ptr(&ctx.data) as usize;
+    let tasks_ptr = Rc::as_ptr(&ctx.tasks) as usize;
     let suggestions = {
         let ctx = ctx.clone();
-        use_memo(data_ptr, move |_| assignee_suggestions(ctx.tasks()))
+        use_memo(tasks_ptr, move |_| assignee_suggestions(ctx.tasks()))
     };
 
     let onsubmit = {
@@ -221,13 +224,13 @@ fn task_list(p: &ListProps) -> Html {
     let ctx = use_ctx();
     let lang = ctx.lang;
     let filter = use_state(String::new);
-    let data_ptr = Rc::as_ptr(&ctx.data) as usize;
+    let tasks_ptr = Rc::as_ptr(&ctx.tasks) as usize;
     // Each task's search text, kept between snapshots and made again only for a task that
     // changed (a write in a 10,000-task space lowercases one task, not all of them).
     let cache = use_mut_ref(std::collections::HashMap::<RecordId, Searched>::new);
     let index = {
         let ctx = ctx.clone();
-        use_memo(data_ptr, move |_| {
+        use_memo(tasks_ptr, move |_| {
             let mut cache = cache.borrow_mut();
             let index: Vec<Rc<str>> = ctx
                 .tasks()
@@ -252,7 +255,7 @@ fn task_list(p: &ListProps) -> Html {
         })
     };
     let needle = filter.to_lowercase();
-    let matches: Vec<&Task> = ctx
+    let matches: Vec<&Rc<Task>> = ctx
         .tasks()
         .iter()
         .zip(index.iter())
@@ -313,7 +316,7 @@ fn task_list(p: &ListProps) -> Html {
 
 #[derive(Properties, PartialEq)]
 struct DetailProps {
-    task: Task,
+    task: Rc<Task>,
 }
 
 /// A record of the shown space, as commands name it.

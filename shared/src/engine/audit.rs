@@ -20,7 +20,7 @@
 //! one summary entry per kind when the interval ends, with one `fdatasync` for all of them.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
+use std::fs;
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::engine::keys::{self, DeviceKeys, SIGNATURE_LEN};
+use crate::engine::private;
 use crate::ids::DeviceId;
 
 /// Longest audit line read back; longer lines are reported as damage.
@@ -69,19 +70,26 @@ pub enum AuditEvent {
     LogDamaged,
     /// Refusals of one kind counted over an interval instead of written one by one.
     RefusalsSummarized,
+    /// This device's own operations were stamped too far in the future (its clock ran ahead
+    /// and was put right) and were stamped again at the real time.
+    WritesRestamped,
+    /// A device signed two different envelopes for one operation id (a data dir copied or
+    /// restored from an older copy and written on), or this device got back writes of its own
+    /// that it had lost.
+    DeviceForked,
 }
 
 impl AuditEvent {
     /// 0 (debug) to 10 (very high), as CEF wants it.
     pub fn severity(self) -> u8 {
         match self {
-            AuditEvent::LogDamaged => 8,
+            AuditEvent::LogDamaged | AuditEvent::DeviceForked => 8,
             AuditEvent::UnlockFailed
             | AuditEvent::OperationRejected
             | AuditEvent::InviteRefused
             | AuditEvent::RefusalsSummarized => 7,
             AuditEvent::KeyChanged | AuditEvent::MemberJoined | AuditEvent::InviteUsed => 5,
-            AuditEvent::StateRebuilt => 4,
+            AuditEvent::StateRebuilt | AuditEvent::WritesRestamped => 4,
             _ => 3,
         }
     }
@@ -102,6 +110,8 @@ impl AuditEvent {
             AuditEvent::StateRebuilt => "state_rebuilt",
             AuditEvent::LogDamaged => "log_damaged",
             AuditEvent::RefusalsSummarized => "refusals_summarized",
+            AuditEvent::WritesRestamped => "writes_restamped",
+            AuditEvent::DeviceForked => "device_forked",
         }
     }
 }
@@ -335,7 +345,7 @@ fn head_message(seq: u64, hash: &[u8; 32]) -> Vec<u8> {
 /// The newest head in `path` signed by `device`: `Ok(None)` when there is no file, an error
 /// sentence when the file holds no valid head.
 fn read_head(path: &Path, device: &DeviceId) -> Result<Option<Head>, String> {
-    let bytes = match fs::read(path) {
+    let bytes = match private::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("cannot be read: {e}")),
@@ -363,7 +373,7 @@ struct Scan {
 }
 
 fn scan(path: &Path) -> Result<Scan, AuditError> {
-    let bytes = match fs::read(path) {
+    let bytes = match private::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
         Err(source) => {
@@ -490,7 +500,7 @@ fn check(
 
 fn sync_dir(path: &Path) -> io::Result<()> {
     match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => File::open(parent)?.sync_all(),
+        Some(parent) if !parent.as_os_str().is_empty() => private::sync_dir(parent),
         _ => Ok(()),
     }
 }
@@ -688,10 +698,7 @@ impl AuditLog {
             &serde_json::to_string(&entry).map_err(|e| self.io_err(io::Error::other(e)))?,
         );
         line.push('\n');
-        let mut file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
+        let mut file = private::open(&self.path, private::options().create(true).append(true))
             .map_err(|e| self.io_err(e))?;
         file.write_all(line.as_bytes())
             .map_err(|e| self.io_err(e))?;
@@ -708,9 +715,7 @@ impl AuditLog {
         if !self.unsynced {
             return Ok(());
         }
-        OpenOptions::new()
-            .append(true)
-            .open(&self.path)
+        private::open(&self.path, private::options().append(true))
             .and_then(|f| f.sync_data())
             .map_err(|e| self.io_err(e))?;
         self.syncs += 1;
@@ -732,12 +737,11 @@ impl AuditLog {
             path: self.head_path.clone(),
             source,
         };
-        let mut file = OpenOptions::new()
-            .create(true)
-            .write(true)
-            .truncate(first)
-            .open(&self.head_path)
-            .map_err(head_err)?;
+        let mut file = private::open(
+            &self.head_path,
+            private::options().create(true).write(true).truncate(first),
+        )
+        .map_err(head_err)?;
         file.seek(SeekFrom::Start((seq % 2) * HEAD_SLOT as u64))
             .and_then(|_| file.write_all(&slot))
             .map_err(head_err)?;

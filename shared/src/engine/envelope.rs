@@ -269,10 +269,22 @@ impl Envelope {
         space_key: &SpaceKey,
         keys: &DeviceKeys,
     ) -> Result<Envelope, EnvelopeError> {
+        op.validate()?;
+        Envelope::seal_content(op, epoch, session, space_key, keys)
+    }
+
+    /// [`Envelope::seal`] without validating the operation: what a faulty or modified client
+    /// could send, for tests of the receiving side.
+    pub(crate) fn seal_content(
+        op: &Operation,
+        epoch: u32,
+        session: u32,
+        space_key: &SpaceKey,
+        keys: &DeviceKeys,
+    ) -> Result<Envelope, EnvelopeError> {
         if op.id.device != keys.device_id() {
             return Err(EnvelopeError::WrongAuthor);
         }
-        op.validate()?;
         let payload = PayloadRef {
             record: &op.record,
             kind: &op.kind,

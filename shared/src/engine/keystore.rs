@@ -30,8 +30,8 @@
 //! fixed by the format version: adding a field means a new version with a migration.
 
 use core::fmt;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::fs;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -40,6 +40,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::engine::keys::{fill_random, SpaceKey};
+use crate::engine::private;
 use crate::ids::{DeviceId, SpaceId};
 use crate::record::StaffRole;
 
@@ -478,44 +479,11 @@ fn aead_key(key: &[u8; 32]) -> Result<LessSafeKey, KeystoreError> {
     Ok(LessSafeKey::new(unbound))
 }
 
-/// Writes `bytes` to `path` atomically and durably: a private temp file in the same directory,
-/// written and `sync_all`ed, renamed over `path`, then the directory synced. Mode 0600 on unix.
+/// Writes `bytes` to `path` atomically and durably: a private temp file (0600, `O_EXCL |
+/// O_NOFOLLOW`) in the same directory, written and `sync_all`ed, renamed over `path`, then the
+/// directory synced.
 fn write_atomic_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let name = path.file_name().ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "the keystore path names no file",
-        )
-    })?;
-    let tmp = dir.join(format!(".{}.tmp", name.to_string_lossy()));
-    // A temp file left by a crash is stale: its content never replaced the keystore.
-    match fs::remove_file(&tmp) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
-    }
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let written = options.open(&tmp).and_then(|mut f| {
-        f.write_all(bytes)?;
-        f.sync_all()
-    });
-    if let Err(e) = written.and_then(|()| fs::rename(&tmp, path)) {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
-    }
-    #[cfg(unix)]
-    File::open(dir)?.sync_all()?;
-    Ok(())
+    private::write_atomic(path, bytes)
 }
 
 impl Keystore {
@@ -567,7 +535,7 @@ impl Keystore {
                 }
             }
         };
-        let file = File::open(path).map_err(io_err)?;
+        let file = private::open(path, private::options().read(true)).map_err(io_err)?;
         let mut bytes = Zeroizing::new(Vec::new());
         file.take(MAX_KEYSTORE_BYTES as u64 + 1)
             .read_to_end(&mut bytes)

@@ -10,6 +10,7 @@ pub mod keys;
 pub mod keystore;
 pub mod node;
 pub mod oplog;
+pub mod private;
 pub mod sync;
 pub mod wrap;
 

@@ -9,6 +9,8 @@
 //!   checkpointing derived state, and the cipher that seals it in sled;
 //! - `membership`: who may write (admissions and roles) and the invite exchange;
 //! - `replication`: what sync asks of a node (held spaces, envelopes a peer lacks, receive);
+//! - `clock`: own operations stamped in the future by a clock that ran ahead, stamped again;
+//! - `forks`: devices that signed two different envelopes for one id, and own lost writes;
 //! - `proof`: proving to a peer which spaces both hold (challenge tags), and relay grants.
 //!
 //! Data dir layout:
@@ -17,15 +19,17 @@
 //! DIR/device.id         the device's public key in hex (not secret)
 //! DIR/keystore.krz      sealed keystore: device seed, space keys, names, roles, invites
 //! DIR/session           start counter; part of every nonce, so a seq reused after a crash
-//!                       never reuses a (key, nonce) pair
+//!                       never reuses a (key, nonce) pair; never below the seconds since
+//!                       2020, so neither does a data dir restored from an older copy
 //! DIR/audit.log         hash-chained, signed security events (JSON lines, ids only)
 //! DIR/spaces/<id>.log   op log per space: sealed envelopes, fdatasync'ed per write
 //! DIR/state/            sled: derived state per space, each value AES-256-GCM sealed
 //! ```
+//! Directories 0700, files 0600 from creation, no link followed (`engine::private`).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs::{self, File};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
@@ -40,6 +44,7 @@ use crate::engine::invite::InviteError;
 use crate::engine::keys::{DeviceKeys, SpaceKey};
 use crate::engine::keystore::{KdfParams, Keystore, KeystoreError, SpaceEntry};
 use crate::engine::oplog::{OpLog, OpLogError};
+use crate::engine::private;
 use crate::hlc::{ClockError, Hlc, HlcClock};
 use crate::ids::{DeviceId, OpId, RecordId, SpaceId};
 use crate::merge::{ApplyError, RecordKey, Replica};
@@ -47,6 +52,8 @@ use crate::op::{Change, InvalidOp, Operation};
 use crate::record::{RecordKind, StaffRole, Status};
 use crate::vv::VersionVector;
 
+mod clock;
+mod forks;
 mod load;
 mod membership;
 pub mod proof;
@@ -57,6 +64,8 @@ use membership::{admit, member_roles};
 use replication::{EnvelopeStore, RelaySpace};
 pub use replication::{Holding, Received, MAX_PENDING_BYTES, MAX_PENDING_OPS};
 mod records;
+pub use clock::Restamped;
+pub use forks::Fork;
 pub use records::WriteError;
 
 /// Longest space name, in bytes.
@@ -173,6 +182,9 @@ pub struct Node {
     warnings: Vec<String>,
     spaces: BTreeMap<SpaceId, SpaceState>,
     relays: BTreeMap<SpaceId, RelaySpace>,
+    /// Devices seen to sign two different envelopes for one operation id, per space, with the
+    /// first such id (see [`Node::forked_devices`]).
+    forks: BTreeMap<(SpaceId, DeviceId), OpId>,
 }
 
 fn io_at(path: &Path) -> impl FnOnce(io::Error) -> NodeError + '_ {
@@ -195,12 +207,11 @@ fn now_ms() -> u64 {
 /// Takes the data dir's lock, or says another process has it.
 fn lock_dir(dir: &Path) -> Result<File, NodeError> {
     let path = dir.join("lock");
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(io_at(&path))?;
+    let file = private::open(
+        &path,
+        private::options().create(true).truncate(false).write(true),
+    )
+    .map_err(io_at(&path))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(fs::TryLockError::WouldBlock) => Err(NodeError::InUse(dir.to_owned())),
@@ -208,26 +219,16 @@ fn lock_dir(dir: &Path) -> Result<File, NodeError> {
     }
 }
 
-/// Writes `bytes` to `path` atomically and durably (temp file, fsync, rename, fsync dir).
+/// Writes `bytes` to `path` atomically and durably (private temp file, fsync, rename, fsync
+/// dir; see [`private::write_atomic`]).
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), NodeError> {
-    let tmp = path.with_extension("tmp");
-    let mut f = File::create(&tmp).map_err(io_at(&tmp))?;
-    f.write_all(bytes)
-        .and_then(|()| f.sync_all())
-        .map_err(io_at(&tmp))?;
-    fs::rename(&tmp, path).map_err(io_at(path))?;
-    if let Some(parent) = path.parent() {
-        File::open(parent)
-            .and_then(|d| d.sync_all())
-            .map_err(io_at(parent))?;
-    }
-    Ok(())
+    private::write_atomic(path, bytes).map_err(io_at(path))
 }
 
 /// Reads and durably increments the start counter.
 fn next_session(dir: &Path) -> Result<u32, NodeError> {
     let path = dir.join("session");
-    let last = match fs::read_to_string(&path) {
+    let last = match private::read_to_string(&path) {
         Ok(text) => text.trim().parse::<u32>().map_err(|_| NodeError::Io {
             path: path.clone(),
             source: io::Error::new(
@@ -242,8 +243,18 @@ fn next_session(dir: &Path) -> Result<u32, NodeError> {
         path: path.clone(),
         source: io::Error::other("the start counter is exhausted"),
     })?;
+    // Never below the seconds since 2020: a data dir restored from an older copy (a backup, a
+    // VM snapshot) brings its old counter back, and would otherwise start a session it has
+    // already used — the same nonces for other content. Time has moved on since the copy.
+    let next = next.max(session_floor(now_ms()));
     write_atomic(&path, next.to_string().as_bytes())?;
     Ok(next)
+}
+
+/// Seconds from 2020-01-01 UTC to `now_ms` (a u32 lasts until 2156).
+fn session_floor(now_ms: u64) -> u32 {
+    const Y2020_S: u64 = 1_577_836_800;
+    u32::try_from((now_ms / 1000).saturating_sub(Y2020_S)).unwrap_or(u32::MAX)
 }
 
 impl Node {
@@ -438,6 +449,11 @@ impl Node {
         build: impl FnOnce(OpId, Hlc) -> Result<Operation, InvalidOp>,
     ) -> Result<Operation, NodeError> {
         let device = self.keys.device_id();
+        if self.stamps_ahead(space, now_ms()) {
+            // The clock was put right since the last write: what was stamped in the future
+            // goes out at the real time, and so does this write.
+            self.restamp_future_writes(space, now_ms())?;
+        }
         let session = match self.session {
             Some(s) => s,
             None => {
@@ -459,7 +475,7 @@ impl Node {
             .get_mut(&space)
             .ok_or_else(|| NodeError::UnknownSpace(space.to_string()))?;
         let seq = st.replica.version_vector().get(&device) + 1;
-        let hlc = st.clock.tick(now_ms())?;
+        let hlc = st.clock.tick(now_ms());
         let op = build(OpId { device, seq }, hlc)?;
         admit(st.founder, &st.members, (device, own_role), &op).map_err(NodeError::Refused)?;
         let envelope = Envelope::seal(&op, epoch, session, &key, &self.keys)?;

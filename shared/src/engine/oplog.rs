@@ -6,11 +6,13 @@
 //! log: a torn last frame (a crash mid-write) is cut off; a damaged frame with valid data after
 //! it is reported with its offset, and the frames before it stay readable.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
+
+use crate::engine::private;
 
 /// Largest frame accepted: an envelope is at most this big.
 pub const MAX_FRAME: usize = 80 * 1024;
@@ -64,12 +66,12 @@ impl OpLog {
             path: path.to_owned(),
             source,
         };
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(path)
-            .map_err(io_err)?;
+        // Created 0600, never through a planted link (see `private`).
+        let mut file = private::open(
+            path,
+            private::options().read(true).append(true).create(true),
+        )
+        .map_err(io_err)?;
         let mut data = Vec::new();
         file.read_to_end(&mut data).map_err(io_err)?;
         let (entries, valid_len) = scan(&data);
@@ -98,7 +100,7 @@ impl OpLog {
 
     /// Reads the intact entries before any damage, for salvage after [`OpLogError::Damaged`].
     pub fn read_intact_prefix(path: &Path) -> Result<Vec<Vec<u8>>, OpLogError> {
-        let data = std::fs::read(path).map_err(|source| OpLogError::Io {
+        let data = private::read(path).map_err(|source| OpLogError::Io {
             path: path.to_owned(),
             source,
         })?;
@@ -148,6 +150,29 @@ impl OpLog {
         }
         self.len += frames.len() as u64;
         Ok(offset)
+    }
+
+    /// Replaces the log at `path` by `entries`, all or nothing: they are written to a fresh
+    /// file beside it and made durable, which then takes the log's place (a crash leaves
+    /// either the old log or the new one, never a mix). Returns the new log, open to append.
+    pub fn rewrite(path: &Path, entries: &[Vec<u8>]) -> Result<OpLog, OpLogError> {
+        let io_err = |source| OpLogError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let fresh = path.with_extension("log.rewrite");
+        match std::fs::remove_file(&fresh) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(io_err(e)),
+            _ => {}
+        }
+        let (mut log, _, _) = OpLog::open(&fresh)?;
+        log.append_batch(entries)?;
+        std::fs::rename(&fresh, path).map_err(io_err)?;
+        if let Some(dir) = path.parent() {
+            File::open(dir).and_then(|d| d.sync_all()).map_err(io_err)?;
+        }
+        log.path = path.to_owned();
+        Ok(log)
     }
 
     /// Bytes of intact log.
@@ -217,6 +242,28 @@ mod tests {
     }
 
     #[test]
+    fn a_rewrite_replaces_the_whole_log_and_appends_after_it() {
+        let dir = temp_dir("rewrite");
+        let path = dir.join("s.log");
+        let (mut log, _, _) = OpLog::open(&path).unwrap();
+        log.append(b"one").unwrap();
+        log.append(b"two").unwrap();
+        // A rewrite that a crash interrupted earlier left its file behind: it is started afresh.
+        std::fs::write(dir.join("s.log.rewrite"), b"stale half").unwrap();
+        let mut log = OpLog::rewrite(&path, &[b"one".to_vec(), b"TWO".to_vec()]).unwrap();
+        log.append(b"three").unwrap();
+        drop(log);
+        let (_, entries, rec) = OpLog::open(&path).unwrap();
+        assert_eq!(
+            entries,
+            vec![b"one".to_vec(), b"TWO".to_vec(), b"three".to_vec()]
+        );
+        assert_eq!(rec, Recovery::default());
+        assert!(!dir.join("s.log.rewrite").exists());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn a_torn_tail_is_cut_and_earlier_entries_kept() {
         let path = temp_dir("torn").join("s.log");
         let (mut log, _, _) = OpLog::open(&path).unwrap();
@@ -224,7 +271,7 @@ mod tests {
         log.append(b"torn away").unwrap();
         drop(log);
         let full = std::fs::metadata(&path).unwrap().len();
-        let f = OpenOptions::new().write(true).open(&path).unwrap();
+        let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
         f.set_len(full - 3).unwrap();
         let (mut log, entries, rec) = OpLog::open(&path).unwrap();
         assert_eq!(entries, vec![b"kept".to_vec()]);

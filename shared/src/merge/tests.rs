@@ -394,9 +394,75 @@ fn missing_predecessors_are_held_back_then_released_in_order() {
         Ok(ApplyOutcome::Applied { released: 2 })
     );
     assert_eq!(r.held_count(), 0);
+    assert_eq!(r.held_bytes(), 0, "released operations no longer count");
     assert_eq!(r.version_vector().get(&dev(1)), 3);
     assert_eq!(r.tasks()[0].priority, Priority::High);
     assert_eq!(r.apply(c), Ok(ApplyOutcome::Duplicate));
+}
+
+#[test]
+fn held_operations_are_bounded_in_bytes_too() {
+    let c = create_task(id(1, 1), 10, "Úkol");
+    let mut r = Replica::new(SPACE);
+    let mut expected = 0;
+    for seq in 2..12 {
+        let e = edit(
+            id(1, seq),
+            10 + seq,
+            c.record,
+            RecordKind::Task,
+            vec![Change::Comment {
+                text: "x".repeat(1_000),
+            }],
+        );
+        expected += e.encode().unwrap().len();
+        assert_eq!(r.apply(e), Ok(ApplyOutcome::HeldBack));
+    }
+    assert_eq!(r.held_bytes(), expected);
+    assert!(expected > 10_000 && MAX_HELD_BYTES < MAX_HELD * crate::op::MAX_OP_BYTES);
+    assert_eq!(r.apply(c), Ok(ApplyOutcome::Applied { released: 10 }));
+    assert_eq!(r.held_bytes(), 0);
+}
+
+#[test]
+fn a_refused_operation_takes_its_place_so_later_ones_are_not_held_back_forever() {
+    let c = create_task(id(1, 1), 10, "Úkol");
+    // Operation 2 of device 1 was refused for good (say, its author may not write then).
+    let refused = id(1, 2);
+    let later = edit(
+        id(1, 3),
+        12,
+        c.record,
+        RecordKind::Task,
+        vec![set(FieldValue::Priority(Priority::High), &[])],
+    );
+    // Delivered in any order, the later edit waits only until the refused one's place is
+    // taken, and the refused one changes nothing.
+    let mut a = Replica::new(SPACE);
+    assert_eq!(a.apply(later.clone()), Ok(ApplyOutcome::HeldBack));
+    assert_eq!(a.void(refused), Ok(ApplyOutcome::HeldBack));
+    assert_eq!(
+        a.apply(c.clone()),
+        Ok(ApplyOutcome::Applied { released: 2 })
+    );
+    let mut b = Replica::new(SPACE);
+    b.apply(c.clone()).unwrap();
+    assert_eq!(b.apply(later.clone()), Ok(ApplyOutcome::HeldBack));
+    assert_eq!(b.void(refused), Ok(ApplyOutcome::Applied { released: 1 }));
+    assert_eq!(b.void(refused), Ok(ApplyOutcome::Duplicate));
+    for r in [&a, &b] {
+        assert_eq!(r.held_count(), 0);
+        assert_eq!(r.version_vector().get(&dev(1)), 3);
+        assert_eq!(r.tasks()[0].priority, Priority::High);
+    }
+    assert_eq!(a.state_hash(), b.state_hash());
+    // Without the void, the later edit would wait for ever.
+    let mut stuck = Replica::new(SPACE);
+    stuck.apply(c).unwrap();
+    stuck.apply(later).unwrap();
+    assert_eq!(stuck.held_count(), 1);
+    assert_eq!(stuck.tasks()[0].priority, Priority::Normal);
+    assert!(Replica::new(SPACE).void(id(1, 0)).is_err());
 }
 
 #[test]

@@ -85,3 +85,109 @@ fn desktop_app_loads_the_built_ui() {
     );
     assert!(status.success(), "exit {status}; stderr: {stderr}");
 }
+
+/// The workspace root (the tests crate lives in `tests/`).
+fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_owned()
+}
+
+/// Property 8 of issue 13: the window runs under a strict content security policy. Scripts
+/// come from the app itself only (plus WebAssembly compilation, which the Yew UI needs): no
+/// inline or evaluated script, no remote origin; styles from the app's own stylesheet only;
+/// the webview talks to nothing but Tauri's IPC. Cheap: reads the config and the UI sources;
+/// `desktop_app_loads_the_built_ui` and the e2e tests show the UI still runs under it.
+#[test]
+fn the_desktop_app_has_a_strict_content_security_policy() {
+    let root = workspace_root();
+    let text = std::fs::read_to_string(root.join("tauri.conf.json")).expect("tauri.conf.json");
+    let conf: serde_json::Value = serde_json::from_str(&text).expect("tauri.conf.json is JSON");
+    let security = &conf["app"]["security"];
+    assert!(
+        security["dangerousDisableAssetCspModification"].is_null()
+            || security["dangerousDisableAssetCspModification"] == false,
+        "Tauri must keep adding its hashes and nonces"
+    );
+    let csp = security["csp"]
+        .as_object()
+        .unwrap_or_else(|| panic!("app.security.csp must be a policy, not {}", security["csp"]));
+    let sources = |directive: &str| -> Vec<String> {
+        let value = csp
+            .get(directive)
+            .unwrap_or_else(|| panic!("the policy must name {directive}"));
+        let words: Vec<String> = match value {
+            serde_json::Value::String(s) => s.split_whitespace().map(str::to_owned).collect(),
+            serde_json::Value::Array(list) => list
+                .iter()
+                .map(|v| v.as_str().expect("a source is a string").to_owned())
+                .collect(),
+            other => panic!("{directive} is {other}"),
+        };
+        assert!(!words.is_empty(), "{directive} is empty");
+        words
+    };
+    let only = |directive: &str, allowed: &[&str]| {
+        for source in sources(directive) {
+            assert!(
+                allowed.contains(&source.as_str()),
+                "{directive} allows {source}: only {allowed:?} may be there (no 'unsafe-inline', 'unsafe-eval', remote origin or wildcard)"
+            );
+        }
+    };
+    only("default-src", &["'self'"]);
+    only("script-src", &["'self'", "'wasm-unsafe-eval'"]);
+    only("style-src", &["'self'"]);
+    // 'self': the UI fetches its own .wasm; ipc: and http://ipc.localhost: Tauri's IPC.
+    only("connect-src", &["'self'", "ipc:", "http://ipc.localhost"]);
+    only("object-src", &["'none'"]);
+    only("base-uri", &["'none'"]);
+    for (directive, value) in csp {
+        let text = value.to_string();
+        for banned in ["'unsafe-inline'", "'unsafe-eval'", "https:", "http:*", "*"] {
+            assert!(
+                !text.split(['"', ' ', ',', '[', ']']).any(|w| w == banned),
+                "{directive} allows {banned}"
+            );
+        }
+    }
+
+    // What the policy would block must not be in the UI: an inline script (a file instead),
+    // an inline style attribute (a class instead).
+    let index = std::fs::read_to_string(root.join("ui/index.html")).expect("ui/index.html");
+    for tag in index.split("<script").skip(1) {
+        let open = tag.split('>').next().unwrap_or_default();
+        assert!(
+            open.contains("src="),
+            "ui/index.html has an inline script; the policy blocks it: move it to a file"
+        );
+    }
+    assert!(
+        !index.contains("style="),
+        "ui/index.html has an inline style"
+    );
+    let mut sources_rs = Vec::new();
+    let mut dirs = vec![root.join("ui/src")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("ui/src is readable") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                sources_rs.push(path);
+            }
+        }
+    }
+    assert!(!sources_rs.is_empty(), "no UI sources found");
+    for path in sources_rs {
+        let code = std::fs::read_to_string(&path).expect("a UI source");
+        for inline in ["set_attribute(\"style\"", " style=", "style={"] {
+            assert!(
+                !code.contains(inline),
+                "{} sets an inline style ({inline}); style-src 'self' blocks it: use a class",
+                path.display()
+            );
+        }
+    }
+}

@@ -157,6 +157,65 @@ fn kill_9_while_writing_loses_no_acknowledged_write_and_reuses_no_nonce() {
     assert!(envelopes >= acknowledged.len());
 }
 
+/// Copies `from` into a new dir `to` (a backup, or a VM snapshot of the disk).
+fn copy_dir(from: &Path, to: &Path) {
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .expect("cp runs");
+    assert!(status.success());
+}
+
+#[test]
+fn a_data_dir_restored_from_an_older_copy_reuses_no_nonce() {
+    let (dir, space) = fresh("restore");
+    let add = |at: &Path, title: &str| {
+        ok(at, &["task", "add", "--space", &space, "--title", title]);
+    };
+    add(dir.path(), "Před zálohou");
+    let backup = TempDir::new("restore-backup");
+    let copy = backup.path().join("data");
+    copy_dir(dir.path(), &copy);
+    // The laptop goes on, and writes.
+    add(dir.path(), "Po záloze 1");
+    add(dir.path(), "Po záloze 2");
+    let mut used = BTreeSet::new();
+    for log in log_files(dir.path()) {
+        for bytes in OpLog::read_intact_prefix(&log).expect("log readable") {
+            used.insert(bytes);
+        }
+    }
+    // Later the old copy is put back (the disk failed), and the person writes again: the same
+    // operation ids as the lost writes, but never the same (key, nonce) pair for other content.
+    std::thread::sleep(Duration::from_millis(2_100));
+    add(&copy, "Po obnovení");
+    let mut nonces = std::collections::BTreeMap::new();
+    let mut restored = BTreeSet::new();
+    for log in log_files(&copy) {
+        for bytes in OpLog::read_intact_prefix(&log).expect("log readable") {
+            restored.insert(bytes);
+        }
+    }
+    for bytes in used.iter().chain(restored.difference(&used)) {
+        let envelope = Envelope::decode(bytes).expect("stored envelope decodes");
+        if let Some(other) = nonces.insert(nonce_of(&envelope), bytes.clone()) {
+            panic!(
+                "nonce {:?} used for two envelopes ({} and {} bytes)",
+                nonce_of(&envelope),
+                other.len(),
+                bytes.len()
+            );
+        }
+    }
+    assert_eq!(
+        nonces.len(),
+        used.len() + 1,
+        "one new envelope after the restore"
+    );
+}
+
 fn forms_of(marker: &str) -> Vec<(String, Vec<u8>)> {
     use base64::Engine;
     let mut forms = vec![("raw".to_owned(), marker.as_bytes().to_vec())];
@@ -987,4 +1046,474 @@ fn krizlink_data_dir_is_honoured_and_data_dir_wins() {
         xdg.join("krizlink").join("keystore.krz").exists(),
         "without KRIZLINK_DATA_DIR: $XDG_DATA_HOME/krizlink"
     );
+}
+
+// ---- Local hardening (issue 13, property 8) ----
+
+/// Mode bits of a path itself (a link is not followed).
+fn mode_of(path: &Path) -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .mode()
+        & 0o7777
+}
+
+/// `krizlink-node` run through `sh` with umask 000, so nothing it creates is private by
+/// accident of the caller's umask.
+fn node_umask_000(dir: &Path, args: &[&str]) -> Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg("umask 000; exec \"$0\" \"$@\"")
+        .arg(workspace_bin("krizlink-node"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env("KRIZLINK_PASSPHRASE", PASS)
+        .output()
+        .expect("sh runs krizlink-node")
+}
+
+/// A `serve` started through `sh` with umask 000; the control socket is up once the first two
+/// lines (peer id, address) are printed. Stopped with SIGTERM.
+struct Served(std::process::Child);
+
+impl Served {
+    fn start(dir: &Path) -> Served {
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg("umask 000; exec \"$0\" \"$@\"")
+            .arg(workspace_bin("krizlink-node"))
+            .arg("--data-dir")
+            .arg(dir)
+            .args(["serve", "--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns"])
+            .env("KRIZLINK_PASSPHRASE", PASS)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("serve starts");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        for _ in 0..2 {
+            lines.next().expect("a line from serve").expect("utf-8");
+        }
+        Served(child)
+    }
+
+    fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let status = self.0.wait().expect("serve exits");
+        assert!(status.success(), "serve stops cleanly: {status}");
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Every file (sled's too) 0600 and every directory 0700, however the data dir came to be and
+/// whatever the umask of whoever started the node.
+#[test]
+fn data_dir_and_files_are_private_from_creation() {
+    let root = TempDir::new("private-modes");
+    let dir = root.path().join("data");
+    let out = node_umask_000(&dir, &["init", "--name", "Jana Nováková"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let space =
+        String::from_utf8_lossy(&node_umask_000(&dir, &["space", "create", "Krizový štáb"]).stdout)
+            .trim()
+            .to_owned();
+    let out = node_umask_000(
+        &dir,
+        &["task", "add", "--space", &space, "--title", "Pytle"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(mode_of(&dir), 0o700, "the data dir");
+    // While a peer serves: the socket lives in the private data dir and is itself 0600.
+    let served = Served::start(&dir);
+    assert_eq!(mode_of(&dir.join("control.sock")), 0o600);
+    let out = node_umask_000(
+        &dir,
+        &["task", "add", "--space", &space, "--title", "Písek"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    served.stop();
+    // The audit log's set-aside copy and the damaged-state copy are made by renames of private
+    // files; a damaged audit log exercises it.
+    let audit = dir.join("audit.log");
+    let mut text = std::fs::read(&audit).expect("audit log");
+    text.extend_from_slice(b"\xff not an entry\n");
+    std::fs::write(&audit, text).expect("damage the audit log");
+    let out = node_umask_000(&dir, &["space", "list"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let (mut files, mut dirs) = (Vec::new(), vec![dir.clone()]);
+    let mut todo = vec![dir.clone()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).expect("readable dir") {
+            let path = entry.expect("entry").path();
+            let kind = std::fs::symlink_metadata(&path).expect("meta").file_type();
+            if kind.is_dir() {
+                todo.push(path.clone());
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    let sled_files = files
+        .iter()
+        .filter(|p| p.starts_with(dir.join("state")))
+        .count();
+    assert!(sled_files > 0, "sled's files are checked too");
+    assert!(files
+        .iter()
+        .any(|p| p.to_string_lossy().contains("audit.log.damaged-")));
+    for path in &files {
+        assert_eq!(mode_of(path), 0o600, "{} is not private", path.display());
+    }
+    for d in &dirs {
+        assert_eq!(mode_of(d), 0o700, "{} is not private", d.display());
+    }
+
+    // A data dir of ours that others can read (copied, or chmod'ed by hand) is tightened, and
+    // the person is told; one made by hand before `init` is private from the start.
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let out = node(&dir, &["space", "list"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("now private (700)"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(mode_of(&dir), 0o700);
+    let by_hand = root.path().join("by-hand");
+    std::fs::create_dir(&by_hand).expect("mkdir");
+    std::fs::set_permissions(
+        &by_hand,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
+    ok(&by_hand, &["init", "--name", "Petr"]);
+    assert_eq!(mode_of(&by_hand), 0o700);
+}
+
+/// A link planted in the data dir in place of one of its files is never followed: the op log,
+/// the keystore, sled's directory, the control socket, a temp file and the data dir itself.
+#[test]
+fn a_planted_symlink_in_the_data_dir_is_refused_not_followed() {
+    use std::os::unix::fs::symlink;
+    let (dir, space) = fresh("planted-links");
+    let dir = dir.path();
+    let root = TempDir::new("planted-links-outside");
+    let outside = root.path().join("outside.txt");
+    let untouched = b"soubor mimo datovy adresar\n".to_vec();
+    std::fs::write(&outside, &untouched).expect("outside file");
+    let refused = |out: &Output, what: &str| {
+        assert!(!out.status.success(), "{what}: followed the link");
+        let err = stderr(out);
+        assert_eq!(err.lines().count(), 1, "{what}: one line: {err}");
+        assert!(err.contains("symbolic link"), "{what}: {err}");
+    };
+
+    // The op log: reading and writing refused; the file it points to is not touched.
+    let log = log_files(dir).pop().expect("an op log");
+    let saved = root.path().join("saved.log");
+    std::fs::rename(&log, &saved).expect("move the log");
+    symlink(&outside, &log).expect("plant");
+    refused(
+        &node(dir, &["task", "list", "--space", &space]),
+        "op log read",
+    );
+    refused(
+        &node(dir, &["task", "add", "--space", &space, "--title", "X"]),
+        "op log write",
+    );
+    assert!(stderr(&node(dir, &["space", "list"])).contains(&log.display().to_string()));
+    assert_eq!(std::fs::read(&outside).expect("outside"), untouched);
+    std::fs::remove_file(&log).expect("unplant");
+    std::fs::rename(&saved, &log).expect("restore");
+
+    // The keystore: a link to a (valid) copy elsewhere is refused.
+    let keystore = dir.join("keystore.krz");
+    let copy = root.path().join("keystore-copy.krz");
+    std::fs::rename(&keystore, &copy).expect("move the keystore");
+    symlink(&copy, &keystore).expect("plant");
+    refused(&node(dir, &["space", "list"]), "keystore");
+    std::fs::remove_file(&keystore).expect("unplant");
+    std::fs::rename(&copy, &keystore).expect("restore");
+
+    // sled's directory: a link to a directory elsewhere is refused, nothing is written there.
+    let state = dir.join("state");
+    let elsewhere = root.path().join("elsewhere");
+    std::fs::rename(&state, &elsewhere).expect("move state");
+    symlink(&elsewhere, &state).expect("plant");
+    refused(&node(dir, &["space", "list"]), "sled dir");
+    std::fs::remove_file(&state).expect("unplant");
+    std::fs::rename(&elsewhere, &state).expect("restore");
+    // ... and a link planted inside it (sled opens its own files, it would follow one).
+    let conf = state.join("conf");
+    let saved_conf = root.path().join("conf");
+    std::fs::rename(&conf, &saved_conf).expect("move sled's conf");
+    symlink(&outside, &conf).expect("plant");
+    refused(&node(dir, &["space", "list"]), "a file in sled's dir");
+    std::fs::remove_file(&conf).expect("unplant");
+    std::fs::rename(&saved_conf, &conf).expect("restore");
+
+    // A stale temp file replaced by a link: the write goes to a new private file, not through.
+    symlink(&outside, dir.join(".session.tmp")).expect("plant");
+    ok(
+        dir,
+        &["task", "add", "--space", &space, "--title", "Po odkazu"],
+    );
+    assert_eq!(std::fs::read(&outside).expect("outside"), untouched);
+
+    // The audit log: set aside as damage (the link itself, never its target), a new chain.
+    let audit = dir.join("audit.log");
+    std::fs::remove_file(&audit).expect("remove the audit log");
+    symlink(&outside, &audit).expect("plant");
+    let out = node(dir, &["space", "list"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("symbolic link"), "{}", stderr(&out));
+    assert!(!std::fs::symlink_metadata(&audit)
+        .expect("a new audit log")
+        .file_type()
+        .is_symlink());
+    assert_eq!(std::fs::read(&outside).expect("outside"), untouched);
+
+    // The control socket: a planted link to someone else's socket gets no command (and so no
+    // new passphrase, no imported text).
+    let trap_path = root.path().join("trap.sock");
+    let trap = std::os::unix::net::UnixListener::bind(&trap_path).expect("a trap socket");
+    trap.set_nonblocking(true).expect("nonblocking");
+    symlink(&trap_path, dir.join("control.sock")).expect("plant");
+    refused(&node(dir, &["space", "list"]), "control socket");
+    assert!(
+        trap.accept().is_err(),
+        "the planted socket got a connection"
+    );
+    std::fs::remove_file(dir.join("control.sock")).expect("unplant");
+
+    // The data dir itself given as a link: refused with a clear line.
+    let link = root.path().join("data-link");
+    symlink(dir, &link).expect("plant");
+    refused(&node(&link, &["space", "list"]), "data dir");
+    ok(dir, &["task", "list", "--space", &space]);
+}
+
+/// The control socket exists only inside the data dir, which is private before `serve` binds
+/// it, so there is no moment at which another user could connect; and a connection from
+/// another user is refused by the serving peer, as a socket served by another user is by the
+/// client. The second half needs root (to run a node as `nobody`).
+#[test]
+fn the_control_socket_is_private_from_bind_and_serves_only_its_owner() {
+    let (dir, space) = fresh("socket-private");
+    let dir = dir.path();
+    assert_eq!(mode_of(dir), 0o700, "private before serve binds");
+    assert!(std::fs::symlink_metadata(dir.join("control.sock")).is_err());
+    let served = Served::start(dir);
+    assert_eq!(mode_of(dir), 0o700);
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::symlink_metadata(dir.join("control.sock"))
+        .expect("the socket is in the data dir")
+        .file_type()
+        .is_socket());
+    ok(
+        dir,
+        &["task", "add", "--space", &space, "--title", "Přes socket"],
+    );
+    served.stop();
+
+    // Who we are: /proc/self is owned by our effective uid.
+    let me =
+        std::os::unix::fs::MetadataExt::uid(&std::fs::metadata("/proc/self").expect("/proc/self"));
+    if me != 0 {
+        eprintln!("skipping the other-user half: it needs root to run a node as nobody");
+        return;
+    }
+    const NOBODY: u32 = 65534;
+    let root = TempDir::new("socket-other-user");
+    std::os::unix::fs::chown(root.path(), Some(NOBODY), Some(NOBODY)).expect("chown");
+    let theirs = root.path().join("data");
+    let as_nobody = |args: &[&str]| {
+        use std::os::unix::process::CommandExt;
+        Command::new(workspace_bin("krizlink-node"))
+            .uid(NOBODY)
+            .gid(NOBODY)
+            .arg("--data-dir")
+            .arg(&theirs)
+            .args(args)
+            .env("KRIZLINK_PASSPHRASE", PASS)
+            .env("HOME", root.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("krizlink-node as nobody")
+    };
+    let init = as_nobody(&["init", "--name", "Cizí"])
+        .wait_with_output()
+        .expect("init");
+    assert!(init.status.success(), "init as nobody");
+    let mut their_serve = as_nobody(&["serve", "--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns"]);
+    let mut lines = BufReader::new(their_serve.stdout.take().expect("stdout")).lines();
+    for _ in 0..2 {
+        lines.next().expect("a line from serve").expect("utf-8");
+    }
+    // Root can reach the socket file, but the serving peer refuses it.
+    let mut raw = std::os::unix::net::UnixStream::connect(theirs.join("control.sock"))
+        .expect("root reaches the socket file");
+    // The peer may answer and close before reading: a failed send is fine, the reply counts.
+    let _ = raw.write_all(br#"{"args":["space","create","Vetrelec"],"stdin":""}"#);
+    let _ = raw.shutdown(std::net::Shutdown::Write);
+    let mut reply = String::new();
+    std::io::Read::read_to_string(&mut raw, &mut reply).expect("reply");
+    assert!(reply.contains("serves only its owner"), "{reply}");
+    // The CLI, as root, refuses to hand its command to a peer of another user.
+    let out = node(&theirs, &["space", "list"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("served by another user"),
+        "{}",
+        stderr(&out)
+    );
+    let list = as_nobody(&["space", "list"])
+        .wait_with_output()
+        .expect("list");
+    assert!(
+        String::from_utf8_lossy(&list.stdout).trim().is_empty(),
+        "no space was created by the refused connection"
+    );
+    let _ = Command::new("kill")
+        .args(["-TERM", &their_serve.id().to_string()])
+        .status();
+    let _ = their_serve.wait();
+}
+
+/// A command forwarded to a serving peer never prompts on the serving process's terminal (it
+/// would hang the peer for every client, and the person at that terminal would be asked for a
+/// passphrase they did not choose): the client asks where its person is, or says how to give
+/// it. The serving peer runs in a real terminal here (`script` gives it one).
+#[test]
+fn a_forwarded_command_never_prompts_on_the_serving_terminal() {
+    let (dir, space) = fresh("forwarded-prompt");
+    let dir = dir.path();
+    let command = format!(
+        "exec '{}' --data-dir '{}' serve --listen /ip4/127.0.0.1/tcp/0 --no-mdns",
+        workspace_bin("krizlink-node").display(),
+        dir.display()
+    );
+    let mut terminal = Command::new("script")
+        .args(["-q", "-f", "-e", "-c", &command, "/dev/null"])
+        .env("KRIZLINK_PASSPHRASE", PASS)
+        .env_remove("KRIZLINK_NEW_PASSPHRASE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("script (util-linux) runs the peer in a terminal");
+    let mut keys = terminal.stdin.take().expect("the terminal's keyboard");
+    let screen_out = terminal.stdout.take().expect("the terminal's screen");
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        let mut screen_out = screen_out;
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = std::io::Read::read(&mut screen_out, &mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut screen = Vec::new();
+    let start = Instant::now();
+    while !dir.join("control.sock").exists() || String::from_utf8_lossy(&screen).lines().count() < 2
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "serve did not start"
+        );
+        if let Ok(chunk) = rx.recv_timeout(Duration::from_millis(100)) {
+            screen.extend(chunk);
+        }
+    }
+
+    // No new passphrase given and no terminal here: a clear error at once, nothing asked there.
+    let mut client = Command::new(workspace_bin("krizlink-node"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["passphrase", "change"])
+        .env("KRIZLINK_PASSPHRASE", PASS)
+        .env_remove("KRIZLINK_NEW_PASSPHRASE")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("client");
+    let start = Instant::now();
+    let answered = loop {
+        match client.try_wait().expect("client") {
+            Some(_) => break true,
+            None if start.elapsed() > Duration::from_secs(15) => break false,
+            None => std::thread::sleep(Duration::from_millis(50)),
+        }
+    };
+    while let Ok(chunk) = rx.recv_timeout(Duration::from_millis(300)) {
+        screen.extend(chunk);
+    }
+    let shown = String::from_utf8_lossy(&screen).to_lowercase();
+    if !answered {
+        let _ = client.kill();
+    }
+    let out = client.wait_with_output().expect("client output");
+    assert!(
+        answered,
+        "the forwarded command hung; the serving terminal shows: {shown}"
+    );
+    assert!(
+        !shown.contains("heslo") && !shown.contains("passphrase"),
+        "the serving peer prompted on its terminal: {shown}"
+    );
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("KRIZLINK_NEW_PASSPHRASE"), "{err}");
+
+    // Given by the client, the new passphrase is the client's, not the serving peer's.
+    let out = Command::new(workspace_bin("krizlink-node"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["passphrase", "change"])
+        .env("KRIZLINK_NEW_PASSPHRASE", "nove-heslo-klienta")
+        .stdin(Stdio::null())
+        .output()
+        .expect("client");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "passphrase changed"
+    );
+
+    // Ctrl-C on the serving terminal stops the peer cleanly.
+    keys.write_all(b"\x03").expect("Ctrl-C");
+    let start = Instant::now();
+    while terminal.try_wait().expect("script").is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "serve did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(node(dir, &["space", "list"]).status.code(), Some(3));
+    let out = Command::new(workspace_bin("krizlink-node"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["task", "list", "--space", &space])
+        .env("KRIZLINK_PASSPHRASE", "nove-heslo-klienta")
+        .output()
+        .expect("node");
+    assert!(out.status.success(), "{}", stderr(&out));
 }

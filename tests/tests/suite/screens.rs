@@ -282,8 +282,27 @@ fn e2e_screenshot_of_every_main_screen_light_and_dark() {
             }
             d.shot(&format!("{name}-{theme}"));
         }
+        // The projector mode scales the whole page through a class on <html> (the content
+        // security policy refuses inline style attributes): the root font grows by half.
+        let root_px = |s: &krizlink_tests::webdriver::Session| -> f64 {
+            let size = s
+                .execute(
+                    "return getComputedStyle(document.documentElement).fontSize;",
+                    json!([]),
+                )
+                .unwrap();
+            size.as_str()
+                .and_then(|t| t.trim_end_matches("px").parse().ok())
+                .unwrap_or_else(|| panic!("a font size in px: {size}"))
+        };
+        let normal = root_px(&s);
         s.click("#board-mode").unwrap();
         s.wait("main.board-main", SHORT).unwrap();
+        let projected = root_px(&s);
+        assert!(
+            (projected - normal * 1.5).abs() < 0.5,
+            "the projector mode scales the page: {normal} px -> {projected} px"
+        );
         d.shot(&format!("projector-{theme}"));
         s.execute(
             "document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', code: 'Escape', bubbles: true}));",

@@ -1032,3 +1032,87 @@ fn a_damaged_op_log_is_reported_once_not_on_every_batch() {
     b_serving.stop();
     a_serving.stop();
 }
+
+/// A laptop whose clock ran a month ahead (faketime) wrote a task offline; then its clock was
+/// put right and it wrote another. It is told at once, its staff get both tasks within
+/// seconds, and nobody's clock is dragged into the future.
+#[test]
+fn a_laptop_whose_clock_ran_a_month_ahead_is_not_cut_off_from_its_staff() {
+    let root = TempDir::new("sync-clock-ahead");
+    let (a, space, a_serving) = founder(&root, "Alena");
+    let b = joined(&root, "Bedřich", &a, &space, "member");
+    let ahead = Command::new("faketime")
+        .args(["-f", "+30d"])
+        .arg(workspace_bin("krizlink-node"))
+        .arg("--data-dir")
+        .arg(&b)
+        .args([
+            "task",
+            "add",
+            "--space",
+            &space,
+            "--title",
+            "Psáno s hodinami napřed",
+        ])
+        .env("KRIZLINK_PASSPHRASE", PASS)
+        .output()
+        .expect("faketime runs (scripts/setup.sh installs it)");
+    assert!(
+        ahead.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ahead.stderr)
+    );
+    // The clock is right again: the next write says what happened and goes out as usual.
+    let out = node(
+        &b,
+        &[
+            "task",
+            "add",
+            "--space",
+            &space,
+            "--title",
+            "Psáno se správnými hodinami",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let told = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        told.contains("Hodiny tohoto počítače šly napřed (o 30 d)") && told.contains("1 zápis"),
+        "the person is told at once: {told}"
+    );
+    let b_serving = serve(&b, &["--peer", &a_serving.addr]);
+    wait_until(
+        "both tasks reach the staff",
+        Duration::from_secs(15),
+        || task_titles(&a, &space).len() == 2,
+    );
+    wait_until("nothing unsent on B", Duration::from_secs(15), || {
+        json(&b, &["status", "--json"])["spaces"][0]["unsent"] == 0
+    });
+    // Nobody's clock is in the future: A's next task is stamped now, not in a month.
+    ok(
+        &a,
+        &["task", "add", "--space", &space, "--title", "Psáno u štábu"],
+    );
+    let tasks = json(&a, &["task", "list", "--space", &space, "--json"]);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    let tomorrow = krizlink_core::Timestamp(now + 24 * 3600 * 1000)
+        .to_datetime()
+        .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .expect("a time");
+    for t in tasks.as_array().expect("array") {
+        let created = t["created_at"].as_str().unwrap_or("~");
+        assert!(created < tomorrow.as_str(), "stamped in the future: {t}");
+    }
+    let audit = std::fs::read_to_string(b.join("audit.log")).expect("B's audit log");
+    assert!(audit.contains("\"event\":\"writes_restamped\""), "audited");
+    b_serving.stop();
+    a_serving.stop();
+}

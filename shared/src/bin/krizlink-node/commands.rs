@@ -2,9 +2,7 @@
 //! `serve` and a network `join` (which `main` and `serve` start themselves); the record
 //! commands are in `records`, `status` in `status`.
 
-use std::io::IsTerminal;
-
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use serde_json::{json, Value};
 
 use krizlink_core::engine::audit::ExportFormat;
@@ -113,33 +111,11 @@ pub(crate) fn dispatch(
             }
             (None, None) => bail!("give an invite code (join CODE --offline) or --welcome CODE"),
         },
-        Command::Passphrase(PassphraseCmd::Change {
-            new_passphrase_file,
-        }) => {
-            let new = match (
-                new_passphrase_file,
-                std::env::var("KRIZLINK_NEW_PASSPHRASE"),
-            ) {
-                (Some(path), _) => std::fs::read_to_string(&path)
-                    .with_context(|| format!("cannot read passphrase file {}", path.display()))?
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .to_owned(),
-                (None, Ok(p)) => p,
-                (None, Err(_)) => {
-                    if !std::io::stdin().is_terminal() {
-                        bail!("no new passphrase: set KRIZLINK_NEW_PASSPHRASE, use --new-passphrase-file, or run in a terminal");
-                    }
-                    let p = rpassword::prompt_password("Nové heslo / new passphrase: ")
-                        .context("cannot read the passphrase")?;
-                    let again = rpassword::prompt_password("Znovu / again: ")
-                        .context("cannot read the passphrase")?;
-                    if again != p {
-                        bail!("the two passphrases differ");
-                    }
-                    p
-                }
+        Command::Passphrase(PassphraseCmd::Change { .. }) => {
+            // Asked where the person is (`secret`), before: never read or prompted for here,
+            // where a serving peer may run this command for a client.
+            let Some(new) = io.new_passphrase.take() else {
+                bail!("no new passphrase came with the command: set KRIZLINK_NEW_PASSPHRASE, use --new-passphrase-file, or run in a terminal");
             };
             if new.chars().count() < 8 {
                 bail!("the passphrase must have at least 8 characters");

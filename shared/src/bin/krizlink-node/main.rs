@@ -8,8 +8,9 @@
 //! socket, network joins) → `commands` (one parsed command on an open node) → `records` (the
 //! per-kind record commands, through the engine's write path) and `status` → `json` (list
 //! output) → `parse` (ids, times, enumerations) → `output` (output, exit codes) and `args`
-//! (the clap types). This file reads the command line, finds the data dir and the passphrase,
-//! and hands the command to a serving peer or runs it here.
+//! (the clap types); `secret` asks for passphrases, only here, never in a serving peer. This
+//! file reads the command line, finds the data dir and the passphrase, and hands the command to
+//! a serving peer or runs it here.
 
 mod args;
 mod commands;
@@ -17,11 +18,10 @@ mod json;
 mod output;
 mod parse;
 mod records;
+mod secret;
 mod serve;
 mod status;
 
-use std::io::IsTerminal;
-use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
@@ -31,11 +31,13 @@ use krizlink_core::engine::default_data_dir;
 use krizlink_core::engine::keystore::KdfParams;
 use krizlink_core::engine::node::Node;
 
-use args::{Cli, Command, TaskCmd};
+use args::{Cli, Command, PassphraseCmd};
 use commands::dispatch;
 use output::{exit_code, one_line, Forwarded, Io, EXIT_USAGE};
 
 fn main() -> ExitCode {
+    // Before any thread exists: files sled creates in the data dir are private too.
+    krizlink_core::engine::private::restrict_umask();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -60,32 +62,6 @@ fn main() -> ExitCode {
     }
 }
 
-fn passphrase(file: Option<&Path>, confirm: bool) -> Result<String> {
-    if let Some(path) = file {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read passphrase file {}", path.display()))?;
-        return Ok(text.lines().next().unwrap_or("").to_owned());
-    }
-    if let Ok(p) = std::env::var("KRIZLINK_PASSPHRASE") {
-        return Ok(p);
-    }
-    if !std::io::stdin().is_terminal() {
-        bail!(
-            "no passphrase: set KRIZLINK_PASSPHRASE, use --passphrase-file, or run in a terminal"
-        );
-    }
-    let p =
-        rpassword::prompt_password("Heslo / passphrase: ").context("cannot read the passphrase")?;
-    if confirm {
-        let again =
-            rpassword::prompt_password("Znovu / again: ").context("cannot read the passphrase")?;
-        if again != p {
-            bail!("the two passphrases differ");
-        }
-    }
-    Ok(p)
-}
-
 fn run(cli: Cli, args: Vec<String>) -> Result<()> {
     let dir = match cli.data_dir.clone() {
         Some(d) => d,
@@ -93,8 +69,7 @@ fn run(cli: Cli, args: Vec<String>) -> Result<()> {
     };
     let pass_file = cli.passphrase_file.as_deref();
     if !matches!(cli.command, Command::Init { .. } | Command::Serve { .. }) {
-        let with_stdin = matches!(cli.command, Command::Task(TaskCmd::Import { .. }));
-        if let Some(code) = serve::forward(&dir, &args, with_stdin)? {
+        if let Some(code) = serve::forward(&dir, &args, &cli.command)? {
             return if code == 0 {
                 Ok(())
             } else {
@@ -106,7 +81,7 @@ fn run(cli: Cli, args: Vec<String>) -> Result<()> {
         if name.trim().is_empty() {
             bail!("the name must not be empty");
         }
-        let pass = passphrase(pass_file, true)?;
+        let pass = secret::passphrase(pass_file, true)?;
         if pass.chars().count() < 8 {
             bail!("the passphrase must have at least 8 characters");
         }
@@ -115,7 +90,7 @@ fn run(cli: Cli, args: Vec<String>) -> Result<()> {
         node.close()?;
         return Ok(());
     }
-    let pass = passphrase(pass_file, false)?;
+    let pass = secret::passphrase(pass_file, false)?;
     let mut node = Node::open(&dir, &pass)?;
     for (space, reason) in node.damaged_spaces() {
         eprintln!("krizlink-node: warning: space {space} is read-only: {reason}");
@@ -138,6 +113,12 @@ fn run(cli: Cli, args: Vec<String>) -> Result<()> {
         } => serve::join_once(&mut node, &code, &peer),
         command => {
             let mut io = Io::terminal();
+            if let Command::Passphrase(PassphraseCmd::Change {
+                new_passphrase_file,
+            }) = &command
+            {
+                io.new_passphrase = Some(secret::new_passphrase(new_passphrase_file.as_deref())?);
+            }
             dispatch(&mut node, &mut io, None, command)
         }
     };

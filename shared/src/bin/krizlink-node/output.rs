@@ -19,6 +19,9 @@ pub(crate) struct Io {
     pub(crate) out: String,
     pub(crate) err: String,
     pub(crate) input: Box<dyn BufRead + Send>,
+    /// The new passphrase of `passphrase change`, asked for by the process the person started
+    /// (`secret`), never by the command itself.
+    pub(crate) new_passphrase: Option<String>,
     /// Print at once instead of collecting.
     stream: bool,
 }
@@ -29,16 +32,19 @@ impl Io {
             out: String::new(),
             err: String::new(),
             input: Box::new(std::io::BufReader::new(std::io::stdin())),
+            new_passphrase: None,
             stream: true,
         }
     }
 
-    /// Collects the output for a control-socket client; `input` is what it sent as stdin.
-    pub(crate) fn collected(input: Vec<u8>) -> Io {
+    /// Collects the output for a control-socket client; `input` is what it sent as stdin,
+    /// `new_passphrase` what it asked its person for.
+    pub(crate) fn collected(input: Vec<u8>, new_passphrase: Option<String>) -> Io {
         Io {
             out: String::new(),
             err: String::new(),
             input: Box::new(std::io::Cursor::new(input)),
+            new_passphrase,
             stream: false,
         }
     }

@@ -2,8 +2,10 @@
 //!
 //! While a peer serves a data dir it holds the dir's lock; every other command on that dir is
 //! sent to it over `DIR/control.sock` (a Unix socket, owner-only) as its arguments (and standard
-//! input for imports), runs there between network events, and its output and exit code come
-//! back unchanged. So scripts work the same whether a peer is serving or not.
+//! input for imports, a new passphrase for `passphrase change`: both read by the client), runs
+//! there between network events, and its output and exit code come back unchanged. So scripts
+//! work the same whether a peer is serving or not. The socket is bound inside the private
+//! (0700) data dir, so it is never reachable by others; both ends check the other's user id.
 
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -17,14 +19,16 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
 use krizlink_core::engine::node::Node;
+use krizlink_core::engine::private;
 use krizlink_core::engine::sync::{
     self, peer_of_device, Job, NetAction, NetEvent, NetStatus, SyncConfig,
 };
 use krizlink_core::SpaceId;
 
-use crate::args::{Cli, Command};
+use crate::args::{Cli, Command, PassphraseCmd, TaskCmd};
 use crate::commands::dispatch;
 use crate::output::{exit_code, one_line, Io};
+use crate::secret;
 
 /// Largest control request (arguments and standard input), bytes.
 const MAX_CONTROL_REQUEST: u64 = 256 * 1024 * 1024;
@@ -33,6 +37,10 @@ const MAX_CONTROL_REQUEST: u64 = 256 * 1024 * 1024;
 struct ControlRequest {
     args: Vec<String>,
     stdin: String,
+    /// The new passphrase of `passphrase change`, asked for by the client where its person is:
+    /// the serving peer never asks for one (`secret`).
+    #[serde(default)]
+    new_passphrase: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -42,25 +50,55 @@ struct ControlReply {
     stderr: String,
 }
 
+/// The control socket lives in the data dir, which is 0700 before the socket is bound
+/// (`private::data_dir`): no other user can reach it at any moment, not even between `bind`
+/// and the `chmod` after it. Connections from another user (root included) are refused too.
 fn socket_path(dir: &Path) -> PathBuf {
     dir.join("control.sock")
 }
 
 /// Sends the command to a peer serving `dir`, if one is; prints its output and returns its
-/// exit code. `None`: nobody serves this dir, run the command here.
-pub(crate) fn forward(dir: &Path, args: &[String], with_stdin: bool) -> Result<Option<u8>> {
-    let Ok(mut stream) = UnixStream::connect(socket_path(dir)) else {
+/// exit code. `None`: nobody serves this dir, run the command here. Standard input (for an
+/// import) and a new passphrase are read here, where the person is, and sent with it.
+pub(crate) fn forward(dir: &Path, args: &[String], command: &Command) -> Result<Option<u8>> {
+    let sock = socket_path(dir);
+    match std::fs::symlink_metadata(&sock) {
+        Err(_) => return Ok(None),
+        Ok(meta) if meta.file_type().is_symlink() => {
+            bail!(
+                "the control socket {}: {}",
+                sock.display(),
+                private::LINK_REFUSED
+            )
+        }
+        Ok(_) => {}
+    }
+    let Ok(mut stream) = UnixStream::connect(&sock) else {
         return Ok(None);
     };
+    let server = private::peer_uid(&stream).context("cannot check who serves the data dir")?;
+    if !private::is_own_uid(server) {
+        bail!(
+            "the control socket {} is served by another user (uid {server}); nothing was sent",
+            sock.display()
+        );
+    }
     let mut stdin = String::new();
-    if with_stdin {
+    if matches!(command, Command::Task(TaskCmd::Import { .. })) {
         std::io::stdin()
             .read_to_string(&mut stdin)
             .context("cannot read standard input")?;
     }
+    let new_passphrase = match command {
+        Command::Passphrase(PassphraseCmd::Change {
+            new_passphrase_file,
+        }) => Some(secret::new_passphrase(new_passphrase_file.as_deref())?),
+        _ => None,
+    };
     let request = serde_json::to_vec(&ControlRequest {
         args: args.to_vec(),
         stdin,
+        new_passphrase,
     })?;
     stream
         .write_all(&request)
@@ -148,10 +186,15 @@ pub(crate) fn serve(
         .context("cannot start the network runtime")?;
     let status = runtime.block_on(async {
         let sock = socket_path(&dir);
+        // The socket's dir must be private before the socket exists (it is since `Node::open`;
+        // checked again right here): then nobody else can reach it, whatever its own mode.
+        private::data_dir(&dir)
+            .with_context(|| format!("cannot make the data dir {} private", dir.display()))?;
         // Only one process can hold the dir (the lock), so a socket file here is stale.
         let _ = std::fs::remove_file(&sock);
         let listener = tokio::net::UnixListener::bind(&sock)
             .with_context(|| format!("cannot create the control socket {}", sock.display()))?;
+        // Belt and braces only (the umask makes it 0600 already, the dir keeps others out).
         std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o600))
             .with_context(|| format!("cannot restrict {}", sock.display()))?;
         let (jobs_tx, mut jobs_rx) = mpsc::channel::<Job>(64);
@@ -195,6 +238,34 @@ async fn control_loop(listener: tokio::net::UnixListener, jobs: mpsc::Sender<Job
 
 async fn control_client(mut stream: tokio::net::UnixStream, jobs: mpsc::Sender<Job>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // Only the data dir's own user may command it (not even root: the control socket runs
+    // commands without the passphrase).
+    match private::peer_uid(&stream) {
+        Ok(uid) if private::is_own_uid(uid) => {}
+        other => {
+            let who = other.map_or_else(|e| format!("unknown ({e})"), |uid| format!("uid {uid}"));
+            eprintln!("krizlink-node: control socket: refused a connection from {who}");
+            let reply = reply_err(1, "refused: this control socket serves only its owner");
+            if let Ok(bytes) = serde_json::to_vec(&reply) {
+                let _ = stream.write_all(&bytes).await;
+            }
+            let _ = stream.shutdown().await;
+            // Closing with the request unread would reset the connection before the refusal is
+            // read: take (and drop) a little of it, for a second at most; nothing of it is used.
+            let mut sink = [0u8; 4096];
+            let drain = async {
+                let mut left = 64 * 1024usize;
+                while left > 0 {
+                    match stream.read(&mut sink).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => left = left.saturating_sub(n),
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
+            return;
+        }
+    }
     let mut raw = Vec::new();
     let read = (&mut stream)
         .take(MAX_CONTROL_REQUEST)
@@ -243,8 +314,9 @@ async fn run_forwarded(request: ControlRequest, jobs: &mpsc::Sender<Job>) -> Con
     };
     let (tx, rx) = oneshot::channel::<(ControlReply, Option<JoinWait>)>();
     let stdin = request.stdin;
+    let new_passphrase = request.new_passphrase;
     let job: Job = Box::new(move |node: &mut Node, net: &NetStatus| {
-        let mut io = Io::collected(stdin.into_bytes());
+        let mut io = Io::collected(stdin.into_bytes(), new_passphrase);
         let (code, action, wait) = match cli.command {
             Command::Join {
                 code: Some(code),

@@ -6,6 +6,7 @@ use anyhow::Result;
 use serde_json::{json, Value};
 
 use krizlink_core::engine::node::{Holding, Node};
+use krizlink_core::engine::private;
 use krizlink_core::engine::sync::{self, peer_of_device, NetStatus};
 use krizlink_core::SpaceId;
 
@@ -22,7 +23,7 @@ pub(crate) fn status(
     let saved: Option<Value> = if serving {
         None
     } else {
-        std::fs::read_to_string(sync::state_path(node.data_dir()))
+        private::read_to_string(&sync::state_path(node.data_dir()))
             .ok()
             .and_then(|t| serde_json::from_str::<Value>(&t).ok())
     };
@@ -85,6 +86,7 @@ pub(crate) fn status(
         "listen": net.map(|n| n.listen.clone()).unwrap_or_default(),
         "peers": peers,
         "spaces": spaces,
+        "forked_devices": node.forked_devices(),
     });
     if json_out {
         outln!(io, "{value}");
@@ -120,6 +122,20 @@ pub(crate) fn status(
             s["holding"].as_str().unwrap_or("?"),
             s["operations"],
             s["unsent"]
+        );
+    }
+    for f in node.forked_devices() {
+        outln!(
+            io,
+            "forked device {} in space {}: two different writes numbered {}{}",
+            f.device,
+            f.space,
+            f.seq,
+            if f.this_device {
+                " (this device: its data dir was restored from an older copy)"
+            } else {
+                ""
+            }
         );
     }
     Ok(())

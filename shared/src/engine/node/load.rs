@@ -153,9 +153,10 @@ impl Node {
         passphrase: &str,
         kdf: KdfParams,
     ) -> Result<Node, NodeError> {
-        fs::create_dir_all(dir).map_err(io_at(dir))?;
+        // A new identity makes the dir private (0700) whatever it was: nothing to tell.
+        private::data_dir(dir).map_err(io_at(dir))?;
         let lock = lock_dir(dir)?;
-        if dir.join("keystore.krz").exists() {
+        if fs::symlink_metadata(dir.join("keystore.krz")).is_ok() {
             return Err(NodeError::AlreadyInitialized(dir.to_owned()));
         }
         let keys = DeviceKeys::generate().map_err(|_| NodeError::Random)?;
@@ -175,12 +176,15 @@ impl Node {
     /// Unlocks the identity in `dir`. A wrong passphrase is audited.
     pub fn open(dir: &Path, passphrase: &str) -> Result<Node, NodeError> {
         let keystore_path = dir.join("keystore.krz");
-        if !keystore_path.exists() {
+        if fs::symlink_metadata(&keystore_path).is_err() {
             return Err(NodeError::NotInitialized(dir.to_owned()));
         }
+        // Refuses a linked or foreign data dir; tightens one of ours that others could read
+        // (only a dir that holds an identity: a mistyped --data-dir is left as it is).
+        let tightened = private::data_dir(dir).map_err(io_at(dir))?;
         let lock = lock_dir(dir)?;
         let id_path = dir.join("device.id");
-        let device: DeviceId = fs::read_to_string(&id_path)
+        let device: DeviceId = private::read_to_string(&id_path)
             .map_err(io_at(&id_path))?
             .parse()
             .map_err(|e| NodeError::Io {
@@ -202,7 +206,7 @@ impl Node {
             Err(e) => return Err(NodeError::Keystore(e)),
         };
         let keys = DeviceKeys::from_seed(keystore.contents().device_seed());
-        let mut warnings = Vec::new();
+        let mut warnings: Vec<String> = tightened.into_iter().collect();
         // A damaged audit log never locks the person out: it is kept aside, a new chain begins.
         match audit.recover(&keys, Utc::now()) {
             Ok(Some(said)) => warnings.push(said),
@@ -219,6 +223,11 @@ impl Node {
             ));
         }
         let state_path = dir.join("state");
+        // sled creates its files itself: its dir is made 0700 first (a planted link refused), so
+        // they are out of others' reach whatever their mode (see `private`); sled would follow
+        // a link planted among its files, so none may be there.
+        private::dir(&state_path).map_err(io_at(&state_path))?;
+        private::check_tree(&state_path).map_err(io_at(&state_path))?;
         let db = match open_sled(&state_path) {
             Ok(db) => Some(db),
             Err(SledOpen::Failed(reason)) => {
@@ -233,6 +242,7 @@ impl Node {
                 // and rebuild everything from the op logs below.
                 let aside = dir.join(format!("state.damaged-{}", Utc::now().timestamp_millis()));
                 fs::rename(&state_path, &aside).map_err(io_at(&state_path))?;
+                private::dir(&state_path).map_err(io_at(&state_path))?;
                 let detail = [("reason", reason), ("kept_at", aside.display().to_string())];
                 if let Err(e) =
                     audit.record(AuditEvent::StateRebuilt, &detail, Some(&keys), Utc::now())
@@ -264,6 +274,7 @@ impl Node {
             warnings,
             spaces: BTreeMap::new(),
             relays: BTreeMap::new(),
+            forks: BTreeMap::new(),
         };
         let ids: Vec<SpaceId> = node
             .keystore
@@ -274,6 +285,12 @@ impl Node {
             .collect();
         for space in ids {
             node.load_space(space)?;
+            // A clock put right since the last run: writes stamped in the future go out now.
+            if let Err(e) = node.restamp_future_writes(space, now_ms()) {
+                node.warnings.push(format!(
+                    "writes stamped in the future in space {space} could not be stamped again: {e}"
+                ));
+            }
         }
         let relays = node.keystore.contents().relay_spaces.clone();
         for space in relays {
@@ -286,7 +303,7 @@ impl Node {
     /// missing, behind or damaged.
     pub(super) fn load_space(&mut self, space: SpaceId) -> Result<(), NodeError> {
         let spaces_dir = self.dir.join("spaces");
-        fs::create_dir_all(&spaces_dir).map_err(io_at(&spaces_dir))?;
+        private::dir(&spaces_dir).map_err(io_at(&spaces_dir))?;
         let path = self.log_path(space);
         let (log, entries) = match OpLog::open(&path) {
             Ok((log, entries, _recovery)) => (Ok(log), entries),
@@ -514,6 +531,18 @@ impl Node {
                     .map(|_| (hlc, key))
                     .map_err(NodeError::from)
             });
+            if let Err(e) = &applied {
+                // Kept as a void when it was received: its place is taken again, so its
+                // author's later operations apply (see `receive`).
+                if super::replication::signed_but_invalid(e) {
+                    if let Ok(env) = Envelope::decode(bytes) {
+                        let author = env.id.device;
+                        if author == founder || members.contains_key(&author) {
+                            replica.void(env.id)?;
+                        }
+                    }
+                }
+            }
             match applied {
                 Ok((hlc, key)) => {
                     *clock = (*clock).max(hlc);

@@ -24,6 +24,12 @@ impl EnvelopeStore {
             .is_some_and(|m| m.contains_key(&id.seq))
     }
 
+    /// The envelope logged for `id`.
+    pub(crate) fn get(&self, id: &OpId) -> Option<&[u8]> {
+        let at = *self.index.get(&id.device)?.get(&id.seq)?;
+        self.envelopes.get(at).map(Vec::as_slice)
+    }
+
     pub(crate) fn push(&mut self, id: OpId, bytes: Vec<u8>) {
         let seqs = self.index.entry(id.device).or_default();
         seqs.insert(id.seq, self.envelopes.len());
@@ -72,6 +78,8 @@ pub struct Received {
     pub rejected: Vec<String>,
     /// Verified but waiting for their author's admission.
     pub pending: usize,
+    /// Ids whose author signed another envelope than the one held: a forked device.
+    pub forked: Vec<OpId>,
 }
 
 /// Why an envelope of a batch from a peer was not stored now.
@@ -260,7 +268,7 @@ impl Node {
 
     pub(super) fn load_relay(&mut self, space: SpaceId) -> Result<(), NodeError> {
         let spaces_dir = self.dir.join("spaces");
-        fs::create_dir_all(&spaces_dir).map_err(io_at(&spaces_dir))?;
+        private::dir(&spaces_dir).map_err(io_at(&spaces_dir))?;
         let path = self.log_path(space);
         let (log, entries) = match OpLog::open(&path) {
             Ok((log, entries, _)) => (log, entries),
@@ -325,6 +333,15 @@ impl Node {
                     NotStored::Refused("envelope of another space".into()),
                 )),
                 Ok(env)
+                    if st
+                        .store
+                        .get(&env.id)
+                        .is_some_and(|held| held != bytes.as_slice())
+                        && env.verify().is_ok() =>
+                {
+                    received.forked.push(env.id)
+                }
+                Ok(env)
                     if st.store.contains(&env.id)
                         || st.pending.contains_key(&env.id)
                         || !seen.insert(env.id) =>
@@ -336,6 +353,8 @@ impl Node {
         }
         // Signatures dominate the cost of a catch-up: check them on every core.
         let verdicts = verify_all(&decoded);
+        // Signed by their author and readable with the space key, but not a valid operation.
+        let mut unreadable: Vec<(OpId, Vec<u8>)> = Vec::new();
         for ((envelope, bytes), verdict) in decoded.into_iter().zip(verdicts) {
             let device = envelope.id.device;
             let opened = verdict.map_err(NodeError::from).and_then(|()| {
@@ -347,6 +366,9 @@ impl Node {
             let op = match opened {
                 Ok(op) => op,
                 Err(e) => {
+                    if signed_but_invalid(&e) {
+                        unreadable.push((envelope.id, bytes));
+                    }
                     refusals.push((device, NotStored::Refused(e.to_string())));
                     continue;
                 }
@@ -392,12 +414,24 @@ impl Node {
                         }
                     },
                     Err(Refusal::NotAMember(_)) => still.push(c),
+                    // A role may change: the author's peers offer it again, and it counts once
+                    // this replica's member records allow it.
                     Err(e) => refusals.push((c.op.id.device, NotStored::Refused(e.to_string()))),
                 }
             }
             undecided = still;
             if !progress || undecided.is_empty() {
                 break;
+            }
+        }
+        // An invalid operation of an admitted author is refused for good, the same way on
+        // every replica: its place is taken (`Replica::void`) and its envelope kept and passed
+        // on, so the author's later operations are not held back behind it forever.
+        let mut voided: Vec<(OpId, Vec<u8>)> = Vec::new();
+        for (id, bytes) in unreadable {
+            let admitted = id.device == st.founder || st.members.contains_key(&id.device);
+            if admitted && st.replica.void(id).is_ok() {
+                voided.push((id, bytes));
             }
         }
         for c in undecided {
@@ -414,8 +448,13 @@ impl Node {
             st.pending.insert(c.op.id, (c.op, c.bytes));
             received.pending += 1;
         }
-        if !accepted.is_empty() {
-            let bytes: Vec<&[u8]> = accepted.iter().map(|c| c.bytes.as_slice()).collect();
+        let mut own_returned = 0;
+        if !accepted.is_empty() || !voided.is_empty() {
+            let bytes: Vec<&[u8]> = accepted
+                .iter()
+                .map(|c| c.bytes.as_slice())
+                .chain(voided.iter().map(|(_, b)| b.as_slice()))
+                .collect();
             let appended = match st.log.as_mut() {
                 Ok(log) => log.append_batch(&bytes).map_err(NodeError::from),
                 Err(reason) => Err(NodeError::Damaged(reason.clone())),
@@ -427,6 +466,8 @@ impl Node {
                 self.load_space(space)?;
                 return Err(e);
             }
+            let me = self.keys.device_id();
+            own_returned = accepted.iter().filter(|c| c.op.id.device == me).count();
             for c in accepted {
                 st.log_digest = chain(&st.log_digest, &c.bytes);
                 st.log_entries += 1;
@@ -438,6 +479,13 @@ impl Node {
                 });
                 st.store.push(c.op.id, c.bytes.clone());
                 received.stored.push(c.bytes);
+            }
+            for (id, bytes) in voided {
+                st.log_digest = chain(&st.log_digest, &bytes);
+                st.log_entries += 1;
+                st.since_checkpoint += 1;
+                st.store.push(id, bytes.clone());
+                received.stored.push(bytes);
             }
         }
         debug_assert_eq!(
@@ -460,6 +508,8 @@ impl Node {
                 self.warnings.push(format!("derived state not saved: {e}"));
             }
         }
+        self.note_forks(space, &received.forked, peer)?;
+        self.note_own_returned(space, own_returned, peer)?;
         Ok(received)
     }
 
@@ -474,12 +524,35 @@ impl Node {
         let mut refusals = Vec::new();
         let relay = self.relays.get_mut(&space).ok_or(NodeError::Random)?;
         let mut accepted: Vec<(OpId, Vec<u8>)> = Vec::new();
+        let (future_bound, now) = (
+            HlcClock::new(HlcClock::DEFAULT_MAX_FUTURE_SKEW_MS),
+            now_ms(),
+        );
         for bytes in batch {
             let checked = Envelope::decode(&bytes).and_then(|env| env.verify().map(|()| env));
             match checked {
                 Err(e) => refusals.push((DeviceId([0; 32]), e.to_string())),
                 Ok(env) if env.space != space => {
                     refusals.push((env.id.device, "envelope of another space".into()))
+                }
+                // The stamp is in the clear: a relay refuses one from the future as members do,
+                // so the author can stamp it again once its clock is right (`node/clock.rs`).
+                Ok(env) if future_bound.check(env.hlc, now).is_err() => {
+                    let reason = future_bound
+                        .check(env.hlc, now)
+                        .err()
+                        .map(|e| e.to_string())
+                        .unwrap_or_default();
+                    refusals.push((env.id.device, reason))
+                }
+                Ok(env)
+                    if relay
+                        .store
+                        .get(&env.id)
+                        .is_some_and(|held| held != bytes.as_slice())
+                        && env.verify().is_ok() =>
+                {
+                    received.forked.push(env.id)
                 }
                 Ok(env)
                     if relay.store.contains(&env.id)
@@ -502,6 +575,7 @@ impl Node {
             received.rejected.push(reason.clone());
             self.audit_rejection(space, device, peer, &reason)?;
         }
+        self.note_forks(space, &received.forked, peer)?;
         Ok(received)
     }
 
@@ -553,6 +627,19 @@ fn verify_all(batch: &[(Envelope, Vec<u8>)]) -> Vec<Result<(), EnvelopeError>> {
             })
             .collect()
     })
+}
+
+/// Whether an envelope failed after its signature and decryption held: its author signed
+/// content that is not a valid operation, which every replica refuses alike.
+pub(super) fn signed_but_invalid(e: &NodeError) -> bool {
+    matches!(
+        e,
+        NodeError::Envelope(
+            EnvelopeError::InvalidPayload(_)
+                | EnvelopeError::MalformedPayload(_)
+                | EnvelopeError::PayloadNotCanonical
+        )
+    )
 }
 
 #[cfg(test)]
@@ -619,5 +706,139 @@ mod tests {
         // A byte bound smaller than one envelope still moves one, so a sync always progresses.
         let (batch, more) = missing(&s, &BTreeSet::new(), &theirs, 10, 1);
         assert_eq!((batch.len(), more), (1, true));
+    }
+
+    /// Sends `to` everything `from` holds of `space` that `to` lacks.
+    fn sync(from: &Node, to: &mut Node, space: SpaceId) -> Received {
+        let theirs = to.replica(space).unwrap().version_vector().clone();
+        let (batch, _) = from
+            .envelopes_missing_from(space, &theirs, 10_000, usize::MAX)
+            .unwrap();
+        to.receive(space, batch, "test peer").unwrap()
+    }
+
+    fn titles(node: &Node, space: SpaceId) -> Vec<String> {
+        let mut t: Vec<String> = node
+            .replica(space)
+            .unwrap()
+            .tasks()
+            .into_iter()
+            .map(|t| t.title)
+            .collect();
+        t.sort();
+        t
+    }
+
+    #[test]
+    fn a_refused_operation_does_not_hold_back_its_authors_later_ones() {
+        use crate::engine::keystore::KdfParams;
+        use crate::engine::node::scratch;
+        use crate::hlc::Hlc;
+        use crate::ids::RecordId;
+        use crate::op::Change;
+        use crate::record::{FieldValue, StaffRole};
+        let dir = scratch("refused-author");
+        let new = |name: &str| {
+            Node::init(
+                &dir.join(name),
+                name,
+                "heslo-pro-test",
+                KdfParams::for_tests(),
+            )
+            .unwrap()
+        };
+        let mut chair = new("chair");
+        let space = chair.create_space("Krizový štáb ORP Vsetín").unwrap();
+        let code = chair.create_invite(space, StaffRole::Member, 60).unwrap();
+        let mut member = new("member");
+        let request = member.request_join(&code).unwrap();
+        let welcome = chair.accept_join(&request).unwrap();
+        member.finish_join(&welcome).unwrap();
+        sync(&chair, &mut member, space);
+        // A member's device (a modified or much newer client) sends an invalid operation —
+        // a change to a journal entry, which is written once — then a valid new task.
+        let device = member.device_id();
+        let (epoch, key) = member.entry(space).unwrap().keys.last().cloned().unwrap();
+        let seq = member.replica(space).unwrap().version_vector().get(&device);
+        let hlc = |ms| Hlc {
+            wall_ms: now_ms() - 1_000 + ms,
+            counter: 0,
+        };
+        let invalid = Operation {
+            id: OpId {
+                device,
+                seq: seq + 1,
+            },
+            hlc: hlc(0),
+            space,
+            record: RecordId([7; 16]),
+            kind: RecordKind::JournalEntry,
+            changes: vec![Change::Comment {
+                text: "oprava zápisu".into(),
+            }]
+            .try_into()
+            .unwrap(),
+        };
+        assert!(invalid.validate().is_err());
+        let valid = Operation::new_record(
+            OpId {
+                device,
+                seq: seq + 2,
+            },
+            hlc(1),
+            space,
+            RecordKind::Task,
+            vec![Change::Set {
+                value: FieldValue::Title("Zajistit pytle s pískem".into()),
+                bases: Default::default(),
+            }],
+        )
+        .unwrap();
+        let seal = |op: &Operation| {
+            Envelope::seal_content(op, epoch, 1, &key, &member.keys)
+                .unwrap()
+                .encode()
+                .unwrap()
+        };
+        let got = chair
+            .receive(space, vec![seal(&invalid), seal(&valid)], "test peer")
+            .unwrap();
+        assert_eq!(got.rejected.len(), 1, "{:?}", got.rejected);
+        let titles_now = titles(&chair, space);
+        assert_eq!(titles_now, ["Zajistit pytle s pískem"], "not held back");
+        assert_eq!(chair.replica(space).unwrap().held_count(), 0);
+        assert_eq!(
+            chair.replica(space).unwrap().version_vector().get(&device),
+            seq + 2,
+            "the refused operation's place is taken"
+        );
+        // The same after a restart (from the checkpoint and from the whole log), and on a
+        // third replica that learns everything from the chair.
+        chair.close().unwrap();
+        let chair = Node::open(&dir.join("chair"), "heslo-pro-test").unwrap();
+        assert_eq!(titles(&chair, space), titles_now);
+        let hash = chair.replica(space).unwrap().state_hash();
+        chair.close().unwrap();
+        std::fs::remove_dir_all(dir.join("chair").join("state")).unwrap();
+        let mut chair = Node::open(&dir.join("chair"), "heslo-pro-test").unwrap();
+        assert_eq!(
+            chair.replica(space).unwrap().state_hash(),
+            hash,
+            "rebuilt alike"
+        );
+        let code = chair.create_invite(space, StaffRole::Member, 60).unwrap();
+        let mut third = new("third");
+        let request = third.request_join(&code).unwrap();
+        let welcome = chair.accept_join(&request).unwrap();
+        third.finish_join(&welcome).unwrap();
+        let got = sync(&chair, &mut third, space);
+        assert_eq!(got.rejected.len(), 1, "{:?}", got.rejected);
+        assert_eq!(titles(&third, space), titles_now);
+        assert_eq!(third.replica(space).unwrap().held_count(), 0);
+        assert_eq!(
+            third.replica(space).unwrap().version_vector().get(&device),
+            seq + 2
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

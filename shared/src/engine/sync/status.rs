@@ -50,7 +50,7 @@ pub fn save_last_state(node: &Node, status: &NetStatus) -> std::io::Result<()> {
         "own_at_stop": own_at_stop,
     });
     let text = serde_json::to_string_pretty(&saved).map_err(std::io::Error::other)?;
-    std::fs::write(state_path(node.data_dir()), text)
+    crate::engine::private::write_atomic(&state_path(node.data_dir()), text.as_bytes())
 }
 
 /// A time as the status shows it: RFC 3339, UTC, milliseconds.

@@ -1,0 +1,295 @@
+//! A device that forked: two different envelopes, both signed by it, for one operation id.
+//! That happens when a data dir is copied or restored from an older copy (a backup, a VM
+//! snapshot) and written on: the copy hands out again the sequence numbers the original used.
+//! Receipt keeps the envelope it holds (nothing is silently replaced), records the fork once
+//! per device and space in the audit log and tells the person. This device's own writes coming
+//! back from a peer mean the same from the other side: its data dir lost them (it was
+//! restored); they are taken back, so its next write uses a fresh number.
+
+use super::*;
+
+/// A device seen to sign two different envelopes for one operation id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Fork {
+    pub space: SpaceId,
+    pub device: DeviceId,
+    /// The first operation id seen twice.
+    pub seq: u64,
+    /// This device itself (its data dir was copied or restored and written on).
+    pub this_device: bool,
+}
+
+impl Node {
+    /// Every fork seen since the node was opened.
+    pub fn forked_devices(&self) -> Vec<Fork> {
+        let me = self.keys.device_id();
+        self.forks
+            .iter()
+            .map(|((space, device), id)| Fork {
+                space: *space,
+                device: *device,
+                seq: id.seq,
+                this_device: *device == me,
+            })
+            .collect()
+    }
+
+    /// Records forks seen in a batch from `peer`: audited and told once per device and space.
+    pub(super) fn note_forks(
+        &mut self,
+        space: SpaceId,
+        ids: &[OpId],
+        peer: &str,
+    ) -> Result<(), NodeError> {
+        for id in ids {
+            if self.forks.contains_key(&(space, id.device)) {
+                continue;
+            }
+            self.forks.insert((space, id.device), *id);
+            self.audit(
+                AuditEvent::DeviceForked,
+                &[
+                    ("space", space.to_string()),
+                    ("device", id.device.to_string()),
+                    ("seq", id.seq.to_string()),
+                    ("peer", peer.to_owned()),
+                ],
+            )?;
+            let short = &id.device.to_string()[..16];
+            self.warnings.push(if id.device == self.keys.device_id() {
+                format!(
+                    "Data tohoto počítače byla obnovena ze starší kopie a psalo se do nich: \
+                     štáb má pod stejným číslem ({}) jiný zápis tohoto zařízení. Jeho verze \
+                     zůstávají platné; zápisy tohoto počítače od obnovení s ní nejsou shodné — \
+                     obraťte se na správce. / This computer's data was restored from an older \
+                     copy and written on: its staff hold another write of this device under the \
+                     same number ({}). Ask your administrator.",
+                    id.seq, id.seq
+                )
+            } else {
+                format!(
+                    "Zařízení {short} podepsalo dva různé zápisy se stejným číslem ({}): jeho \
+                     data byla zřejmě zkopírována nebo obnovena ze zálohy. Ponechán je zápis \
+                     přijatý dříve. / Device {short} signed two different writes with one \
+                     number ({}): its data was copied or restored from a backup. The write \
+                     received first is kept.",
+                    id.seq, id.seq
+                )
+            });
+        }
+        Ok(())
+    }
+
+    /// Records that `count` of this device's own operations came back from `peer`: its data
+    /// dir had lost them (restored from an older copy). Audited and told once per space.
+    pub(super) fn note_own_returned(
+        &mut self,
+        space: SpaceId,
+        count: usize,
+        peer: &str,
+    ) -> Result<(), NodeError> {
+        let me = self.keys.device_id();
+        if count == 0 || self.forks.contains_key(&(space, me)) {
+            return Ok(());
+        }
+        let seq = self
+            .replica(space)
+            .map(|r| r.version_vector().get(&me))
+            .unwrap_or(0);
+        self.forks.insert((space, me), OpId { device: me, seq });
+        self.audit(
+            AuditEvent::DeviceForked,
+            &[
+                ("space", space.to_string()),
+                ("device", me.to_string()),
+                ("returned", count.to_string()),
+                ("peer", peer.to_owned()),
+            ],
+        )?;
+        self.warnings.push(format!(
+            "Data tohoto počítače byla obnovena ze starší kopie: {count} vlastních zápisů se \
+             vrátilo od štábu a jsou opět zde. / This computer's data was restored from an \
+             older copy: {count} of its own writes came back from its staff."
+        ));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::keystore::KdfParams;
+    use crate::engine::node::scratch;
+    use crate::record::FieldValue;
+
+    const PASS: &str = "heslo-pro-test";
+
+    fn task(node: &mut Node, space: SpaceId, title: &str) -> RecordId {
+        node.create_record(
+            space,
+            RecordKind::Task,
+            vec![Change::Set {
+                value: FieldValue::Title(title.into()),
+                bases: Default::default(),
+            }],
+        )
+        .unwrap()
+    }
+
+    fn sync(from: &Node, to: &mut Node, space: SpaceId) -> Received {
+        let theirs = to.replica(space).unwrap().version_vector().clone();
+        let (batch, _) = from
+            .envelopes_missing_from(space, &theirs, 10_000, usize::MAX)
+            .unwrap();
+        to.receive(space, batch, "test peer").unwrap()
+    }
+
+    fn titles(node: &Node, space: SpaceId) -> Vec<String> {
+        let mut t: Vec<String> = node
+            .replica(space)
+            .unwrap()
+            .tasks()
+            .into_iter()
+            .map(|t| t.title)
+            .collect();
+        t.sort();
+        t
+    }
+
+    #[test]
+    fn a_restored_copy_written_on_is_reported_as_a_fork_and_changes_nothing() {
+        let dir = scratch("forks");
+        let mut chair =
+            Node::init(&dir.join("chair"), "Jana", PASS, KdfParams::for_tests()).unwrap();
+        let space = chair.create_space("Krizový štáb ORP Zlín").unwrap();
+        let code = chair.create_invite(space, StaffRole::Member, 60).unwrap();
+        let mut member =
+            Node::init(&dir.join("member"), "Petr", PASS, KdfParams::for_tests()).unwrap();
+        let request = member.request_join(&code).unwrap();
+        let welcome = chair.accept_join(&request).unwrap();
+        member.finish_join(&welcome).unwrap();
+        sync(&chair, &mut member, space);
+        // A backup of the member's laptop, then a write that reaches the chair.
+        member.close().unwrap();
+        let copy = dir.join("member-copy");
+        let copied = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(dir.join("member"))
+            .arg(&copy)
+            .status()
+            .unwrap();
+        assert!(copied.success());
+        let mut member = Node::open(&dir.join("member"), PASS).unwrap();
+        task(&mut member, space, "Zápis před obnovou");
+        sync(&member, &mut chair, space);
+        member.close().unwrap();
+        // The copy comes back and is written on: the same operation id, other content.
+        let mut restored = Node::open(&copy, PASS).unwrap();
+        task(&mut restored, space, "Zápis po obnovení");
+        let written_after_restore = {
+            let st = restored.spaces.get(&space).unwrap();
+            let me = restored.device_id();
+            let seq = st.replica.version_vector().get(&me);
+            st.store.get(&OpId { device: me, seq }).unwrap().to_vec()
+        };
+        let got = chair
+            .receive(
+                space,
+                vec![written_after_restore.clone()],
+                "obnovený notebook",
+            )
+            .unwrap();
+        assert_eq!(got.forked.len(), 1, "{got:?}");
+        assert!(got.stored.is_empty());
+        assert_eq!(
+            titles(&chair, space),
+            ["Zápis před obnovou"],
+            "the first write stays"
+        );
+        let forks = chair.forked_devices();
+        assert_eq!(forks.len(), 1);
+        assert!(!forks[0].this_device);
+        assert!(chair
+            .warnings()
+            .iter()
+            .any(|w| w.contains("podepsalo dva různé zápisy")));
+        // Reported once, however often it comes.
+        chair
+            .receive(space, vec![written_after_restore], "obnovený notebook")
+            .unwrap();
+        assert_eq!(chair.forked_devices().len(), 1);
+        chair.audit_flush().unwrap();
+        let audit = std::fs::read_to_string(dir.join("chair").join("audit.log")).unwrap();
+        assert_eq!(audit.matches("\"event\":\"device_forked\"").count(), 1);
+        // The restored copy hears of the chair's version: a fork of its own.
+        let got = sync(&chair, &mut restored, space);
+        assert!(got.stored.is_empty());
+        let theirs = chair.replica(space).unwrap().version_vector().clone();
+        let mine = restored.replica(space).unwrap().version_vector().clone();
+        assert_eq!(
+            theirs, mine,
+            "the same numbers, different writes: only the report tells"
+        );
+        let ours = {
+            let me = restored.device_id();
+            let seq = mine.get(&me);
+            chair
+                .spaces
+                .get(&space)
+                .unwrap()
+                .store
+                .get(&OpId { device: me, seq })
+                .unwrap()
+                .to_vec()
+        };
+        restored.receive(space, vec![ours], "štáb").unwrap();
+        assert!(restored.forked_devices().iter().any(|f| f.this_device));
+        assert!(restored
+            .warnings()
+            .iter()
+            .any(|w| w.contains("obnovena ze starší kopie a psalo se do nich")));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn own_writes_coming_back_tell_that_the_data_dir_was_restored() {
+        let dir = scratch("own-returned");
+        let mut chair =
+            Node::init(&dir.join("chair"), "Jana", PASS, KdfParams::for_tests()).unwrap();
+        let space = chair.create_space("Krizový štáb ORP Zlín").unwrap();
+        let code = chair.create_invite(space, StaffRole::Member, 60).unwrap();
+        let mut member =
+            Node::init(&dir.join("member"), "Petr", PASS, KdfParams::for_tests()).unwrap();
+        let request = member.request_join(&code).unwrap();
+        let welcome = chair.accept_join(&request).unwrap();
+        member.finish_join(&welcome).unwrap();
+        sync(&chair, &mut member, space);
+        member.close().unwrap();
+        let copy = dir.join("member-copy");
+        let copied = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(dir.join("member"))
+            .arg(&copy)
+            .status()
+            .unwrap();
+        assert!(copied.success());
+        let mut member = Node::open(&dir.join("member"), PASS).unwrap();
+        task(&mut member, space, "Zápis před obnovou");
+        sync(&member, &mut chair, space);
+        member.close().unwrap();
+        let mut restored = Node::open(&copy, PASS).unwrap();
+        let got = sync(&chair, &mut restored, space);
+        assert_eq!(got.stored.len(), 1, "the lost write comes back");
+        assert_eq!(titles(&restored, space), ["Zápis před obnovou"]);
+        assert!(restored.forked_devices().iter().any(|f| f.this_device));
+        assert!(restored
+            .warnings()
+            .iter()
+            .any(|w| w.contains("1 vlastních zápisů se vrátilo")));
+        // Its next write takes a fresh number.
+        task(&mut restored, space, "Zápis po obnovení");
+        let got = sync(&restored, &mut chair, space);
+        assert!(got.forked.is_empty() && got.stored.len() == 1, "{got:?}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
