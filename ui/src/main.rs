@@ -703,7 +703,8 @@ fn main_view(state: &AppState, ctx: &Ctx, d: &UseReducerDispatcher<AppState>) ->
             </select>
             <span class="role">{ match lang { Lang::Cs => ctx.space.role_cs.clone(), Lang::En => ctx.space.role.replace('_', " ") } }</span>
             <span class="spacer"></span>
-            { for saved }
+            // Always there, so the mark appearing does not rebuild the rest of the bar.
+            <span class="saved-slot">{ for saved }</span>
             <button id="board-mode" onclick={toggle(|| Action::Board)} title="Alt+B">{ T::BoardMode.get(lang) }</button>
             <button id="theme" onclick={toggle(|| Action::Theme)} title="Alt+T">{ if state.dark { T::Light.get(lang) } else { T::Dark.get(lang) } }</button>
             <button id="lang" onclick={toggle(|| Action::Lang)} title="Alt+L">{ match lang { Lang::Cs => "English", Lang::En => "Čeština" } }</button>
