@@ -300,6 +300,7 @@ fn a_stranger_learns_nothing_whether_it_dials_or_is_dialled() {
             request(Request::Pull {
                 space: space_id,
                 have: Default::default(),
+                tips: Default::default(),
             }),
         ),
         (
@@ -307,6 +308,7 @@ fn a_stranger_learns_nothing_whether_it_dials_or_is_dialled() {
             request(Request::Pull {
                 space: unknown,
                 have: Default::default(),
+                tips: Default::default(),
             }),
         ),
         (

@@ -1116,3 +1116,68 @@ fn a_laptop_whose_clock_ran_a_month_ahead_is_not_cut_off_from_its_staff() {
     b_serving.stop();
     a_serving.stop();
 }
+
+/// A laptop's data dir is restored from a backup and written on while it is away: it now holds
+/// other writes under numbers its staff already have. When it meets its staff again, both
+/// sides report the forked device (audit, status) instead of silently keeping different
+/// histories under the same numbers.
+#[test]
+fn a_restored_laptop_written_on_is_reported_as_a_forked_device_on_both_sides() {
+    let root = TempDir::new("sync-restored");
+    let (a, space, a_serving) = founder(&root, "Alena");
+    let b = joined(&root, "Bedřich", &a, &space, "member");
+    let backup = root.path().join("Bedřich-backup");
+    let copied = Command::new("cp").arg("-a").arg(&b).arg(&backup).status();
+    assert!(copied.is_ok_and(|s| s.success()), "backup copied");
+    // Before the disk fails, B writes, and A gets it.
+    let b_serving = serve(&b, &["--peer", &a_serving.addr]);
+    ok(
+        &b,
+        &[
+            "task",
+            "add",
+            "--space",
+            &space,
+            "--title",
+            "Psáno před poruchou",
+        ],
+    );
+    wait_until("A has B's task", Duration::from_secs(15), || {
+        has_task(&a, &space, "Psáno před poruchou")
+    });
+    b_serving.stop();
+    // The backup is put back, and B writes offline: the same number, other content.
+    std::fs::remove_dir_all(&b).expect("old dir removed");
+    std::fs::rename(&backup, &b).expect("backup restored");
+    ok(
+        &b,
+        &[
+            "task",
+            "add",
+            "--space",
+            &space,
+            "--title",
+            "Psáno po obnovení",
+        ],
+    );
+    let b_serving = serve(&b, &["--peer", &a_serving.addr]);
+    let forked = |dir: &Path| {
+        json(dir, &["status", "--json"])["forked_devices"]
+            .as_array()
+            .map(|f| f.len())
+            .unwrap_or(0)
+    };
+    wait_until("A reports B forked", Duration::from_secs(15), || {
+        forked(&a) == 1
+    });
+    wait_until("B reports itself forked", Duration::from_secs(15), || {
+        json(&b, &["status", "--json"])["forked_devices"][0]["this_device"] == true
+    });
+    // Each kept the write it had first: nothing was silently replaced.
+    assert!(has_task(&a, &space, "Psáno před poruchou"));
+    assert!(!has_task(&a, &space, "Psáno po obnovení"));
+    let audit = std::fs::read_to_string(a.join("audit.log")).expect("A's audit log");
+    assert!(audit.contains("\"event\":\"device_forked\""), "audited");
+    b_serving.stop();
+    a_serving.stop();
+}

@@ -19,7 +19,65 @@ pub struct Fork {
     pub this_device: bool,
 }
 
+/// At most this many envelopes of other tips go in one answer to a pull.
+pub const MAX_FORKED_PER_PULL: usize = 16;
+
+/// The short digest of an envelope that pulls compare (see `sync::proto::Request::Pull`).
+pub fn tip_of(envelope: &[u8]) -> [u8; 8] {
+    let digest = sha2::Sha256::digest(envelope);
+    let mut tip = [0u8; 8];
+    tip.copy_from_slice(&digest[..8]);
+    tip
+}
+
 impl Node {
+    /// Per device of `have` (in its order), the digest of the envelope held at that sequence
+    /// number, or zeros where none is logged (an operation still waiting for its admission).
+    pub fn tips(&self, space: SpaceId, have: &VersionVector) -> Vec<[u8; 8]> {
+        let store = match (self.spaces.get(&space), self.relays.get(&space)) {
+            (Some(st), _) => &st.store,
+            (None, Some(relay)) => &relay.store,
+            (None, None) => return Vec::new(),
+        };
+        have.devices()
+            .map(|(device, seq)| {
+                store
+                    .get(&OpId {
+                        device: *device,
+                        seq: *seq,
+                    })
+                    .map_or([0; 8], tip_of)
+            })
+            .collect()
+    }
+
+    /// The envelopes this node holds where a puller's `tips` (aligned with its `have`) name
+    /// another one for the same id: at most [`MAX_FORKED_PER_PULL`].
+    pub fn envelopes_at_other_tips(
+        &self,
+        space: SpaceId,
+        have: &[(DeviceId, u64)],
+        tips: &[[u8; 8]],
+    ) -> Vec<Vec<u8>> {
+        let store = match (self.spaces.get(&space), self.relays.get(&space)) {
+            (Some(st), _) => &st.store,
+            (None, Some(relay)) => &relay.store,
+            (None, None) => return Vec::new(),
+        };
+        have.iter()
+            .zip(tips)
+            .filter(|(_, tip)| **tip != [0; 8])
+            .filter_map(|((device, seq), tip)| {
+                let held = store.get(&OpId {
+                    device: *device,
+                    seq: *seq,
+                })?;
+                (tip_of(held) != *tip).then(|| held.to_vec())
+            })
+            .take(MAX_FORKED_PER_PULL)
+            .collect()
+    }
+
     /// Every fork seen since the node was opened.
     pub fn forked_devices(&self) -> Vec<Fork> {
         let me = self.keys.device_id();

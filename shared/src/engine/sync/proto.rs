@@ -7,7 +7,7 @@
 //!   connection, before anything about a space; the tags prove which spaces the answerer holds
 //!   (see `engine::node::proof`). `again`: the sender holds a new space, so the answerer
 //!   should challenge it anew.
-//! - `Pull { space, have }` → `Ops { envelopes, more, have }`: the envelopes the puller lacks
+//! - `Pull { space, have, tips }` → `Ops { envelopes, more, have }`: the envelopes the puller lacks
 //!   (bounded batch; `more` asks for another pull) and what the answering side holds.
 //! - `Push { space, envelopes }` → `Stored { stored, rejected }`: new envelopes, sent to every
 //!   peer that proved the space, and passed on by each peer that stored them.
@@ -46,6 +46,8 @@ pub const MAX_TAGS: usize = 4096;
 pub type WireEnvelope = BoundedVec<u8, MAX_ENVELOPE_BYTES>;
 /// A version vector as carried on the wire.
 pub type WireHave = BoundedVec<(DeviceId, u64), MAX_DEVICES>;
+/// Short digests of the envelopes at a version vector's ends (see `Request::Pull`).
+pub type WireTips = BoundedVec<[u8; 8], MAX_DEVICES>;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Request {
@@ -56,6 +58,11 @@ pub enum Request {
     Pull {
         space: SpaceId,
         have: WireHave,
+        /// Per device of `have`, in its order: the first 8 bytes of SHA-256 of the envelope the
+        /// puller holds at that sequence number (zeros: none). An answerer that holds another
+        /// envelope there sends its own too, so the puller sees the fork (a data dir restored
+        /// from an older copy and written on) even when both hold the same numbers.
+        tips: WireTips,
     },
     Push {
         space: SpaceId,
@@ -273,6 +280,7 @@ mod tests {
             Request::Pull {
                 space: SpaceId([1; 16]),
                 have,
+                tips: vec![[3; 8]].try_into().unwrap(),
             },
             Request::Challenge {
                 nonce: [8; 32],

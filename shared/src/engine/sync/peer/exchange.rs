@@ -106,7 +106,8 @@ impl State {
         let Ok(have) = node.have(space) else {
             return;
         };
-        self.pull_with(swarm, peer, space, &have);
+        let tips = node.tips(space, &have);
+        self.pull_with(swarm, peer, space, &have, tips);
     }
 
     /// Sends a pull saying this peer holds `have`.
@@ -116,18 +117,19 @@ impl State {
         peer: PeerId,
         space: SpaceId,
         have: &VersionVector,
+        tips: Vec<[u8; 8]>,
     ) {
         if !self.sync.is_tracked(&peer) {
             return;
         }
-        let Ok(have) = proto::have_to_wire(have) else {
+        let (Ok(have), Ok(tips)) = (proto::have_to_wire(have), tips.try_into()) else {
             return;
         };
         self.sync.pull_started(&peer, space);
         self.send(
             swarm,
             peer,
-            Request::Pull { space, have },
+            Request::Pull { space, have, tips },
             Pending::Pull { space },
         );
     }
@@ -254,14 +256,25 @@ impl State {
                     self.challenge(swarm, peer, false);
                 }
             }
-            Request::Pull { space, have } => {
+            Request::Pull { space, have, tips } => {
                 if node.holding(space).is_none() {
                     return Self::respond(swarm, channel, Self::refused(NOT_HELD));
                 }
                 let theirs = proto::have_from_wire(&have);
+                // Where the puller holds another envelope than this node for the same id, this
+                // node's goes first: the puller's receive path reports the fork.
+                let forked = node.envelopes_at_other_tips(space, &have, &tips);
                 let answer = node
-                    .envelopes_missing_from(space, &theirs, MAX_BATCH_OPS, BATCH_BYTES)
-                    .and_then(|(envelopes, more)| Ok((envelopes, more, node.have(space)?)));
+                    .envelopes_missing_from(
+                        space,
+                        &theirs,
+                        MAX_BATCH_OPS - forked.len(),
+                        BATCH_BYTES,
+                    )
+                    .and_then(|(envelopes, more)| {
+                        let all = forked.into_iter().chain(envelopes).collect::<Vec<_>>();
+                        Ok((all, more, node.have(space)?))
+                    });
                 // A peer that pulls may be ahead of us: pull back when it holds something new
                 // (not on every pull: two idle peers would pull each other without end).
                 let pull_back = match &answer {
@@ -411,7 +424,8 @@ impl State {
                         .iter()
                         .filter_map(|e| Envelope::decode(e).ok().map(|env| env.id));
                     let assumed = self.sync.assume_stored(peer, space, here.as_ref(), ids);
-                    self.pull_with(swarm, peer, space, &assumed);
+                    // The ends were compared on the first pull; the rest need no tips.
+                    self.pull_with(swarm, peer, space, &assumed, Vec::new());
                 } else {
                     self.sync.caught_up(peer, space);
                 }
