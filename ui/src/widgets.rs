@@ -471,17 +471,25 @@ pub fn ctrl_enter_submits() -> Callback<KeyboardEvent> {
     })
 }
 
-/// Moves the keyboard focus to the element with `id` once the screen has rendered.
+/// Moves the keyboard focus to the element with `id` once the screen has rendered it: a screen
+/// shows "Načítání…" until its snapshot arrives, which on a busy laptop takes longer than one
+/// render, so this looks again every 50 ms for up to 3 s.
 pub fn focus_later(id: impl Into<String>) {
-    let id = id.into();
-    gloo::timers::callback::Timeout::new(60, move || {
-        if let Some(el) = web_sys::window()
+    focus_when_there(id.into(), 60);
+}
+
+fn focus_when_there(id: String, tries_left: u32) {
+    gloo::timers::callback::Timeout::new(50, move || {
+        let found = web_sys::window()
             .and_then(|w| w.document())
             .and_then(|d| d.get_element_by_id(&id))
-        {
-            if let Ok(el) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(el) {
+            .and_then(|el| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(el).ok());
+        match found {
+            Some(el) => {
                 let _ = el.focus();
             }
+            None if tries_left > 0 => focus_when_there(id, tries_left - 1),
+            None => {}
         }
     })
     .forget();
