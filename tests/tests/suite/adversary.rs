@@ -37,10 +37,12 @@ use crate::sync::{founder, has_task, joined, ok, serve, wait_until};
 const BOUND_MIB: u64 = 540;
 /// Peer ids attacking: more than the 48 incoming connections a node takes.
 const ATTACKERS: usize = 64;
+/// Threads the attackers run on.
+const THREADS: usize = 4;
 /// Sync streams each attacking connection opens (a node serves 8 at once per connection).
 const STREAMS: usize = 8;
 /// Bytes of each claimed frame actually sent before the sender goes quiet.
-const SENT: usize = 2 * 1024 * 1024;
+const SENT: usize = proto::MAX_REQUEST_FRAME - 4096;
 /// Fresh keys whose signed envelopes each attacker pushes.
 const FRESH_KEYS: usize = 2_000;
 
@@ -217,22 +219,19 @@ async fn attacker(target: Multiaddr, whole: Vec<Vec<u8>>) {
             .expect("16 tags"),
     })
     .expect("encoded");
+    // The whole requests first; once all are answered (or failed), the slow frames, so that
+    // these take every sync stream the node serves on the connection.
+    let mut waiting = std::collections::HashSet::new();
+    let mut node = None;
     while let Some(event) = swarm.next().await {
         match event {
             SwarmEvent::ConnectionEstablished { peer_id, .. } => {
                 CONNECTED.fetch_add(1, Ordering::Relaxed);
-                let sync: &mut AttackBehaviour = swarm.behaviour_mut();
-                for bytes in &whole {
-                    sync.send_request(&peer_id, Attack::Whole(bytes.clone()));
-                }
-                for _ in 0..STREAMS {
-                    sync.send_request(
-                        &peer_id,
-                        Attack::Slow {
-                            claimed: proto::MAX_REQUEST_FRAME as u32,
-                            sent: SENT,
-                        },
-                    );
+                if node.replace(peer_id).is_none() {
+                    for bytes in &whole {
+                        let sync: &mut AttackBehaviour = swarm.behaviour_mut();
+                        waiting.insert(sync.send_request(&peer_id, Attack::Whole(bytes.clone())));
+                    }
                 }
             }
             SwarmEvent::Behaviour(request_response::Event::Message {
@@ -240,6 +239,26 @@ async fn attacker(target: Multiaddr, whole: Vec<Vec<u8>>) {
                 ..
             }) => {
                 let _ = swarm.behaviour_mut().send_response(channel, proof.clone());
+            }
+            SwarmEvent::Behaviour(
+                request_response::Event::Message {
+                    message: request_response::Message::Response { request_id, .. },
+                    ..
+                }
+                | request_response::Event::OutboundFailure { request_id, .. },
+            ) => {
+                let Some(peer) = node else { continue };
+                if waiting.remove(&request_id) && waiting.is_empty() {
+                    for _ in 0..STREAMS {
+                        swarm.behaviour_mut().send_request(
+                            &peer,
+                            Attack::Slow {
+                                claimed: proto::MAX_REQUEST_FRAME as u32,
+                                sent: SENT,
+                            },
+                        );
+                    }
+                }
             }
             _ => {}
         }
@@ -288,19 +307,25 @@ fn a_hostile_peer_gets_bounded_memory_and_members_keep_syncing() {
 
     let target: Multiaddr = a_serving.addr.parse().expect("address");
     let whole = whole_requests(space.parse().expect("space id"));
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let attack = std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(async move {
-            for _ in 0..ATTACKERS {
-                tokio::spawn(attacker(target.clone(), whole.clone()));
-            }
-            let _ = stop_rx.await;
-        });
-    });
+    // A few threads, so the attack is not limited by one core's encryption.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let threads: Vec<_> = (0..THREADS)
+        .map(|_| {
+            let (target, whole, mut stop) = (target.clone(), whole.clone(), stop_rx.clone());
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                runtime.block_on(async move {
+                    for _ in 0..ATTACKERS / THREADS {
+                        tokio::spawn(attacker(target.clone(), whole.clone()));
+                    }
+                    let _ = stop.wait_for(|stopped| *stopped).await;
+                });
+            })
+        })
+        .collect();
 
     // Sample A's memory through the attack; B writes in the middle of it.
     let start = Instant::now();
@@ -330,8 +355,10 @@ fn a_hostile_peer_gets_bounded_memory_and_members_keep_syncing() {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    let _ = stop_tx.send(());
-    attack.join().expect("attack thread");
+    let _ = stop_tx.send(true);
+    for thread in threads {
+        thread.join().expect("attack thread");
+    }
     let grown = dir_bytes(&a).saturating_sub(disk_before);
     let connected = CONNECTED.load(Ordering::Relaxed);
     let sent = SENT_BYTES.load(Ordering::Relaxed);
