@@ -441,6 +441,51 @@ mod tests {
         assert!(decode::<Request>(&bytes).is_err());
     }
 
+    fn framed(len: u32, body: usize) -> libp2p::futures::io::Cursor<Vec<u8>> {
+        let mut bytes = len.to_le_bytes().to_vec();
+        bytes.extend(vec![7u8; body]);
+        libp2p::futures::io::Cursor::new(bytes)
+    }
+
+    #[test]
+    fn frames_grow_as_bytes_arrive_within_a_budget_given_back_on_drop() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let budget = FrameBudget::default();
+            // The largest request claimed, 100 KiB sent: nothing held once the stream ends.
+            let claimed = MAX_REQUEST_FRAME as u32;
+            let cut = read_frame(&mut framed(claimed, 100 << 10), MAX_REQUEST_FRAME, &budget).await;
+            assert!(cut.is_err());
+            assert_eq!(budget.used(), 0);
+            let too_long =
+                read_frame(&mut framed(claimed + 1, 0), MAX_REQUEST_FRAME, &budget).await;
+            assert_eq!(too_long.unwrap_err().kind(), io::ErrorKind::InvalidData);
+            // A whole frame keeps its share beyond the free part until it is dropped.
+            let (frame, held) = read_frame(&mut framed(1 << 20, 1 << 20), MAX_FRAME, &budget)
+                .await
+                .unwrap();
+            assert_eq!(frame.len(), 1 << 20);
+            assert_eq!(budget.used(), (1 << 20) - FREE_FRAME_BYTES);
+            drop(held);
+            assert_eq!(budget.used(), 0);
+            // Spent: a read that needs more ends at once (not a protocol violation); a small
+            // frame (a member's one write) still fits in its free part.
+            let mut kept = Vec::new();
+            while budget.used() + MAX_FRAME <= FRAME_BUDGET {
+                let whole = MAX_FRAME as u32;
+                kept.push(read_frame(&mut framed(whole, MAX_FRAME), MAX_FRAME, &budget).await);
+            }
+            let spent = read_frame(&mut framed(1 << 20, 1 << 20), MAX_FRAME, &budget).await;
+            assert_eq!(spent.unwrap_err().kind(), io::ErrorKind::OutOfMemory);
+            let small = read_frame(&mut framed(4096, 4096), MAX_FRAME, &budget).await;
+            assert!(small.is_ok());
+            drop(kept);
+            assert_eq!(budget.used(), 0);
+        });
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
 
