@@ -1,5 +1,6 @@
 //! The KrizLink test suite: one binary, one module per area.
 
+mod adversary;
 mod desktop;
 mod e2e;
 mod node_cli;

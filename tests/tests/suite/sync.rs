@@ -94,6 +94,11 @@ fn serve_on(dir: &Path, listen: &str, args: &[&str]) -> Serving {
 }
 
 impl Serving {
+    /// The serving process's id (to sample its memory from /proc).
+    pub(crate) fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     pub(crate) fn stop(mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = Command::new("kill")

@@ -40,7 +40,7 @@ use libp2p::{
 use tokio::sync::{mpsc, oneshot};
 
 use crate::engine::node::{Holding, Node, NodeError};
-use crate::engine::sync::proto::{self, Request, Response, SyncCodec};
+use crate::engine::sync::proto::{self, Held, Request, Response, SyncCodec};
 use crate::engine::sync::state::SyncState;
 use crate::engine::sync::status::NetStatus;
 use crate::ids::SpaceId;
@@ -49,16 +49,35 @@ mod exchange;
 mod push;
 
 pub const MAX_CONNECTIONS_PER_PEER: u32 = 2;
-pub const MAX_INCOMING_CONNECTIONS: u32 = 256;
-/// Concurrent sync streams per connection: with frames of at most 4 MiB this bounds what one
-/// connection can make this peer hold in buffers to 32 MiB (two connections per peer).
+/// Connections in all: each can make this node buffer up to [`MAX_MUXED_STREAMS`] × 256 KiB
+/// (a yamux stream's receive window, fixed by the yamux spec; QUIC: [`QUIC_CONNECTION_WINDOW`])
+/// that nothing has read yet, so their number is part of the memory bound ("Bounds" in
+/// ARCHITECTURE.md). Was 256 incoming and unlimited outgoing (mDNS dials whoever answers):
+/// 48 + 16 keep these buffers to 384 MiB at worst; a regional node still takes 24 peers on
+/// two connections each (48 on one).
+pub const MAX_INCOMING_CONNECTIONS: u32 = 48;
+pub const MAX_OUTGOING_CONNECTIONS: u32 = 16;
+/// Concurrent sync streams per connection. What they hold while reading frames is bounded by
+/// the codec's budget (`proto::FrameBudget`), not by their number.
 pub const MAX_STREAMS_PER_CONNECTION: usize = 8;
+/// Streams of any protocol on one connection; yamux's default was 512, each with a 256 KiB
+/// window it buffers before anything reads it. A peer that opens more has its connection
+/// closed by yamux, so this leaves room for an honest peer's busiest moment: 8 sync streams
+/// each way, identify and ping both ways, and streams still closing.
+pub const MAX_MUXED_STREAMS: usize = 24;
+/// Inbound streams still choosing their protocol, per connection (libp2p's default: 128).
+pub const MAX_NEGOTIATING_STREAMS: usize = 4;
+/// QUIC receive windows (quinn's defaults were 15 MB per connection, 10 MB per stream).
+pub const QUIC_CONNECTION_WINDOW: u32 = 3 * 1024 * 1024;
+pub const QUIC_STREAM_WINDOW: u32 = 1024 * 1024;
 /// Requests in flight to one peer; more work waits for the next tick.
 pub const MAX_INFLIGHT_PER_PEER: usize = 8;
 /// Requests of one peer kept waiting for its proof; more are answered at once (as not held).
 pub const MAX_PARKED_PER_PEER: usize = 2 * MAX_STREAMS_PER_CONNECTION;
 /// Protocol violations after which a peer is no longer dialled back by mDNS in this run.
 pub const MAX_VIOLATIONS: u32 = 3;
+/// A request waiting for its sender's proof, with its frame's share of the budget.
+type Parked = (Request, Option<Held>, ResponseChannel<Response>);
 const TICK: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -168,7 +187,7 @@ struct State {
     sync: SyncState,
     pending: HashMap<OutboundRequestId, (PeerId, Pending)>,
     /// Requests waiting for their peer's proof.
-    parked: HashMap<PeerId, Vec<(Request, ResponseChannel<Response>)>>,
+    parked: HashMap<PeerId, Vec<Parked>>,
     /// The spaces held when peers were last challenged: a new one means challenging again.
     held: BTreeSet<SpaceId>,
     bootstrap: Vec<Bootstrap>,
@@ -192,14 +211,25 @@ fn build_swarm(node: &Node, cfg: &SyncConfig) -> Result<Swarm<Behaviour>, SyncEr
         .with_tcp(
             tcp::Config::default().nodelay(true),
             noise::Config::new,
-            yamux::Config::default,
+            || {
+                let mut cfg = yamux::Config::default();
+                cfg.set_max_num_streams(MAX_MUXED_STREAMS);
+                cfg
+            },
         )
         .map_err(|e| SyncError::Transport(e.to_string()))?
-        .with_quic()
+        .with_quic_config(|mut cfg| {
+            cfg.max_concurrent_stream_limit = MAX_MUXED_STREAMS as u32;
+            cfg.max_connection_data = QUIC_CONNECTION_WINDOW;
+            cfg.max_stream_data = QUIC_STREAM_WINDOW;
+            cfg
+        })
         .with_behaviour(|key| {
             let limits = connection_limits::ConnectionLimits::default()
                 .with_max_established_per_peer(Some(MAX_CONNECTIONS_PER_PEER))
                 .with_max_established_incoming(Some(MAX_INCOMING_CONNECTIONS))
+                .with_max_established_outgoing(Some(MAX_OUTGOING_CONNECTIONS))
+                .with_max_pending_outgoing(Some(MAX_OUTGOING_CONNECTIONS))
                 .with_max_pending_incoming(Some(64));
             let mdns = if mdns_enabled {
                 Some(mdns::tokio::Behaviour::new(mdns::Config::default(), local)?)
@@ -214,7 +244,7 @@ fn build_swarm(node: &Node, cfg: &SyncConfig) -> Result<Swarm<Behaviour>, SyncEr
                 )),
                 ping: ping::Behaviour::new(ping::Config::new()),
                 sync: request_response::Behaviour::with_codec(
-                    SyncCodec,
+                    SyncCodec::default(),
                     [(proto::PROTOCOL, ProtocolSupport::Full)],
                     request_response::Config::default()
                         .with_request_timeout(Duration::from_secs(30))
@@ -224,7 +254,10 @@ fn build_swarm(node: &Node, cfg: &SyncConfig) -> Result<Swarm<Behaviour>, SyncEr
             })
         })
         .map_err(|e| SyncError::Transport(e.to_string()))?
-        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(300)))
+        .with_swarm_config(|c| {
+            c.with_idle_connection_timeout(Duration::from_secs(300))
+                .with_max_negotiating_inbound_streams(MAX_NEGOTIATING_STREAMS)
+        })
         .build();
     Ok(swarm)
 }

@@ -1,6 +1,18 @@
 //! The sync protocol's messages, their one canonical encoding, and the libp2p codec that frames
 //! them. Everything read from the network is bounded before it is allocated: a frame length
-//! above [`MAX_FRAME`] ends the stream, and every list inside has its own bound.
+//! above [`MAX_FRAME`] ends the stream (above [`MAX_REQUEST_FRAME`] for a request), and every
+//! list inside has its own bound.
+//!
+//! Memory (see "Bounds" in ARCHITECTURE.md): a claimed length is not allocated up front; the
+//! frame grows as its bytes arrive, in [`READ_CHUNK`]s. The first [`FREE_FRAME_BYTES`] of a
+//! frame are free (a member's one-write push always fits); every byte beyond comes out of a
+//! [`FrameBudget`] shared by all streams of one swarm ([`FRAME_BUDGET`] in all), and a read
+//! that finds it spent fails at once (the stream ends; not a protocol violation: the sender
+//! retries or pulls). A request keeps its share while it is kept (waiting for its sender's
+//! proof, queued between the connection and the loop) and gives it back when dropped. Without
+//! it, 48 incoming connections × 8 streams × a 4 MiB frame claimed and sent slowly would hold
+//! 1.5 GiB for the 30 s request timeout (256 connections before: 8 GiB); with it, at most the
+//! budget and 16 KiB per stream.
 //!
 //! Exchange (request-response, protocol [`PROTOCOL`]):
 //! - `Challenge { nonce, again }` → `Proof { tags }`: sent by both sides on every new
@@ -16,6 +28,8 @@
 //!   bytes for both).
 
 use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use libp2p::futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::StreamProtocol;
@@ -35,6 +49,15 @@ pub const MAX_FRAME: usize = 4 * 1024 * 1024;
 /// Envelopes per message, and the byte budget a sender fills a batch up to.
 pub const MAX_BATCH_OPS: usize = 1_000;
 pub const BATCH_BYTES: usize = 2 * 1024 * 1024;
+/// Largest request frame: a push of [`BATCH_BYTES`] (or one envelope) with its framing, or a
+/// pull naming [`MAX_DEVICES`] devices.
+pub const MAX_REQUEST_FRAME: usize = BATCH_BYTES + MAX_ENVELOPE_BYTES + 64 * 1024;
+/// Bytes of every frame read without drawing on the [`FrameBudget`].
+pub const FREE_FRAME_BYTES: usize = 16 * 1024;
+/// Bytes of frames (beyond the free part of each) that all streams of one swarm may hold.
+pub const FRAME_BUDGET: usize = 64 * 1024 * 1024;
+/// A frame grows by at most this much per read.
+pub const READ_CHUNK: usize = 64 * 1024;
 /// Devices in a version vector on the wire.
 pub const MAX_DEVICES: usize = 10_000;
 /// Longest join request / welcome / refusal text.
@@ -183,23 +206,118 @@ pub fn text_from_wire(text: &BoundedVec<u8, MAX_TEXT>) -> String {
     String::from_utf8_lossy(text).into_owned()
 }
 
-/// Frames messages as a 4-byte little-endian length and the encoded message.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SyncCodec;
+/// The bytes of frames that all streams of one swarm hold beyond their free part.
+#[derive(Clone, Debug, Default)]
+pub struct FrameBudget {
+    used: Arc<AtomicUsize>,
+}
 
-async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T) -> io::Result<Vec<u8>> {
+impl FrameBudget {
+    /// Bytes in use now.
+    pub fn used(&self) -> usize {
+        self.used.load(Ordering::Relaxed)
+    }
+
+    /// Takes `n` more bytes into `held`, or fails if the budget is spent.
+    fn take(&self, held: &mut Held, n: usize) -> io::Result<()> {
+        if n == 0 {
+            return Ok(());
+        }
+        self.used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                used.checked_add(n).filter(|total| *total <= FRAME_BUDGET)
+            })
+            .map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::OutOfMemory,
+                    "frame budget spent: too much is being received at once",
+                )
+            })?;
+        held.bytes += n;
+        Ok(())
+    }
+}
+
+/// A share of a [`FrameBudget`], given back when dropped.
+#[derive(Debug)]
+pub struct Held {
+    budget: FrameBudget,
+    bytes: usize,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.budget.used.fetch_sub(self.bytes, Ordering::AcqRel);
+    }
+}
+
+/// A message as it passes through the codec: one read from the network keeps its frame's share
+/// of the budget until it is dropped; one to be sent holds none.
+#[derive(Debug)]
+pub struct Framed<T> {
+    pub message: T,
+    held: Option<Held>,
+}
+
+impl<T> Framed<T> {
+    /// A message to send.
+    pub fn new(message: T) -> Self {
+        Framed {
+            message,
+            held: None,
+        }
+    }
+
+    /// The message, and the budget share to keep while it is kept.
+    pub fn into_parts(self) -> (T, Option<Held>) {
+        (self.message, self.held)
+    }
+}
+
+/// Frames messages as a 4-byte little-endian length and the encoded message; reads draw on
+/// the swarm's [`FrameBudget`] (clones share it).
+#[derive(Clone, Debug, Default)]
+pub struct SyncCodec {
+    budget: FrameBudget,
+}
+
+impl SyncCodec {
+    /// The budget its reads draw on.
+    pub fn budget(&self) -> FrameBudget {
+        self.budget.clone()
+    }
+}
+
+/// Reads one frame of at most `max` bytes, growing it as bytes arrive; the bytes beyond
+/// [`FREE_FRAME_BYTES`] are taken from `budget` and stay in the returned [`Held`].
+async fn read_frame<T: AsyncRead + Unpin + Send>(
+    io: &mut T,
+    max: usize,
+    budget: &FrameBudget,
+) -> io::Result<(Vec<u8>, Held)> {
     let mut len = [0u8; 4];
     io.read_exact(&mut len).await?;
     let len = u32::from_le_bytes(len) as usize;
-    if len == 0 || len > MAX_FRAME {
+    if len == 0 || len > max {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("frame of {len} bytes (at most {MAX_FRAME})"),
+            format!("frame of {len} bytes (at most {max})"),
         ));
     }
-    let mut buf = vec![0u8; len];
-    io.read_exact(&mut buf).await?;
-    Ok(buf)
+    let mut held = Held {
+        budget: budget.clone(),
+        bytes: 0,
+    };
+    let mut buf = Vec::new();
+    while buf.len() < len {
+        let start = buf.len();
+        let end = (start + READ_CHUNK).min(len);
+        budget.take(&mut held, end.saturating_sub(FREE_FRAME_BYTES.max(start)))?;
+        buf.reserve_exact(end - start);
+        buf.resize(end, 0);
+        io.read_exact(&mut buf[start..end]).await?;
+    }
+    Ok((buf, held))
 }
 
 async fn write_frame<T: AsyncWrite + Unpin + Send>(io: &mut T, bytes: &[u8]) -> io::Result<()> {
@@ -220,17 +338,24 @@ fn invalid(e: WireError) -> io::Error {
 
 impl libp2p::request_response::Codec for SyncCodec {
     type Protocol = StreamProtocol;
-    type Request = Request;
+    type Request = Framed<Request>;
     type Response = Response;
 
-    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Request>
+    async fn read_request<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> io::Result<Framed<Request>>
     where
         T: AsyncRead + Unpin + Send,
     {
-        match read_frame(io).await {
-            Ok(frame) => Ok(decode(&frame).unwrap_or_else(|e| Request::Malformed(e.to_string()))),
+        match read_frame(io, MAX_REQUEST_FRAME, &self.budget).await {
+            Ok((frame, held)) => Ok(Framed {
+                message: decode(&frame).unwrap_or_else(|e| Request::Malformed(e.to_string())),
+                held: Some(held),
+            }),
             Err(e) if e.kind() == io::ErrorKind::InvalidData => {
-                Ok(Request::Malformed(e.to_string()))
+                Ok(Framed::new(Request::Malformed(e.to_string())))
             }
             Err(e) => Err(e),
         }
@@ -240,19 +365,21 @@ impl libp2p::request_response::Codec for SyncCodec {
     where
         T: AsyncRead + Unpin + Send,
     {
-        decode(&read_frame(io).await?).map_err(invalid)
+        // The answer is decoded at once; its frame's share goes back when the bytes do.
+        let (frame, _held) = read_frame(io, MAX_FRAME, &self.budget).await?;
+        decode(&frame).map_err(invalid)
     }
 
     async fn write_request<T>(
         &mut self,
         _: &StreamProtocol,
         io: &mut T,
-        req: Request,
+        req: Framed<Request>,
     ) -> io::Result<()>
     where
         T: AsyncWrite + Unpin + Send,
     {
-        write_frame(io, &encode(&req).map_err(invalid)?).await
+        write_frame(io, &encode(&req.message).map_err(invalid)?).await
     }
 
     async fn write_response<T>(
@@ -320,6 +447,51 @@ mod tests {
         bytes.extend_from_slice(&[3; 16]);
         bytes.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0x0f]);
         assert!(decode::<Request>(&bytes).is_err());
+    }
+
+    fn framed(len: u32, body: usize) -> libp2p::futures::io::Cursor<Vec<u8>> {
+        let mut bytes = len.to_le_bytes().to_vec();
+        bytes.extend(vec![7u8; body]);
+        libp2p::futures::io::Cursor::new(bytes)
+    }
+
+    #[test]
+    fn frames_grow_as_bytes_arrive_within_a_budget_given_back_on_drop() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let budget = FrameBudget::default();
+            // The largest request claimed, 100 KiB sent: nothing held once the stream ends.
+            let claimed = MAX_REQUEST_FRAME as u32;
+            let cut = read_frame(&mut framed(claimed, 100 << 10), MAX_REQUEST_FRAME, &budget).await;
+            assert!(cut.is_err());
+            assert_eq!(budget.used(), 0);
+            let too_long =
+                read_frame(&mut framed(claimed + 1, 0), MAX_REQUEST_FRAME, &budget).await;
+            assert_eq!(too_long.unwrap_err().kind(), io::ErrorKind::InvalidData);
+            // A whole frame keeps its share beyond the free part until it is dropped.
+            let (frame, held) = read_frame(&mut framed(1 << 20, 1 << 20), MAX_FRAME, &budget)
+                .await
+                .unwrap();
+            assert_eq!(frame.len(), 1 << 20);
+            assert_eq!(budget.used(), (1 << 20) - FREE_FRAME_BYTES);
+            drop(held);
+            assert_eq!(budget.used(), 0);
+            // Spent: a read that needs more ends at once (not a protocol violation); a small
+            // frame (a member's one write) still fits in its free part.
+            let mut kept = Vec::new();
+            while budget.used() + MAX_FRAME <= FRAME_BUDGET {
+                let whole = MAX_FRAME as u32;
+                kept.push(read_frame(&mut framed(whole, MAX_FRAME), MAX_FRAME, &budget).await);
+            }
+            let spent = read_frame(&mut framed(1 << 20, 1 << 20), MAX_FRAME, &budget).await;
+            assert_eq!(spent.unwrap_err().kind(), io::ErrorKind::OutOfMemory);
+            let small = read_frame(&mut framed(4096, 4096), MAX_FRAME, &budget).await;
+            assert!(small.is_ok());
+            drop(kept);
+            assert_eq!(budget.used(), 0);
+        });
     }
 
     proptest! {

@@ -32,6 +32,15 @@ pub(super) type Pulled = (PeerId, SpaceId, Vec<Vec<u8>>);
 pub(super) const MAX_OUTBOX_OPS: usize = 2_000;
 /// And at most this many bytes of them per peer.
 pub(super) const MAX_OUTBOX_BYTES: usize = 8 * 1024 * 1024;
+/// And of all peers' outboxes together: a member that connects under many device ids and
+/// never answers a push would otherwise make this node hold 8 MiB for each ("Bounds" in
+/// ARCHITECTURE.md).
+pub(super) const MAX_OUTBOX_TOTAL_BYTES: usize = 32 * 1024 * 1024;
+/// Pulls under way and pulled batches waiting to be stored, of all peers together (each answer
+/// at most a 4 MiB frame): beyond, no pull is sent until some are stored (a member answering
+/// every pull with full batches marked "more" from many device ids would otherwise make this
+/// node hold 4 MiB per id and space).
+pub(super) const MAX_BACKLOG: usize = 8;
 
 /// What is known of one connected peer.
 #[derive(Default)]
@@ -52,6 +61,8 @@ struct PeerSync {
     /// A push to the peer is under way: what comes meanwhile waits and goes in one push after
     /// it (one fdatasync on the peer instead of one per operation when many arrive at once).
     pushing: bool,
+    /// Bytes of the push under way (counted in the total until it is answered or fails).
+    pushing_bytes: usize,
 }
 
 /// The bookkeeping of one sync loop.
@@ -71,6 +82,8 @@ pub(super) struct SyncState {
     assumed: BTreeMap<(PeerId, SpaceId), VersionVector>,
     /// Pull rounds since anything was stored, written or connected (the idle back-off).
     quiet_rounds: u32,
+    /// Bytes in all peers' outboxes.
+    outbox_total: usize,
 }
 
 impl SyncState {
@@ -81,7 +94,11 @@ impl SyncState {
 
     /// The last connection to `peer` closed: what it was seen to hold is kept.
     pub(super) fn disconnected(&mut self, peer: &PeerId) {
-        self.peers.remove(peer);
+        if let Some(st) = self.peers.remove(peer) {
+            self.outbox_total = self
+                .outbox_total
+                .saturating_sub(st.outbox_bytes + st.pushing_bytes);
+        }
     }
 
     /// Starts tracking a peer before it is connected (the inviter of a network join).
@@ -154,12 +171,14 @@ impl SyncState {
         for envelope in envelopes {
             if st.outbox_ops >= MAX_OUTBOX_OPS
                 || st.outbox_bytes + envelope.len() > MAX_OUTBOX_BYTES
+                || self.outbox_total + envelope.len() > MAX_OUTBOX_TOTAL_BYTES
             {
                 break;
             }
             st.outbox.entry(space).or_default().push(envelope.clone());
             st.outbox_ops += 1;
             st.outbox_bytes += envelope.len();
+            self.outbox_total += envelope.len();
             taken += 1;
         }
         envelopes.len() - taken
@@ -198,6 +217,7 @@ impl SyncState {
         st.outbox_ops = st.outbox_ops.saturating_sub(batch.len());
         st.outbox_bytes = st.outbox_bytes.saturating_sub(bytes);
         st.pushing = true;
+        st.pushing_bytes = bytes;
         Some((space, batch))
     }
 
@@ -205,6 +225,8 @@ impl SyncState {
     pub(super) fn push_done(&mut self, peer: &PeerId) {
         if let Some(st) = self.peers.get_mut(peer) {
             st.pushing = false;
+            self.outbox_total = self.outbox_total.saturating_sub(st.pushing_bytes);
+            st.pushing_bytes = 0;
         }
     }
 
@@ -236,6 +258,8 @@ impl SyncState {
         }
         if st.pulling.contains(&space)
             || st.inflight >= MAX_INFLIGHT_PER_PEER
+            || self.backlog.len() + self.peers.values().map(|p| p.pulling.len()).sum::<usize>()
+                >= MAX_BACKLOG
             || self
                 .backlog
                 .iter()

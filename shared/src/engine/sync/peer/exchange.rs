@@ -9,7 +9,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 use super::*;
 use crate::engine::envelope::Envelope;
 use crate::engine::sync::address::device_of_peer;
-use crate::engine::sync::proto::{BATCH_BYTES, MAX_BATCH_OPS};
+use crate::engine::sync::proto::{Framed, BATCH_BYTES, MAX_BATCH_OPS};
 use crate::vv::VersionVector;
 
 /// The one answer to a request about a space the peer may not hear of: not held here, or not
@@ -25,7 +25,10 @@ impl State {
         what: Pending,
     ) {
         self.sync.request_sent(peer);
-        let id = swarm.behaviour_mut().sync.send_request(&peer, req);
+        let id = swarm
+            .behaviour_mut()
+            .sync
+            .send_request(&peer, Framed::new(req));
         self.pending.insert(id, (peer, what));
     }
 
@@ -71,8 +74,8 @@ impl State {
         if self.sync.is_proving(&peer) {
             return;
         }
-        for (request, channel) in self.parked.remove(&peer).unwrap_or_default() {
-            self.on_request(node, swarm, peer, request, channel);
+        for (request, held, channel) in self.parked.remove(&peer).unwrap_or_default() {
+            self.on_request(node, swarm, peer, request, held, channel);
         }
     }
 
@@ -138,13 +141,16 @@ impl State {
         &mut self,
         node: &mut Node,
         swarm: &mut Swarm<Behaviour>,
-        event: request_response::Event<Request, Response>,
+        event: request_response::Event<Framed<Request>, Response>,
     ) {
         match event {
             request_response::Event::Message { peer, message, .. } => match message {
                 request_response::Message::Request {
                     request, channel, ..
-                } => self.on_request(node, swarm, peer, request, channel),
+                } => {
+                    let (request, held) = request.into_parts();
+                    self.on_request(node, swarm, peer, request, held, channel)
+                }
                 request_response::Message::Response {
                     request_id,
                     response,
@@ -227,6 +233,7 @@ impl State {
         swarm: &mut Swarm<Behaviour>,
         peer: PeerId,
         request: Request,
+        held: Option<Held>,
         channel: ResponseChannel<Response>,
     ) {
         let about = match &request {
@@ -238,7 +245,8 @@ impl State {
                 let parked = self.parked.entry(peer).or_default();
                 if self.sync.is_proving(&peer) && parked.len() < MAX_PARKED_PER_PEER {
                     // Its proof may be on its way: answer once it is in (or failed).
-                    parked.push((request, channel));
+                    // It keeps its frame's share of the budget while it waits.
+                    parked.push((request, held, channel));
                     return;
                 }
                 return Self::respond(swarm, channel, Self::refused(NOT_HELD));

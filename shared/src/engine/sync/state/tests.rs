@@ -335,3 +335,65 @@ fn own_operations_are_published_once() {
     assert_eq!(st.published(space(1)), 4);
     assert_eq!(st.published(space(2)), 0);
 }
+
+#[test]
+fn outboxes_of_all_peers_together_are_bounded_and_a_push_under_way_counts() {
+    let mut st = SyncState::default();
+    let envelope = vec![vec![0u8; 1 << 20]];
+    let mut peers = Vec::new();
+    // Many peers (one member under many device ids) that never answer a push.
+    for _ in 0..(MAX_OUTBOX_TOTAL_BYTES >> 20) {
+        let peer = PeerId::random();
+        proven(&mut st, peer, &[space(1)]);
+        assert_eq!(st.queue_push(peer, space(1), &envelope), 0);
+        assert!(st.next_push(&peer, 1000, usize::MAX).is_some(), "under way");
+        peers.push(peer);
+    }
+    let late = PeerId::random();
+    proven(&mut st, late, &[space(1)]);
+    assert_eq!(
+        st.queue_push(late, space(1), &envelope),
+        1,
+        "the pushes under way fill the total: dropped (the peer's pulls fetch it)"
+    );
+    st.push_done(&peers[0]);
+    assert_eq!(
+        st.queue_push(late, space(1), &envelope),
+        0,
+        "answered: room"
+    );
+    st.disconnected(&peers[1]);
+    assert_eq!(
+        st.queue_push(late, space(1), &envelope),
+        0,
+        "a peer gone gives its share back"
+    );
+}
+
+#[test]
+fn pulls_under_way_and_batches_waiting_are_bounded_for_all_peers_together() {
+    let mut st = SyncState::default();
+    let now = Instant::now();
+    for i in 0..MAX_BACKLOG {
+        let peer = PeerId::random();
+        proven(&mut st, peer, &[space(1)]);
+        assert!(st.should_pull(&peer, space(1), false, now));
+        st.pull_started(&peer, space(1));
+        if i % 2 == 0 {
+            // Answered "more" with a full batch, waiting to be stored.
+            st.pull_ended(&peer, space(1));
+            st.queue(peer, space(1), vec![vec![1]]);
+        }
+    }
+    let other = PeerId::random();
+    proven(&mut st, other, &[space(1)]);
+    assert!(
+        !st.should_pull(&other, space(1), true, now),
+        "no more pulls until some are stored"
+    );
+    assert!(st.next_batch().is_some());
+    assert!(
+        st.should_pull(&other, space(1), true, now),
+        "one stored: room"
+    );
+}
