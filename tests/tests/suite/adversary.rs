@@ -144,6 +144,8 @@ fn whole_requests(space: SpaceId) -> Vec<Vec<u8>> {
     let mut requests = vec![proto::encode(&Request::Pull {
         space,
         have: have.try_into().expect("10,000 devices"),
+        // And a tip for each that matches nothing (a fork claimed everywhere).
+        tips: vec![[0xaa; 8]; 10_000].try_into().expect("10,000 tips"),
     })
     .expect("encoded")];
     let key = SpaceKey::generate().expect("key");
