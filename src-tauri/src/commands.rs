@@ -77,9 +77,7 @@ impl Engine {
             device: running.as_ref().map(|r| r.device.clone()),
             data_dir: self.dir.display().to_string(),
             version: krizlink_core::VERSION.to_owned(),
-            warnings: running
-                .map(|r| r.warnings().iter().map(|w| warning_cs(w)).collect())
-                .unwrap_or_default(),
+            warnings: running.map(|r| r.warnings()).unwrap_or_default(),
         }
     }
 
@@ -97,15 +95,6 @@ impl Engine {
             running.stop();
         }
     }
-}
-
-/// Engine warnings are English sentences for administrators; the person gets a Czech one.
-/// A warning meant for the person (Czech first, " / " English) is shown as it is.
-fn warning_cs(detail: &str) -> String {
-    if detail.contains(" / ") {
-        return detail.to_owned();
-    }
-    format!("Upozornění pro správce: {detail}")
 }
 
 fn space_id(text: &str) -> Answer<SpaceId> {

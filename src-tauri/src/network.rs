@@ -155,6 +155,20 @@ fn peers_path(dir: &Path) -> PathBuf {
     dir.join("peers.txt")
 }
 
+/// What the person sees of the node's warnings: its notices as they are (Czech first), and its
+/// English warnings for administrators behind a Czech label.
+fn shown_warnings(node: &Node) -> Vec<String> {
+    node.notices()
+        .iter()
+        .cloned()
+        .chain(
+            node.warnings()
+                .iter()
+                .map(|w| format!("Upozornění pro správce: {w}")),
+        )
+        .collect()
+}
+
 /// The node's thread, seen from the commands.
 pub struct Running {
     jobs: mpsc::Sender<Job>,
@@ -162,8 +176,8 @@ pub struct Running {
     thread: Mutex<Option<JoinHandle<()>>>,
     pub name: String,
     pub device: String,
-    /// The node's warnings, as of its last job (a write may add one: writes stamped in the
-    /// future by a clock that ran ahead were stamped again).
+    /// What the person is told, as of the node's last job (a write may add a notice: writes
+    /// stamped in the future by a clock that ran ahead were stamped again).
     warnings: Arc<Mutex<Vec<String>>>,
     /// Why the peer is not running, when it could not start.
     failure: Arc<Mutex<Option<String>>>,
@@ -175,7 +189,7 @@ impl Running {
     pub fn start(node: Node, opts: &NetOptions, app: AppHandle) -> Running {
         let name = node.name().to_owned();
         let device = node.device_id().to_string();
-        let warnings = Arc::new(Mutex::new(node.warnings().to_vec()));
+        let warnings = Arc::new(Mutex::new(shown_warnings(&node)));
         let (jobs_tx, jobs_rx) = mpsc::channel::<Job>(64);
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let failure = Arc::new(Mutex::new(None));
@@ -213,7 +227,7 @@ impl Running {
         }
     }
 
-    /// The node's warnings as of its last job.
+    /// What the person is told of the node's warnings, as of its last job.
     pub fn warnings(&self) -> Vec<String> {
         self.warnings.lock().map(|w| w.clone()).unwrap_or_default()
     }
@@ -237,8 +251,8 @@ impl Running {
         let job: Job = Box::new(move |node, status| {
             let (answer, action) = f(node, status);
             if let Ok(mut shown) = warnings.lock() {
-                if shown.len() != node.warnings().len() {
-                    *shown = node.warnings().to_vec();
+                if shown.len() != node.warnings().len() + node.notices().len() {
+                    *shown = shown_warnings(node);
                 }
             }
             let _ = tx.send(answer);

@@ -178,8 +178,12 @@ pub struct Node {
     /// The start counter, taken (durably incremented) at the first write of this run, so that
     /// reading needs no disk space.
     session: Option<u32>,
-    /// Things a person should know that did not stop the node (e.g. a full disk on open).
+    /// Things an administrator should know that did not stop the node (e.g. a full disk on
+    /// open), in English.
     warnings: Vec<String>,
+    /// What the person must be told (writes stamped again, a forked device), in one Czech
+    /// sentence, then " / " and the English one.
+    notices: Vec<String>,
     spaces: BTreeMap<SpaceId, SpaceState>,
     relays: BTreeMap<SpaceId, RelaySpace>,
     /// Devices seen to sign two different envelopes for one operation id, per space, with the
@@ -336,6 +340,11 @@ impl Node {
     /// Problems met while opening that did not stop the node, as sentences.
     pub fn warnings(&self) -> &[String] {
         &self.warnings
+    }
+
+    /// What the person must be told, Czech first (see the field).
+    pub fn notices(&self) -> &[String] {
+        &self.notices
     }
 
     /// Spaces whose op log is damaged, with the reason: they are shown read-only.
@@ -602,10 +611,7 @@ fn hex16(bytes: &[u8; 16]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A fresh scratch directory for the tests of the node's submodules.
 #[cfg(test)]
-pub(crate) fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("krizlink-node-{name}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    dir
-}
+pub(crate) mod testing;
+#[cfg(test)]
+pub(crate) use testing::scratch;

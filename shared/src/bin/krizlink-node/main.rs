@@ -95,7 +95,7 @@ fn run(cli: Cli, args: Vec<String>) -> Result<()> {
     for (space, reason) in node.damaged_spaces() {
         eprintln!("krizlink-node: warning: space {space} is read-only: {reason}");
     }
-    for warning in node.warnings() {
+    for warning in node.warnings().iter().chain(node.notices()) {
         eprintln!("krizlink-node: warning: {warning}");
     }
     let result = match cli.command {

@@ -124,7 +124,7 @@ impl Node {
                 ("ahead_ms", done.ahead_ms.to_string()),
             ],
         )?;
-        self.warnings.push(done.notice());
+        self.notices.push(done.notice());
         Ok(Some(done))
     }
 }

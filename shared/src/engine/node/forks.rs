@@ -114,7 +114,7 @@ impl Node {
                 ],
             )?;
             let short = &id.device.to_string()[..16];
-            self.warnings.push(if id.device == self.keys.device_id() {
+            self.notices.push(if id.device == self.keys.device_id() {
                 format!(
                     "Data tohoto počítače byla obnovena ze starší kopie a psalo se do nich: \
                      štáb má pod stejným číslem ({}) jiný zápis tohoto zařízení. Jeho verze \
@@ -164,7 +164,7 @@ impl Node {
                 ("peer", peer.to_owned()),
             ],
         )?;
-        self.warnings.push(format!(
+        self.notices.push(format!(
             "Data tohoto počítače byla obnovena ze starší kopie: {count} vlastních zápisů se \
              vrátilo od štábu a jsou opět zde. / This computer's data was restored from an \
              older copy: {count} of its own writes came back from its staff."
@@ -176,58 +176,12 @@ impl Node {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::keystore::KdfParams;
-    use crate::engine::node::scratch;
-    use crate::record::FieldValue;
+    use crate::engine::node::testing::{scratch, staff, sync, task, titles, PASS};
 
-    const PASS: &str = "heslo-pro-test";
-
-    fn task(node: &mut Node, space: SpaceId, title: &str) -> RecordId {
-        node.create_record(
-            space,
-            RecordKind::Task,
-            vec![Change::Set {
-                value: FieldValue::Title(title.into()),
-                bases: Default::default(),
-            }],
-        )
-        .unwrap()
-    }
-
-    fn sync(from: &Node, to: &mut Node, space: SpaceId) -> Received {
-        let theirs = to.replica(space).unwrap().version_vector().clone();
-        let (batch, _) = from
-            .envelopes_missing_from(space, &theirs, 10_000, usize::MAX)
-            .unwrap();
-        to.receive(space, batch, "test peer").unwrap()
-    }
-
-    fn titles(node: &Node, space: SpaceId) -> Vec<String> {
-        let mut t: Vec<String> = node
-            .replica(space)
-            .unwrap()
-            .tasks()
-            .into_iter()
-            .map(|t| t.title)
-            .collect();
-        t.sort();
-        t
-    }
-
-    #[test]
-    fn a_restored_copy_written_on_is_reported_as_a_fork_and_changes_nothing() {
-        let dir = scratch("forks");
-        let mut chair =
-            Node::init(&dir.join("chair"), "Jana", PASS, KdfParams::for_tests()).unwrap();
-        let space = chair.create_space("Krizový štáb ORP Zlín").unwrap();
-        let code = chair.create_invite(space, StaffRole::Member, 60).unwrap();
-        let mut member =
-            Node::init(&dir.join("member"), "Petr", PASS, KdfParams::for_tests()).unwrap();
-        let request = member.request_join(&code).unwrap();
-        let welcome = chair.accept_join(&request).unwrap();
-        member.finish_join(&welcome).unwrap();
-        sync(&chair, &mut member, space);
-        // A backup of the member's laptop, then a write that reaches the chair.
+    /// A staff whose member's laptop was backed up, then wrote a task that reached the chair:
+    /// the chair, the space, and the backup's path (the member is closed).
+    fn backed_up_then_written(dir: &Path) -> (Node, SpaceId, PathBuf) {
+        let (mut chair, member, space) = staff(dir);
         member.close().unwrap();
         let copy = dir.join("member-copy");
         let copied = std::process::Command::new("cp")
@@ -241,6 +195,13 @@ mod tests {
         task(&mut member, space, "Zápis před obnovou");
         sync(&member, &mut chair, space);
         member.close().unwrap();
+        (chair, space, copy)
+    }
+
+    #[test]
+    fn a_restored_copy_written_on_is_reported_as_a_fork_and_changes_nothing() {
+        let dir = scratch("forks");
+        let (mut chair, space, copy) = backed_up_then_written(&dir);
         // The copy comes back and is written on: the same operation id, other content.
         let mut restored = Node::open(&copy, PASS).unwrap();
         task(&mut restored, space, "Zápis po obnovení");
@@ -268,7 +229,7 @@ mod tests {
         assert_eq!(forks.len(), 1);
         assert!(!forks[0].this_device);
         assert!(chair
-            .warnings()
+            .notices()
             .iter()
             .any(|w| w.contains("podepsalo dva různé zápisy")));
         // Reported once, however often it comes.
@@ -303,7 +264,7 @@ mod tests {
         restored.receive(space, vec![ours], "štáb").unwrap();
         assert!(restored.forked_devices().iter().any(|f| f.this_device));
         assert!(restored
-            .warnings()
+            .notices()
             .iter()
             .any(|w| w.contains("obnovena ze starší kopie a psalo se do nich")));
         let _ = std::fs::remove_dir_all(&dir);
@@ -312,36 +273,14 @@ mod tests {
     #[test]
     fn own_writes_coming_back_tell_that_the_data_dir_was_restored() {
         let dir = scratch("own-returned");
-        let mut chair =
-            Node::init(&dir.join("chair"), "Jana", PASS, KdfParams::for_tests()).unwrap();
-        let space = chair.create_space("Krizový štáb ORP Zlín").unwrap();
-        let code = chair.create_invite(space, StaffRole::Member, 60).unwrap();
-        let mut member =
-            Node::init(&dir.join("member"), "Petr", PASS, KdfParams::for_tests()).unwrap();
-        let request = member.request_join(&code).unwrap();
-        let welcome = chair.accept_join(&request).unwrap();
-        member.finish_join(&welcome).unwrap();
-        sync(&chair, &mut member, space);
-        member.close().unwrap();
-        let copy = dir.join("member-copy");
-        let copied = std::process::Command::new("cp")
-            .arg("-a")
-            .arg(dir.join("member"))
-            .arg(&copy)
-            .status()
-            .unwrap();
-        assert!(copied.success());
-        let mut member = Node::open(&dir.join("member"), PASS).unwrap();
-        task(&mut member, space, "Zápis před obnovou");
-        sync(&member, &mut chair, space);
-        member.close().unwrap();
+        let (mut chair, space, copy) = backed_up_then_written(&dir);
         let mut restored = Node::open(&copy, PASS).unwrap();
         let got = sync(&chair, &mut restored, space);
         assert_eq!(got.stored.len(), 1, "the lost write comes back");
         assert_eq!(titles(&restored, space), ["Zápis před obnovou"]);
         assert!(restored.forked_devices().iter().any(|f| f.this_device));
         assert!(restored
-            .warnings()
+            .notices()
             .iter()
             .any(|w| w.contains("1 vlastních zápisů se vrátilo")));
         // Its next write takes a fresh number.

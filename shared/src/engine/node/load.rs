@@ -272,6 +272,7 @@ impl Node {
             audit,
             session: None,
             warnings,
+            notices: Vec::new(),
             spaces: BTreeMap::new(),
             relays: BTreeMap::new(),
             forks: BTreeMap::new(),

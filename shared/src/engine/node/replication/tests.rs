@@ -65,53 +65,15 @@ fn missing_sends_admissions_first_and_respects_bounds() {
     assert_eq!((batch.len(), more), (1, true));
 }
 
-/// Sends `to` everything `from` holds of `space` that `to` lacks.
-fn sync(from: &Node, to: &mut Node, space: SpaceId) -> Received {
-    let theirs = to.replica(space).unwrap().version_vector().clone();
-    let (batch, _) = from
-        .envelopes_missing_from(space, &theirs, 10_000, usize::MAX)
-        .unwrap();
-    to.receive(space, batch, "test peer").unwrap()
-}
-
-fn titles(node: &Node, space: SpaceId) -> Vec<String> {
-    let mut t: Vec<String> = node
-        .replica(space)
-        .unwrap()
-        .tasks()
-        .into_iter()
-        .map(|t| t.title)
-        .collect();
-    t.sort();
-    t
-}
-
 #[test]
 fn a_refused_operation_does_not_hold_back_its_authors_later_ones() {
-    use crate::engine::keystore::KdfParams;
-    use crate::engine::node::scratch;
+    use crate::engine::node::testing::{new_node, scratch, staff, sync, titles, PASS};
     use crate::hlc::Hlc;
     use crate::ids::RecordId;
     use crate::op::Change;
-    use crate::record::{FieldValue, StaffRole};
+    use crate::record::FieldValue;
     let dir = scratch("refused-author");
-    let new = |name: &str| {
-        Node::init(
-            &dir.join(name),
-            name,
-            "heslo-pro-test",
-            KdfParams::for_tests(),
-        )
-        .unwrap()
-    };
-    let mut chair = new("chair");
-    let space = chair.create_space("Krizový štáb ORP Vsetín").unwrap();
-    let code = chair.create_invite(space, StaffRole::Member, 60).unwrap();
-    let mut member = new("member");
-    let request = member.request_join(&code).unwrap();
-    let welcome = chair.accept_join(&request).unwrap();
-    member.finish_join(&welcome).unwrap();
-    sync(&chair, &mut member, space);
+    let (mut chair, member, space) = staff(&dir);
     // A member's device (a modified or much newer client) sends an invalid operation —
     // a change to a journal entry, which is written once — then a valid new task.
     let device = member.device_id();
@@ -172,19 +134,19 @@ fn a_refused_operation_does_not_hold_back_its_authors_later_ones() {
     // The same after a restart (from the checkpoint and from the whole log), and on a
     // third replica that learns everything from the chair.
     chair.close().unwrap();
-    let chair = Node::open(&dir.join("chair"), "heslo-pro-test").unwrap();
+    let chair = Node::open(&dir.join("chair"), PASS).unwrap();
     assert_eq!(titles(&chair, space), titles_now);
     let hash = chair.replica(space).unwrap().state_hash();
     chair.close().unwrap();
     std::fs::remove_dir_all(dir.join("chair").join("state")).unwrap();
-    let mut chair = Node::open(&dir.join("chair"), "heslo-pro-test").unwrap();
+    let mut chair = Node::open(&dir.join("chair"), PASS).unwrap();
     assert_eq!(
         chair.replica(space).unwrap().state_hash(),
         hash,
         "rebuilt alike"
     );
     let code = chair.create_invite(space, StaffRole::Member, 60).unwrap();
-    let mut third = new("third");
+    let mut third = new_node(&dir, "third");
     let request = third.request_join(&code).unwrap();
     let welcome = chair.accept_join(&request).unwrap();
     third.finish_join(&welcome).unwrap();

@@ -1,0 +1,75 @@
+//! Helpers for the tests of the node's submodules: a staff of a chair and a joined member on
+//! disk, a sync between two nodes in process, a task written, the titles a node shows.
+
+use super::*;
+use crate::engine::keystore::KdfParams;
+use crate::record::FieldValue;
+
+pub(crate) const PASS: &str = "heslo-pro-test";
+
+/// A fresh scratch directory.
+pub(crate) fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("krizlink-node-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    dir
+}
+
+/// A new identity at `dir/name`.
+pub(crate) fn new_node(dir: &Path, name: &str) -> Node {
+    Node::init(&dir.join(name), name, PASS, KdfParams::for_tests()).unwrap()
+}
+
+/// A chair at `dir/chair` with one space, and a member at `dir/member` that joined it and
+/// holds what the chair holds.
+pub(crate) fn staff(dir: &Path) -> (Node, Node, SpaceId) {
+    let mut chair = new_node(dir, "chair");
+    let space = chair.create_space("Krizový štáb ORP Vsetín").unwrap();
+    let member = joined(&mut chair, space, dir, "member");
+    (chair, member, space)
+}
+
+/// A new device at `dir/name`, invited by `chair` into `space` and synced from it.
+pub(crate) fn joined(chair: &mut Node, space: SpaceId, dir: &Path, name: &str) -> Node {
+    let code = chair.create_invite(space, StaffRole::Member, 60).unwrap();
+    let mut node = new_node(dir, name);
+    let request = node.request_join(&code).unwrap();
+    let welcome = chair.accept_join(&request).unwrap();
+    node.finish_join(&welcome).unwrap();
+    sync(chair, &mut node, space);
+    node
+}
+
+/// Sends `to` everything `from` holds of `space` that `to` lacks.
+pub(crate) fn sync(from: &Node, to: &mut Node, space: SpaceId) -> Received {
+    let theirs = to.replica(space).unwrap().version_vector().clone();
+    let (batch, _) = from
+        .envelopes_missing_from(space, &theirs, 10_000, usize::MAX)
+        .unwrap();
+    to.receive(space, batch, "test peer").unwrap()
+}
+
+/// Writes a task titled `title`.
+pub(crate) fn task(node: &mut Node, space: SpaceId, title: &str) -> RecordId {
+    node.create_record(
+        space,
+        RecordKind::Task,
+        vec![Change::Set {
+            value: FieldValue::Title(title.into()),
+            bases: Default::default(),
+        }],
+    )
+    .unwrap()
+}
+
+/// The titles of the tasks `node` shows, sorted.
+pub(crate) fn titles(node: &Node, space: SpaceId) -> Vec<String> {
+    let mut t: Vec<String> = node
+        .replica(space)
+        .unwrap()
+        .tasks()
+        .into_iter()
+        .map(|t| t.title)
+        .collect();
+    t.sort();
+    t
+}
