@@ -151,7 +151,15 @@ pub fn cs(e: &NodeError) -> String {
         }
         NodeError::MayNotInvite => "Zvát do prostoru může jen předseda nebo tajemník štábu.".into(),
         NodeError::BadRelayGrant => {
-            "Toto není povolení pro přenosový uzel KrizLink (KRZRELAY1…); zkontrolujte, že je celé."
+            "Toto není povolení pro přenosový uzel KrizLink (KRZRELAY2…); zkontrolujte, že je celé."
+                .into()
+        }
+        NodeError::OldRelayGrant => {
+            "Toto povolení pro přenosový uzel je ze starší verze KrizLinku a nenese seznam členů; požádejte předsedu nebo tajemníka štábu o nové."
+                .into()
+        }
+        NodeError::MemberList(_) => {
+            "Podepsaný seznam členů prostoru nelze vydat ani přijmout (příliš mnoho zařízení nebo neplatný podpis); obraťte se na správce."
                 .into()
         }
         NodeError::GrantForAnotherDevice => {

@@ -81,6 +81,8 @@ pub enum AuditEvent {
     /// restored from an older copy and written on), or this device got back writes of its own
     /// that it had lost.
     DeviceForked,
+    /// This device (a chair's or secretary's) signed a new member list for relays.
+    MemberListIssued,
 }
 
 impl AuditEvent {
@@ -93,7 +95,9 @@ impl AuditEvent {
             | AuditEvent::InviteRefused
             | AuditEvent::RefusalsSummarized => 7,
             AuditEvent::KeyChanged | AuditEvent::MemberJoined | AuditEvent::InviteUsed => 5,
-            AuditEvent::StateRebuilt | AuditEvent::WritesRestamped => 4,
+            AuditEvent::StateRebuilt
+            | AuditEvent::WritesRestamped
+            | AuditEvent::MemberListIssued => 4,
             _ => 3,
         }
     }
@@ -116,6 +120,7 @@ impl AuditEvent {
             AuditEvent::RefusalsSummarized => "refusals_summarized",
             AuditEvent::WritesRestamped => "writes_restamped",
             AuditEvent::DeviceForked => "device_forked",
+            AuditEvent::MemberListIssued => "member_list_issued",
         }
     }
 }

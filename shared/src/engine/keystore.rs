@@ -8,7 +8,8 @@
 //! File format (all integers big-endian):
 //! ```text
 //! "KRZLKS"         6 bytes magic
-//! version          1 byte  (2; version 1, without relay grants, is read and migrated)
+//! version          1 byte  (3; versions 1 and 2, without relay grants or member lists, are
+//!                          read and migrated)
 //! kdf              1 byte  (1 = Argon2id v1.3)
 //! m_cost           4 bytes memory in KiB
 //! t_cost           4 bytes passes
@@ -40,6 +41,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::engine::keys::{fill_random, SpaceKey};
+use crate::engine::member_list::MemberLists;
 use crate::engine::private;
 use crate::ids::{DeviceId, SpaceId};
 use crate::record::StaffRole;
@@ -47,8 +49,10 @@ use crate::record::StaffRole;
 /// The first bytes of every keystore file.
 pub const MAGIC: &[u8; 6] = b"KRZLKS";
 /// The file format this build writes and reads.
-pub const FORMAT_VERSION: u8 = 2;
-/// The previous format: the same contents without `relay_grants`; read, and written as 2.
+pub const FORMAT_VERSION: u8 = 3;
+/// Format 2: relay grants without their granter, no member lists; read, and written as 3.
+const FORMAT_VERSION_2: u8 = 2;
+/// Format 1: no relay grants either; read, and written as 3.
 const FORMAT_VERSION_1: u8 = 1;
 /// KDF id for Argon2id, version 0x13.
 const KDF_ARGON2ID: u8 = 1;
@@ -264,6 +268,27 @@ pub struct PendingJoin {
 pub struct RelayGrantEntry {
     pub space: SpaceId,
     pub secret: Secret32,
+    /// The chair's or secretary's device that granted it: the first issuer of member lists
+    /// this relay trusts (format 3; [`UNKNOWN_GRANTER`] for a grant migrated from format 2).
+    pub granter: DeviceId,
+}
+
+/// The granter of a relay grant kept from format 2, which did not record it: such a relay
+/// trusts no member list, so it stores nothing until it is granted anew.
+pub const UNKNOWN_GRANTER: DeviceId = DeviceId([0; 32]);
+
+/// A relay grant as format 2 wrote it.
+#[derive(Deserialize)]
+struct RelayGrantEntryV2 {
+    space: SpaceId,
+    secret: Secret32,
+}
+
+/// The signed member lists held for one space (format 3; see `engine::member_list`).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SpaceMemberLists {
+    pub space: SpaceId,
+    pub lists: MemberLists,
 }
 
 /// Everything the keystore seals. Zeroized on drop.
@@ -279,6 +304,43 @@ pub struct KeystoreContents {
     /// The grants of the relayed spaces (format 2): without one, a relay proves nothing and
     /// members do not sync the space with it.
     pub relay_grants: Vec<RelayGrantEntry>,
+    /// The newest signed member lists of member and relayed spaces (format 3).
+    pub member_lists: Vec<SpaceMemberLists>,
+}
+
+/// The contents as format 2 wrote them.
+#[derive(Deserialize)]
+struct KeystoreContentsV2 {
+    device_seed: Secret32,
+    name: String,
+    spaces: Vec<SpaceEntry>,
+    invites: Vec<StoredInvite>,
+    pending_joins: Vec<PendingJoin>,
+    relay_spaces: Vec<SpaceId>,
+    relay_grants: Vec<RelayGrantEntryV2>,
+}
+
+impl From<KeystoreContentsV2> for KeystoreContents {
+    fn from(v2: KeystoreContentsV2) -> KeystoreContents {
+        KeystoreContents {
+            device_seed: v2.device_seed,
+            name: v2.name,
+            spaces: v2.spaces,
+            invites: v2.invites,
+            pending_joins: v2.pending_joins,
+            relay_spaces: v2.relay_spaces,
+            relay_grants: v2
+                .relay_grants
+                .into_iter()
+                .map(|g| RelayGrantEntry {
+                    space: g.space,
+                    secret: g.secret,
+                    granter: UNKNOWN_GRANTER,
+                })
+                .collect(),
+            member_lists: Vec::new(),
+        }
+    }
 }
 
 /// The contents as format 1 wrote them.
@@ -302,6 +364,7 @@ impl From<KeystoreContentsV1> for KeystoreContents {
             pending_joins: v1.pending_joins,
             relay_spaces: v1.relay_spaces,
             relay_grants: Vec::new(),
+            member_lists: Vec::new(),
         }
     }
 }
@@ -317,6 +380,7 @@ impl KeystoreContents {
             pending_joins: Vec::new(),
             relay_spaces: Vec::new(),
             relay_grants: Vec::new(),
+            member_lists: Vec::new(),
         }
     }
 
@@ -350,6 +414,29 @@ impl KeystoreContents {
             .iter()
             .find(|g| g.space == space)
             .map(|g| &g.secret)
+    }
+
+    /// The member lists held for `space`, if any.
+    pub fn member_lists(&self, space: SpaceId) -> Option<&MemberLists> {
+        self.member_lists
+            .iter()
+            .find(|m| m.space == space)
+            .map(|m| &m.lists)
+    }
+
+    /// The member lists held for `space`, empty ones made if there were none.
+    pub fn member_lists_mut(&mut self, space: SpaceId) -> &mut MemberLists {
+        let at = match self.member_lists.iter().position(|m| m.space == space) {
+            Some(at) => at,
+            None => {
+                self.member_lists.push(SpaceMemberLists {
+                    space,
+                    lists: MemberLists::default(),
+                });
+                self.member_lists.len() - 1
+            }
+        };
+        &mut self.member_lists[at].lists
     }
 }
 
@@ -437,7 +524,7 @@ fn parse_header(h: &[u8; HEADER_LEN]) -> Result<ParsedHeader, KeystoreError> {
     if &h[..6] != MAGIC {
         return Err(corrupt("it is not a KrizLink keystore"));
     }
-    if h[6] != FORMAT_VERSION && h[6] != FORMAT_VERSION_1 {
+    if ![FORMAT_VERSION, FORMAT_VERSION_2, FORMAT_VERSION_1].contains(&h[6]) {
         return Err(KeystoreError::Corrupt(format!(
             "unknown format version {} (this build reads version {FORMAT_VERSION})",
             h[6]
@@ -566,6 +653,10 @@ impl Keystore {
         let (contents, rest): (KeystoreContents, &[u8]) = if parsed.version == FORMAT_VERSION_1 {
             postcard::take_from_bytes::<KeystoreContentsV1>(plain)
                 .map(|(v1, rest)| (v1.into(), rest))
+                .map_err(unreadable)?
+        } else if parsed.version == FORMAT_VERSION_2 {
+            postcard::take_from_bytes::<KeystoreContentsV2>(plain)
+                .map(|(v2, rest)| (v2.into(), rest))
                 .map_err(unreadable)?
         } else {
             postcard::take_from_bytes(plain).map_err(unreadable)?

@@ -8,6 +8,7 @@ pub mod envelope;
 pub mod invite;
 pub mod keys;
 pub mod keystore;
+pub mod member_list;
 pub mod node;
 pub mod oplog;
 pub mod private;

@@ -55,6 +55,7 @@ use crate::vv::VersionVector;
 mod clock;
 mod forks;
 mod load;
+mod member_lists;
 mod membership;
 pub mod proof;
 mod replication;
@@ -122,8 +123,15 @@ pub enum NodeError {
     Refused(Refusal),
     #[error("only the chair or the secretary of a space can invite to it")]
     MayNotInvite,
-    #[error("this is not a KrizLink relay grant (KRZRELAY1..., check that it was copied whole)")]
+    #[error("this is not a KrizLink relay grant (KRZRELAY2..., check that it was copied whole)")]
     BadRelayGrant,
+    #[error(
+        "this relay grant is from an earlier KrizLink (KRZRELAY1) and carries no member list: \
+         ask the space's chair or secretary for a new one (`space grant-relay`)"
+    )]
+    OldRelayGrant,
+    #[error("member list: {0}")]
+    MemberList(crate::engine::member_list::MemberListError),
     #[error("this relay grant was issued for another device")]
     GrantForAnotherDevice,
 }

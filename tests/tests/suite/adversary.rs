@@ -146,6 +146,8 @@ fn whole_requests(space: SpaceId) -> Vec<Vec<u8>> {
         have: have.try_into().expect("10,000 devices"),
         // And a tip for each that matches nothing (a fork claimed everywhere).
         tips: vec![[0xaa; 8]; 10_000].try_into().expect("10,000 tips"),
+        // And member lists newer than any (only a proven peer could make it send them).
+        lists: (u64::MAX, [0xff; 8]),
     })
     .expect("encoded")];
     let key = SpaceKey::generate().expect("key");

@@ -301,6 +301,7 @@ fn a_stranger_learns_nothing_whether_it_dials_or_is_dialled() {
                 space: space_id,
                 have: Default::default(),
                 tips: Default::default(),
+                lists: Default::default(),
             }),
         ),
         (
@@ -309,6 +310,7 @@ fn a_stranger_learns_nothing_whether_it_dials_or_is_dialled() {
                 space: unknown,
                 have: Default::default(),
                 tips: Default::default(),
+                lists: Default::default(),
             }),
         ),
         (

@@ -885,7 +885,7 @@ fn malformed_traffic_does_not_stop_a_peer_serving_its_members() {
     let answered = send_raw(&a_serving.addr, requests);
     assert_eq!(answered, 1, "only the valid push got an answer");
     // A peer of the previous protocol version gets no answer, and the node says why.
-    let old = libp2p::StreamProtocol::new("/krizlink/sync/1");
+    let old = libp2p::StreamProtocol::new("/krizlink/sync/2");
     assert_eq!(
         send_raw_on(&a_serving.addr, old, vec![vec![1, 0, 0, 0, 0]]),
         0
@@ -893,7 +893,7 @@ fn malformed_traffic_does_not_stop_a_peer_serving_its_members() {
     wait_until(
         "the node says why it does not sync",
         Duration::from_secs(5),
-        || a_serving.log().contains("does not speak /krizlink/sync/2"),
+        || a_serving.log().contains("does not speak /krizlink/sync/3"),
     );
 
     // The member still syncs both ways.

@@ -292,8 +292,28 @@ fn production_params_work() {
     fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Replaces the file of `ks` with `plain` sealed under its key as format `version` wrote it.
+fn write_as_format(ks: &Keystore, path: &Path, version: u8, plain: &[u8]) {
+    let nonce = [4u8; NONCE_LEN];
+    let mut head = header(ks.params, &ks.salt, &nonce);
+    head[6] = version;
+    let mut body = plain.to_vec();
+    let tag = aead_key(&ks.key)
+        .unwrap()
+        .seal_in_place_separate_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(&head[..]),
+            &mut body,
+        )
+        .unwrap();
+    let mut file = head.to_vec();
+    file.extend(body);
+    file.extend_from_slice(tag.as_ref());
+    fs::write(path, &file).unwrap();
+}
+
 #[test]
-fn a_format_1_keystore_opens_without_relay_grants_and_is_saved_as_format_2() {
+fn a_format_1_keystore_opens_without_relay_grants_and_is_saved_as_the_current_format() {
     #[derive(Serialize)]
     struct V1<'a> {
         device_seed: &'a Secret32,
@@ -316,22 +336,7 @@ fn a_format_1_keystore_opens_without_relay_grants_and_is_saved_as_format_2() {
         relay_spaces: &[SpaceId([9; 16])],
     })
     .unwrap();
-    let nonce = [4u8; NONCE_LEN];
-    let mut head = header(ks.params, &ks.salt, &nonce);
-    head[6] = FORMAT_VERSION_1;
-    let mut body = plain.clone();
-    let tag = aead_key(&ks.key)
-        .unwrap()
-        .seal_in_place_separate_tag(
-            Nonce::assume_unique_for_key(nonce),
-            Aad::from(&head[..]),
-            &mut body,
-        )
-        .unwrap();
-    let mut file = head.to_vec();
-    file.extend(body);
-    file.extend_from_slice(tag.as_ref());
-    fs::write(&path, &file).unwrap();
+    write_as_format(&ks, &path, FORMAT_VERSION_1, &plain);
 
     let mut opened = Keystore::unlock(&path, "heslo").unwrap();
     assert_eq!(opened.contents().relay_spaces, vec![SpaceId([9; 16])]);
@@ -340,6 +345,7 @@ fn a_format_1_keystore_opens_without_relay_grants_and_is_saved_as_format_2() {
     opened.contents_mut().relay_grants.push(RelayGrantEntry {
         space: SpaceId([9; 16]),
         secret: Secret32::from_bytes([1; 32]),
+        granter: DeviceId([5; 32]),
     });
     opened.save().unwrap();
     assert_eq!(fs::read(&path).unwrap()[6], FORMAT_VERSION);
@@ -351,5 +357,55 @@ fn a_format_1_keystore_opens_without_relay_grants_and_is_saved_as_format_2() {
             .map(|s| *s.as_bytes()),
         Some([1; 32])
     );
+    assert_eq!(again.contents().relay_grants[0].granter, DeviceId([5; 32]));
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_format_2_relay_grant_opens_with_an_unknown_granter_and_no_member_lists() {
+    #[derive(Serialize)]
+    struct GrantV2<'a> {
+        space: SpaceId,
+        secret: &'a Secret32,
+    }
+    #[derive(Serialize)]
+    struct V2<'a> {
+        device_seed: &'a Secret32,
+        name: &'a str,
+        spaces: &'a [SpaceEntry],
+        invites: &'a [StoredInvite],
+        pending_joins: &'a [PendingJoin],
+        relay_spaces: &'a [SpaceId],
+        relay_grants: &'a [GrantV2<'a>],
+    }
+    let dir = temp_dir("format2");
+    let path = dir.join("keystore.krz");
+    let ks = Keystore::create(&path, "heslo", contents(), KdfParams::for_tests()).unwrap();
+    let c = ks.contents();
+    let secret = Secret32::from_bytes([3; 32]);
+    let plain = postcard::to_allocvec(&V2 {
+        device_seed: &c.device_seed,
+        name: &c.name,
+        spaces: &c.spaces,
+        invites: &c.invites,
+        pending_joins: &c.pending_joins,
+        relay_spaces: &[SpaceId([9; 16])],
+        relay_grants: &[GrantV2 {
+            space: SpaceId([9; 16]),
+            secret: &secret,
+        }],
+    })
+    .unwrap();
+    write_as_format(&ks, &path, 2, &plain);
+
+    let opened = Keystore::unlock(&path, "heslo").unwrap();
+    let grant = &opened.contents().relay_grants[0];
+    assert_eq!(
+        (grant.space, grant.granter),
+        (SpaceId([9; 16]), UNKNOWN_GRANTER)
+    );
+    assert_eq!(grant.secret.as_bytes(), &[3; 32]);
+    assert!(opened.contents().member_lists.is_empty());
+    assert_eq!(opened.contents().spaces[0].name, SPACE_NAME);
     let _ = fs::remove_dir_all(&dir);
 }

@@ -292,10 +292,17 @@ impl Node {
                     "writes stamped in the future in space {space} could not be stamped again: {e}"
                 ));
             }
+            // Relays learn of members this chair's or secretary's device admitted before
+            // member lists existed (or while a list could not be saved).
+            if let Err(e) = node.refresh_member_list(space) {
+                node.warnings
+                    .push(format!("no member list issued for space {space}: {e}"));
+            }
         }
         let relays = node.keystore.contents().relay_spaces.clone();
         for space in relays {
             node.load_relay(space)?;
+            node.check_relay_grant(space);
         }
         Ok(node)
     }

@@ -150,7 +150,8 @@ impl Node {
                 })?;
             }
         }
-        Ok(())
+        // The admission is durable; a list relays will check authors against follows it.
+        self.refresh_member_list(space)
     }
 
     /// Creates a one-use invite to `space` for `role`, valid for `valid_minutes`; returns the

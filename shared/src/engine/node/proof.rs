@@ -23,6 +23,7 @@ use ring::hmac;
 
 use super::*;
 use crate::engine::keystore::{RelayGrantEntry, Secret32};
+use crate::engine::member_list::MemberList;
 
 /// One proof tag.
 pub type Tag = [u8; 32];
@@ -35,9 +36,11 @@ pub const TAG_PAD: usize = 16;
 
 const PROOF_SALT: &[u8] = b"krizlink/space-proof/v1";
 const TAG_DOMAIN: &[u8] = b"krizlink/space-proof-tag/v1";
-const GRANT_PREFIX: &str = "KRZRELAY1.";
-/// Longest relay grant text accepted.
-pub const MAX_GRANT_TEXT: usize = 1024;
+const GRANT_PREFIX: &str = "KRZRELAY2.";
+/// The prefix of grants before member lists (refused with a message that says so).
+const OLD_GRANT_PREFIX: &str = "KRZRELAY1.";
+/// Longest relay grant text accepted (a member list of 1,024 devices, in base64).
+pub const MAX_GRANT_TEXT: usize = 64 * 1024;
 
 /// The proof key of `device` in `space`.
 fn proof_key(key: &SpaceKey, space: SpaceId, device: &DeviceId) -> Option<Secret32> {
@@ -86,12 +89,16 @@ impl hkdf::KeyType for Len32 {
     }
 }
 
-/// A grant for one device to relay one space, handed to the relay's operator as text.
+/// A grant for one device to relay one space, handed to the relay's operator as text. It
+/// carries the granter's member list: the relay stores only what the devices on it wrote, and
+/// takes later lists only from the issuers that list (and its successors) name.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct RelayGrant {
     pub space: SpaceId,
     pub relay: DeviceId,
     pub secret: [u8; 32],
+    pub granter: DeviceId,
+    pub members: MemberList,
 }
 
 impl RelayGrant {
@@ -110,14 +117,23 @@ impl RelayGrant {
         if text.len() > MAX_GRANT_TEXT {
             return Err(bad());
         }
+        if text.starts_with(OLD_GRANT_PREFIX) {
+            return Err(NodeError::OldRelayGrant);
+        }
         let body = text.strip_prefix(GRANT_PREFIX).ok_or_else(bad)?;
         let bytes = data_encoding::BASE64URL_NOPAD
             .decode(body.as_bytes())
             .map_err(|_| bad())?;
-        let (grant, rest) = postcard::take_from_bytes(&bytes).map_err(|_| bad())?;
+        let (grant, rest): (RelayGrant, _) =
+            postcard::take_from_bytes(&bytes).map_err(|_| bad())?;
         if !rest.is_empty() {
             return Err(bad());
         }
+        // The list must be the granter's own, for this space.
+        if grant.members.space != grant.space || grant.members.issuer != grant.granter {
+            return Err(bad());
+        }
+        grant.members.verify().map_err(NodeError::MemberList)?;
         Ok(grant)
     }
 }
@@ -205,10 +221,15 @@ impl Node {
         let secret = self
             .member_proof_key(space, &relay)
             .ok_or(NodeError::Random)?;
+        let members = self
+            .issue_member_list(space, true)?
+            .ok_or_else(|| NodeError::UnknownSpace(space.to_string()))?;
         let grant = RelayGrant {
             space,
             relay,
             secret: *secret.as_bytes(),
+            granter: self.keys.device_id(),
+            members,
         };
         self.audit(
             AuditEvent::InviteCreated,
@@ -234,7 +255,13 @@ impl Node {
         contents.relay_grants.push(RelayGrantEntry {
             space: grant.space,
             secret: Secret32::from_bytes(grant.secret),
+            granter: grant.granter,
         });
+        // A relay granted anew may hold a newer list already: then this one is simply older.
+        contents
+            .member_lists_mut(grant.space)
+            .accept(grant.space, grant.members, &BTreeSet::from([grant.granter]))
+            .map_err(NodeError::MemberList)?;
         let new = self.hold_as_relay(grant.space)?;
         if !new {
             self.keystore.save().map_err(NodeError::Keystore)?;
@@ -320,6 +347,7 @@ mod tests {
             .push(RelayGrantEntry {
                 space,
                 secret: Secret32::from_bytes(RelayGrant::parse(&grant).unwrap().secret),
+                granter: chair.device_id(),
             });
         thief.hold_as_relay(space).unwrap();
         assert!(proves(&thief, &member).is_empty());
@@ -369,18 +397,52 @@ mod tests {
 
     #[test]
     fn a_grant_round_trips_and_junk_is_refused() {
+        let chair = DeviceKeys::from_seed(&[4; 32]);
+        let space = SpaceId([1; 16]);
+        let only_chair = BTreeSet::from([chair.device_id()]);
+        let members = MemberList::issue(&chair, space, 1, &only_chair, &only_chair).unwrap();
         let grant = RelayGrant {
-            space: SpaceId([1; 16]),
+            space,
             relay: DeviceId([2; 32]),
             secret: [3; 32],
+            granter: chair.device_id(),
+            members: members.clone(),
         };
         let text = grant.to_text();
         assert!(text.starts_with(GRANT_PREFIX));
         assert_eq!(RelayGrant::parse(&format!(" {text}\n")).unwrap(), grant);
+        // A list another device signed, or one for another space, makes no grant.
+        let stranger = DeviceKeys::from_seed(&[5; 32]);
+        for forged in [
+            RelayGrant {
+                granter: stranger.device_id(),
+                ..grant.clone()
+            },
+            RelayGrant {
+                members: MemberList::issue(&chair, SpaceId([9; 16]), 1, &only_chair, &only_chair)
+                    .unwrap(),
+                ..grant.clone()
+            },
+        ] {
+            assert!(matches!(
+                RelayGrant::parse(&forged.to_text()),
+                Err(NodeError::BadRelayGrant)
+            ));
+        }
+        let mut tampered = grant.clone();
+        tampered.members.version = 2;
+        assert!(matches!(
+            RelayGrant::parse(&tampered.to_text()),
+            Err(NodeError::MemberList(_))
+        ));
+        assert!(matches!(
+            RelayGrant::parse("KRZRELAY1.AAAA"),
+            Err(NodeError::OldRelayGrant)
+        ));
         for junk in [
             "",
-            "KRZRELAY1.",
-            "KRZRELAY1.!!!",
+            "KRZRELAY2.",
+            "KRZRELAY2.!!!",
             &text[..text.len() - 3],
             &format!("{text}AAAA"),
             &"A".repeat(5000),

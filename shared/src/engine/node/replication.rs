@@ -80,6 +80,9 @@ pub struct Received {
     pub pending: usize,
     /// Ids whose author signed another envelope than the one held: a forked device.
     pub forked: Vec<OpId>,
+    /// Refused by a blind relay because their author is not on its newest member list (the
+    /// sender may hold a newer list: pull it).
+    pub unlisted: usize,
 }
 
 /// Why an envelope of a batch from a peer was not stored now.
@@ -449,6 +452,7 @@ impl Node {
             received.pending += 1;
         }
         let mut own_returned = 0;
+        let mut members_changed = false;
         if !accepted.is_empty() || !voided.is_empty() {
             let bytes: Vec<&[u8]> = accepted
                 .iter()
@@ -468,6 +472,7 @@ impl Node {
             }
             let me = self.keys.device_id();
             own_returned = accepted.iter().filter(|c| c.op.id.device == me).count();
+            members_changed = accepted.iter().any(|c| c.op.kind == RecordKind::Member);
             for c in accepted {
                 st.log_digest = chain(&st.log_digest, &c.bytes);
                 st.log_entries += 1;
@@ -510,6 +515,9 @@ impl Node {
         }
         self.note_forks(space, &received.forked, peer)?;
         self.note_own_returned(space, own_returned, peer)?;
+        if members_changed {
+            self.refresh_member_list(space)?;
+        }
         Ok(received)
     }
 
@@ -522,6 +530,7 @@ impl Node {
     ) -> Result<Received, NodeError> {
         let mut received = Received::default();
         let mut refusals = Vec::new();
+        let lists = self.keystore.contents().member_lists(space);
         let relay = self.relays.get_mut(&space).ok_or(NodeError::Random)?;
         let mut accepted: Vec<(OpId, Vec<u8>)> = Vec::new();
         let (future_bound, now) = (
@@ -559,6 +568,14 @@ impl Node {
                         || accepted.iter().any(|(id, _)| *id == env.id) =>
                 {
                     received.duplicates += 1
+                }
+                // Only what members wrote, by the newest signed member list (`member_lists`).
+                Ok(env) if !lists.is_some_and(|l| l.lists(&env.id.device)) => {
+                    received.unlisted += 1;
+                    refusals.push((
+                        env.id.device,
+                        "its author is not on the space's signed member list".into(),
+                    ))
                 }
                 Ok(env) => accepted.push((env.id, bytes)),
             }

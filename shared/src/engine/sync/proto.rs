@@ -19,8 +19,10 @@
 //!   connection, before anything about a space; the tags prove which spaces the answerer holds
 //!   (see `engine::node::proof`). `again`: the sender holds a new space, so the answerer
 //!   should challenge it anew.
-//! - `Pull { space, have, tips }` → `Ops { envelopes, more, have }`: the envelopes the puller lacks
-//!   (bounded batch; `more` asks for another pull) and what the answering side holds.
+//! - `Pull { space, have, tips, lists }` → `Ops { envelopes, more, have, lists }`: the envelopes
+//!   the puller lacks (bounded batch; `more` asks for another pull), what the answering side
+//!   holds, and the signed member lists newer than the puller's (`engine::member_list`; a blind
+//!   relay stores only what the devices on the newest one wrote).
 //! - `Push { space, envelopes }` → `Stored { stored, rejected }`: new envelopes, sent to every
 //!   peer that proved the space, and passed on by each peer that stored them.
 //! - `Join { request }` → `Welcome { welcome }`: joining over the network with an invite.
@@ -37,13 +39,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::bounded::BoundedVec;
 use crate::engine::envelope::MAX_ENVELOPE_BYTES;
+use crate::engine::member_list::{ListMark, MemberList, MAX_LIST_CHAIN};
 use crate::ids::{DeviceId, SpaceId};
 use crate::vv::VersionVector;
 
 /// The request-response protocol name.
-pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/krizlink/sync/2");
+pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/krizlink/sync/3");
 /// Version byte in front of every encoded message.
-pub const WIRE_VERSION: u8 = 2;
+pub const WIRE_VERSION: u8 = 3;
 /// Largest frame either side reads.
 pub const MAX_FRAME: usize = 4 * 1024 * 1024;
 /// Envelopes per message, and the byte budget a sender fills a batch up to.
@@ -86,6 +89,9 @@ pub enum Request {
         /// envelope there sends its own too, so the puller sees the fork (a data dir restored
         /// from an older copy and written on) even when both hold the same numbers.
         tips: WireTips,
+        /// Where the puller's chain of signed member lists stands: the answerer sends the
+        /// newer ones it holds.
+        lists: ListMark,
     },
     Push {
         space: SpaceId,
@@ -109,6 +115,8 @@ pub enum Response {
         envelopes: BoundedVec<WireEnvelope, MAX_BATCH_OPS>,
         more: bool,
         have: WireHave,
+        /// The answerer's member lists newer than the puller's mark, oldest first.
+        lists: BoundedVec<MemberList, MAX_LIST_CHAIN>,
     },
     Stored {
         stored: u32,
@@ -408,6 +416,7 @@ mod tests {
                 space: SpaceId([1; 16]),
                 have,
                 tips: vec![[3; 8]].try_into().unwrap(),
+                lists: (4, [5; 8]),
             },
             Request::Challenge {
                 nonce: [8; 32],
@@ -432,6 +441,7 @@ mod tests {
             envelopes: envelopes_to_wire(vec![vec![5; 10]]).unwrap(),
             more: true,
             have: WireHave::new(),
+            lists: BoundedVec::new(),
         };
         assert_eq!(decode::<Response>(&encode(&r).unwrap()).unwrap(), r);
         let p = Response::Proof {

@@ -1,4 +1,4 @@
-//! The request-response exchange (`/krizlink/sync/2`): the proof of holding a space that starts
+//! The request-response exchange (`/krizlink/sync/3`): the proof of holding a space that starts
 //! every connection (challenges sent and answered, the peer's requests waiting for its proof),
 //! anti-entropy (sending pulls and taking in their answers: a pulled batch is queued and stored
 //! between events, the next pull already on its way), answering a peer's pulls, pushes and join
@@ -7,7 +7,9 @@
 use ring::rand::{SecureRandom, SystemRandom};
 
 use super::*;
+use crate::bounded::BoundedVec;
 use crate::engine::envelope::Envelope;
+use crate::engine::member_list::{ListMark, MemberList, MAX_LIST_CHAIN};
 use crate::engine::sync::address::device_of_peer;
 use crate::engine::sync::proto::{Framed, BATCH_BYTES, MAX_BATCH_OPS};
 use crate::vv::VersionVector;
@@ -110,7 +112,8 @@ impl State {
             return;
         };
         let tips = node.tips(space, &have);
-        self.pull_with(swarm, peer, space, &have, tips);
+        let lists = node.member_list_mark(space);
+        self.pull_with(swarm, peer, space, &have, tips, lists);
     }
 
     /// Sends a pull saying this peer holds `have`.
@@ -121,6 +124,7 @@ impl State {
         space: SpaceId,
         have: &VersionVector,
         tips: Vec<[u8; 8]>,
+        lists: ListMark,
     ) {
         if !self.sync.is_tracked(&peer) {
             return;
@@ -132,7 +136,12 @@ impl State {
         self.send(
             swarm,
             peer,
-            Request::Pull { space, have, tips },
+            Request::Pull {
+                space,
+                have,
+                tips,
+                lists,
+            },
             Pending::Pull { space },
         );
     }
@@ -264,7 +273,12 @@ impl State {
                     self.challenge(swarm, peer, false);
                 }
             }
-            Request::Pull { space, have, tips } => {
+            Request::Pull {
+                space,
+                have,
+                tips,
+                lists,
+            } => {
                 if node.holding(space).is_none() {
                     return Self::respond(swarm, channel, Self::refused(NOT_HELD));
                 }
@@ -288,7 +302,17 @@ impl State {
                 let pull_back = match &answer {
                     Ok((_, _, mine)) => self.sync.pull_back(&peer, space, &theirs, mine),
                     Err(_) => false,
-                };
+                } || lists > node.member_list_mark(space);
+                // The puller's member lists are older: the newer ones go with the answer.
+                let newer: BoundedVec<MemberList, MAX_LIST_CHAIN> = node
+                    .member_lists_newer_than(space, lists)
+                    .into_iter()
+                    .rev()
+                    .take(MAX_LIST_CHAIN)
+                    .rev()
+                    .collect::<Vec<_>>()
+                    .try_into()
+                    .unwrap_or_default();
                 let response = match answer {
                     Ok((envelopes, more, mine)) => {
                         match (
@@ -299,6 +323,7 @@ impl State {
                                 envelopes,
                                 more,
                                 have,
+                                lists: newer,
                             },
                             _ => Self::refused("batch too large"),
                         }
@@ -332,7 +357,10 @@ impl State {
                             },
                         );
                         self.sync.holds(&peer, space, Instant::now());
-                        let gap = Self::leaves_a_gap(node, space, &received.stored);
+                        // A relay refused authors missing from its member list: the pusher may
+                        // hold a newer one, which comes with the answer to a pull.
+                        let gap = Self::leaves_a_gap(node, space, &received.stored)
+                            || received.unlisted > 0;
                         self.forward(swarm, space, received.stored, Some(peer));
                         if gap {
                             // Their predecessors are missing here: fetch them now, not in the
@@ -415,9 +443,18 @@ impl State {
                     envelopes,
                     more,
                     have,
+                    lists,
                 },
             ) => {
                 self.sync.pull_ended(&peer, space);
+                // Newer member lists first: a relay then stores what their devices wrote.
+                if !lists.is_empty() {
+                    if let Err(e) =
+                        node.accept_member_lists(space, lists.into_inner(), &Self::label(&peer))
+                    {
+                        self.cannot_store(space, &format!("member lists from peer {peer}"), &e);
+                    }
+                }
                 let theirs = proto::have_from_wire(&have);
                 let batch = proto::envelopes_from_wire(envelopes);
                 self.saw_peer_holding(peer, space, &theirs);
@@ -433,7 +470,8 @@ impl State {
                         .filter_map(|e| Envelope::decode(e).ok().map(|env| env.id));
                     let assumed = self.sync.assume_stored(peer, space, here.as_ref(), ids);
                     // The ends were compared on the first pull; the rest need no tips.
-                    self.pull_with(swarm, peer, space, &assumed, Vec::new());
+                    let lists = node.member_list_mark(space);
+                    self.pull_with(swarm, peer, space, &assumed, Vec::new(), lists);
                 } else {
                     self.sync.caught_up(peer, space);
                 }
