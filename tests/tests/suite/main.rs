@@ -4,6 +4,7 @@ mod adversary;
 mod desktop;
 mod e2e;
 mod node_cli;
+mod relays;
 mod screens;
 mod strangers;
 mod sync;

@@ -39,6 +39,7 @@ use libp2p::{
 };
 use tokio::sync::{mpsc, oneshot};
 
+use crate::engine::member_list::ListMark;
 use crate::engine::node::{Holding, Node, NodeError};
 use crate::engine::sync::proto::{self, Held, Request, Response, SyncCodec};
 use crate::engine::sync::state::SyncState;
@@ -194,6 +195,8 @@ struct State {
     violations: BTreeMap<PeerId, u32>,
     /// Read-only spaces (a damaged op log) already reported in the log: reported once.
     read_only_told: BTreeSet<SpaceId>,
+    /// Where each space's member lists stood when peers were last told (see `announce_lists`).
+    lists_told: BTreeMap<SpaceId, ListMark>,
     events: Option<mpsc::UnboundedSender<NetEvent>>,
 }
 
@@ -301,6 +304,7 @@ pub async fn serve(
         held: node.held_spaces().into_iter().map(|(s, _)| s).collect(),
         violations: BTreeMap::new(),
         read_only_told: BTreeSet::new(),
+        lists_told: BTreeMap::new(),
         events,
     };
     for (space, _) in node.held_spaces() {

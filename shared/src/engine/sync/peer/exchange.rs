@@ -454,6 +454,7 @@ impl State {
                     {
                         self.cannot_store(space, &format!("member lists from peer {peer}"), &e);
                     }
+                    self.announce_lists(node, swarm);
                 }
                 let theirs = proto::have_from_wire(&have);
                 let batch = proto::envelopes_from_wire(envelopes);

@@ -5,6 +5,10 @@
 //! peer (2,000 envelopes, 8 MiB) and go out one push under way at a time, so what comes while
 //! one is under way goes in the next (one fdatasync on the peer for many operations).
 //!
+//! A new member list (issued here after an admission, or taken from a peer) is announced the
+//! same way: every peer that proved the space is pulled, the pull carrying the new mark, and
+//! pulls back to take the list at once instead of at its next round.
+//!
 //! This replaces a gossipsub topic per space: gossipsub announces its subscriptions to every
 //! connected peer and lets any of them subscribe, so a stranger could see which topics a node
 //! is on and receive their envelopes. A push goes only to a peer that proved the space.
@@ -87,6 +91,23 @@ impl State {
             }
             self.sync.set_published(space, last);
             self.forward(swarm, space, all, None);
+        }
+        self.announce_lists(node, swarm);
+    }
+
+    /// Pulls every connected peer that proved a space whose member lists changed here since
+    /// peers were last told (see the module doc).
+    pub(super) fn announce_lists(&mut self, node: &Node, swarm: &mut Swarm<Behaviour>) {
+        for (space, _) in node.held_spaces() {
+            let mark = node.member_list_mark(space);
+            if self.lists_told.insert(space, mark) == Some(mark) {
+                continue;
+            }
+            for peer in self.sync.peers() {
+                if swarm.is_connected(&peer) && self.sync.proved(&peer, space) {
+                    self.pull(node, swarm, peer, space, true);
+                }
+            }
         }
     }
 }
