@@ -57,6 +57,7 @@ mod forks;
 mod load;
 mod member_lists;
 mod membership;
+mod peer_clocks;
 pub mod proof;
 mod replication;
 use load::{chain, StateCipher, CHECKPOINT_OPS};
@@ -197,6 +198,8 @@ pub struct Node {
     /// Devices seen to sign two different envelopes for one operation id, per space, with the
     /// first such id (see [`Node::forked_devices`]).
     forks: BTreeMap<(SpaceId, DeviceId), OpId>,
+    /// How this device's clock differs from its peers' (see `node/peer_clocks.rs`).
+    peer_clocks: peer_clocks::PeerClocks,
 }
 
 fn io_at(path: &Path) -> impl FnOnce(io::Error) -> NodeError + '_ {

@@ -148,6 +148,7 @@ fn whole_requests(space: SpaceId) -> Vec<Vec<u8>> {
         tips: vec![[0xaa; 8]; 10_000].try_into().expect("10,000 tips"),
         // And member lists newer than any (only a proven peer could make it send them).
         lists: (u64::MAX, [0xff; 8]),
+        clock_ms: u64::MAX,
     })
     .expect("encoded")];
     let key = SpaceKey::generate().expect("key");

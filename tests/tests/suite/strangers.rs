@@ -302,6 +302,7 @@ fn a_stranger_learns_nothing_whether_it_dials_or_is_dialled() {
                 have: Default::default(),
                 tips: Default::default(),
                 lists: Default::default(),
+                clock_ms: 0,
             }),
         ),
         (
@@ -311,6 +312,7 @@ fn a_stranger_learns_nothing_whether_it_dials_or_is_dialled() {
                 have: Default::default(),
                 tips: Default::default(),
                 lists: Default::default(),
+                clock_ms: 0,
             }),
         ),
         (

@@ -54,6 +54,11 @@ pub(crate) fn serve(dir: &Path, args: &[&str]) -> Serving {
 }
 
 fn serve_on(dir: &Path, listen: &str, args: &[&str]) -> Serving {
+    serve_under(&[], dir, listen, args)
+}
+
+/// `serve` run under the program `under` (e.g. `faketime`) with its arguments.
+pub(crate) fn serve_under(under: &[&str], dir: &Path, listen: &str, args: &[&str]) -> Serving {
     let err_path = PathBuf::from(format!(
         "{}.serve-{}.err",
         dir.display(),
@@ -62,7 +67,15 @@ fn serve_on(dir: &Path, listen: &str, args: &[&str]) -> Serving {
             .map(|d| d.as_nanos())
             .unwrap_or(0)
     ));
-    let mut child = Command::new(workspace_bin("krizlink-node"))
+    let mut command = match under.split_first() {
+        Some((program, args)) => {
+            let mut c = Command::new(program);
+            c.args(args).arg(workspace_bin("krizlink-node"));
+            c
+        }
+        None => Command::new(workspace_bin("krizlink-node")),
+    };
+    let mut child = command
         .arg("--data-dir")
         .arg(dir)
         .args(["serve", "--listen", listen, "--no-mdns"])
@@ -1118,6 +1131,69 @@ fn a_laptop_whose_clock_ran_a_month_ahead_is_not_cut_off_from_its_staff() {
     }
     let audit = std::fs::read_to_string(b.join("audit.log")).expect("B's audit log");
     assert!(audit.contains("\"event\":\"writes_restamped\""), "audited");
+    b_serving.stop();
+    a_serving.stop();
+}
+
+/// A laptop serving with its clock a month ahead is told at once, while the clock is still
+/// wrong: on the write itself (a command forwarded to its serving node), and its staff's node
+/// says the same from its side in its log.
+#[test]
+fn a_clock_a_month_ahead_is_told_on_the_write_while_it_is_still_wrong() {
+    let root = TempDir::new("sync-clock-told");
+    let (a, space, a_serving) = founder(&root, "Alena");
+    let b = joined(&root, "Bedřich", &a, &space, "member");
+    // libfaketime preloaded by `env`, which execs the node itself (the `faketime` wrapper
+    // forks, so a signal to it would not reach the node).
+    let preload = std::fs::read_dir("/usr/lib")
+        .expect("/usr/lib")
+        .flatten()
+        .map(|e| e.path().join("faketime/libfaketime.so.1"))
+        .find(|p| p.exists())
+        .expect("libfaketime (scripts/setup.sh installs faketime)");
+    let preload = format!("LD_PRELOAD={}", preload.display());
+    let b_serving = serve_under(
+        &[
+            "env",
+            &preload,
+            "FAKETIME=+30d",
+            "FAKETIME_DONT_FAKE_MONOTONIC=1",
+        ],
+        &b,
+        "/ip4/127.0.0.1/tcp/0",
+        &["--peer", &a_serving.addr],
+    );
+    wait_until(
+        "A's node says its clock and its staff's disagree",
+        Duration::from_secs(20),
+        || a_serving.log().contains("jdou o 30 d pozadu"),
+    );
+    let out = node(
+        &b,
+        &[
+            "task",
+            "add",
+            "--space",
+            &space,
+            "--title",
+            "Psáno s hodinami napřed",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let told = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        told.contains("Hodiny tohoto počítače jdou o 30 d napřed")
+            && told.contains("štáb nepřijme"),
+        "the write says the clock is wrong while it is: {told}"
+    );
+    assert!(
+        b_serving.log().contains("jdou o 30 d napřed"),
+        "and B's node logs it"
+    );
     b_serving.stop();
     a_serving.stop();
 }

@@ -340,6 +340,11 @@ async fn run_forwarded(request: ControlRequest, jobs: &mpsc::Sender<Job>) -> Con
                 }
             },
         };
+        // A clock its staff disagrees with is told on every command, the write included.
+        if let Some(notice) = node.clock_notice() {
+            io.err
+                .push_str(&format!("krizlink-node: warning: {notice}\n"));
+        }
         let reply = ControlReply {
             code,
             stdout: io.out,

@@ -276,6 +276,7 @@ impl Node {
             spaces: BTreeMap::new(),
             relays: BTreeMap::new(),
             forks: BTreeMap::new(),
+            peer_clocks: Default::default(),
         };
         let ids: Vec<SpaceId> = node
             .keystore

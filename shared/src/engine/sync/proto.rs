@@ -22,7 +22,8 @@
 //! - `Pull { space, have, tips, lists }` → `Ops { envelopes, more, have, lists }`: the envelopes
 //!   the puller lacks (bounded batch; `more` asks for another pull), what the answering side
 //!   holds, and the signed member lists newer than the puller's (`engine::member_list`; a blind
-//!   relay stores only what the devices on the newest one wrote).
+//!   relay stores only what the devices on the newest one wrote); both carry the sender's wall
+//!   clock (`clock_ms`), so a clock its staff disagrees with is told at once.
 //! - `Push { space, envelopes }` → `Stored { stored, rejected }`: new envelopes, sent to every
 //!   peer that proved the space, and passed on by each peer that stored them.
 //! - `Join { request }` → `Welcome { welcome }`: joining over the network with an invite.
@@ -92,6 +93,9 @@ pub enum Request {
         /// Where the puller's chain of signed member lists stands: the answerer sends the
         /// newer ones it holds.
         lists: ListMark,
+        /// The puller's wall clock (ms since 1970) as it sent the pull: a clock that disagrees
+        /// with its staff's is told at once (`node/peer_clocks.rs`).
+        clock_ms: u64,
     },
     Push {
         space: SpaceId,
@@ -117,6 +121,8 @@ pub enum Response {
         have: WireHave,
         /// The answerer's member lists newer than the puller's mark, oldest first.
         lists: BoundedVec<MemberList, MAX_LIST_CHAIN>,
+        /// The answerer's wall clock as it answered.
+        clock_ms: u64,
     },
     Stored {
         stored: u32,
@@ -417,6 +423,7 @@ mod tests {
                 have,
                 tips: vec![[3; 8]].try_into().unwrap(),
                 lists: (4, [5; 8]),
+                clock_ms: 1_764_000_000_000,
             },
             Request::Challenge {
                 nonce: [8; 32],
@@ -442,6 +449,7 @@ mod tests {
             more: true,
             have: WireHave::new(),
             lists: BoundedVec::new(),
+            clock_ms: u64::MAX,
         };
         assert_eq!(decode::<Response>(&encode(&r).unwrap()).unwrap(), r);
         let p = Response::Proof {

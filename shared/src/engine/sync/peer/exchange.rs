@@ -141,6 +141,7 @@ impl State {
                 have,
                 tips,
                 lists,
+                clock_ms: Utc::now().timestamp_millis().max(0) as u64,
             },
             Pending::Pull { space },
         );
@@ -278,7 +279,9 @@ impl State {
                 have,
                 tips,
                 lists,
+                clock_ms,
             } => {
+                self.peer_clock(node, peer, clock_ms);
                 if node.holding(space).is_none() {
                     return Self::respond(swarm, channel, Self::refused(NOT_HELD));
                 }
@@ -324,6 +327,7 @@ impl State {
                                 more,
                                 have,
                                 lists: newer,
+                                clock_ms: Utc::now().timestamp_millis().max(0) as u64,
                             },
                             _ => Self::refused("batch too large"),
                         }
@@ -409,6 +413,22 @@ impl State {
             .any(|e| Envelope::decode(e).is_ok_and(|env| env.id.seq > have.get(&env.id.device)))
     }
 
+    /// Takes a proven peer's wall clock; says so in the log when this device's clock starts or
+    /// stops disagreeing with its staff's.
+    fn peer_clock(&mut self, node: &mut Node, peer: PeerId, clock_ms: u64) {
+        let Some(device) = device_of_peer(&peer) else {
+            return;
+        };
+        let before = node.clock_notice().map(str::to_owned);
+        node.observe_peer_clock(device, clock_ms);
+        if node.clock_notice() != before.as_deref() {
+            match node.clock_notice() {
+                Some(notice) => log(&format!("warning: {notice}")),
+                None => log("this device's clock agrees with its staff's again"),
+            }
+        }
+    }
+
     fn saw_peer_holding(&mut self, peer: PeerId, space: SpaceId, have: &VersionVector) {
         self.sync
             .saw_holding(peer, space, have, Instant::now(), Utc::now());
@@ -444,9 +464,11 @@ impl State {
                     more,
                     have,
                     lists,
+                    clock_ms,
                 },
             ) => {
                 self.sync.pull_ended(&peer, space);
+                self.peer_clock(node, peer, clock_ms);
                 // Newer member lists first: a relay then stores what their devices wrote.
                 if !lists.is_empty() {
                     if let Err(e) =
