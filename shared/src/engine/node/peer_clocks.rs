@@ -145,7 +145,7 @@ mod tests {
             "{told}"
         );
         assert!(!told.contains("Ze dvou hodin"), "three peers agree: {told}");
-        assert_eq!(node.notices(), [told.clone()]);
+        assert_eq!(node.notices(), std::slice::from_ref(&told));
         // Heard again: one notice, not one per pull; it says how many peers it is based on.
         assert!(told.contains("(podle 3)"), "{told}");
         node.observe_peer_clock(peers[0], now_ms() - 30 * DAY);
