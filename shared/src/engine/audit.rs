@@ -81,6 +81,9 @@ pub enum AuditEvent {
     /// restored from an older copy and written on), or this device got back writes of its own
     /// that it had lost.
     DeviceForked,
+    /// A fork was healed: losing envelopes replaced by the winners everyone keeps, and this
+    /// device's own losing writes issued again under fresh numbers (`node/heal.rs`).
+    ForkHealed,
 }
 
 impl AuditEvent {
@@ -93,7 +96,7 @@ impl AuditEvent {
             | AuditEvent::InviteRefused
             | AuditEvent::RefusalsSummarized => 7,
             AuditEvent::KeyChanged | AuditEvent::MemberJoined | AuditEvent::InviteUsed => 5,
-            AuditEvent::StateRebuilt | AuditEvent::WritesRestamped => 4,
+            AuditEvent::StateRebuilt | AuditEvent::WritesRestamped | AuditEvent::ForkHealed => 4,
             _ => 3,
         }
     }
@@ -116,6 +119,7 @@ impl AuditEvent {
             AuditEvent::RefusalsSummarized => "refusals_summarized",
             AuditEvent::WritesRestamped => "writes_restamped",
             AuditEvent::DeviceForked => "device_forked",
+            AuditEvent::ForkHealed => "fork_healed",
         }
     }
 }

@@ -1,0 +1,573 @@
+//! Healing a fork: two validly signed envelopes of one device for one operation id (its data
+//! dir was restored from an older copy and written on, see `forks`), so that every replica
+//! ends with both writes and the same state.
+//!
+//! **The rule.** Of two validly signed envelopes for one id, every replica keeps the same one,
+//! whatever arrived first: the one with the lower `session` (the author's start counter, in the
+//! clear header), and between equal sessions the one whose encoded bytes have the lower
+//! SHA-256. Both parts are in the envelope itself, so members and blind relays (which cannot
+//! decrypt) decide alike. The lower session is nearly always the original write: the counter
+//! never falls below the seconds since 2020, so a copy restored and started later writes under a
+//! higher session than the run it was copied from — the version the staff mostly hold already
+//! stays, and the rewrite stays with the device that caused it.
+//!
+//! **A replica holding the loser** (member or relay) replaces it by the winner in its op log,
+//! in place, all or nothing (`OpLog::rewrite`), and rebuilds the space from the log, as
+//! `clock` does for restamped writes. It reports the fork (once per device, audited
+//! `device_forked`) and forwards the winner.
+//!
+//! **The forked device itself**, holding a loser of its own id, first issues the loser's
+//! *content* again as a new operation: the next sequence number beyond the highest of its own
+//! that it holds (its own writes that came back from its staff included, and the winners just
+//! received), a fresh session (so no (key, nonce) pair is used twice), stamped now. What the
+//! new operations refer to is mapped: a record created by a losing operation gets the record
+//! id of its new operation (`RecordId::for_create`), and every later re-issued loser that
+//! names it (its record, `Supersedes`, `Corrects`) or names a losing operation id (`bases`,
+//! `observed`) names the new one. Then it takes the winner in, in the same rewrite of its log.
+//! Audited (`fork_healed`) and told to the person ([`Healed::notice`], Czech first).
+//!
+//! **Finding every loser.** A pull's tips name only the envelope at each device's end. Where a
+//! tip differs, or where the answering node knows the device forked, the answer carries the
+//! answerer's last [`super::forks::FORK_WINDOW`] envelopes of that device below the puller's
+//! end (bounded by [`super::forks::MAX_FORKED_PER_PULL`]); the puller compares them byte for
+//! byte (a duplicate costs a comparison) and the rule above applies to each one that differs.
+//!
+//! **Not healed, only reported.** Operations written *on top of* a losing one — by other
+//! devices, or by the forked device under ids nobody else held — keep naming its record and op
+//! id. After the heal those name whatever the winner left under that id (the same record id
+//! when both created one, as record ids derive from op ids): every replica applies them alike,
+//! so replicas agree, but such an edit lands on the winner's record, not on the re-issued one.
+//! A restored copy whose losers lie more than `FORK_WINDOW` below its end when it first meets
+//! its staff keeps the deeper ones until a later fork brings them into a window. Three or more
+//! copies of one data dir can each re-issue the same loser (the content then appears twice).
+
+use super::forks::MAX_FORKED_PER_PULL;
+use super::*;
+use crate::record::FieldValue;
+
+/// What [`Node::take_winners`] did in one space.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Healed {
+    /// Losing envelopes replaced by the winners.
+    pub replaced: usize,
+    /// This device's own losing writes issued again under fresh numbers.
+    pub reissued: usize,
+}
+
+impl Healed {
+    /// One sentence for the person on the restored device (Czech first, as the app speaks).
+    pub fn notice(&self) -> String {
+        format!(
+            "Data tohoto počítače byla obnovena ze starší kopie a psalo se do nich: {} zápisů \
+             mělo čísla, pod kterými štáb už měl jiné zápisy tohoto zařízení. Byly zapsány znovu \
+             pod novými čísly a odejdou při příští synchronizaci; zápisy štábu zůstávají také. / \
+             This computer's data was restored from an older copy and written on: {} writes \
+             had numbers under which its staff already held other writes of this device. They \
+             were written again under new numbers and go out with the next sync; the staff's \
+             writes stay as well.",
+            self.reissued, self.reissued
+        )
+    }
+}
+
+/// Whether envelope `a` wins over `b`, two validly signed envelopes for one operation id (see
+/// the module doc): the lower session, then the lower SHA-256 of the encoded bytes.
+pub fn wins(a: &[u8], b: &[u8]) -> bool {
+    match (Envelope::decode(a), Envelope::decode(b)) {
+        (Ok(x), Ok(y)) => {
+            (x.session, sha2::Sha256::digest(a).as_slice())
+                < (y.session, sha2::Sha256::digest(b).as_slice())
+        }
+        (Ok(_), Err(_)) => true,
+        _ => false,
+    }
+}
+
+/// Maps what a re-issued operation refers to: records created by losers, losing op ids.
+#[derive(Default)]
+struct Renames {
+    ops: BTreeMap<OpId, OpId>,
+    records: BTreeMap<RecordId, RecordId>,
+}
+
+impl Renames {
+    fn op(&self, id: &OpId) -> OpId {
+        self.ops.get(id).copied().unwrap_or(*id)
+    }
+
+    fn record(&self, id: &RecordId) -> RecordId {
+        self.records.get(id).copied().unwrap_or(*id)
+    }
+
+    fn ops_in<const N: usize>(
+        &self,
+        ids: &crate::bounded::BoundedVec<OpId, N>,
+    ) -> crate::bounded::BoundedVec<OpId, N> {
+        let mut out = crate::bounded::BoundedVec::new();
+        for id in ids.iter() {
+            // As long as the original: it fits.
+            let _ = out.push(self.op(id));
+        }
+        out
+    }
+
+    fn change(&self, change: &Change) -> Change {
+        match change {
+            Change::Set { value, bases } => Change::Set {
+                value: match value {
+                    FieldValue::Supersedes(r) => FieldValue::Supersedes(self.record(r)),
+                    FieldValue::Corrects(r) => FieldValue::Corrects(self.record(r)),
+                    other => other.clone(),
+                },
+                bases: self.ops_in(bases),
+            },
+            Change::Remove {
+                set,
+                element,
+                observed,
+            } => Change::Remove {
+                set: *set,
+                element: element.clone(),
+                observed: self.ops_in(observed),
+            },
+            Change::Transition {
+                from,
+                to,
+                note,
+                bases,
+            } => Change::Transition {
+                from: *from,
+                to: *to,
+                note: note.clone(),
+                bases: self.ops_in(bases),
+            },
+            other => other.clone(),
+        }
+    }
+}
+
+impl Node {
+    /// Takes `winners` (validly signed envelopes that beat the envelope held for their id, see
+    /// the module doc) into `space`: this device's own losers are issued again under fresh
+    /// numbers, then every loser is replaced in the op log (all or nothing) and the space
+    /// rebuilt from it. Returns the envelopes to pass on (winners and re-issued writes).
+    pub(super) fn take_winners(
+        &mut self,
+        space: SpaceId,
+        winners: Vec<Vec<u8>>,
+    ) -> Result<(Healed, Vec<Vec<u8>>), NodeError> {
+        let mut done = Healed::default();
+        if winners.is_empty() {
+            return Ok((done, Vec::new()));
+        }
+        if self.relays.contains_key(&space) {
+            return self.relay_take_winners(space, winners);
+        }
+        let me = self.keys.device_id();
+        let path = self.log_path(space);
+        if let Some(Err(reason)) = self.spaces.get(&space).map(|st| st.log.as_ref()) {
+            return Err(NodeError::Damaged(reason.clone()));
+        }
+        // Only a winner that is a valid operation here replaces anything.
+        let mut by_id: BTreeMap<OpId, Vec<u8>> = BTreeMap::new();
+        for bytes in winners {
+            let Ok(env) = Envelope::decode(&bytes) else {
+                continue;
+            };
+            let Some(key) = self.space_key(space, env.epoch) else {
+                continue;
+            };
+            if env.space == space && env.open(key).is_ok() {
+                by_id.insert(env.id, bytes);
+            }
+        }
+        let mut entries = OpLog::read_intact_prefix(&path)?;
+        let mut losers: Vec<(usize, Operation)> = Vec::new();
+        let mut replace: Vec<(usize, OpId)> = Vec::new();
+        let mut highest_own = 0;
+        for (i, bytes) in entries.iter().enumerate() {
+            let Ok(env) = Envelope::decode(bytes) else {
+                continue;
+            };
+            if env.id.device == me {
+                highest_own = highest_own.max(env.id.seq);
+            }
+            let Some(winner) = by_id.get(&env.id) else {
+                continue;
+            };
+            if winner == bytes
+                || !wins(winner, bytes)
+                || replace.iter().any(|(_, id)| *id == env.id)
+            {
+                continue;
+            }
+            replace.push((i, env.id));
+            if env.id.device == me {
+                let key = self
+                    .space_key(space, env.epoch)
+                    .ok_or(EnvelopeError::UnknownEpoch)?;
+                // A loser that does not open is not content to keep (it was refused as void).
+                if let Ok(op) = env.open(key) {
+                    losers.push((i, op));
+                }
+            }
+        }
+        if replace.is_empty() {
+            return Ok((done, Vec::new()));
+        }
+        let mut out: Vec<Vec<u8>> = Vec::new();
+        let mut reissued: Vec<Vec<u8>> = Vec::new();
+        if !losers.is_empty() {
+            reissued = self.reissue(space, &losers, highest_own.max(self.own_last_seq(space)))?;
+        }
+        let mut replaced = self.replaced.remove(&space).unwrap_or_default();
+        for (i, id) in &replace {
+            if let (Some(slot), Some(winner)) = (entries.get_mut(*i), by_id.get(id)) {
+                if replaced.len() < MAX_FORKED_PER_PULL {
+                    replaced.push(slot.clone());
+                }
+                slot.clone_from(winner);
+                out.push(winner.clone());
+            }
+        }
+        self.replaced.insert(space, replaced);
+        entries.extend(reissued.iter().cloned());
+        // The log first (all or nothing), then everything derived from it — from whichever
+        // log is on disk, should the rewrite have failed.
+        drop(self.spaces.remove(&space));
+        let rewrite = OpLog::rewrite(&path, &entries);
+        self.load_space(space)?;
+        rewrite?;
+        done.replaced = replace.len();
+        done.reissued = reissued.len();
+        out.extend(reissued);
+        self.audit(
+            AuditEvent::ForkHealed,
+            &[
+                ("space", space.to_string()),
+                ("replaced", done.replaced.to_string()),
+                ("reissued", done.reissued.to_string()),
+            ],
+        )?;
+        if done.reissued > 0 {
+            self.notices.push(done.notice());
+        }
+        Ok((done, out))
+    }
+
+    /// Seals the content of this device's losing operations again under fresh sequence numbers
+    /// after `after`, a fresh session and current stamps, with their references mapped.
+    fn reissue(
+        &mut self,
+        space: SpaceId,
+        losers: &[(usize, Operation)],
+        after: u64,
+    ) -> Result<Vec<Vec<u8>>, NodeError> {
+        let me = self.keys.device_id();
+        let session = next_session(&self.dir)?;
+        self.session = Some(session);
+        let (epoch, key, own_role) = {
+            let entry = self.entry(space)?;
+            let (epoch, key) = entry
+                .keys
+                .last()
+                .ok_or_else(|| NodeError::UnknownSpace(space.to_string()))?;
+            (*epoch, key.clone(), entry.role)
+        };
+        let st = self
+            .spaces
+            .get_mut(&space)
+            .ok_or_else(|| NodeError::UnknownSpace(space.to_string()))?;
+        let mut ordered: Vec<&Operation> = losers.iter().map(|(_, op)| op).collect();
+        ordered.sort_by_key(|op| op.id.seq);
+        let mut renames = Renames::default();
+        let mut seq = after;
+        let mut sealed = Vec::new();
+        for old in ordered {
+            let id = OpId {
+                device: me,
+                seq: seq + 1,
+            };
+            let record = if old.creates() {
+                let new = RecordId::for_create(&id);
+                renames.records.insert(old.record, new);
+                new
+            } else {
+                renames.record(&old.record)
+            };
+            let changes = old.changes.iter().map(|c| renames.change(c)).collect();
+            let hlc = st.clock.tick(now_ms());
+            let Ok(op) = Operation::edit(id, hlc, space, record, old.kind, changes) else {
+                continue;
+            };
+            if admit(st.founder, &st.members, (me, own_role), &op).is_err() {
+                continue;
+            }
+            sealed.push(Envelope::seal(&op, epoch, session, &key, &self.keys)?.encode()?);
+            renames.ops.insert(old.id, id);
+            seq += 1;
+        }
+        Ok(sealed)
+    }
+
+    /// A blind relay's share of the rule: the loser replaced by the winner in its log.
+    fn relay_take_winners(
+        &mut self,
+        space: SpaceId,
+        winners: Vec<Vec<u8>>,
+    ) -> Result<(Healed, Vec<Vec<u8>>), NodeError> {
+        let path = self.log_path(space);
+        let mut entries = OpLog::read_intact_prefix(&path)?;
+        let mut out = Vec::new();
+        for winner in winners {
+            let Ok(env) = Envelope::decode(&winner) else {
+                continue;
+            };
+            let at = entries
+                .iter()
+                .position(|bytes| Envelope::decode(bytes).is_ok_and(|held| held.id == env.id));
+            if let Some(slot) = at.and_then(|i| entries.get_mut(i)) {
+                if *slot != winner && wins(&winner, slot) {
+                    let replaced = self.replaced.entry(space).or_default();
+                    if replaced.len() < MAX_FORKED_PER_PULL {
+                        replaced.push(slot.clone());
+                    }
+                    slot.clone_from(&winner);
+                    out.push(winner);
+                }
+            }
+        }
+        let done = Healed {
+            replaced: out.len(),
+            reissued: 0,
+        };
+        if out.is_empty() {
+            return Ok((done, out));
+        }
+        drop(self.relays.remove(&space));
+        let rewrite = OpLog::rewrite(&path, &entries);
+        self.load_relay(space)?;
+        rewrite?;
+        self.audit(
+            AuditEvent::ForkHealed,
+            &[
+                ("relay_space", space.to_string()),
+                ("replaced", done.replaced.to_string()),
+            ],
+        )?;
+        Ok((done, out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::envelope::nonce_of;
+    use crate::engine::node::testing::{
+        backed_up_then_written, envelope_at, joined, new_node, pull, scratch, sync, task, titles,
+        PASS,
+    };
+    use crate::record::FieldValue;
+
+    const BEFORE: &str = "Zápis před obnovou";
+    const AFTER: &str = "Zápis po obnovení";
+
+    fn hash(node: &Node, space: SpaceId) -> String {
+        format!("{:?}", node.replica(space).unwrap().state_hash())
+    }
+
+    #[test]
+    fn a_restored_copy_written_on_ends_with_both_writes_on_every_replica() {
+        let dir = scratch("heal-both");
+        let (mut chair, space, copy) = backed_up_then_written(&dir);
+        let mut other = joined(&mut chair, space, &dir, "other");
+        let mut restored = Node::open(&copy, PASS).unwrap();
+        let me = restored.device_id();
+        task(&mut restored, space, AFTER);
+        let seq = restored.own_last_seq(space);
+        let loser = envelope_at(&restored, space, me, seq);
+        let winner = envelope_at(&chair, space, me, seq);
+        assert!(
+            wins(&winner, &loser),
+            "the staff's write has the lower session"
+        );
+        // The restored copy pulls from its staff: its write loses, and is issued again.
+        let got = pull(&chair, &mut restored, space);
+        assert_eq!(got.forked, [OpId { device: me, seq }], "{got:?}");
+        assert_eq!(titles(&restored, space), [AFTER, BEFORE]);
+        assert_eq!(envelope_at(&restored, space, me, seq), winner);
+        assert_eq!(restored.own_last_seq(space), seq + 1, "a fresh number");
+        assert!(restored.forked_devices().iter().any(|f| f.this_device));
+        assert!(
+            restored
+                .notices()
+                .iter()
+                .any(|n| n.contains("Byly zapsány znovu") && n.contains(" / ")),
+            "{:?}",
+            restored.notices()
+        );
+        // The staff pull from it: the write issued again comes, and the loser is reported.
+        let got = pull(&restored, &mut chair, space);
+        assert_eq!(got.stored.len(), 1, "{got:?}");
+        assert_eq!(got.forked.len(), 1, "{got:?}");
+        assert_eq!(
+            envelope_at(&chair, space, me, seq),
+            winner,
+            "the winner stays"
+        );
+        pull(&chair, &mut other, space);
+        for node in [&chair, &other, &restored] {
+            assert_eq!(titles(node, space), [AFTER, BEFORE]);
+            assert_eq!(hash(node, space), hash(&chair, space));
+        }
+        // Again and again: nothing changes, the fork is reported once.
+        for _ in 0..2 {
+            pull(&restored, &mut chair, space);
+            pull(&chair, &mut restored, space);
+            pull(&other, &mut chair, space);
+        }
+        assert_eq!(hash(&restored, space), hash(&chair, space));
+        assert_eq!(chair.forked_devices().len(), 1);
+        assert_eq!(restored.own_last_seq(space), seq + 1);
+        // No (key, nonce) pair was used twice: the loser, and every envelope of the device.
+        let mut nonces = BTreeSet::new();
+        assert!(nonces.insert(nonce_of(&Envelope::decode(&loser).unwrap())));
+        for s in 1..=seq + 1 {
+            let env = Envelope::decode(&envelope_at(&chair, space, me, s)).unwrap();
+            assert!(nonces.insert(nonce_of(&env)), "nonce of {s} reused");
+        }
+        chair.audit_flush().unwrap();
+        restored.audit_flush().unwrap();
+        let audit = std::fs::read_to_string(dir.join("chair").join("audit.log")).unwrap();
+        assert_eq!(audit.matches("\"event\":\"device_forked\"").count(), 1);
+        let audit = std::fs::read_to_string(copy.join("audit.log")).unwrap();
+        assert_eq!(audit.matches("\"event\":\"fork_healed\"").count(), 1);
+        // After a restart too.
+        restored.close().unwrap();
+        let restored = Node::open(&copy, PASS).unwrap();
+        assert_eq!(hash(&restored, space), hash(&chair, space));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn peers_and_relays_that_took_the_losing_write_first_replace_it() {
+        let dir = scratch("heal-peers");
+        let (mut chair, space, copy) = backed_up_then_written(&dir);
+        let mut restored = Node::open(&copy, PASS).unwrap();
+        let me = restored.device_id();
+        // A member that never saw the staff's write, and a relay: both get the loser first.
+        let mut other = joined(&mut chair, space, &dir, "other");
+        let seq = restored.own_last_seq(space) + 1;
+        task(&mut restored, space, AFTER);
+        let mut relay = new_node(&dir, "relay");
+        assert!(relay.hold_as_relay(space).unwrap());
+        pull(&chair, &mut relay, space);
+        let winner = envelope_at(&chair, space, me, seq);
+        // The other member has the winner already (it joined after); make a third that has not.
+        let (batch, _) = restored
+            .envelopes_missing_from(space, &Default::default(), 10_000, usize::MAX)
+            .unwrap();
+        let mut third = new_node(&dir, "third");
+        let code = chair.create_invite(space, StaffRole::Member, 60).unwrap();
+        let request = third.request_join(&code).unwrap();
+        let welcome = chair.accept_join(&request).unwrap();
+        third.finish_join(&welcome).unwrap();
+        let got = third.receive(space, batch.clone(), "obnovený").unwrap();
+        assert!(got.forked.is_empty(), "nothing to compare yet: {got:?}");
+        assert_eq!(titles(&third, space), [AFTER]);
+        let got = relay.receive(space, batch, "obnovený").unwrap();
+        assert_eq!(got.forked.len(), 1, "{got:?}");
+        assert_eq!(
+            envelope_at(&relay, space, me, seq),
+            winner,
+            "the relay keeps the winner"
+        );
+        // A blind relay holding the loser replaces it as well.
+        let mut late_relay = new_node(&dir, "late-relay");
+        assert!(late_relay.hold_as_relay(space).unwrap());
+        let (loser_batch, _) = restored
+            .envelopes_missing_from(space, &Default::default(), 10_000, usize::MAX)
+            .unwrap();
+        late_relay.receive(space, loser_batch, "obnovený").unwrap();
+        let got = pull(&chair, &mut late_relay, space);
+        assert_eq!(got.forked.len(), 1, "{got:?}");
+        assert_eq!(envelope_at(&late_relay, space, me, seq), winner);
+        late_relay.close().unwrap();
+        let late_relay = Node::open(&dir.join("late-relay"), PASS).unwrap();
+        assert_eq!(envelope_at(&late_relay, space, me, seq), winner, "on disk");
+        // The member holding the loser takes the winner from the chair: only the staff's
+        // write is left there until the restored copy issues its own again.
+        let got = pull(&chair, &mut third, space);
+        assert_eq!(got.forked.len(), 1, "{got:?}");
+        assert_eq!(titles(&third, space), [BEFORE]);
+        assert!(third.forked_devices().iter().any(|f| !f.this_device));
+        pull(&chair, &mut restored, space);
+        pull(&restored, &mut third, space);
+        pull(&third, &mut chair, space);
+        pull(&chair, &mut other, space);
+        pull(&chair, &mut relay, space);
+        for node in [&chair, &other, &restored, &third] {
+            assert_eq!(titles(node, space), [AFTER, BEFORE]);
+            assert_eq!(hash(node, space), hash(&chair, space));
+        }
+        assert_eq!(relay.have(space).unwrap(), chair.have(space).unwrap());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn writes_issued_again_keep_referring_to_each_other() {
+        let dir = scratch("heal-refs");
+        let (mut chair, space, copy) = backed_up_then_written(&dir);
+        // The staff's member wrote a second task too (the laptop before its disk failed).
+        let mut member = Node::open(&dir.join("member"), PASS).unwrap();
+        task(&mut member, space, "Druhý zápis před obnovou");
+        sync(&member, &mut chair, space);
+        member.close().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let mut restored = Node::open(&copy, PASS).unwrap();
+        // After the restore: a task, then its title changed — both under numbers the staff
+        // hold with other content; the tips name only the last of them.
+        let record = task(&mut restored, space, AFTER);
+        let bases = restored
+            .replica(space)
+            .unwrap()
+            .record(RecordKind::Task, record)
+            .unwrap()
+            .register(crate::record::FieldKey::Title)
+            .unwrap()
+            .heads();
+        restored
+            .edit_record(
+                space,
+                record,
+                RecordKind::Task,
+                vec![Change::Set {
+                    value: FieldValue::Title("Zápis po obnovení, opravený".into()),
+                    bases: bases.try_into().unwrap(),
+                }],
+            )
+            .unwrap();
+        let got = pull(&chair, &mut restored, space);
+        assert_eq!(got.forked.len(), 2, "both found: {got:?}");
+        pull(&restored, &mut chair, space);
+        for node in [&chair, &restored] {
+            assert_eq!(
+                titles(node, space),
+                [
+                    "Druhý zápis před obnovou",
+                    "Zápis po obnovení, opravený",
+                    BEFORE
+                ]
+            );
+            let replica = node.replica(space).unwrap();
+            assert!(
+                replica
+                    .records_of(RecordKind::Task)
+                    .all(|(_, r)| r.field_conflicts().is_empty()),
+                "the edit replaces the title it saw (its base was mapped)"
+            );
+        }
+        assert_eq!(hash(&restored, space), hash(&chair, space));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
