@@ -193,8 +193,11 @@ pub struct Node {
     /// Devices seen to sign two different envelopes for one operation id, per space, with the
     /// first such id (see [`Node::forked_devices`]).
     forks: BTreeMap<(SpaceId, DeviceId), OpId>,
+    /// The lowest operation id seen forked, per space and device: where the windows of
+    /// envelopes offered for comparison start (`forks`).
+    fork_low: BTreeMap<(SpaceId, DeviceId), u64>,
     /// Envelopes this node replaced by the winner for their id (`node/heal.rs`), at most
-    /// `forks::MAX_FORKED_PER_PULL` per space: offered in pull answers, so that the peers report
+    /// `forks::MAX_REPLACED_KEPT` per space: offered in pull answers, so that the peers report
     /// the fork even when they never held the loser.
     replaced: BTreeMap<SpaceId, Vec<Vec<u8>>>,
 }

@@ -1124,10 +1124,11 @@ fn a_laptop_whose_clock_ran_a_month_ahead_is_not_cut_off_from_its_staff() {
 
 /// A laptop's data dir is restored from a backup and written on while it is away: it now holds
 /// other writes under numbers its staff already have. When it meets its staff again, both
-/// sides report the forked device (audit, status) instead of silently keeping different
-/// histories under the same numbers.
+/// sides report the forked device (audit, status), every replica keeps the same write under
+/// the old number, and the laptop writes its own again under a fresh one: every node ends with
+/// both writes and the same state.
 #[test]
-fn a_restored_laptop_written_on_is_reported_as_a_forked_device_on_both_sides() {
+fn a_restored_laptop_written_on_is_healed_so_every_node_has_both_writes() {
     let root = TempDir::new("sync-restored");
     let (a, space, a_serving) = founder(&root, "Alena");
     let b = joined(&root, "Bedřich", &a, &space, "member");
@@ -1151,9 +1152,17 @@ fn a_restored_laptop_written_on_is_reported_as_a_forked_device_on_both_sides() {
         has_task(&a, &space, "Psáno před poruchou")
     });
     b_serving.stop();
-    // The backup is put back, and B writes offline: the same number, other content.
+    // A third member, who saw the write before the failure, syncs with A only.
+    let c = joined(&root, "Cyril", &a, &space, "member");
+    let c_serving = serve(&c, &["--peer", &a_serving.addr]);
+    wait_until("C has B's task", Duration::from_secs(15), || {
+        has_task(&c, &space, "Psáno před poruchou")
+    });
+    // The backup is put back, and B writes offline: the same number, other content. (A real
+    // restore takes longer than the second the start counter's floor needs to move on.)
     std::fs::remove_dir_all(&b).expect("old dir removed");
     std::fs::rename(&backup, &b).expect("backup restored");
+    std::thread::sleep(Duration::from_millis(1100));
     ok(
         &b,
         &[
@@ -1172,17 +1181,42 @@ fn a_restored_laptop_written_on_is_reported_as_a_forked_device_on_both_sides() {
             .map(|f| f.len())
             .unwrap_or(0)
     };
+    let both = |dir: &Path| {
+        has_task(dir, &space, "Psáno před poruchou") && has_task(dir, &space, "Psáno po obnovení")
+    };
+    wait_until(
+        "every node has both writes",
+        Duration::from_secs(30),
+        || both(&a) && both(&b) && both(&c),
+    );
+    wait_until(
+        "every node has the same state",
+        Duration::from_secs(30),
+        || {
+            let h = state_hash(&a, &space);
+            h == state_hash(&b, &space) && h == state_hash(&c, &space)
+        },
+    );
     wait_until("A reports B forked", Duration::from_secs(15), || {
         forked(&a) == 1
     });
-    wait_until("B reports itself forked", Duration::from_secs(15), || {
-        json(&b, &["status", "--json"])["forked_devices"][0]["this_device"] == true
-    });
-    // Each kept the write it had first: nothing was silently replaced.
-    assert!(has_task(&a, &space, "Psáno před poruchou"));
-    assert!(!has_task(&a, &space, "Psáno po obnovení"));
+    let status = json(&b, &["status", "--json"]);
+    assert_eq!(status["forked_devices"][0]["this_device"], true, "{status}");
+    let told = status["notices"].to_string();
+    assert!(
+        told.contains("Byly zapsány znovu pod novými čísly") && told.contains(" / "),
+        "the person on the restored laptop is told: {told}"
+    );
+    assert_eq!(task_titles(&a, &space).len(), 2, "no write twice");
     let audit = std::fs::read_to_string(a.join("audit.log")).expect("A's audit log");
-    assert!(audit.contains("\"event\":\"device_forked\""), "audited");
+    assert_eq!(
+        audit.matches("\"event\":\"device_forked\"").count(),
+        1,
+        "audited once"
+    );
+    let audit = std::fs::read_to_string(b.join("audit.log")).expect("B's audit log");
+    assert!(audit.contains("\"event\":\"fork_healed\""), "audited");
+    c_serving.stop();
     b_serving.stop();
     a_serving.stop();
 }

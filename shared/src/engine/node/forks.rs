@@ -25,10 +25,15 @@ pub struct Fork {
     pub this_device: bool,
 }
 
-/// At most this many envelopes of other tips go in one answer to a pull.
-pub const MAX_FORKED_PER_PULL: usize = 32;
-/// How far below a puller's end the envelopes of a forked device are offered for comparison.
+/// At most this many envelopes offered for comparison go in one answer to a pull.
+pub const MAX_FORKED_PER_PULL: usize = 128;
+/// And at most about this many bytes of them: with a batch of `sync::proto::BATCH_BYTES`, an
+/// answer stays within the largest frame.
+pub const MAX_FORKED_BYTES: usize = 1024 * 1024;
+/// How many envelopes of a forked device one window offers for comparison.
 pub const FORK_WINDOW: u64 = 32;
+/// At most this many replaced losers per space are kept to be offered.
+pub const MAX_REPLACED_KEPT: usize = 16;
 
 /// The short digest of an envelope that pulls compare (see `sync::proto::Request::Pull`).
 pub fn tip_of(envelope: &[u8]) -> [u8; 8] {
@@ -59,12 +64,20 @@ impl Node {
             .collect()
     }
 
-    /// The envelopes of a device this node holds where a puller may hold others for the same
-    /// ids: where the puller's `tips` (aligned with its `have`) name another envelope than this
-    /// node's at the puller's end, or where this node knows the device forked, this node's last
-    /// [`FORK_WINDOW`] envelopes of that device up to the puller's end. At most
-    /// [`MAX_FORKED_PER_PULL`] in all; the puller compares them byte for byte and keeps, of
-    /// two that differ, the one every replica keeps (`node/heal.rs`).
+    /// The envelopes this node holds where a puller may hold others for the same ids, for the
+    /// puller to compare byte for byte (it keeps, of two that differ, the one every replica
+    /// keeps: `node/heal.rs`):
+    /// - the losers this node replaced, where the puller holds something under their ids (so
+    ///   that it reports the fork even if it only ever held the winner);
+    /// - where the puller's `tips` (aligned with its `have`) name another envelope than this
+    ///   node's at the puller's end: this node's last [`FORK_WINDOW`] envelopes of that device
+    ///   up to there;
+    /// - where this node knows the device forked: its envelopes of that device from
+    ///   [`FORK_WINDOW`] below the lowest id seen forked, up to twice that many (so that the
+    ///   windows move down, pull by pull, as long as forks are found in them).
+    ///
+    /// At most [`MAX_FORKED_PER_PULL`] envelopes and [`MAX_FORKED_BYTES`] (one more if the
+    /// first alone is larger).
     pub fn envelopes_at_other_tips(
         &self,
         space: SpaceId,
@@ -76,8 +89,25 @@ impl Node {
             (None, Some(relay)) => &relay.store,
             (None, None) => return Vec::new(),
         };
-        let mut out = Vec::new();
-        for (i, (device, seq)) in have.iter().enumerate() {
+        let mut out: Vec<Vec<u8>> = Vec::new();
+        let mut bytes = 0;
+        let mut room = |out: &mut Vec<Vec<u8>>, envelope: &[u8]| {
+            if out.len() >= MAX_FORKED_PER_PULL
+                || (!out.is_empty() && bytes + envelope.len() > MAX_FORKED_BYTES)
+            {
+                return false;
+            }
+            bytes += envelope.len();
+            out.push(envelope.to_vec());
+            true
+        };
+        let holds = |id: &OpId| have.iter().any(|(d, s)| *d == id.device && *s >= id.seq);
+        for loser in self.replaced.get(&space).into_iter().flatten() {
+            if Envelope::decode(loser).is_ok_and(|env| holds(&env.id)) && !room(&mut out, loser) {
+                return out;
+            }
+        }
+        for (i, (device, end)) in have.iter().enumerate() {
             let tip = tips.get(i).copied().unwrap_or([0; 8]);
             let at = |seq: u64| {
                 store.get(&OpId {
@@ -85,27 +115,18 @@ impl Node {
                     seq,
                 })
             };
-            let differs = tip != [0; 8] && at(*seq).is_some_and(|held| tip_of(held) != tip);
-            if !differs && !self.forks.contains_key(&(space, *device)) {
-                continue;
+            let mut seqs = BTreeSet::new();
+            if tip != [0; 8] && at(*end).is_some_and(|held| tip_of(held) != tip) {
+                seqs.extend(end.saturating_sub(FORK_WINDOW - 1).max(1)..=*end);
             }
-            let from = seq.saturating_sub(FORK_WINDOW - 1).max(1);
-            for envelope in (from..=*seq).filter_map(at) {
-                if out.len() >= MAX_FORKED_PER_PULL {
+            if let Some(low) = self.fork_low.get(&(space, *device)) {
+                let from = low.saturating_sub(FORK_WINDOW).max(1);
+                seqs.extend(from..=(*end).min(from + 2 * FORK_WINDOW - 1));
+            }
+            for envelope in seqs.into_iter().filter_map(at) {
+                if !room(&mut out, envelope) {
                     return out;
                 }
-                out.push(envelope.to_vec());
-            }
-        }
-        // The losers replaced here, to a puller that holds something under their ids: it
-        // reports the fork (and keeps what it holds, the winner).
-        let holds = |id: &OpId| have.iter().any(|(d, s)| *d == id.device && *s >= id.seq);
-        for loser in self.replaced.get(&space).into_iter().flatten() {
-            if out.len() >= MAX_FORKED_PER_PULL {
-                break;
-            }
-            if Envelope::decode(loser).is_ok_and(|env| holds(&env.id)) {
-                out.push(loser.clone());
             }
         }
         out
@@ -133,6 +154,8 @@ impl Node {
         peer: &str,
     ) -> Result<(), NodeError> {
         for id in ids {
+            let low = self.fork_low.entry((space, id.device)).or_insert(id.seq);
+            *low = (*low).min(id.seq);
             if self.forks.contains_key(&(space, id.device)) {
                 continue;
             }

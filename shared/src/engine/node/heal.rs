@@ -27,10 +27,13 @@
 //! Audited (`fork_healed`) and told to the person ([`Healed::notice`], Czech first).
 //!
 //! **Finding every loser.** A pull's tips name only the envelope at each device's end. Where a
-//! tip differs, or where the answering node knows the device forked, the answer carries the
-//! answerer's last [`super::forks::FORK_WINDOW`] envelopes of that device below the puller's
-//! end (bounded by [`super::forks::MAX_FORKED_PER_PULL`]); the puller compares them byte for
-//! byte (a duplicate costs a comparison) and the rule above applies to each one that differs.
+//! tip differs, the answer carries the answerer's last [`super::forks::FORK_WINDOW`] envelopes
+//! of that device up to the puller's end; where the answerer knows the device forked, its
+//! envelopes from a window below the lowest id it has seen forked (and the losers it replaced
+//! itself), all bounded (`forks::MAX_FORKED_PER_PULL`, `forks::MAX_FORKED_BYTES`). The puller
+//! compares them byte for byte (a duplicate costs a comparison) and the rule applies to each one
+//! that differs. Each side learns lower forked ids from the other's windows, so the windows
+//! move down pull by pull until they hold only envelopes both sides agree on.
 //!
 //! **Not healed, only reported.** Operations written *on top of* a losing one — by other
 //! devices, or by the forked device under ids nobody else held — keep naming its record and op
@@ -41,7 +44,7 @@
 //! its staff keeps the deeper ones until a later fork brings them into a window. Three or more
 //! copies of one data dir can each re-issue the same loser (the content then appears twice).
 
-use super::forks::MAX_FORKED_PER_PULL;
+use super::forks::MAX_REPLACED_KEPT;
 use super::*;
 use crate::record::FieldValue;
 
@@ -223,7 +226,7 @@ impl Node {
         let mut replaced = self.replaced.remove(&space).unwrap_or_default();
         for (i, id) in &replace {
             if let (Some(slot), Some(winner)) = (entries.get_mut(*i), by_id.get(id)) {
-                if replaced.len() < MAX_FORKED_PER_PULL {
+                if replaced.len() < MAX_REPLACED_KEPT {
                     replaced.push(slot.clone());
                 }
                 slot.clone_from(winner);
@@ -329,7 +332,7 @@ impl Node {
             if let Some(slot) = at.and_then(|i| entries.get_mut(i)) {
                 if *slot != winner && wins(&winner, slot) {
                     let replaced = self.replaced.entry(space).or_default();
-                    if replaced.len() < MAX_FORKED_PER_PULL {
+                    if replaced.len() < MAX_REPLACED_KEPT {
                         replaced.push(slot.clone());
                     }
                     slot.clone_from(&winner);
@@ -569,5 +572,50 @@ mod tests {
         }
         assert_eq!(hash(&restored, space), hash(&chair, space));
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The staff hold `staff` writes of the member after its backup, the restored copy wrote
+    /// `after` of its own: pulls both ways until the states agree; how many rounds it took.
+    fn heal_deep(name: &str, staff: usize, after: usize) -> usize {
+        let dir = scratch(name);
+        let (mut chair, space, copy) = backed_up_then_written(&dir);
+        let mut member = Node::open(&dir.join("member"), PASS).unwrap();
+        for i in 1..staff {
+            task(&mut member, space, &format!("Štáb {i:02}"));
+        }
+        sync(&member, &mut chair, space);
+        member.close().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let mut restored = Node::open(&copy, PASS).unwrap();
+        for i in 0..after {
+            task(&mut restored, space, &format!("Obnovený {i:02}"));
+        }
+        let mut rounds = 0;
+        while hash(&restored, space) != hash(&chair, space) {
+            rounds += 1;
+            assert!(rounds <= 8, "no convergence after {rounds} rounds");
+            pull(&chair, &mut restored, space);
+            pull(&restored, &mut chair, space);
+        }
+        for node in [&chair, &restored] {
+            assert_eq!(
+                titles(node, space).len(),
+                staff + after,
+                "every write on both"
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        rounds
+    }
+
+    #[test]
+    fn losers_deeper_than_one_window_are_found_pull_by_pull() {
+        assert!(heal_deep("heal-deep", 50, 45) > 1, "more than one window");
+        // The restored copy wrote more than its staff hold: its last writes take no number
+        // anyone else has, the ones below do.
+        assert!(
+            heal_deep("heal-deep-long", 40, 75) > 1,
+            "more than one window"
+        );
     }
 }

@@ -276,6 +276,7 @@ impl Node {
             spaces: BTreeMap::new(),
             relays: BTreeMap::new(),
             forks: BTreeMap::new(),
+            fork_low: BTreeMap::new(),
             replaced: BTreeMap::new(),
         };
         let ids: Vec<SpaceId> = node
