@@ -618,4 +618,43 @@ mod tests {
             "more than one window"
         );
     }
+
+    #[test]
+    fn the_original_and_the_restored_copy_both_writing_on_end_alike() {
+        let dir = scratch("heal-both-running");
+        let (mut chair, space, copy) = backed_up_then_written(&dir);
+        let mut original = Node::open(&dir.join("member"), PASS).unwrap();
+        task(&mut original, space, "Originál 0");
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let mut restored = Node::open(&copy, PASS).unwrap();
+        task(&mut restored, space, "Kopie 0");
+        for i in 1..4 {
+            pull(&original, &mut chair, space);
+            pull(&restored, &mut chair, space);
+            task(&mut original, space, &format!("Originál {i}"));
+            pull(&chair, &mut restored, space);
+            task(&mut restored, space, &format!("Kopie {i}"));
+            pull(&chair, &mut original, space);
+        }
+        let mut rounds = 0;
+        loop {
+            pull(&original, &mut chair, space);
+            pull(&restored, &mut chair, space);
+            pull(&chair, &mut original, space);
+            pull(&chair, &mut restored, space);
+            let h = hash(&chair, space);
+            if h == hash(&original, space) && h == hash(&restored, space) {
+                break;
+            }
+            rounds += 1;
+            assert!(rounds <= 8, "no convergence after {rounds} rounds");
+        }
+        for node in [&chair, &original, &restored] {
+            let t = titles(node, space);
+            assert_eq!(t.len(), 1 + 4 + 4, "{t:?}");
+            let distinct: BTreeSet<&String> = t.iter().collect();
+            assert_eq!(distinct.len(), t.len(), "no write twice: {t:?}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
