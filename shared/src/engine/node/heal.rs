@@ -40,9 +40,12 @@
 //! id. After the heal those name whatever the winner left under that id (the same record id
 //! when both created one, as record ids derive from op ids): every replica applies them alike,
 //! so replicas agree, but such an edit lands on the winner's record, not on the re-issued one.
-//! A restored copy whose losers lie more than `FORK_WINDOW` below its end when it first meets
-//! its staff keeps the deeper ones until a later fork brings them into a window. Three or more
-//! copies of one data dir can each re-issue the same loser (the content then appears twice).
+//! Each replica that replaces a loser counts its *own* operations logged after the loser that
+//! name it (they were written while it held the loser, so they were built on it), tells its
+//! person ([`Healed::on_top_notice`]) and audits the count (`on_top`). Operations of others
+//! that name the id cannot be told apart from ones built on the winner (both have that id).
+//! Three or more copies of one data dir can each re-issue the same loser (the content then
+//! appears twice). An envelope waiting for its author's admission is not compared.
 
 use super::forks::MAX_REPLACED_KEPT;
 use super::*;
@@ -55,9 +58,26 @@ pub struct Healed {
     pub replaced: usize,
     /// This device's own losing writes issued again under fresh numbers.
     pub reissued: usize,
+    /// This device's own writes made on top of a replaced loser (they name its record or its
+    /// id), left as they are: they now refer to what the winner left there.
+    pub on_top: usize,
 }
 
 impl Healed {
+    /// One sentence for the person whose writes built on a replaced write (Czech first).
+    pub fn on_top_notice(&self) -> String {
+        format!(
+            "{} zápisů tohoto počítače navazovalo na zápisy zařízení, jehož data byla obnovena \
+             ze starší kopie; ty byly všude nahrazeny jinými se stejným číslem. Zápisy tohoto \
+             počítače zůstávají, jak byly, ale vztahují se nyní k nahrazujícímu zápisu — \
+             zkontrolujte je. / {} writes of this computer built on writes of a device whose \
+             data was restored from an older copy; those were replaced everywhere by others \
+             with the same number. This computer's writes stay as they were but now refer to \
+             the replacing write: check them.",
+            self.on_top, self.on_top
+        )
+    }
+
     /// One sentence for the person on the restored device (Czech first, as the app speaks).
     pub fn notice(&self) -> String {
         format!(
@@ -84,6 +104,24 @@ pub fn wins(a: &[u8], b: &[u8]) -> bool {
         (Ok(_), Err(_)) => true,
         _ => false,
     }
+}
+
+/// Whether `op` names `loser`'s id (bases, observed additions) or the record it created
+/// (edits, `Supersedes`, `Corrects`).
+fn refers_to(op: &Operation, loser: &Operation) -> bool {
+    let created = loser.creates().then_some(loser.record);
+    let names_record = |r: &RecordId| created == Some(*r);
+    let names_op = |ids: &[OpId]| ids.contains(&loser.id);
+    (!op.creates() && names_record(&op.record))
+        || op.changes.iter().any(|c| match c {
+            Change::Set { value, bases } => {
+                names_op(bases)
+                    || matches!(value, FieldValue::Supersedes(r) | FieldValue::Corrects(r) if names_record(r))
+            }
+            Change::Remove { observed, .. } => names_op(observed),
+            Change::Transition { bases, .. } => names_op(bases),
+            _ => false,
+        })
 }
 
 /// Maps what a re-issued operation refers to: records created by losers, losing op ids.
@@ -186,6 +224,8 @@ impl Node {
         }
         let mut entries = OpLog::read_intact_prefix(&path)?;
         let mut losers: Vec<(usize, Operation)> = Vec::new();
+        // Every loser that opens, with its place in the log: what may have been built on it.
+        let mut opened: Vec<(usize, Operation)> = Vec::new();
         let mut replace: Vec<(usize, OpId)> = Vec::new();
         let mut highest_own = 0;
         for (i, bytes) in entries.iter().enumerate() {
@@ -205,19 +245,21 @@ impl Node {
                 continue;
             }
             replace.push((i, env.id));
-            if env.id.device == me {
-                let key = self
-                    .space_key(space, env.epoch)
-                    .ok_or(EnvelopeError::UnknownEpoch)?;
-                // A loser that does not open is not content to keep (it was refused as void).
-                if let Ok(op) = env.open(key) {
-                    losers.push((i, op));
+            let key = self
+                .space_key(space, env.epoch)
+                .ok_or(EnvelopeError::UnknownEpoch)?;
+            // A loser that does not open is not content to keep (it was refused as void).
+            if let Ok(op) = env.open(key) {
+                if env.id.device == me {
+                    losers.push((i, op.clone()));
                 }
+                opened.push((i, op));
             }
         }
         if replace.is_empty() {
             return Ok((done, Vec::new()));
         }
+        done.on_top = self.built_on(space, &entries, &opened, &replace);
         let mut out: Vec<Vec<u8>> = Vec::new();
         let mut reissued: Vec<Vec<u8>> = Vec::new();
         if !losers.is_empty() {
@@ -250,12 +292,51 @@ impl Node {
                 ("space", space.to_string()),
                 ("replaced", done.replaced.to_string()),
                 ("reissued", done.reissued.to_string()),
+                ("on_top", done.on_top.to_string()),
             ],
         )?;
         if done.reissued > 0 {
             self.notices.push(done.notice());
         }
+        if done.on_top > 0 {
+            self.notices.push(done.on_top_notice());
+        }
         Ok((done, out))
+    }
+
+    /// How many of this device's own operations, logged after a replaced loser and not
+    /// replaced themselves, name the loser's record (when it created one) or its id: they were
+    /// written while this device held the loser, so they were built on it.
+    fn built_on(
+        &self,
+        space: SpaceId,
+        entries: &[Vec<u8>],
+        losers: &[(usize, Operation)],
+        replace: &[(usize, OpId)],
+    ) -> usize {
+        let me = self.keys.device_id();
+        let Some(first) = losers.iter().map(|(i, _)| *i).min() else {
+            return 0;
+        };
+        entries
+            .iter()
+            .enumerate()
+            .skip(first + 1)
+            .filter(|(i, _)| !replace.iter().any(|(r, _)| r == i))
+            .filter_map(|(i, bytes)| {
+                let env = Envelope::decode(bytes).ok()?;
+                if env.id.device != me {
+                    return None;
+                }
+                let op = env.open(self.space_key(space, env.epoch)?).ok()?;
+                Some((i, op))
+            })
+            .filter(|(i, op)| {
+                losers
+                    .iter()
+                    .any(|(at, loser)| at < i && refers_to(op, loser))
+            })
+            .count()
     }
 
     /// Seals the content of this device's losing operations again under fresh sequence numbers
@@ -342,7 +423,7 @@ impl Node {
         }
         let done = Healed {
             replaced: out.len(),
-            reissued: 0,
+            ..Healed::default()
         };
         if out.is_empty() {
             return Ok((done, out));
@@ -498,16 +579,38 @@ mod tests {
         late_relay.close().unwrap();
         let late_relay = Node::open(&dir.join("late-relay"), PASS).unwrap();
         assert_eq!(envelope_at(&late_relay, space, me, seq), winner, "on disk");
+        // The member holding the loser writes on top of it: a comment on that task.
+        let record = RecordId::for_create(&OpId { device: me, seq });
+        third
+            .edit_record(
+                space,
+                record,
+                RecordKind::Task,
+                vec![Change::Comment {
+                    text: "Navazuji na zápis po obnovení".into(),
+                }],
+            )
+            .unwrap();
         // The member holding the loser takes the winner from the chair: only the staff's
-        // write is left there until the restored copy issues its own again.
+        // write is left there until the restored copy issues its own again, and the member is
+        // told that its comment now hangs on another write.
         let got = pull(&chair, &mut third, space);
         assert_eq!(got.forked.len(), 1, "{got:?}");
         assert_eq!(titles(&third, space), [BEFORE]);
+        assert!(
+            third
+                .notices()
+                .iter()
+                .any(|n| n.contains("1 zápisů tohoto počítače navazovalo")),
+            "{:?}",
+            third.notices()
+        );
         assert!(third.forked_devices().iter().any(|f| !f.this_device));
         pull(&chair, &mut restored, space);
         pull(&restored, &mut third, space);
         pull(&third, &mut chair, space);
         pull(&chair, &mut other, space);
+        pull(&chair, &mut restored, space);
         pull(&chair, &mut relay, space);
         for node in [&chair, &other, &restored, &third] {
             assert_eq!(titles(node, space), [AFTER, BEFORE]);
