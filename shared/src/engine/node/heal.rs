@@ -403,13 +403,18 @@ impl Node {
         let path = self.log_path(space);
         let mut entries = OpLog::read_intact_prefix(&path)?;
         let mut out = Vec::new();
+        // Where each id is first logged (as the relay's store has it).
+        let mut index: BTreeMap<OpId, usize> = BTreeMap::new();
+        for (i, bytes) in entries.iter().enumerate() {
+            if let Ok(env) = Envelope::decode(bytes) {
+                index.entry(env.id).or_insert(i);
+            }
+        }
         for winner in winners {
             let Ok(env) = Envelope::decode(&winner) else {
                 continue;
             };
-            let at = entries
-                .iter()
-                .position(|bytes| Envelope::decode(bytes).is_ok_and(|held| held.id == env.id));
+            let at = index.get(&env.id).copied();
             if let Some(slot) = at.and_then(|i| entries.get_mut(i)) {
                 if *slot != winner && wins(&winner, slot) {
                     let replaced = self.replaced.entry(space).or_default();
