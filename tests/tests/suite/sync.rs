@@ -1220,3 +1220,82 @@ fn a_restored_laptop_written_on_is_healed_so_every_node_has_both_writes() {
     b_serving.stop();
     a_serving.stop();
 }
+
+/// The same restore, met first by a blind relay: it takes the restored laptop's write (it
+/// cannot read it), then meets the staff, which hold another write under that number. It keeps
+/// the staff's, as every member would (the rule needs only the clear header), and the laptop,
+/// which talks to the relay alone, ends with both writes like everyone else.
+#[test]
+fn a_blind_relay_that_took_the_restored_laptops_write_first_keeps_what_members_keep() {
+    let root = TempDir::new("sync-restored-relay");
+    let (a, space, a_serving) = founder(&root, "Alena");
+    let b = joined(&root, "Bedřich", &a, &space, "member");
+    let backup = root.path().join("Bedřich-backup");
+    let copied = Command::new("cp").arg("-a").arg(&b).arg(&backup).status();
+    assert!(copied.is_ok_and(|s| s.success()), "backup copied");
+    let b_serving = serve(&b, &["--peer", &a_serving.addr]);
+    ok(
+        &b,
+        &[
+            "task",
+            "add",
+            "--space",
+            &space,
+            "--title",
+            "Psáno před poruchou",
+        ],
+    );
+    wait_until("A has B's task", Duration::from_secs(15), || {
+        has_task(&a, &space, "Psáno před poruchou")
+    });
+    b_serving.stop();
+    std::fs::remove_dir_all(&b).expect("old dir removed");
+    std::fs::rename(&backup, &b).expect("backup restored");
+    std::thread::sleep(Duration::from_millis(1100));
+    ok(
+        &b,
+        &[
+            "task",
+            "add",
+            "--space",
+            &space,
+            "--title",
+            "Psáno po obnovení",
+        ],
+    );
+    // The relay meets the restored laptop first, and takes everything it holds.
+    let r = root.path().join("relay");
+    ok(&r, &["init", "--name", "Krajský server"]);
+    let grant = relay_grant(&a, &space, &r);
+    let b_serving = serve(&b, &[]);
+    let r_serving = serve(&r, &["--peer", &b_serving.addr, "--blind-relay", &grant]);
+    let operations =
+        |dir: &Path| json(dir, &["status", "--json"])["spaces"][0]["operations"].clone();
+    wait_until("the relay holds B's write", Duration::from_secs(20), || {
+        operations(&r) == operations(&b)
+    });
+    r_serving.stop();
+    b_serving.stop();
+    // Then the staff, and the laptop talks to the relay alone.
+    let r_serving = serve(&r, &["--peer", &a_serving.addr, "--blind-relay", &grant]);
+    let b_serving = serve(&b, &["--peer", &r_serving.addr]);
+    let both = |dir: &Path| {
+        has_task(dir, &space, "Psáno před poruchou") && has_task(dir, &space, "Psáno po obnovení")
+    };
+    wait_until("A and B have both writes", Duration::from_secs(30), || {
+        both(&a) && both(&b)
+    });
+    wait_until(
+        "A and B have the same state",
+        Duration::from_secs(30),
+        || state_hash(&a, &space) == state_hash(&b, &space),
+    );
+    let audit = std::fs::read_to_string(r.join("audit.log")).expect("the relay's audit log");
+    assert!(
+        audit.contains("\"event\":\"fork_healed\""),
+        "the relay replaced the loser"
+    );
+    b_serving.stop();
+    r_serving.stop();
+    a_serving.stop();
+}
