@@ -218,7 +218,8 @@ impl Node {
             let Some(key) = self.space_key(space, env.epoch) else {
                 continue;
             };
-            if env.space == space && env.open(key).is_ok() {
+            let better = by_id.get(&env.id).is_none_or(|other| wins(&bytes, other));
+            if env.space == space && better && env.open(key).is_ok() {
                 by_id.insert(env.id, bytes);
             }
         }
