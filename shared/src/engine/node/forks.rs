@@ -8,9 +8,10 @@
 //! from the other side: its data dir lost them (it was restored); they are taken back, so its
 //! next write uses a fresh number.
 //!
-//! A pull's tips name the envelope at each device's end; where one differs, or where the
-//! answerer knows the device forked, the answer offers the answerer's last [`FORK_WINDOW`]
-//! envelopes of that device, so that losers below the end are found too.
+//! A pull's tips name the envelope at each device's end; where one differs, the answer offers
+//! the answerer's last [`FORK_WINDOW`] envelopes of that device up to there, and where the
+//! answerer knows the device forked, a window from below the lowest id it has seen forked, so
+//! that losers below the end are found too ([`Node::envelopes_at_other_tips`]).
 
 use super::*;
 

@@ -26,6 +26,15 @@
 //! `observed`) names the new one. Then it takes the winner in, in the same rewrite of its log.
 //! Audited (`fork_healed`) and told to the person ([`Healed::notice`], Czech first).
 //!
+//! **Both copies still running.** The rule does not care which copy is the "original": the
+//! copy whose run started later (a higher session) loses wherever both wrote one number, and
+//! issues its writes again; should the other restart and write under a yet higher session, it
+//! is the one that loses next time. Each round moves the loser's writes beyond every number the
+//! loser has seen, so once the two stop colliding (or one stops), every replica holds every
+//! write once (`the_original_and_the_restored_copy_both_writing_on_end_alike`). Two runs
+//! started within the same second share a session: the digest decides then (the start
+//! counter's floor, seconds since 2020, cannot keep such a copy from reusing a nonce).
+//!
 //! **Finding every loser.** A pull's tips name only the envelope at each device's end. Where a
 //! tip differs, the answer carries the answerer's last [`super::forks::FORK_WINDOW`] envelopes
 //! of that device up to the puller's end; where the answerer knows the device forked, its
