@@ -140,5 +140,8 @@ pub(crate) fn status(
             }
         );
     }
+    for notice in node.notices() {
+        outln!(io, "notice: {notice}");
+    }
     Ok(())
 }
