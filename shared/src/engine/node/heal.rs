@@ -54,7 +54,11 @@
 //! person ([`Healed::on_top_notice`]) and audits the count (`on_top`). Operations of others
 //! that name the id cannot be told apart from ones built on the winner (both have that id).
 //! Three or more copies of one data dir can each re-issue the same loser (the content then
-//! appears twice). An envelope waiting for its author's admission is not compared.
+//! appears twice). An envelope waiting for its author's admission is not compared. What a node
+//! knows of forks (`fork_low`, the losers it replaced) lives in memory: should every node that
+//! knew of a fork deeper than one window restart before the windows reached its bottom, the
+//! losers left below stay where they are (the state hashes then differ) until a fork shows at
+//! a tip again.
 
 use super::forks::MAX_REPLACED_KEPT;
 use super::*;
