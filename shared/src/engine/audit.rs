@@ -83,6 +83,9 @@ pub enum AuditEvent {
     DeviceForked,
     /// This device (a chair's or secretary's) signed a new member list for relays.
     MemberListIssued,
+    /// A fork was healed: losing envelopes replaced by the winners everyone keeps, and this
+    /// device's own losing writes issued again under fresh numbers (`node/heal.rs`).
+    ForkHealed,
 }
 
 impl AuditEvent {
@@ -97,7 +100,8 @@ impl AuditEvent {
             AuditEvent::KeyChanged | AuditEvent::MemberJoined | AuditEvent::InviteUsed => 5,
             AuditEvent::StateRebuilt
             | AuditEvent::WritesRestamped
-            | AuditEvent::MemberListIssued => 4,
+            | AuditEvent::MemberListIssued
+            | AuditEvent::ForkHealed => 4,
             _ => 3,
         }
     }
@@ -121,6 +125,7 @@ impl AuditEvent {
             AuditEvent::WritesRestamped => "writes_restamped",
             AuditEvent::DeviceForked => "device_forked",
             AuditEvent::MemberListIssued => "member_list_issued",
+            AuditEvent::ForkHealed => "fork_healed",
         }
     }
 }

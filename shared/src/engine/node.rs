@@ -11,6 +11,8 @@
 //! - `replication`: what sync asks of a node (held spaces, envelopes a peer lacks, receive);
 //! - `clock`: own operations stamped in the future by a clock that ran ahead, stamped again;
 //! - `forks`: devices that signed two different envelopes for one id, and own lost writes;
+//! - `heal`: which of two such envelopes every replica keeps, and this device's own losing
+//!   writes issued again under fresh numbers, so that every replica ends with both writes;
 //! - `proof`: proving to a peer which spaces both hold (challenge tags), and relay grants.
 //!
 //! Data dir layout:
@@ -54,6 +56,7 @@ use crate::vv::VersionVector;
 
 mod clock;
 mod forks;
+mod heal;
 mod load;
 mod member_lists;
 mod membership;
@@ -68,6 +71,7 @@ pub use replication::{Holding, Received, MAX_PENDING_BYTES, MAX_PENDING_OPS};
 mod records;
 pub use clock::Restamped;
 pub use forks::Fork;
+pub use heal::Healed;
 pub use records::WriteError;
 
 /// Longest space name, in bytes.
@@ -200,6 +204,13 @@ pub struct Node {
     forks: BTreeMap<(SpaceId, DeviceId), OpId>,
     /// How this device's clock differs from its peers' (see `node/peer_clocks.rs`).
     peer_clocks: peer_clocks::PeerClocks,
+    /// The lowest operation id seen forked, per space and device: where the windows of
+    /// envelopes offered for comparison start (`forks`).
+    fork_low: BTreeMap<(SpaceId, DeviceId), u64>,
+    /// Envelopes this node replaced by the winner for their id (`node/heal.rs`), at most
+    /// `forks::MAX_REPLACED_KEPT` per space: offered in pull answers, so that the peers report
+    /// the fork even when they never held the loser.
+    replaced: BTreeMap<SpaceId, Vec<Vec<u8>>>,
 }
 
 fn io_at(path: &Path) -> impl FnOnce(io::Error) -> NodeError + '_ {

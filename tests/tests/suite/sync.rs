@@ -1200,10 +1200,11 @@ fn a_clock_a_month_ahead_is_told_on_the_write_while_it_is_still_wrong() {
 
 /// A laptop's data dir is restored from a backup and written on while it is away: it now holds
 /// other writes under numbers its staff already have. When it meets its staff again, both
-/// sides report the forked device (audit, status) instead of silently keeping different
-/// histories under the same numbers.
+/// sides report the forked device (audit, status), every replica keeps the same write under
+/// the old number, and the laptop writes its own again under a fresh one: every node ends with
+/// both writes and the same state.
 #[test]
-fn a_restored_laptop_written_on_is_reported_as_a_forked_device_on_both_sides() {
+fn a_restored_laptop_written_on_is_healed_so_every_node_has_both_writes() {
     let root = TempDir::new("sync-restored");
     let (a, space, a_serving) = founder(&root, "Alena");
     let b = joined(&root, "Bedřich", &a, &space, "member");
@@ -1227,9 +1228,17 @@ fn a_restored_laptop_written_on_is_reported_as_a_forked_device_on_both_sides() {
         has_task(&a, &space, "Psáno před poruchou")
     });
     b_serving.stop();
-    // The backup is put back, and B writes offline: the same number, other content.
+    // A third member, who saw the write before the failure, syncs with A only.
+    let c = joined(&root, "Cyril", &a, &space, "member");
+    let c_serving = serve(&c, &["--peer", &a_serving.addr]);
+    wait_until("C has B's task", Duration::from_secs(15), || {
+        has_task(&c, &space, "Psáno před poruchou")
+    });
+    // The backup is put back, and B writes offline: the same number, other content. (A real
+    // restore takes longer than the second the start counter's floor needs to move on.)
     std::fs::remove_dir_all(&b).expect("old dir removed");
     std::fs::rename(&backup, &b).expect("backup restored");
+    std::thread::sleep(Duration::from_millis(1100));
     ok(
         &b,
         &[
@@ -1248,17 +1257,121 @@ fn a_restored_laptop_written_on_is_reported_as_a_forked_device_on_both_sides() {
             .map(|f| f.len())
             .unwrap_or(0)
     };
+    let both = |dir: &Path| {
+        has_task(dir, &space, "Psáno před poruchou") && has_task(dir, &space, "Psáno po obnovení")
+    };
+    wait_until(
+        "every node has both writes",
+        Duration::from_secs(30),
+        || both(&a) && both(&b) && both(&c),
+    );
+    wait_until(
+        "every node has the same state",
+        Duration::from_secs(30),
+        || {
+            let h = state_hash(&a, &space);
+            h == state_hash(&b, &space) && h == state_hash(&c, &space)
+        },
+    );
     wait_until("A reports B forked", Duration::from_secs(15), || {
         forked(&a) == 1
     });
-    wait_until("B reports itself forked", Duration::from_secs(15), || {
-        json(&b, &["status", "--json"])["forked_devices"][0]["this_device"] == true
-    });
-    // Each kept the write it had first: nothing was silently replaced.
-    assert!(has_task(&a, &space, "Psáno před poruchou"));
-    assert!(!has_task(&a, &space, "Psáno po obnovení"));
+    let status = json(&b, &["status", "--json"]);
+    assert_eq!(status["forked_devices"][0]["this_device"], true, "{status}");
+    let told = status["notices"].to_string();
+    assert!(
+        told.contains("Byly zapsány znovu pod novými čísly") && told.contains(" / "),
+        "the person on the restored laptop is told: {told}"
+    );
+    assert_eq!(task_titles(&a, &space).len(), 2, "no write twice");
     let audit = std::fs::read_to_string(a.join("audit.log")).expect("A's audit log");
-    assert!(audit.contains("\"event\":\"device_forked\""), "audited");
+    assert_eq!(
+        audit.matches("\"event\":\"device_forked\"").count(),
+        1,
+        "audited once"
+    );
+    let audit = std::fs::read_to_string(b.join("audit.log")).expect("B's audit log");
+    assert!(audit.contains("\"event\":\"fork_healed\""), "audited");
+    c_serving.stop();
     b_serving.stop();
+    a_serving.stop();
+}
+
+/// The same restore, met first by a blind relay: it takes the restored laptop's write (it
+/// cannot read it), then meets the staff, which hold another write under that number. It keeps
+/// the staff's, as every member would (the rule needs only the clear header), and the laptop,
+/// which talks to the relay alone, ends with both writes like everyone else.
+#[test]
+fn a_blind_relay_that_took_the_restored_laptops_write_first_keeps_what_members_keep() {
+    let root = TempDir::new("sync-restored-relay");
+    let (a, space, a_serving) = founder(&root, "Alena");
+    let b = joined(&root, "Bedřich", &a, &space, "member");
+    let backup = root.path().join("Bedřich-backup");
+    let copied = Command::new("cp").arg("-a").arg(&b).arg(&backup).status();
+    assert!(copied.is_ok_and(|s| s.success()), "backup copied");
+    let b_serving = serve(&b, &["--peer", &a_serving.addr]);
+    ok(
+        &b,
+        &[
+            "task",
+            "add",
+            "--space",
+            &space,
+            "--title",
+            "Psáno před poruchou",
+        ],
+    );
+    wait_until("A has B's task", Duration::from_secs(15), || {
+        has_task(&a, &space, "Psáno před poruchou")
+    });
+    b_serving.stop();
+    std::fs::remove_dir_all(&b).expect("old dir removed");
+    std::fs::rename(&backup, &b).expect("backup restored");
+    std::thread::sleep(Duration::from_millis(1100));
+    ok(
+        &b,
+        &[
+            "task",
+            "add",
+            "--space",
+            &space,
+            "--title",
+            "Psáno po obnovení",
+        ],
+    );
+    // The relay meets the restored laptop first, and takes everything it holds.
+    let r = root.path().join("relay");
+    ok(&r, &["init", "--name", "Krajský server"]);
+    let grant = relay_grant(&a, &space, &r);
+    let b_serving = serve(&b, &[]);
+    let r_serving = serve(&r, &["--peer", &b_serving.addr, "--blind-relay", &grant]);
+    let operations =
+        |dir: &Path| json(dir, &["status", "--json"])["spaces"][0]["operations"].clone();
+    wait_until("the relay holds B's write", Duration::from_secs(20), || {
+        operations(&r) == operations(&b)
+    });
+    r_serving.stop();
+    b_serving.stop();
+    // Then the staff, and the laptop talks to the relay alone.
+    let r_serving = serve(&r, &["--peer", &a_serving.addr, "--blind-relay", &grant]);
+    let b_serving = serve(&b, &["--peer", &r_serving.addr]);
+    let both = |dir: &Path| {
+        has_task(dir, &space, "Psáno před poruchou") && has_task(dir, &space, "Psáno po obnovení")
+    };
+    wait_until("A and B have both writes", Duration::from_secs(30), || {
+        both(&a) && both(&b)
+    });
+    wait_until(
+        "A and B have the same state",
+        Duration::from_secs(30),
+        || state_hash(&a, &space) == state_hash(&b, &space),
+    );
+    let audit = std::fs::read_to_string(r.join("audit.log")).expect("the relay's audit log");
+    assert!(
+        audit.contains("\"event\":\"fork_healed\""),
+        "the relay replaced the loser"
+    );
+    b_serving.stop();
+    r_serving.stop();
     a_serving.stop();
 }

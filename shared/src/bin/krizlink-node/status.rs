@@ -87,6 +87,8 @@ pub(crate) fn status(
         "peers": peers,
         "spaces": spaces,
         "forked_devices": node.forked_devices(),
+        // What the person must be told (Czech first), as the app shows it.
+        "notices": node.notices(),
     });
     if json_out {
         outln!(io, "{value}");
@@ -137,6 +139,9 @@ pub(crate) fn status(
                 ""
             }
         );
+    }
+    for notice in node.notices() {
+        outln!(io, "notice: {notice}");
     }
     Ok(())
 }

@@ -1,10 +1,17 @@
 //! A device that forked: two different envelopes, both signed by it, for one operation id.
 //! That happens when a data dir is copied or restored from an older copy (a backup, a VM
 //! snapshot) and written on: the copy hands out again the sequence numbers the original used.
-//! Receipt keeps the envelope it holds (nothing is silently replaced), records the fork once
-//! per device and space in the audit log and tells the person. This device's own writes coming
-//! back from a peer mean the same from the other side: its data dir lost them (it was
-//! restored); they are taken back, so its next write uses a fresh number.
+//! Receipt records the fork once per device and space in the audit log and tells the person;
+//! which of the two envelopes every replica keeps, and how the forked device issues its losing
+//! writes again under fresh numbers so that every replica ends with both, is `heal`'s (its
+//! module doc has the rule). This device's own writes coming back from a peer mean the same
+//! from the other side: its data dir lost them (it was restored); they are taken back, so its
+//! next write uses a fresh number.
+//!
+//! A pull's tips name the envelope at each device's end; where one differs, the answer offers
+//! the answerer's last [`FORK_WINDOW`] envelopes of that device up to there, and where the
+//! answerer knows the device forked, a window from below the lowest id it has seen forked, so
+//! that losers below the end are found too ([`Node::envelopes_at_other_tips`]).
 
 use super::*;
 
@@ -19,8 +26,15 @@ pub struct Fork {
     pub this_device: bool,
 }
 
-/// At most this many envelopes of other tips go in one answer to a pull.
-pub const MAX_FORKED_PER_PULL: usize = 16;
+/// At most this many envelopes offered for comparison go in one answer to a pull.
+pub const MAX_FORKED_PER_PULL: usize = 128;
+/// And at most about this many bytes of them: with a batch of `sync::proto::BATCH_BYTES`, an
+/// answer stays within the largest frame.
+pub const MAX_FORKED_BYTES: usize = 1024 * 1024;
+/// How many envelopes of a forked device one window offers for comparison.
+pub const FORK_WINDOW: u64 = 32;
+/// At most this many replaced losers per space are kept to be offered.
+pub const MAX_REPLACED_KEPT: usize = 16;
 
 /// The short digest of an envelope that pulls compare (see `sync::proto::Request::Pull`).
 pub fn tip_of(envelope: &[u8]) -> [u8; 8] {
@@ -51,8 +65,20 @@ impl Node {
             .collect()
     }
 
-    /// The envelopes this node holds where a puller's `tips` (aligned with its `have`) name
-    /// another one for the same id: at most [`MAX_FORKED_PER_PULL`].
+    /// The envelopes this node holds where a puller may hold others for the same ids, for the
+    /// puller to compare byte for byte (it keeps, of two that differ, the one every replica
+    /// keeps: `node/heal.rs`):
+    /// - the losers this node replaced, where the puller holds something under their ids (so
+    ///   that it reports the fork even if it only ever held the winner);
+    /// - where the puller's `tips` (aligned with its `have`) name another envelope than this
+    ///   node's at the puller's end: this node's last [`FORK_WINDOW`] envelopes of that device
+    ///   up to there;
+    /// - where this node knows the device forked: its envelopes of that device from
+    ///   [`FORK_WINDOW`] below the lowest id seen forked, up to twice that many (so that the
+    ///   windows move down, pull by pull, as long as forks are found in them).
+    ///
+    /// At most [`MAX_FORKED_PER_PULL`] envelopes and [`MAX_FORKED_BYTES`] (one more if the
+    /// first alone is larger).
     pub fn envelopes_at_other_tips(
         &self,
         space: SpaceId,
@@ -64,18 +90,47 @@ impl Node {
             (None, Some(relay)) => &relay.store,
             (None, None) => return Vec::new(),
         };
-        have.iter()
-            .zip(tips)
-            .filter(|(_, tip)| **tip != [0; 8])
-            .filter_map(|((device, seq), tip)| {
-                let held = store.get(&OpId {
+        let mut out: Vec<Vec<u8>> = Vec::new();
+        let mut bytes = 0;
+        let mut room = |out: &mut Vec<Vec<u8>>, envelope: &[u8]| {
+            if out.len() >= MAX_FORKED_PER_PULL
+                || (!out.is_empty() && bytes + envelope.len() > MAX_FORKED_BYTES)
+            {
+                return false;
+            }
+            bytes += envelope.len();
+            out.push(envelope.to_vec());
+            true
+        };
+        let holds = |id: &OpId| have.iter().any(|(d, s)| *d == id.device && *s >= id.seq);
+        for loser in self.replaced.get(&space).into_iter().flatten() {
+            if Envelope::decode(loser).is_ok_and(|env| holds(&env.id)) && !room(&mut out, loser) {
+                return out;
+            }
+        }
+        for (i, (device, end)) in have.iter().enumerate() {
+            let tip = tips.get(i).copied().unwrap_or([0; 8]);
+            let at = |seq: u64| {
+                store.get(&OpId {
                     device: *device,
-                    seq: *seq,
-                })?;
-                (tip_of(held) != *tip).then(|| held.to_vec())
-            })
-            .take(MAX_FORKED_PER_PULL)
-            .collect()
+                    seq,
+                })
+            };
+            let mut seqs = BTreeSet::new();
+            if tip != [0; 8] && at(*end).is_some_and(|held| tip_of(held) != tip) {
+                seqs.extend(end.saturating_sub(FORK_WINDOW - 1).max(1)..=*end);
+            }
+            if let Some(low) = self.fork_low.get(&(space, *device)) {
+                let from = low.saturating_sub(FORK_WINDOW).max(1);
+                seqs.extend(from..=(*end).min(from + 2 * FORK_WINDOW - 1));
+            }
+            for envelope in seqs.into_iter().filter_map(at) {
+                if !room(&mut out, envelope) {
+                    return out;
+                }
+            }
+        }
+        out
     }
 
     /// Every fork seen since the node was opened.
@@ -100,6 +155,8 @@ impl Node {
         peer: &str,
     ) -> Result<(), NodeError> {
         for id in ids {
+            let low = self.fork_low.entry((space, id.device)).or_insert(id.seq);
+            *low = (*low).min(id.seq);
             if self.forks.contains_key(&(space, id.device)) {
                 continue;
             }
@@ -116,21 +173,23 @@ impl Node {
             let short = &id.device.to_string()[..16];
             self.notices.push(if id.device == self.keys.device_id() {
                 format!(
-                    "Data tohoto počítače byla obnovena ze starší kopie a psalo se do nich: \
-                     štáb má pod stejným číslem ({}) jiný zápis tohoto zařízení. Jeho verze \
-                     zůstávají platné; zápisy tohoto počítače od obnovení s ní nejsou shodné — \
-                     obraťte se na správce. / This computer's data was restored from an older \
-                     copy and written on: its staff hold another write of this device under the \
-                     same number ({}). Ask your administrator.",
+                    "Data tohoto počítače byla obnovena ze starší kopie (nebo zkopírována) a \
+                     psalo se do nich: štáb má pod stejným číslem ({}) jiný zápis tohoto \
+                     zařízení. Všude zůstane tentýž z nich a druhý se zapíše znovu pod novým \
+                     číslem. / This computer's data was restored from an older copy (or copied) \
+                     and written on: its staff hold another write of this device under the same \
+                     number ({}). Everyone keeps the same one of them, and the other is written \
+                     again under a new number.",
                     id.seq, id.seq
                 )
             } else {
                 format!(
                     "Zařízení {short} podepsalo dva různé zápisy se stejným číslem ({}): jeho \
-                     data byla zřejmě zkopírována nebo obnovena ze zálohy. Ponechán je zápis \
-                     přijatý dříve. / Device {short} signed two different writes with one \
-                     number ({}): its data was copied or restored from a backup. The write \
-                     received first is kept.",
+                     data byla zřejmě zkopírována nebo obnovena ze zálohy. Všude zůstane \
+                     tentýž z nich; druhý zapíše zařízení znovu pod novým číslem. / Device \
+                     {short} signed two different writes with one number ({}): its data was \
+                     copied or restored from a backup. Everyone keeps the same one of them; the \
+                     device writes the other again under a new number.",
                     id.seq, id.seq
                 )
             });
@@ -176,30 +235,10 @@ impl Node {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::node::testing::{scratch, staff, sync, task, titles, PASS};
-
-    /// A staff whose member's laptop was backed up, then wrote a task that reached the chair:
-    /// the chair, the space, and the backup's path (the member is closed).
-    fn backed_up_then_written(dir: &Path) -> (Node, SpaceId, PathBuf) {
-        let (mut chair, member, space) = staff(dir);
-        member.close().unwrap();
-        let copy = dir.join("member-copy");
-        let copied = std::process::Command::new("cp")
-            .arg("-a")
-            .arg(dir.join("member"))
-            .arg(&copy)
-            .status()
-            .unwrap();
-        assert!(copied.success());
-        let mut member = Node::open(&dir.join("member"), PASS).unwrap();
-        task(&mut member, space, "Zápis před obnovou");
-        sync(&member, &mut chair, space);
-        member.close().unwrap();
-        (chair, space, copy)
-    }
+    use crate::engine::node::testing::{backed_up_then_written, scratch, sync, task, titles, PASS};
 
     #[test]
-    fn a_restored_copy_written_on_is_reported_as_a_fork_and_changes_nothing() {
+    fn a_restored_copy_written_on_is_reported_as_a_fork_and_the_staffs_write_stays() {
         let dir = scratch("forks");
         let (mut chair, space, copy) = backed_up_then_written(&dir);
         // The copy comes back and is written on: the same operation id, other content.
@@ -266,7 +305,7 @@ mod tests {
         assert!(restored
             .notices()
             .iter()
-            .any(|w| w.contains("obnovena ze starší kopie a psalo se do nich")));
+            .any(|w| w.contains("obnovena ze starší kopie (nebo zkopírována) a psalo se")));
         let _ = std::fs::remove_dir_all(&dir);
     }
 

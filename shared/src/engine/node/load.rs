@@ -277,6 +277,8 @@ impl Node {
             relays: BTreeMap::new(),
             forks: BTreeMap::new(),
             peer_clocks: Default::default(),
+            fork_low: BTreeMap::new(),
+            replaced: BTreeMap::new(),
         };
         let ids: Vec<SpaceId> = node
             .keystore

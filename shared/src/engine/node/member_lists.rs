@@ -205,19 +205,10 @@ impl From<MemberListError> for NodeError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::node::testing::{joined, new_node, scratch, staff, sync, task, PASS};
+    use crate::engine::node::testing::{
+        granted_relay, joined, new_node, pull, scratch, staff, sync, task, PASS,
+    };
     use crate::record::FieldValue;
-
-    /// What a relay's pull of `from` does: the newer member lists first, then the envelopes.
-    fn relay_pull(from: &Node, relay: &mut Node, space: SpaceId) -> Received {
-        let lists = from.member_lists_newer_than(space, relay.member_list_mark(space));
-        relay.accept_member_lists(space, lists, "puller").unwrap();
-        let have = relay.have(space).unwrap();
-        let (batch, _) = from
-            .envelopes_missing_from(space, &have, 10_000, usize::MAX)
-            .unwrap();
-        relay.receive(space, batch, "puller").unwrap()
-    }
 
     /// An envelope of `space` validly signed by `author`, a device that is no member, sealed
     /// with the space key (as an insider who gave it to a stranger would).
@@ -255,12 +246,10 @@ mod tests {
         assert!(list.lists(&chair.device_id()) && list.lists(&member.device_id()));
         assert_eq!(list.issuers(), BTreeSet::from([chair.device_id()]));
 
-        let mut relay = new_node(&dir, "relay");
-        let grant = chair.grant_relay(space, relay.device_id()).unwrap();
-        relay.accept_relay_grant(&grant).unwrap();
+        let mut relay = granted_relay(&mut chair, space, &dir, "relay");
         task(&mut member, space, "Od člena");
         sync(&member, &mut chair, space);
-        let got = relay_pull(&chair, &mut relay, space);
+        let got = pull(&chair, &mut relay, space);
         assert_eq!((got.unlisted, got.rejected.len()), (0, 0));
         let held = relay.have(space).unwrap().total();
         assert_eq!(held, chair.have(space).unwrap().total());
@@ -307,7 +296,7 @@ mod tests {
         drop(relay);
         let mut relay = Node::open(&relay_dir, PASS).unwrap();
         assert_eq!(relay.member_list_mark(space), mark);
-        let got = relay_pull(&chair, &mut relay, space);
+        let got = pull(&chair, &mut relay, space);
         assert_eq!(got.unlisted, 0);
         assert!(relay.member_list(space).unwrap().lists(&late.device_id()));
         let got = relay.receive(space, batch, "late").unwrap();

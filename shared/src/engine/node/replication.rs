@@ -325,6 +325,10 @@ impl Node {
         let st = self.spaces.get(&space).ok_or(NodeError::Random)?;
         let mut seen = BTreeSet::new();
         let mut decoded = Vec::with_capacity(batch.len());
+        // Envelopes that beat the one held for their id (`heal::wins`), and envelopes for an
+        // id this batch brings twice (compared once one of them is stored).
+        let mut winners: Vec<Vec<u8>> = Vec::new();
+        let mut contested: Vec<Vec<u8>> = Vec::new();
         for bytes in batch {
             match Envelope::decode(&bytes) {
                 Err(e) => refusals.push((
@@ -342,13 +346,23 @@ impl Node {
                         .is_some_and(|held| held != bytes.as_slice())
                         && env.verify().is_ok() =>
                 {
-                    received.forked.push(env.id)
+                    received.forked.push(env.id);
+                    if st
+                        .store
+                        .get(&env.id)
+                        .is_some_and(|held| heal::wins(&bytes, held))
+                    {
+                        winners.push(bytes);
+                    }
                 }
                 Ok(env)
                     if st.store.contains(&env.id)
                         || st.pending.contains_key(&env.id)
                         || !seen.insert(env.id) =>
                 {
+                    if !st.store.contains(&env.id) && !st.pending.contains_key(&env.id) {
+                        contested.push(bytes);
+                    }
                     received.duplicates += 1
                 }
                 Ok(env) => decoded.push((env, bytes)),
@@ -493,6 +507,19 @@ impl Node {
                 received.stored.push(bytes);
             }
         }
+        for bytes in contested {
+            let Ok(env) = Envelope::decode(&bytes) else {
+                continue;
+            };
+            if let Some(held) = st.store.get(&env.id) {
+                if held != bytes.as_slice() && env.verify().is_ok() {
+                    received.forked.push(env.id);
+                    if heal::wins(&bytes, held) {
+                        winners.push(bytes);
+                    }
+                }
+            }
+        }
         debug_assert_eq!(
             st.log_entries - log_start,
             received.stored.len() as u64,
@@ -514,6 +541,10 @@ impl Node {
             }
         }
         self.note_forks(space, &received.forked, peer)?;
+        // The winners replace the losers held here (this device's own losers are issued again
+        // first), and go on to other peers with whatever was issued again.
+        let (_, passed_on) = self.take_winners(space, winners)?;
+        received.stored.extend(passed_on);
         self.note_own_returned(space, own_returned, peer)?;
         if members_changed {
             self.refresh_member_list(space)?;
@@ -533,6 +564,7 @@ impl Node {
         let lists = self.keystore.contents().member_lists(space);
         let relay = self.relays.get_mut(&space).ok_or(NodeError::Random)?;
         let mut accepted: Vec<(OpId, Vec<u8>)> = Vec::new();
+        let mut winners: Vec<Vec<u8>> = Vec::new();
         let (future_bound, now) = (
             HlcClock::new(HlcClock::DEFAULT_MAX_FUTURE_SKEW_MS),
             now_ms(),
@@ -561,7 +593,14 @@ impl Node {
                         .is_some_and(|held| held != bytes.as_slice())
                         && env.verify().is_ok() =>
                 {
-                    received.forked.push(env.id)
+                    received.forked.push(env.id);
+                    if relay
+                        .store
+                        .get(&env.id)
+                        .is_some_and(|held| heal::wins(&bytes, held))
+                    {
+                        winners.push(bytes);
+                    }
                 }
                 Ok(env)
                     if relay.store.contains(&env.id)
@@ -593,6 +632,9 @@ impl Node {
             self.audit_rejection(space, device, peer, &reason)?;
         }
         self.note_forks(space, &received.forked, peer)?;
+        // The relay keeps what every member keeps (the rule needs only the clear header).
+        let (_, passed_on) = self.take_winners(space, winners)?;
+        received.stored.extend(passed_on);
         Ok(received)
     }
 

@@ -48,6 +48,62 @@ pub(crate) fn sync(from: &Node, to: &mut Node, space: SpaceId) -> Received {
     to.receive(space, batch, "test peer").unwrap()
 }
 
+/// What a pull of `space` by `to` from `from` brings (the newer member lists, then the
+/// envelopes, tips compared, as `sync` does), stored by `to`.
+pub(crate) fn pull(from: &Node, to: &mut Node, space: SpaceId) -> Received {
+    let lists = from.member_lists_newer_than(space, to.member_list_mark(space));
+    to.accept_member_lists(space, lists, "test peer").unwrap();
+    let have = to.have(space).unwrap();
+    let tips = to.tips(space, &have);
+    let ends: Vec<(DeviceId, u64)> = have.devices().map(|(d, s)| (*d, *s)).collect();
+    let mut batch = from.envelopes_at_other_tips(space, &ends, &tips);
+    let (missing, _) = from
+        .envelopes_missing_from(space, &have, 10_000, usize::MAX)
+        .unwrap();
+    batch.extend(missing);
+    to.receive(space, batch, "test peer").unwrap()
+}
+
+/// A staff whose member's laptop was backed up, then wrote a task that reached the chair:
+/// the chair, the space, and the backup's path (the member is closed). A second passes
+/// before it returns, so that a copy started now takes a higher session than the member's
+/// last run (the start counter never falls below the seconds since 2020).
+pub(crate) fn backed_up_then_written(dir: &Path) -> (Node, SpaceId, PathBuf) {
+    let (mut chair, member, space) = staff(dir);
+    member.close().unwrap();
+    let copy = dir.join("member-copy");
+    let copied = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(dir.join("member"))
+        .arg(&copy)
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    let mut member = Node::open(&dir.join("member"), PASS).unwrap();
+    task(&mut member, space, "Zápis před obnovou");
+    sync(&member, &mut chair, space);
+    member.close().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    (chair, space, copy)
+}
+
+/// A new device at `dir/name` that relays `space` blind, granted by `chair`.
+pub(crate) fn granted_relay(chair: &mut Node, space: SpaceId, dir: &Path, name: &str) -> Node {
+    let mut relay = new_node(dir, name);
+    let grant = chair.grant_relay(space, relay.device_id()).unwrap();
+    assert_eq!(relay.accept_relay_grant(&grant).unwrap(), (space, true));
+    relay
+}
+
+/// The envelope `node` holds for operation `seq` of `device`.
+pub(crate) fn envelope_at(node: &Node, space: SpaceId, device: DeviceId, seq: u64) -> Vec<u8> {
+    let store = match node.spaces.get(&space) {
+        Some(st) => &st.store,
+        None => &node.relays.get(&space).unwrap().store,
+    };
+    store.get(&OpId { device, seq }).unwrap().to_vec()
+}
+
 /// Writes a task titled `title`.
 pub(crate) fn task(node: &mut Node, space: SpaceId, title: &str) -> RecordId {
     node.create_record(
