@@ -286,8 +286,10 @@ impl State {
                     return Self::respond(swarm, channel, Self::refused(NOT_HELD));
                 }
                 let theirs = proto::have_from_wire(&have);
-                // Where the puller holds another envelope than this node for the same id, this
-                // node's goes first: the puller's receive path reports the fork.
+                // Where the puller may hold another envelope than this node for the same id
+                // (tips differ, or the device is known to have forked), this node's envelopes
+                // of that device go first: the puller's receive path reports the fork and
+                // keeps the winner (`node/heal.rs`).
                 let forked = node.envelopes_at_other_tips(space, &have, &tips);
                 let answer = node
                     .envelopes_missing_from(
