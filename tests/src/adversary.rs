@@ -9,9 +9,16 @@
 //! keys, and answers the node's challenges with made-up tags. With [`Plan::sustain`] every
 //! stream the node ends is replaced and every closed connection redialled, for as long as the
 //! attack runs (the soak); otherwise each peer attacks once (the test).
+//!
+//! [`Insider`]: a member gone bad, speaking with a real member's keys (its data dir, opened
+//! with [`Node::open`]): it proves the space like any member, answers every pull with a full
+//! batch marked "more" forever, and every second pushes a full batch too; every envelope is
+//! validly signed and sealed under the space's key, each by a fresh key that was never
+//! admitted ([`Node::seal_as`]).
 
 use std::collections::HashSet;
 use std::io;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -19,6 +26,8 @@ use std::time::Duration;
 
 use krizlink_core::engine::envelope::Envelope;
 use krizlink_core::engine::keys::{DeviceKeys, SpaceKey};
+use krizlink_core::engine::node::Node;
+use krizlink_core::engine::sync::address::device_of_peer;
 use krizlink_core::engine::sync::libp2p;
 use krizlink_core::engine::sync::proto::{self, Request, Response};
 use krizlink_core::{DeviceId, Hlc, OpId, Operation, RecordKind, SpaceId};
@@ -399,6 +408,232 @@ impl Outsiders {
         let _ = self.stop.send(true);
         for thread in self.threads {
             let _ = thread.join();
+        }
+    }
+}
+
+/// What the insider did so far.
+#[derive(Default)]
+struct InsiderCounters {
+    /// Pulls of the attacked node answered with a full batch marked "more".
+    pulls: AtomicUsize,
+    /// Pushes of a full batch the node answered.
+    pushes: AtomicUsize,
+    /// Envelopes from fresh keys sent (in answers and pushes).
+    envelopes: AtomicUsize,
+}
+
+/// A running member adversary; stopped by [`Insider::stop`].
+pub struct Insider {
+    stop: watch::Sender<bool>,
+    thread: JoinHandle<()>,
+    counters: Arc<InsiderCounters>,
+}
+
+impl Insider {
+    /// Starts the member adversary with the keys of the member data dir `member` (not in use
+    /// by another process; unlocked with `passphrase`) against the node at `target`, in
+    /// `space`. `pool` envelopes from as many fresh keys are made first and sent in turn.
+    pub fn start(
+        member: PathBuf,
+        passphrase: &str,
+        target: &Multiaddr,
+        space: SpaceId,
+        pool: usize,
+    ) -> Insider {
+        let node = Node::open(&member, passphrase).expect("the member's data dir opens");
+        let pool = Arc::new(
+            (0..pool)
+                .map(|i| {
+                    let keys = DeviceKeys::generate().expect("keys");
+                    let op = Operation::new_record(
+                        OpId {
+                            device: keys.device_id(),
+                            seq: 1,
+                        },
+                        Hlc {
+                            wall_ms: 1_700_000_000_000 + i as u64,
+                            counter: 0,
+                        },
+                        space,
+                        RecordKind::Task,
+                        vec![krizlink_core::Change::Set {
+                            value: krizlink_core::FieldValue::Title(format!("Podvržený {i}")),
+                            bases: Default::default(),
+                        }],
+                    )
+                    .expect("op");
+                    node.seal_as(space, &op, &keys)
+                        .expect("sealed")
+                        .encode()
+                        .expect("encoded")
+                })
+                .collect::<Vec<_>>(),
+        );
+        let counters = Arc::new(InsiderCounters::default());
+        let (stop, mut stop_rx) = watch::channel(false);
+        let (target, shared) = (target.clone(), counters.clone());
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                tokio::select! {
+                    () = insider(node, target, space, pool, shared) => {}
+                    _ = stop_rx.wait_for(|stopped| *stopped) => {}
+                }
+            });
+        });
+        Insider {
+            stop,
+            thread,
+            counters,
+        }
+    }
+
+    /// Pulls of the node answered with a full batch marked "more".
+    pub fn pulls_answered(&self) -> usize {
+        self.counters.pulls.load(Ordering::Relaxed)
+    }
+
+    /// Pushes the node answered.
+    pub fn pushes_answered(&self) -> usize {
+        self.counters.pushes.load(Ordering::Relaxed)
+    }
+
+    /// Envelopes from fresh keys sent.
+    pub fn envelopes_sent(&self) -> usize {
+        self.counters.envelopes.load(Ordering::Relaxed)
+    }
+
+    pub fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.thread.join();
+    }
+}
+
+/// The next full batch of `pool` from `*next` on (cycling), encoded for the wire.
+fn next_batch(
+    pool: &[Vec<u8>],
+    next: &mut usize,
+) -> krizlink_core::bounded::BoundedVec<proto::WireEnvelope, { proto::MAX_BATCH_OPS }> {
+    let batch: Vec<Vec<u8>> = (0..proto::MAX_BATCH_OPS)
+        .map(|i| pool[(*next + i) % pool.len()].clone())
+        .collect();
+    *next = (*next + proto::MAX_BATCH_OPS) % pool.len();
+    proto::envelopes_to_wire(batch).expect("a full batch fits")
+}
+
+/// The member adversary's swarm: dials `target` with the member's identity and attacks until
+/// the runtime stops.
+async fn insider(
+    node: Node,
+    target: Multiaddr,
+    space: SpaceId,
+    pool: Arc<Vec<Vec<u8>>>,
+    counters: Arc<InsiderCounters>,
+) {
+    let keypair = libp2p::identity::Keypair::ed25519_from_bytes(node.network_seed())
+        .expect("the member's key");
+    let Ok(builder) = libp2p::SwarmBuilder::with_existing_identity(keypair)
+        .with_tokio()
+        .with_tcp(
+            libp2p::tcp::Config::default().nodelay(true),
+            libp2p::noise::Config::new,
+            libp2p::yamux::Config::default,
+        )
+    else {
+        return;
+    };
+    let codec = AttackCodec(Arc::new(Counters::default()));
+    let Ok(builder) = builder.with_behaviour(|_| {
+        request_response::Behaviour::<AttackCodec>::with_codec(
+            codec,
+            [(proto::PROTOCOL, ProtocolSupport::Full)],
+            request_response::Config::default().with_request_timeout(Duration::from_secs(60)),
+        )
+    });
+    let mut swarm = builder
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
+        .build();
+    if swarm.dial(target).is_err() {
+        return;
+    }
+    let mut next = 0;
+    let mut node_peer = None;
+    let mut pushing = false;
+    let mut every_second = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        let event = tokio::select! {
+            event = swarm.next() => match event { Some(e) => e, None => return },
+            _ = every_second.tick() => {
+                if let (Some(peer), false) = (node_peer, pushing) {
+                    let push = proto::encode(&Request::Push {
+                        space,
+                        envelopes: next_batch(&pool, &mut next),
+                    })
+                    .expect("encoded");
+                    counters.envelopes.fetch_add(proto::MAX_BATCH_OPS, Ordering::Relaxed);
+                    swarm.behaviour_mut().send_request(&peer, Attack::Whole(push));
+                    pushing = true;
+                }
+                continue;
+            }
+        };
+        match event {
+            SwarmEvent::ConnectionEstablished { peer_id, .. } => node_peer = Some(peer_id),
+            SwarmEvent::Behaviour(request_response::Event::Message {
+                peer,
+                message:
+                    request_response::Message::Request {
+                        request, channel, ..
+                    },
+                ..
+            }) => {
+                let Attack::Whole(bytes) = request else {
+                    continue;
+                };
+                let answer = match proto::decode::<Request>(&bytes) {
+                    Ok(Request::Challenge { nonce, .. }) => Response::Proof {
+                        tags: node
+                            .proof_tags(&nonce, device_of_peer(&peer).as_ref())
+                            .try_into()
+                            .expect("a member's tags fit"),
+                    },
+                    Ok(Request::Pull { have, .. }) => {
+                        counters.pulls.fetch_add(1, Ordering::Relaxed);
+                        counters
+                            .envelopes
+                            .fetch_add(proto::MAX_BATCH_OPS, Ordering::Relaxed);
+                        Response::Ops {
+                            envelopes: next_batch(&pool, &mut next),
+                            more: true,
+                            have,
+                        }
+                    }
+                    Ok(Request::Push { envelopes, .. }) => Response::Stored {
+                        stored: envelopes.len() as u32,
+                        rejected: 0,
+                    },
+                    _ => Response::Refused {
+                        reason: proto::text_to_wire("no"),
+                    },
+                };
+                let bytes = proto::encode(&answer).expect("encoded");
+                let _ = swarm.behaviour_mut().send_response(channel, bytes);
+            }
+            SwarmEvent::Behaviour(request_response::Event::Message {
+                message: request_response::Message::Response { .. },
+                ..
+            }) => {
+                counters.pushes.fetch_add(1, Ordering::Relaxed);
+                pushing = false;
+            }
+            SwarmEvent::Behaviour(request_response::Event::OutboundFailure { .. }) => {
+                pushing = false;
+            }
+            _ => {}
         }
     }
 }

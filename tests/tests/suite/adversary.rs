@@ -17,10 +17,14 @@
 use std::time::{Duration, Instant};
 
 use krizlink_core::engine::sync::libp2p::Multiaddr;
-use krizlink_tests::adversary::{Outsiders, Plan};
-use krizlink_tests::staff::{dir_bytes, founder, has_task, joined, ok, rss_kib, serve, wait_until};
+use krizlink_tests::adversary::{Insider, Outsiders, Plan};
+use krizlink_tests::staff::{
+    cpu_time, dir_bytes, founder, has_task, joined, ok, rss_kib, serve, wait_until, PASS,
+};
 use krizlink_tests::TempDir;
 
+/// Fresh keys the insider signs with: more than a node holds back per space (10,000).
+const INSIDER_KEYS: usize = 12_000;
 /// The network bound of ARCHITECTURE.md ("Bounds"), in MiB above the node's idle memory.
 const BOUND_MIB: u64 = 540;
 
@@ -88,6 +92,102 @@ fn a_hostile_peer_gets_bounded_memory_and_members_keep_syncing() {
     assert!(
         connected >= 48 && sent >= 64 << 20,
         "the attack happened: {connected} connections, {sent} bytes of slow frames"
+    );
+    assert!(
+        peak.saturating_sub(idle) < BOUND_MIB * 1024,
+        "A's memory rose {} MiB above idle ({} MiB), beyond the {BOUND_MIB} MiB bound",
+        peak.saturating_sub(idle) / 1024,
+        idle / 1024
+    );
+    assert!(
+        grown < 1024 * 1024,
+        "A's data dir grew {grown} bytes: more than B's one write"
+    );
+    a_serving.stop();
+    b_serving.stop();
+}
+
+/// A member gone bad (`krizlink_tests::adversary::Insider`, with the keys of a member M that
+/// joined the space through the CLI): it proves the space, answers every pull of A's with a
+/// full batch marked "more" forever, and pushes a full batch every second, every envelope
+/// validly signed and sealed under the space's key by one of 12,000 fresh keys never
+/// admitted. A must hold them back in memory only (bounded per space), store none of them,
+/// keep taking B's writes within seconds, and not pull the insider hot: its CPU time during
+/// the attack is measured from /proc.
+#[test]
+fn a_member_answering_every_pull_with_more_forever_gets_bounded_memory_and_no_hot_loop() {
+    let began = Instant::now();
+    let root = TempDir::new("insider");
+    let (a, space, a_serving) = founder(&root, "Alena");
+    let b = joined(&root, "Bedřich", &a, &space, "member");
+    let m = joined(&root, "Marek", &a, &space, "member");
+    let b_serving = serve(&b, &["--peer", &a_serving.addr]);
+    ok(
+        &b,
+        &["task", "add", "--space", &space, "--title", "Před útokem"],
+    );
+    wait_until("B's first write reaches A", Duration::from_secs(15), || {
+        has_task(&a, &space, "Před útokem")
+    });
+    let pid = a_serving.pid().expect("A serves");
+    std::thread::sleep(Duration::from_secs(1));
+    let idle = rss_kib(pid).expect("A's memory");
+    let disk_before = dir_bytes(&a);
+
+    let target: Multiaddr = a_serving.addr.parse().expect("address");
+    let insider = Insider::start(m, PASS, &target, space.parse().expect("space id"), 12_000);
+    let cpu_before = cpu_time(pid).expect("A's CPU time");
+    let start = Instant::now();
+    eprintln!("insider: attacking after {:?} of set-up", began.elapsed());
+    let mut peak = idle;
+    let mut latency = None;
+    while start.elapsed() < Duration::from_secs(20) {
+        if let Some(rss) = rss_kib(pid) {
+            peak = peak.max(rss);
+        }
+        if latency.is_none() && start.elapsed() > Duration::from_secs(8) {
+            let wrote = Instant::now();
+            ok(
+                &b,
+                &["task", "add", "--space", &space, "--title", "Během útoku"],
+            );
+            wait_until(
+                "B's write reaches A under the insider's attack",
+                Duration::from_secs(5),
+                || has_task(&a, &space, "Během útoku"),
+            );
+            latency = Some(wrote.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let wall = start.elapsed();
+    let cpu = cpu_time(pid)
+        .expect("A's CPU time")
+        .saturating_sub(cpu_before);
+    let (pulls, pushes, sent) = (
+        insider.pulls_answered(),
+        insider.pushes_answered(),
+        insider.envelopes_sent(),
+    );
+    insider.stop();
+    let grown = dir_bytes(&a).saturating_sub(disk_before);
+    eprintln!(
+        "insider: {pulls} pulls answered with \"more\", {pushes} pushes, {sent} envelopes from \
+         fresh keys; A idle {} MiB, peak {} MiB; B's write arrived in {latency:?}; A's data dir \
+         grew {} KiB; A used {:.1} s of CPU in {:.1} s",
+        idle / 1024,
+        peak / 1024,
+        grown / 1024,
+        cpu.as_secs_f64(),
+        wall.as_secs_f64()
+    );
+    assert!(
+        pulls >= 2 && sent >= INSIDER_KEYS,
+        "the attack happened: {pulls} pulls answered, {sent} envelopes sent"
+    );
+    assert!(
+        !has_task(&a, &space, "Podvržený 0"),
+        "an envelope of a key never admitted was applied"
     );
     assert!(
         peak.saturating_sub(idle) < BOUND_MIB * 1024,
