@@ -40,7 +40,7 @@ use libp2p::{
 use tokio::sync::{mpsc, oneshot};
 
 use crate::engine::node::{Holding, Node, NodeError};
-use crate::engine::sync::proto::{self, Held, Request, Response, SyncCodec};
+use crate::engine::sync::proto::{self, FrameBudget, Framed, Held, Request, Response, SyncCodec};
 use crate::engine::sync::state::SyncState;
 use crate::engine::sync::status::NetStatus;
 use crate::ids::SpaceId;
@@ -77,7 +77,7 @@ pub const MAX_PARKED_PER_PEER: usize = 2 * MAX_STREAMS_PER_CONNECTION;
 /// Protocol violations after which a peer is no longer dialled back by mDNS in this run.
 pub const MAX_VIOLATIONS: u32 = 3;
 /// A request waiting for its sender's proof, with its frame's share of the budget.
-type Parked = (Request, Option<Held>, ResponseChannel<Response>);
+type Parked = (Request, Option<Held>, ResponseChannel<Framed<Response>>);
 const TICK: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -192,6 +192,8 @@ struct State {
     held: BTreeSet<SpaceId>,
     bootstrap: Vec<Bootstrap>,
     violations: BTreeMap<PeerId, u32>,
+    /// Answers to pulls not yet written to their pullers ([`proto::ANSWER_BUDGET`]).
+    answers: FrameBudget,
     /// Read-only spaces (a damaged op log) already reported in the log: reported once.
     read_only_told: BTreeSet<SpaceId>,
     events: Option<mpsc::UnboundedSender<NetEvent>>,
@@ -300,6 +302,7 @@ pub async fn serve(
         parked: HashMap::new(),
         held: node.held_spaces().into_iter().map(|(s, _)| s).collect(),
         violations: BTreeMap::new(),
+        answers: FrameBudget::with_limit(proto::ANSWER_BUDGET),
         read_only_told: BTreeSet::new(),
         events,
     };
