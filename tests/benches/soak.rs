@@ -1,8 +1,10 @@
 //! Soak benchmark of the adversary (issue 13, property 1): the suite's hostile outsiders
 //! (`krizlink_tests::adversary`, sustained: every stream the node ends is replaced, every
-//! closed connection redialled) attack one serving `krizlink-node` (A) for minutes while a
-//! member (B) keeps writing. Prints, each next to its floor measured in the same run before
-//! the attack:
+//! closed connection redialled) attack one serving `krizlink-node` (A) for minutes, and so
+//! does a member gone bad (`Insider`, with the keys of member M: every pull answered with a
+//! full batch marked "more", a full push every second, all from fresh keys inside the space),
+//! while an honest member (B) keeps writing. Prints, each next to its floor measured in the
+//! same run before the attack:
 //!
 //! - A's resident memory over time (sampled every second from `/proc/PID/status`), against its
 //!   idle memory;
@@ -13,14 +15,15 @@
 //!
 //! Run: `cargo build --release -p krizlink-core --features cli --bins`, then
 //! `cargo bench -p krizlink-tests --bench soak` (`KRIZLINK_SOAK_SECS`, default 180, sets the
-//! attack's length). Not part of `scripts/test.sh`.
+//! attack's length; `KRIZLINK_SOAK_INSIDER=0` leaves the member adversary out). Not part of
+//! `scripts/test.sh`.
 
 use std::time::{Duration, Instant};
 
 use krizlink_core::engine::sync::libp2p::Multiaddr;
-use krizlink_tests::adversary::{Outsiders, Plan};
+use krizlink_tests::adversary::{Insider, Outsiders, Plan};
 use krizlink_tests::staff::{
-    cpu_time, dir_bytes, founder, has_task, joined, ok, rss_kib, serve, Serving,
+    cpu_time, dir_bytes, founder, has_task, joined, ok, rss_kib, serve, Serving, PASS,
 };
 use krizlink_tests::TempDir;
 
@@ -74,6 +77,7 @@ fn main() {
     let root = TempDir::new("soak");
     let (a, space, a_serving) = founder(&root, "Alena");
     let b = joined(&root, "Bedřich", &a, &space, "member");
+    let m = joined(&root, "Marek", &a, &space, "member");
     let b_serving: Serving = serve(&b, &["--peer", &a_serving.addr]);
     let pid = a_serving.pid().expect("A serves");
     let mut ignored = 0;
@@ -108,6 +112,8 @@ fn main() {
         ..Plan::ONCE
     };
     let attack = Outsiders::start(&target, space.parse().expect("space id"), plan);
+    let insider = (std::env::var("KRIZLINK_SOAK_INSIDER").as_deref() != Ok("0"))
+        .then(|| Insider::start(m, PASS, &target, space.parse().expect("space id"), 12_000));
     let start = Instant::now();
     let mut peak = idle;
     let mut sum = 0u64;
@@ -153,6 +159,17 @@ fn main() {
         .saturating_sub(cpu_before);
     let (connected, sent) = (attack.connected(), attack.sent_bytes());
     attack.stop();
+    let insider_line = insider.map(|insider| {
+        let line = format!(
+            "  the member adversary: {} pulls answered with a full batch marked \"more\", {} \
+             pushes answered, {} envelopes from fresh keys sent",
+            insider.pulls_answered(),
+            insider.pushes_answered(),
+            insider.envelopes_sent()
+        );
+        insider.stop();
+        line
+    });
     let a_grown = dir_bytes(&a).saturating_sub(a_disk);
     let b_grown = dir_bytes(&b).saturating_sub(b_disk);
     let p50 = median(latencies.clone());
@@ -192,6 +209,9 @@ fn main() {
         wall.as_secs_f64(),
         cpu.as_secs_f64() / wall.as_secs_f64()
     );
+    if let Some(line) = insider_line {
+        println!("{line}");
+    }
     a_serving.stop();
     b_serving.stop();
 }

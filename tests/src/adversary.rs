@@ -64,7 +64,8 @@ pub struct Plan {
     pub attackers: usize,
     /// Threads the attackers run on, so the attack is not limited by one core's encryption.
     pub threads: usize,
-    /// Sync streams each attacking connection opens (a node serves 8 at once per connection).
+    /// Sync streams each attacking connection opens (a node serves 6 at once per connection:
+    /// the rest are dropped).
     pub streams: usize,
     /// Bytes of each claimed frame actually sent before the sender goes quiet.
     pub sent: usize,

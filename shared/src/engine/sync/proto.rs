@@ -61,7 +61,7 @@ pub const FRAME_BUDGET: usize = 64 * 1024 * 1024;
 /// slow reader takes it). Without it, a member that proves as many device ids and reads
 /// slowly would make a node hold 16 answers of ~2 MiB per connection. Beyond, a pull is
 /// answered "nothing now" (an empty batch, not "more"): the puller's next round asks again.
-pub const ANSWER_BUDGET: usize = 48 * 1024 * 1024;
+pub const ANSWER_BUDGET: usize = 32 * 1024 * 1024;
 /// A frame grows by at most this much per read.
 pub const READ_CHUNK: usize = 64 * 1024;
 /// Devices in a version vector on the wire.
