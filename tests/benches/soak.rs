@@ -105,15 +105,27 @@ fn main() {
     );
 
     let (a_disk, b_disk) = (dir_bytes(&a), dir_bytes(&b));
-    let cpu_before = cpu_time(pid).expect("A's CPU time");
     let target: Multiaddr = a_serving.addr.parse().expect("address");
     let plan = Plan {
         sustain: true,
         ..Plan::ONCE
     };
+    // The member adversary first, so that it holds a connection before the outsiders take
+    // every one A accepts (they redial whatever closes).
+    let insider = (std::env::var("KRIZLINK_SOAK_INSIDER").as_deref() != Ok("0")).then(|| {
+        let insider = Insider::start(m, PASS, &target, space.parse().expect("space id"), 12_000);
+        let began = Instant::now();
+        while insider.pulls_answered() == 0 && began.elapsed() < Duration::from_secs(30) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        println!(
+            "the member adversary was first pulled after {:.1} s",
+            began.elapsed().as_secs_f64()
+        );
+        insider
+    });
     let attack = Outsiders::start(&target, space.parse().expect("space id"), plan);
-    let insider = (std::env::var("KRIZLINK_SOAK_INSIDER").as_deref() != Ok("0"))
-        .then(|| Insider::start(m, PASS, &target, space.parse().expect("space id"), 12_000));
+    let cpu_before = cpu_time(pid).expect("A's CPU time");
     let start = Instant::now();
     let mut peak = idle;
     let mut sum = 0u64;
@@ -162,7 +174,7 @@ fn main() {
     let insider_line = insider.map(|insider| {
         let line = format!(
             "  the member adversary: {} pulls answered with a full batch marked \"more\", {} \
-             pushes answered, {} envelopes from fresh keys sent",
+             pushes answered, {} envelopes from fresh keys taken by A",
             insider.pulls_answered(),
             insider.pushes_answered(),
             insider.envelopes_sent()

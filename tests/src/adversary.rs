@@ -420,7 +420,7 @@ struct InsiderCounters {
     pulls: AtomicUsize,
     /// Pushes of a full batch the node answered.
     pushes: AtomicUsize,
-    /// Envelopes from fresh keys sent (in answers and pushes).
+    /// Envelopes from fresh keys the node took (in answers to its pulls and answered pushes).
     envelopes: AtomicUsize,
 }
 
@@ -503,7 +503,7 @@ impl Insider {
         self.counters.pushes.load(Ordering::Relaxed)
     }
 
-    /// Envelopes from fresh keys sent.
+    /// Envelopes from fresh keys the node took (answers to its pulls, pushes it answered).
     pub fn envelopes_sent(&self) -> usize {
         self.counters.envelopes.load(Ordering::Relaxed)
     }
@@ -558,7 +558,7 @@ async fn insider(
     let mut swarm = builder
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
         .build();
-    if swarm.dial(target).is_err() {
+    if swarm.dial(target.clone()).is_err() {
         return;
     }
     let mut next = 0;
@@ -575,7 +575,6 @@ async fn insider(
                         envelopes: next_batch(&pool, &mut next),
                     })
                     .expect("encoded");
-                    counters.envelopes.fetch_add(proto::MAX_BATCH_OPS, Ordering::Relaxed);
                     swarm.behaviour_mut().send_request(&peer, Attack::Whole(push));
                     pushing = true;
                 }
@@ -584,6 +583,18 @@ async fn insider(
         };
         match event {
             SwarmEvent::ConnectionEstablished { peer_id, .. } => node_peer = Some(peer_id),
+            SwarmEvent::ConnectionClosed {
+                num_established: 0, ..
+            } => {
+                node_peer = None;
+                pushing = false;
+                let _ = swarm.dial(target.clone());
+            }
+            SwarmEvent::OutgoingConnectionError { .. } => {
+                // Its connections may be taken (by outsiders): try again in a second.
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let _ = swarm.dial(target.clone());
+            }
             SwarmEvent::Behaviour(request_response::Event::Message {
                 peer,
                 message:
@@ -629,6 +640,9 @@ async fn insider(
                 ..
             }) => {
                 counters.pushes.fetch_add(1, Ordering::Relaxed);
+                counters
+                    .envelopes
+                    .fetch_add(proto::MAX_BATCH_OPS, Ordering::Relaxed);
                 pushing = false;
             }
             SwarmEvent::Behaviour(request_response::Event::OutboundFailure { .. }) => {

@@ -26,7 +26,7 @@ use krizlink_tests::TempDir;
 /// Fresh keys the insider signs with: more than a node holds back per space (10,000).
 const INSIDER_KEYS: usize = 12_000;
 /// The network bound of ARCHITECTURE.md ("Bounds"), in MiB above the node's idle memory.
-const BOUND_MIB: u64 = 540;
+const BOUND_MIB: u64 = 466;
 
 #[test]
 fn a_hostile_peer_gets_bounded_memory_and_members_keep_syncing() {
