@@ -10,9 +10,9 @@
 //! that finds it spent fails at once (the stream ends; not a protocol violation: the sender
 //! retries or pulls). A request keeps its share while it is kept (waiting for its sender's
 //! proof, queued between the connection and the loop) and gives it back when dropped. Without
-//! it, 48 incoming connections × 8 streams × a 4 MiB frame claimed and sent slowly would hold
-//! 1.5 GiB for the 30 s request timeout (256 connections before: 8 GiB); with it, at most the
-//! budget and 16 KiB per stream.
+//! it, 48 incoming connections × 8 streams (6 now) × a 4 MiB frame claimed and sent slowly
+//! would hold 1.5 GiB for the 30 s request timeout (256 connections before: 8 GiB); with it, at
+//! most the budget and 16 KiB per stream.
 //!
 //! Exchange (request-response, protocol [`PROTOCOL`]):
 //! - `Challenge { nonce, again }` → `Proof { tags }`: sent by both sides on every new
