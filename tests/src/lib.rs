@@ -1,7 +1,10 @@
 //! Test support for the KrizLink suite: finding the workspace's built binaries, private
 //! scratch directories, a private X server (Xvfb) for the real desktop window, and a small
-//! WebDriver client ([`webdriver`]) to drive it.
+//! WebDriver client ([`webdriver`]) to drive it; a staff of serving nodes ([`staff`]) and the
+//! hostile peers that attack one ([`adversary`]), shared by the suite and the soak benchmark.
 
+pub mod adversary;
+pub mod staff;
 pub mod webdriver;
 
 use std::path::{Path, PathBuf};

@@ -331,6 +331,24 @@ impl Node {
             .map(|(_, k)| k)
     }
 
+    /// Seals `op` as authored by `author` (another device's keys, e.g. keys a member made up)
+    /// under this device's newest key of `space`, without logging or applying it: what any
+    /// member can send its peers. The receiving side holds such operations back until their
+    /// author is admitted (`MAX_PENDING_OPS`); the adversarial tests send them.
+    pub fn seal_as(
+        &self,
+        space: SpaceId,
+        op: &Operation,
+        author: &DeviceKeys,
+    ) -> Result<Envelope, NodeError> {
+        let entry = self.entry(space)?;
+        let (epoch, key) = entry
+            .keys
+            .last()
+            .ok_or_else(|| NodeError::UnknownSpace(space.to_string()))?;
+        Ok(Envelope::seal(op, *epoch, 1, key, author)?)
+    }
+
     /// Creates a space with a fresh 256-bit key (epoch 0); this device is its chair.
     pub fn create_space(&mut self, name: &str) -> Result<SpaceId, NodeError> {
         let name = name.trim();

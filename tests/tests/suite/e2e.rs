@@ -18,7 +18,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use krizlink_core::Timestamp;
 use krizlink_tests::webdriver::{changes_nothing, free_port, read_answer_from, Driver, Session};
 
-use crate::sync::wait_until;
+use krizlink_tests::staff::wait_until;
 use krizlink_tests::{target_dir, workspace_bin, TempDir, Xvfb};
 use serde_json::json;
 

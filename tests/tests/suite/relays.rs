@@ -25,7 +25,7 @@ use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::SwarmEvent;
 use libp2p::Multiaddr;
 
-use crate::sync::{founder, has_task, joined, ok, relay_grant, serve, wait_until};
+use krizlink_tests::staff::{founder, has_task, joined, json, ok, relay_grant, serve, wait_until};
 
 /// Devices that are no members, each signing one envelope.
 const OUTSIDERS: usize = 1_000;
@@ -119,9 +119,9 @@ async fn insider(
                 tags.resize(proof::TAG_PAD, [0x11; 32]);
                 let _ = swarm.behaviour_mut().send_response(
                     channel,
-                    Response::Proof {
+                    Framed::new(Response::Proof {
                         tags: tags.try_into().expect("16 tags"),
-                    },
+                    }),
                 );
                 if !sent {
                     sent = true;
@@ -139,7 +139,7 @@ async fn insider(
                 if let Response::Stored {
                     stored: s,
                     rejected: r,
-                } = response
+                } = response.into_parts().0
                 {
                     stored += s;
                     refused += r;
@@ -258,7 +258,7 @@ fn a_relay_keeps_only_what_members_wrote_and_follows_new_members() {
 
 /// Operations the relay holds of its one space.
 fn json_ops(dir: &Path) -> u64 {
-    crate::sync::json(dir, &["status", "--json"])["spaces"][0]["operations"]
+    json(dir, &["status", "--json"])["spaces"][0]["operations"]
         .as_u64()
         .unwrap_or(0)
 }

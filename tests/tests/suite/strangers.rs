@@ -14,29 +14,18 @@ use krizlink_core::engine::sync::libp2p;
 use krizlink_core::engine::sync::proto::{self, Request, Response};
 use krizlink_core::{DeviceId, SpaceId};
 use krizlink_tests::TempDir;
-use libp2p::futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, StreamExt};
+use libp2p::futures::{AsyncRead, AsyncWrite, AsyncWriteExt, StreamExt};
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{identify, Multiaddr, PeerId, StreamProtocol};
 use tokio::sync::oneshot;
 
-use crate::sync::{founder, has_task, joined, ok, serve, wait_until};
+use krizlink_tests::adversary::read_frame;
+use krizlink_tests::staff::{founder, has_task, joined, ok, serve, wait_until};
 
 /// Frames of the sync protocol as raw bytes (length prefix off), so every byte is recorded.
 #[derive(Clone, Default)]
 struct Frames;
-
-pub(crate) async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T) -> io::Result<Vec<u8>> {
-    let mut len = [0u8; 4];
-    io.read_exact(&mut len).await?;
-    let len = u32::from_le_bytes(len) as usize;
-    if len > proto::MAX_FRAME {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, "frame too long"));
-    }
-    let mut body = vec![0u8; len];
-    io.read_exact(&mut body).await?;
-    Ok(body)
-}
 
 async fn write_frame<T: AsyncWrite + Unpin + Send>(io: &mut T, body: Vec<u8>) -> io::Result<()> {
     io.write_all(&(body.len() as u32).to_le_bytes()).await?;

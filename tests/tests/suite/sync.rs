@@ -3,265 +3,21 @@
 //! outsiders, and malformed traffic.
 //!
 //! Long because each test is a whole multi-process scenario that reads alone; the process
-//! helpers (`Peer`, `wait_until`) are at the top and shared with the other modules.
+//! helpers (`Serving`, `wait_until`, ...) are in `krizlink_tests::staff`, shared with the
+//! other modules and the benchmarks.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use krizlink_core::engine::envelope::Envelope;
 use krizlink_core::engine::keys::{DeviceKeys, SpaceKey};
 use krizlink_core::engine::oplog::OpLog;
 use krizlink_core::engine::sync::libp2p;
 use krizlink_core::{Hlc, OpId, Operation, RecordKind};
+use krizlink_tests::staff::*;
 use krizlink_tests::{workspace_bin, TempDir};
-
-const PASS: &str = "heslo-pro-test-1234";
-
-pub(crate) fn node(dir: &Path, args: &[&str]) -> Output {
-    Command::new(workspace_bin("krizlink-node"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .env("KRIZLINK_PASSPHRASE", PASS)
-        .output()
-        .expect("krizlink-node runs")
-}
-
-pub(crate) fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = node(dir, args);
-    assert!(
-        out.status.success(),
-        "krizlink-node {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .expect("utf-8")
-        .trim()
-        .to_owned()
-}
-
-/// A running `serve`; stopped with SIGTERM on drop.
-pub(crate) struct Serving {
-    child: Option<Child>,
-    pub(crate) addr: String,
-    err_path: PathBuf,
-}
-
-pub(crate) fn serve(dir: &Path, args: &[&str]) -> Serving {
-    serve_on(dir, "/ip4/127.0.0.1/tcp/0", args)
-}
-
-fn serve_on(dir: &Path, listen: &str, args: &[&str]) -> Serving {
-    serve_under(&[], dir, listen, args)
-}
-
-/// `serve` run under the program `under` (e.g. `faketime`) with its arguments.
-pub(crate) fn serve_under(under: &[&str], dir: &Path, listen: &str, args: &[&str]) -> Serving {
-    let err_path = PathBuf::from(format!(
-        "{}.serve-{}.err",
-        dir.display(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0)
-    ));
-    let mut command = match under.split_first() {
-        Some((program, args)) => {
-            let mut c = Command::new(program);
-            c.args(args).arg(workspace_bin("krizlink-node"));
-            c
-        }
-        None => Command::new(workspace_bin("krizlink-node")),
-    };
-    let mut child = command
-        .arg("--data-dir")
-        .arg(dir)
-        .args(["serve", "--listen", listen, "--no-mdns"])
-        .args(args)
-        .env("KRIZLINK_PASSPHRASE", PASS)
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&err_path).expect("stderr file"))
-        .spawn()
-        .expect("serve starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut peer = String::new();
-    let mut addr = String::new();
-    lines.read_line(&mut peer).expect("peer id line");
-    lines.read_line(&mut addr).expect("address line");
-    assert!(
-        peer.trim().starts_with("12D3Koo"),
-        "first line is the peer id: {peer:?}"
-    );
-    assert!(
-        addr.trim().starts_with("/ip4/127.0.0.1/") && addr.trim().ends_with(peer.trim()),
-        "second line is a listen address with the peer id: {addr:?}"
-    );
-    // The control socket is up before the listen address is printed.
-    Serving {
-        child: Some(child),
-        addr: addr.trim().to_owned(),
-        err_path,
-    }
-}
-
-impl Serving {
-    /// The serving process's id (to sample its memory from /proc).
-    pub(crate) fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
-    }
-
-    pub(crate) fn stop(mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
-            let status = child.wait().expect("serve exits");
-            assert!(status.success(), "serve stops cleanly on SIGTERM: {status}");
-        }
-    }
-
-    fn kill_9(mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.err_path).unwrap_or_default()
-    }
-
-    /// CPU time (user + system) the process has used so far, from /proc.
-    fn cpu_time(&self) -> Duration {
-        let pid = self.child.as_ref().expect("running").id();
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc stat");
-        // Fields after the command name (which may hold spaces) in parentheses; utime and
-        // stime are fields 14 and 15 of the line, 12 and 13 after it.
-        let rest = &stat[stat.rfind(')').expect("comm") + 2..];
-        let fields: Vec<u64> = rest
-            .split_whitespace()
-            .skip(11)
-            .take(2)
-            .map(|f| f.parse().expect("a number"))
-            .collect();
-        let ticks = String::from_utf8(
-            Command::new("getconf")
-                .arg("CLK_TCK")
-                .output()
-                .expect("getconf")
-                .stdout,
-        )
-        .expect("utf-8")
-        .trim()
-        .parse::<u64>()
-        .expect("CLK_TCK");
-        Duration::from_secs_f64((fields[0] + fields[1]) as f64 / ticks as f64)
-    }
-}
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
-            let _ = child.wait();
-        }
-    }
-}
-
-pub(crate) fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < limit, "timed out after {limit:?}: {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-pub(crate) fn json(dir: &Path, args: &[&str]) -> serde_json::Value {
-    serde_json::from_str(&ok(dir, args)).expect("json output")
-}
-
-pub(crate) fn space_info(dir: &Path, space: &str) -> serde_json::Value {
-    json(dir, &["space", "list", "--json"])
-        .as_array()
-        .expect("array")
-        .iter()
-        .find(|s| s["id"] == space)
-        .cloned()
-        .unwrap_or(serde_json::Value::Null)
-}
-
-pub(crate) fn state_hash(dir: &Path, space: &str) -> String {
-    space_info(dir, space)["state_hash"]
-        .as_str()
-        .unwrap_or("")
-        .to_owned()
-}
-
-pub(crate) fn task_titles(dir: &Path, space: &str) -> Vec<String> {
-    let mut titles: Vec<String> = json(dir, &["task", "list", "--space", space, "--json"])
-        .as_array()
-        .expect("array")
-        .iter()
-        .map(|t| t["title"].as_str().unwrap_or("").to_owned())
-        .collect();
-    titles.sort();
-    titles
-}
-
-pub(crate) fn has_task(dir: &Path, space: &str, title: &str) -> bool {
-    task_titles(dir, space).iter().any(|t| t == title)
-}
-
-/// A founder with a space, serving.
-pub(crate) fn founder(root: &TempDir, name: &str) -> (PathBuf, String, Serving) {
-    let dir = root.path().join(name);
-    ok(&dir, &["init", "--name", name]);
-    let space = ok(&dir, &["space", "create", "Povodňová komise ORP Vsetín"]);
-    let serving = serve(&dir, &[]);
-    (dir, space, serving)
-}
-
-/// A new device that joins `space` in one step over the network through `inviter` (serving).
-pub(crate) fn joined(
-    root: &TempDir,
-    name: &str,
-    inviter: &Path,
-    space: &str,
-    role: &str,
-) -> PathBuf {
-    let dir = root.path().join(name);
-    ok(&dir, &["init", "--name", name]);
-    let code = ok(
-        inviter,
-        &["invite", "create", "--space", space, "--role", role],
-    );
-    assert!(
-        code.contains('@'),
-        "a serving peer's invite says where it is"
-    );
-    assert_eq!(ok(&dir, &["join", &code]), space);
-    dir
-}
-
-/// A grant by the chair at `chair` for the device at `relay` to relay `space` blind.
-pub(crate) fn relay_grant(chair: &Path, space: &str, relay: &Path) -> String {
-    let device = std::fs::read_to_string(relay.join("device.id")).expect("device.id");
-    ok(
-        chair,
-        &[
-            "space",
-            "grant-relay",
-            "--space",
-            space,
-            "--relay",
-            device.trim(),
-        ],
-    )
-}
 
 /// Imports one task per line of `lines` into `space` at `dir` with `krizlink-node task import`.
 fn import_tasks(dir: &Path, space: &str, lines: &str) {
@@ -453,11 +209,7 @@ fn a_write_reaches_the_far_end_through_the_peer_in_the_middle() {
         let mut out = BufReader::new(child.stdout.take().expect("stdout"));
         let mut line = String::new();
         out.read_line(&mut line).expect("peer id");
-        Serving {
-            child: Some(child),
-            addr: b_addr,
-            err_path: PathBuf::new(),
-        }
+        Serving::adopt(child, b_addr)
     };
     wait_until(
         "the second write reaches C after B restarted",

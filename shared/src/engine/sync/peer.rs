@@ -41,7 +41,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::engine::member_list::ListMark;
 use crate::engine::node::{Holding, Node, NodeError};
-use crate::engine::sync::proto::{self, Held, Request, Response, SyncCodec};
+use crate::engine::sync::proto::{self, FrameBudget, Framed, Held, Request, Response, SyncCodec};
 use crate::engine::sync::state::SyncState;
 use crate::engine::sync::status::NetStatus;
 use crate::ids::SpaceId;
@@ -51,34 +51,41 @@ mod push;
 
 pub const MAX_CONNECTIONS_PER_PEER: u32 = 2;
 /// Connections in all: each can make this node buffer up to [`MAX_MUXED_STREAMS`] × 256 KiB
-/// (a yamux stream's receive window, fixed by the yamux spec; QUIC: [`QUIC_CONNECTION_WINDOW`])
-/// that nothing has read yet, so their number is part of the memory bound ("Bounds" in
-/// ARCHITECTURE.md). Was 256 incoming and unlimited outgoing (mDNS dials whoever answers):
-/// 48 + 16 keep these buffers to 384 MiB at worst; a regional node still takes 24 peers on
-/// two connections each (48 on one).
+/// (a yamux stream's initial receive window; QUIC: [`QUIC_CONNECTION_WINDOW`]) that nothing
+/// has read yet, so their number is part of the memory bound ("Bounds" in ARCHITECTURE.md).
+/// Was 256 incoming and unlimited outgoing (mDNS dials whoever answers): 48 + 16 keep these
+/// buffers to 288 MiB at worst; a regional node still takes 48 peers (its 14 ORPs and their
+/// laptops) on one connection each, or 24 on two, and dials 16 more.
 pub const MAX_INCOMING_CONNECTIONS: u32 = 48;
 pub const MAX_OUTGOING_CONNECTIONS: u32 = 16;
-/// Concurrent sync streams per connection. What they hold while reading frames is bounded by
-/// the codec's budget (`proto::FrameBudget`), not by their number.
-pub const MAX_STREAMS_PER_CONNECTION: usize = 8;
+/// Concurrent sync streams per connection, both ways together (libp2p's request-response
+/// drops an inbound stream beyond it and fails an outbound one). What they hold while
+/// reading frames is bounded by the codec's budget (`proto::FrameBudget`), not by their
+/// number. Was 8; 6 keep a pull per space, its pipelined next pull, a push and a challenge
+/// under way, and take 2 × 2 × 256 KiB of muxer buffers off every connection.
+pub const MAX_STREAMS_PER_CONNECTION: usize = 6;
 /// Streams of any protocol on one connection; yamux's default was 512, each with a 256 KiB
 /// window it buffers before anything reads it. A peer that opens more has its connection
-/// closed by yamux, so this leaves room for an honest peer's busiest moment: 8 sync streams
-/// each way, identify and ping both ways, and streams still closing.
-pub const MAX_MUXED_STREAMS: usize = 24;
+/// closed by yamux, so this is an honest peer's busiest moment: the sync streams of both
+/// sides (each side's own bound, [`MAX_STREAMS_PER_CONNECTION`], may all be its own
+/// requests), identify both ways and its push both ways (at most 4 at once in practice),
+/// ping both ways. A stream dropped on this side leaves yamux's count at once (yamux 0.14
+/// `on_drop_stream`), so no room is kept for closing ones (was 24, with 8 sync streams).
+pub const MAX_MUXED_STREAMS: usize = 2 * MAX_STREAMS_PER_CONNECTION + 4 + 2;
 /// Inbound streams still choosing their protocol, per connection (libp2p's default: 128).
 pub const MAX_NEGOTIATING_STREAMS: usize = 4;
 /// QUIC receive windows (quinn's defaults were 15 MB per connection, 10 MB per stream).
 pub const QUIC_CONNECTION_WINDOW: u32 = 3 * 1024 * 1024;
 pub const QUIC_STREAM_WINDOW: u32 = 1024 * 1024;
-/// Requests in flight to one peer; more work waits for the next tick.
-pub const MAX_INFLIGHT_PER_PEER: usize = 8;
+/// Requests in flight to one peer; more work waits for the next tick (at most the sync
+/// streams of one connection: beyond, request-response fails the request).
+pub const MAX_INFLIGHT_PER_PEER: usize = MAX_STREAMS_PER_CONNECTION;
 /// Requests of one peer kept waiting for its proof; more are answered at once (as not held).
 pub const MAX_PARKED_PER_PEER: usize = 2 * MAX_STREAMS_PER_CONNECTION;
 /// Protocol violations after which a peer is no longer dialled back by mDNS in this run.
 pub const MAX_VIOLATIONS: u32 = 3;
 /// A request waiting for its sender's proof, with its frame's share of the budget.
-type Parked = (Request, Option<Held>, ResponseChannel<Response>);
+type Parked = (Request, Option<Held>, ResponseChannel<Framed<Response>>);
 const TICK: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -193,6 +200,8 @@ struct State {
     held: BTreeSet<SpaceId>,
     bootstrap: Vec<Bootstrap>,
     violations: BTreeMap<PeerId, u32>,
+    /// Answers to pulls not yet written to their pullers ([`proto::ANSWER_BUDGET`]).
+    answers: FrameBudget,
     /// Read-only spaces (a damaged op log) already reported in the log: reported once.
     read_only_told: BTreeSet<SpaceId>,
     /// Where each space's member lists stood when peers were last told (see `announce_lists`).
@@ -303,6 +312,7 @@ pub async fn serve(
         parked: HashMap::new(),
         held: node.held_spaces().into_iter().map(|(s, _)| s).collect(),
         violations: BTreeMap::new(),
+        answers: FrameBudget::with_limit(proto::ANSWER_BUDGET),
         read_only_told: BTreeSet::new(),
         lists_told: BTreeMap::new(),
         events,

@@ -10,9 +10,9 @@
 //! that finds it spent fails at once (the stream ends; not a protocol violation: the sender
 //! retries or pulls). A request keeps its share while it is kept (waiting for its sender's
 //! proof, queued between the connection and the loop) and gives it back when dropped. Without
-//! it, 48 incoming connections × 8 streams × a 4 MiB frame claimed and sent slowly would hold
-//! 1.5 GiB for the 30 s request timeout (256 connections before: 8 GiB); with it, at most the
-//! budget and 16 KiB per stream.
+//! it, 48 incoming connections × 8 streams (6 now) × a 4 MiB frame claimed and sent slowly
+//! would hold 1.5 GiB for the 30 s request timeout (256 connections before: 8 GiB); with it, at
+//! most the budget and 16 KiB per stream.
 //!
 //! Exchange (request-response, protocol [`PROTOCOL`]):
 //! - `Challenge { nonce, again }` → `Proof { tags }`: sent by both sides on every new
@@ -60,6 +60,12 @@ pub const MAX_REQUEST_FRAME: usize = BATCH_BYTES + MAX_ENVELOPE_BYTES + 64 * 102
 pub const FREE_FRAME_BYTES: usize = 16 * 1024;
 /// Bytes of frames (beyond the free part of each) that all streams of one swarm may hold.
 pub const FRAME_BUDGET: usize = 64 * 1024 * 1024;
+/// Bytes of answers to pulls that one swarm holds until they are written to their pullers, all
+/// peers together (each is charged twice its envelopes: the message and its encoding while a
+/// slow reader takes it). Without it, a member that proves as many device ids and reads
+/// slowly would make a node hold 16 answers of ~2 MiB per connection. Beyond, a pull is
+/// answered "nothing now" (an empty batch, not "more"): the puller's next round asks again.
+pub const ANSWER_BUDGET: usize = 32 * 1024 * 1024;
 /// A frame grows by at most this much per read.
 pub const READ_CHUNK: usize = 64 * 1024;
 /// Devices in a version vector on the wire.
@@ -220,13 +226,39 @@ pub fn text_from_wire(text: &BoundedVec<u8, MAX_TEXT>) -> String {
     String::from_utf8_lossy(text).into_owned()
 }
 
-/// The bytes of frames that all streams of one swarm hold beyond their free part.
-#[derive(Clone, Debug, Default)]
+/// The bytes of frames that all streams of one swarm hold beyond their free part (or, with
+/// another limit, of answers waiting to be written: [`ANSWER_BUDGET`]).
+#[derive(Clone, Debug)]
 pub struct FrameBudget {
     used: Arc<AtomicUsize>,
+    limit: usize,
+}
+
+impl Default for FrameBudget {
+    fn default() -> Self {
+        FrameBudget::with_limit(FRAME_BUDGET)
+    }
 }
 
 impl FrameBudget {
+    /// A budget of `limit` bytes.
+    pub fn with_limit(limit: usize) -> Self {
+        FrameBudget {
+            used: Arc::new(AtomicUsize::new(0)),
+            limit,
+        }
+    }
+
+    /// A share of `n` bytes, given back when dropped; None if the budget is spent.
+    pub fn charge(&self, n: usize) -> Option<Held> {
+        let mut held = Held {
+            budget: self.clone(),
+            bytes: 0,
+        };
+        self.take(&mut held, n).ok()?;
+        Some(held)
+    }
+
     /// Bytes in use now.
     pub fn used(&self) -> usize {
         self.used.load(Ordering::Relaxed)
@@ -239,7 +271,7 @@ impl FrameBudget {
         }
         self.used
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
-                used.checked_add(n).filter(|total| *total <= FRAME_BUDGET)
+                used.checked_add(n).filter(|total| *total <= self.limit)
             })
             .map_err(|_| {
                 io::Error::new(
@@ -249,6 +281,21 @@ impl FrameBudget {
             })?;
         held.bytes += n;
         Ok(())
+    }
+}
+
+/// The batch of an answer to a pull within `answers` (the [`ANSWER_BUDGET`]): the envelopes,
+/// whether there is more, and their share, kept until the answer is written. When the budget
+/// is spent: no envelopes and not "more" (busy; the puller's next round asks again).
+pub fn charge_answer(
+    answers: &FrameBudget,
+    envelopes: Vec<Vec<u8>>,
+    more: bool,
+) -> (Vec<Vec<u8>>, bool, Option<Held>) {
+    let bytes = 2 * envelopes.iter().map(Vec::len).sum::<usize>();
+    match answers.charge(bytes) {
+        Some(share) => (envelopes, more, Some(share)),
+        None => (Vec::new(), false, None),
     }
 }
 
@@ -279,6 +326,14 @@ impl<T> Framed<T> {
         Framed {
             message,
             held: None,
+        }
+    }
+
+    /// A message to send that keeps `held` until it is written (or dropped unwritten).
+    pub fn charged(message: T, held: Held) -> Self {
+        Framed {
+            message,
+            held: Some(held),
         }
     }
 
@@ -353,7 +408,7 @@ fn invalid(e: WireError) -> io::Error {
 impl libp2p::request_response::Codec for SyncCodec {
     type Protocol = StreamProtocol;
     type Request = Framed<Request>;
-    type Response = Response;
+    type Response = Framed<Response>;
 
     async fn read_request<T>(
         &mut self,
@@ -375,13 +430,17 @@ impl libp2p::request_response::Codec for SyncCodec {
         }
     }
 
-    async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Response>
+    async fn read_response<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> io::Result<Framed<Response>>
     where
         T: AsyncRead + Unpin + Send,
     {
         // The answer is decoded at once; its frame's share goes back when the bytes do.
         let (frame, _held) = read_frame(io, MAX_FRAME, &self.budget).await?;
-        decode(&frame).map_err(invalid)
+        decode(&frame).map(Framed::new).map_err(invalid)
     }
 
     async fn write_request<T>(
@@ -400,12 +459,13 @@ impl libp2p::request_response::Codec for SyncCodec {
         &mut self,
         _: &StreamProtocol,
         io: &mut T,
-        res: Response,
+        res: Framed<Response>,
     ) -> io::Result<()>
     where
         T: AsyncWrite + Unpin + Send,
     {
-        write_frame(io, &encode(&res).map_err(invalid)?).await
+        // An answer's share of the answer budget goes back once it is written (`res` drops).
+        write_frame(io, &encode(&res.message).map_err(invalid)?).await
     }
 }
 
@@ -471,6 +531,35 @@ mod tests {
         let mut bytes = len.to_le_bytes().to_vec();
         bytes.extend(vec![7u8; body]);
         libp2p::futures::io::Cursor::new(bytes)
+    }
+
+    #[test]
+    fn answers_waiting_to_be_written_are_bounded_for_all_peers_together() {
+        let answers = FrameBudget::with_limit(ANSWER_BUDGET);
+        let batch = || vec![vec![7u8; 2_000]; 1_000]; // a full 2 MB batch
+        let mut written_later = Vec::new();
+        let mut busy = 0;
+        for _ in 0..64 {
+            // As many slow readers' answers as a member proving under many ids could ask for.
+            match charge_answer(&answers, batch(), true) {
+                (envelopes, true, Some(share)) => {
+                    assert_eq!(envelopes.len(), 1_000);
+                    written_later.push(Framed::charged(envelopes, share));
+                }
+                (envelopes, more, None) => {
+                    assert!(envelopes.is_empty() && !more, "busy: nothing now, not more");
+                    busy += 1;
+                }
+                other => panic!("unexpected {:?}", (other.0.len(), other.1)),
+            }
+        }
+        assert!(answers.used() <= ANSWER_BUDGET, "{} held", answers.used());
+        assert_eq!(written_later.len(), ANSWER_BUDGET / 4_000_000);
+        assert_eq!(busy, 64 - written_later.len());
+        // Written (dropped): their share goes back and the next pull gets its batch.
+        written_later.clear();
+        assert_eq!(answers.used(), 0);
+        assert!(charge_answer(&answers, batch(), true).2.is_some());
     }
 
     #[test]

@@ -41,6 +41,12 @@ pub(super) const MAX_OUTBOX_TOTAL_BYTES: usize = 32 * 1024 * 1024;
 /// every pull with full batches marked "more" from many device ids would otherwise make this
 /// node hold 4 MiB per id and space).
 pub(super) const MAX_BACKLOG: usize = 8;
+/// Peers no longer connected whose last seen holdings (a version vector per space, for
+/// "unsent") and last sync time are kept; beyond, the least recently seen is forgotten. A
+/// member can prove as any device id and connect under as many: without a bound each left
+/// up to 400 KB (a vector of 10,000 devices) per space behind. Connected peers are bounded by
+/// the connection limits.
+pub(super) const MAX_REMEMBERED_PEERS: usize = 64;
 
 /// What is known of one connected peer.
 #[derive(Default)]
@@ -63,6 +69,9 @@ struct PeerSync {
     pushing: bool,
     /// Bytes of the push under way (counted in the total until it is answered or fails).
     pushing_bytes: usize,
+    /// Spaces whose last batch pulled from the peer stored nothing (all held back, refused
+    /// or known): its "more" waits for the next round instead of being pulled at once.
+    fruitless: BTreeSet<SpaceId>,
 }
 
 /// The bookkeeping of one sync loop.
@@ -92,12 +101,38 @@ impl SyncState {
         self.peers.entry(peer).or_default().addresses.insert(addr);
     }
 
-    /// The last connection to `peer` closed: what it was seen to hold is kept.
+    /// The last connection to `peer` closed: what it was seen to hold is kept, for the
+    /// [`MAX_REMEMBERED_PEERS`] most recently seen of the peers gone.
     pub(super) fn disconnected(&mut self, peer: &PeerId) {
         if let Some(st) = self.peers.remove(peer) {
             self.outbox_total = self
                 .outbox_total
                 .saturating_sub(st.outbox_bytes + st.pushing_bytes);
+        }
+        self.forget_beyond_remembered();
+    }
+
+    /// Forgets the least recently seen peers gone beyond [`MAX_REMEMBERED_PEERS`].
+    fn forget_beyond_remembered(&mut self) {
+        let gone: BTreeSet<PeerId> = self
+            .peer_have
+            .keys()
+            .chain(self.last_sync.keys())
+            .filter(|p| !self.peers.contains_key(p))
+            .copied()
+            .collect();
+        if gone.len() <= MAX_REMEMBERED_PEERS {
+            return;
+        }
+        let mut by_age: Vec<(Option<DateTime<Utc>>, PeerId)> = gone
+            .into_iter()
+            .map(|p| (self.last_sync.get(&p).copied(), p))
+            .collect();
+        by_age.sort_unstable(); // never synced first, then the oldest
+        let excess = by_age.len() - MAX_REMEMBERED_PEERS;
+        for (_, peer) in by_age.into_iter().take(excess) {
+            self.peer_have.remove(&peer);
+            self.last_sync.remove(&peer);
         }
     }
 
@@ -345,6 +380,31 @@ impl SyncState {
             }
         }
         assumed.clone()
+    }
+
+    /// Whether to pull `space` from `peer` again at once because its answer said "more": not
+    /// if its last stored batch stored nothing (a member answering every pull with batches
+    /// of envelopes this node cannot take, marked "more" forever, would keep it verifying
+    /// them without pause), nor with the pulls and batches of all peers at [`MAX_BACKLOG`]
+    /// (then the next round pulls it).
+    pub(super) fn may_pull_more(&self, peer: &PeerId, space: SpaceId) -> bool {
+        let Some(st) = self.peers.get(peer) else {
+            return false;
+        };
+        !st.fruitless.contains(&space)
+            && self.backlog.len() + self.peers.values().map(|p| p.pulling.len()).sum::<usize>()
+                < MAX_BACKLOG
+    }
+
+    /// A batch of `space` pulled from `peer` was stored; `stored_any`: something of it was new.
+    pub(super) fn batch_stored(&mut self, peer: &PeerId, space: SpaceId, stored_any: bool) {
+        if let Some(st) = self.peers.get_mut(peer) {
+            if stored_any {
+                st.fruitless.remove(&space);
+            } else {
+                st.fruitless.insert(space);
+            }
+        }
     }
 
     /// `peer` has nothing more of `space` for this device: the next pull says what is stored.

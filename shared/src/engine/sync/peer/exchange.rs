@@ -116,7 +116,8 @@ impl State {
         self.pull_with(swarm, peer, space, &have, tips, lists);
     }
 
-    /// Sends a pull saying this peer holds `have`.
+    /// Sends a pull saying this peer holds `have`; false if it could not (the peer is gone,
+    /// or `have` names more devices than a message carries).
     fn pull_with(
         &mut self,
         swarm: &mut Swarm<Behaviour>,
@@ -125,12 +126,12 @@ impl State {
         have: &VersionVector,
         tips: Vec<[u8; 8]>,
         lists: ListMark,
-    ) {
+    ) -> bool {
         if !self.sync.is_tracked(&peer) {
-            return;
+            return false;
         }
         let (Ok(have), Ok(tips)) = (proto::have_to_wire(have), tips.try_into()) else {
-            return;
+            return false;
         };
         self.sync.pull_started(&peer, space);
         self.send(
@@ -145,13 +146,14 @@ impl State {
             },
             Pending::Pull { space },
         );
+        true
     }
 
     pub(super) fn on_sync_event(
         &mut self,
         node: &mut Node,
         swarm: &mut Swarm<Behaviour>,
-        event: request_response::Event<Framed<Request>, Response>,
+        event: request_response::Event<Framed<Request>, Framed<Response>>,
     ) {
         match event {
             request_response::Event::Message { peer, message, .. } => match message {
@@ -170,7 +172,7 @@ impl State {
                         if matches!(what, Pending::Push { .. }) {
                             self.sync.push_done(&peer);
                         }
-                        self.on_response(node, swarm, peer, what, response);
+                        self.on_response(node, swarm, peer, what, response.message);
                     }
                     self.flush_pushes(swarm, peer);
                 }
@@ -227,8 +229,15 @@ impl State {
         }
     }
 
-    fn respond(swarm: &mut Swarm<Behaviour>, channel: ResponseChannel<Response>, r: Response) {
-        let _ = swarm.behaviour_mut().sync.send_response(channel, r);
+    fn respond(
+        swarm: &mut Swarm<Behaviour>,
+        channel: ResponseChannel<Framed<Response>>,
+        r: Response,
+    ) {
+        let _ = swarm
+            .behaviour_mut()
+            .sync
+            .send_response(channel, Framed::new(r));
     }
 
     fn refused(reason: &str) -> Response {
@@ -244,7 +253,7 @@ impl State {
         peer: PeerId,
         request: Request,
         held: Option<Held>,
-        channel: ResponseChannel<Response>,
+        channel: ResponseChannel<Framed<Response>>,
     ) {
         let about = match &request {
             Request::Pull { space, .. } | Request::Push { space, .. } => Some(*space),
@@ -320,23 +329,32 @@ impl State {
                     .unwrap_or_default();
                 let response = match answer {
                     Ok((envelopes, more, mine)) => {
+                        // Held until written: charged to the answers of all peers together.
+                        let (envelopes, more, share) =
+                            proto::charge_answer(&self.answers, envelopes, more);
                         match (
                             proto::envelopes_to_wire(envelopes),
                             proto::have_to_wire(&mine),
                         ) {
-                            (Ok(envelopes), Ok(have)) => Response::Ops {
-                                envelopes,
-                                more,
-                                have,
-                                lists: newer,
-                                clock_ms: Utc::now().timestamp_millis().max(0) as u64,
-                            },
-                            _ => Self::refused("batch too large"),
+                            (Ok(envelopes), Ok(have)) => {
+                                let ops = Response::Ops {
+                                    envelopes,
+                                    more,
+                                    have,
+                                    lists: newer,
+                                    clock_ms: Utc::now().timestamp_millis().max(0) as u64,
+                                };
+                                match share {
+                                    Some(share) => Framed::charged(ops, share),
+                                    None => Framed::new(ops),
+                                }
+                            }
+                            _ => Framed::new(Self::refused("batch too large")),
                         }
                     }
-                    Err(e) => Self::refused(&e.to_string()),
+                    Err(e) => Framed::new(Self::refused(&e.to_string())),
                 };
-                Self::respond(swarm, channel, response);
+                let _ = swarm.behaviour_mut().sync.send_response(channel, response);
                 self.saw_peer_holding(peer, space, &theirs);
                 if pull_back {
                     self.pull(node, swarm, peer, space, true);
@@ -486,7 +504,8 @@ impl State {
                 // What the peer lacks it pulls itself: it does so on connecting, every
                 // interval, and whenever it is pulled (pushing it here as well would send the
                 // same batch twice while it catches up).
-                if more {
+                let mut pulled_more = false;
+                if more && self.sync.may_pull_more(&peer, space) {
                     // Ask for the next batch now, as if this one were stored already, so the
                     // peer prepares it while this one is checked and stored.
                     let here = node.have(space).ok();
@@ -496,8 +515,11 @@ impl State {
                     let assumed = self.sync.assume_stored(peer, space, here.as_ref(), ids);
                     // The ends were compared on the first pull; the rest need no tips.
                     let lists = node.member_list_mark(space);
-                    self.pull_with(swarm, peer, space, &assumed, Vec::new(), lists);
-                } else {
+                    pulled_more = self.pull_with(swarm, peer, space, &assumed, Vec::new(), lists);
+                }
+                if !pulled_more {
+                    // Caught up, or "more" waits for the next round, which pulls from what is
+                    // stored (also when what was assumed grew too long to send).
                     self.sync.caught_up(peer, space);
                 }
                 self.sync.queue(peer, space, batch);
@@ -540,6 +562,8 @@ impl State {
         };
         match node.receive(space, batch, &Self::label(&peer)) {
             Ok(received) => {
+                self.sync
+                    .batch_stored(&peer, space, !received.stored.is_empty());
                 // Pulled catch-up is not pushed on: the other peers pull it themselves (this
                 // device's next round, 2 s after a change, shows them it holds news).
                 if !received.stored.is_empty() {

@@ -274,6 +274,80 @@ fn unsent_counts_what_no_peer_was_seen_to_hold_even_after_it_left() {
 }
 
 #[test]
+fn what_peers_gone_held_is_kept_for_the_most_recently_seen_only() {
+    let mut st = SyncState::default();
+    let me = DeviceId([1; 32]);
+    let now = Instant::now();
+    let t0 = Utc::now();
+    // A member connecting under ever new device ids, each claiming 256 devices.
+    let big: Vec<(u8, u64)> = (0..=255u8).map(|d| (d, 1)).collect();
+    let mut ids = Vec::new();
+    for i in 0..(MAX_REMEMBERED_PEERS + 40) {
+        let peer = PeerId::random();
+        ids.push(peer);
+        st.connected(peer, addr());
+        let at = t0 + chrono::Duration::seconds(i as i64);
+        st.saw_holding(peer, space(1), &vv(&big), now, at);
+        st.disconnected(&peer);
+    }
+    assert_eq!(st.peer_have.len(), MAX_REMEMBERED_PEERS);
+    assert_eq!(st.last_sync.len(), MAX_REMEMBERED_PEERS);
+    // The most recently seen are kept, the oldest forgotten.
+    let last = ids.last().unwrap();
+    assert!(st.peer_have.contains_key(last));
+    assert!(!st.peer_have.contains_key(&ids[0]));
+    // A connected peer is never forgotten for peers gone.
+    let honest = PeerId::random();
+    st.connected(honest, addr());
+    st.saw_holding(
+        honest,
+        space(1),
+        &vv(&[(1, 5)]),
+        now,
+        t0 - chrono::Duration::days(1),
+    );
+    for _ in 0..10 {
+        let peer = PeerId::random();
+        st.connected(peer, addr());
+        st.saw_holding(peer, space(1), &vv(&[(2, 1)]), now, Utc::now());
+        st.disconnected(&peer);
+    }
+    assert!(st.peer_have.contains_key(&honest));
+    assert_eq!(
+        st.unsent(space(1), &me, 7),
+        2,
+        "the connected peer's holding counts"
+    );
+}
+
+#[test]
+fn more_is_pulled_at_once_only_while_batches_store_something_and_the_backlog_has_room() {
+    let mut st = SyncState::default();
+    let (peer, other) = (PeerId::random(), PeerId::random());
+    proven(&mut st, peer, &[space(1), space(2)]);
+    assert!(st.may_pull_more(&peer, space(1)));
+    // A batch that stored nothing (all held back or known): "more" waits for the next round.
+    st.batch_stored(&peer, space(1), false);
+    assert!(!st.may_pull_more(&peer, space(1)));
+    assert!(st.may_pull_more(&peer, space(2)), "per space");
+    st.batch_stored(&peer, space(1), true);
+    assert!(
+        st.may_pull_more(&peer, space(1)),
+        "a batch that stored something"
+    );
+    // Pulls under way and batches waiting of all peers together at the backlog's bound.
+    proven(&mut st, other, &[space(1)]);
+    for i in 0..MAX_BACKLOG {
+        st.queue(other, space(1), vec![vec![i as u8]]);
+    }
+    assert!(!st.may_pull_more(&peer, space(1)));
+    assert!(
+        !st.may_pull_more(&PeerId::random(), space(1)),
+        "a peer not tracked"
+    );
+}
+
+#[test]
 fn idle_pull_rounds_back_off_and_a_change_brings_them_back() {
     let mut st = SyncState::default();
     let base = Duration::from_secs(2);
