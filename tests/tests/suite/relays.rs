@@ -11,14 +11,14 @@
 use std::path::Path;
 use std::time::Duration;
 
-use krizlink_core::engine::envelope::Envelope;
-use krizlink_core::engine::keys::{DeviceKeys, SpaceKey};
+use krizlink_core::engine::keys::SpaceKey;
 use krizlink_core::engine::keystore::Secret32;
 use krizlink_core::engine::node::proof::{self, RelayGrant};
 use krizlink_core::engine::sync::address::device_of_peer;
 use krizlink_core::engine::sync::libp2p;
 use krizlink_core::engine::sync::proto::{self, Framed, Request, Response, SyncCodec};
-use krizlink_core::{Change, FieldValue, Hlc, OpId, Operation, RecordKind, SpaceId};
+use krizlink_core::SpaceId;
+use krizlink_tests::adversary::fresh_key_envelopes;
 use krizlink_tests::TempDir;
 use libp2p::futures::StreamExt;
 use libp2p::request_response::{self, ProtocolSupport};
@@ -33,36 +33,7 @@ const OUTSIDERS: usize = 1_000;
 /// Validly signed envelopes of `space` from `OUTSIDERS` fresh keys, in pushes.
 fn outsider_pushes(space: SpaceId) -> Vec<Request> {
     let key = SpaceKey::generate().expect("key");
-    let envelopes: Vec<Vec<u8>> = (0..OUTSIDERS)
-        .map(|i| {
-            let keys = DeviceKeys::generate().expect("keys");
-            let op = Operation::new_record(
-                OpId {
-                    device: keys.device_id(),
-                    seq: 1,
-                },
-                Hlc {
-                    wall_ms: std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .expect("a clock after 1970")
-                        .as_millis() as u64,
-                    counter: i as u32,
-                },
-                space,
-                RecordKind::Task,
-                vec![Change::Set {
-                    value: FieldValue::Title(format!("Podvržený úkol {i}")),
-                    bases: Default::default(),
-                }],
-            )
-            .expect("op");
-            Envelope::seal(&op, 0, 1, &key, &keys)
-                .expect("sealed")
-                .encode()
-                .expect("encoded")
-        })
-        .collect();
-    envelopes
+    fresh_key_envelopes(space, &key, OUTSIDERS, 0)
         .chunks(250)
         .map(|batch| Request::Push {
             space,
