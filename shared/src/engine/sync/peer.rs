@@ -359,7 +359,7 @@ pub async fn serve(
                 }
             }
             () = tokio::task::yield_now(), if state.sync.has_backlog() => {
-                state.store_backlog(node);
+                state.store_backlog(node, &mut swarm);
             }
         }
     }

@@ -89,6 +89,9 @@ pub(super) struct SyncState {
     backlog: VecDeque<Pulled>,
     /// Per peer and space: what this peer will hold once the backlog is stored.
     assumed: BTreeMap<(PeerId, SpaceId), VersionVector>,
+    /// Answers that said "more" while the backlog was full: pulled again (from what was
+    /// assumed) as soon as a stored batch makes room, not at the next round.
+    deferred: BTreeSet<(PeerId, SpaceId)>,
     /// Pull rounds since anything was stored, written or connected (the idle back-off).
     quiet_rounds: u32,
     /// Bytes in all peers' outboxes.
@@ -430,7 +433,36 @@ impl SyncState {
 
     /// Storing a batch of `space` from `peer` failed: forget what was assumed and the batches
     /// queued after it, so the next pull starts again from what is stored.
+    /// An answer of `peer` said "more" while [`SyncState::may_pull_more`] said not now
+    /// because the backlog is full: it is pulled again once a stored batch makes room
+    /// ([`SyncState::resumable`]). A peer whose batches store nothing is not deferred.
+    pub(super) fn defer_more(&mut self, peer: PeerId, space: SpaceId) -> bool {
+        let fruitless = self
+            .peers
+            .get(&peer)
+            .is_none_or(|st| st.fruitless.contains(&space));
+        if !fruitless {
+            self.deferred.insert((peer, space));
+        }
+        !fruitless
+    }
+
+    /// The next deferred "more" that may be pulled now, with what the peer will hold once
+    /// the backlog is stored (deferrals of peers gone are dropped).
+    pub(super) fn resumable(&mut self) -> Option<(PeerId, SpaceId, VersionVector)> {
+        self.deferred.retain(|(p, _)| self.peers.contains_key(p));
+        let next = self
+            .deferred
+            .iter()
+            .find(|(p, s)| self.may_pull_more(p, *s))
+            .copied()?;
+        self.deferred.remove(&next);
+        let assumed = self.assumed.get(&next).cloned().unwrap_or_default();
+        Some((next.0, next.1, assumed))
+    }
+
     pub(super) fn store_failed(&mut self, peer: PeerId, space: SpaceId) {
+        self.deferred.remove(&(peer, space));
         self.assumed.remove(&(peer, space));
         self.backlog
             .retain(|(p, s, _)| !(*p == peer && *s == space));

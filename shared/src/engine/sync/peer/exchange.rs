@@ -490,13 +490,13 @@ impl State {
                 self.sync.pull_ended(&peer, space);
                 self.peer_clock(node, peer, clock_ms);
                 // Newer member lists first: a relay then stores what their devices wrote.
-                if !lists.is_empty() {
+                let took_lists = !lists.is_empty();
+                if took_lists {
                     if let Err(e) =
                         node.accept_member_lists(space, lists.into_inner(), &Self::label(&peer))
                     {
                         self.cannot_store(space, &format!("member lists from peer {peer}"), &e);
                     }
-                    self.announce_lists(node, swarm);
                 }
                 let theirs = proto::have_from_wire(&have);
                 let batch = proto::envelopes_from_wire(envelopes);
@@ -505,7 +505,16 @@ impl State {
                 // interval, and whenever it is pulled (pushing it here as well would send the
                 // same batch twice while it catches up).
                 let mut pulled_more = false;
-                if more && self.sync.may_pull_more(&peer, space) {
+                if more && !self.sync.may_pull_more(&peer, space) {
+                    // The backlog is full: the next batch is asked for as soon as a stored
+                    // one makes room (`resume_more`), from what this one brings.
+                    let here = node.have(space).ok();
+                    let ids = batch
+                        .iter()
+                        .filter_map(|e| Envelope::decode(e).ok().map(|env| env.id));
+                    self.sync.assume_stored(peer, space, here.as_ref(), ids);
+                    pulled_more = self.sync.defer_more(peer, space);
+                } else if more {
                     // Ask for the next batch now, as if this one were stored already, so the
                     // peer prepares it while this one is checked and stored.
                     let here = node.have(space).ok();
@@ -523,6 +532,11 @@ impl State {
                     self.sync.caught_up(peer, space);
                 }
                 self.sync.queue(peer, space, batch);
+                if took_lists {
+                    // After the next pull of this peer is on its way, so that telling the
+                    // others does not send this one a second pull of the same space.
+                    self.announce_lists(node, swarm);
+                }
             }
             (Pending::Push { space }, Response::Stored { .. }) => {
                 // Learn what the peer holds now, and continue if it still lacks something.
@@ -556,7 +570,18 @@ impl State {
     }
 
     /// Stores the oldest pulled batch waiting in the backlog.
-    pub(super) fn store_backlog(&mut self, node: &mut Node) {
+    /// Pulls again, from what was assumed, the answers that said "more" while the backlog was
+    /// full, as far as there is room now.
+    fn resume_more(&mut self, node: &Node, swarm: &mut Swarm<Behaviour>) {
+        while let Some((peer, space, assumed)) = self.sync.resumable() {
+            let lists = node.member_list_mark(space);
+            if !self.pull_with(swarm, peer, space, &assumed, Vec::new(), lists) {
+                self.sync.caught_up(peer, space);
+            }
+        }
+    }
+
+    pub(super) fn store_backlog(&mut self, node: &mut Node, swarm: &mut Swarm<Behaviour>) {
         let Some((peer, space, batch)) = self.sync.next_batch() else {
             return;
         };
@@ -569,6 +594,7 @@ impl State {
                 if !received.stored.is_empty() {
                     self.emit(NetEvent::Changed(space));
                 }
+                self.resume_more(node, swarm);
             }
             Err(e) => {
                 self.cannot_store(space, &format!("operations from peer {peer}"), &e);

@@ -348,6 +348,34 @@ fn more_is_pulled_at_once_only_while_batches_store_something_and_the_backlog_has
 }
 
 #[test]
+fn more_deferred_by_a_full_backlog_is_pulled_once_there_is_room_and_only_then() {
+    let mut st = SyncState::default();
+    let (peer, other, gone) = (PeerId::random(), PeerId::random(), PeerId::random());
+    proven(&mut st, peer, &[space(1)]);
+    proven(&mut st, other, &[space(1)]);
+    for i in 0..MAX_BACKLOG {
+        st.queue(other, space(1), vec![vec![i as u8]]);
+    }
+    let id = |seq| OpId {
+        device: DeviceId([3; 32]),
+        seq,
+    };
+    let assumed = st.assume_stored(peer, space(1), None, [id(1), id(2)]);
+    assert!(!st.may_pull_more(&peer, space(1)));
+    assert!(st.defer_more(peer, space(1)));
+    assert_eq!(st.resumable(), None, "no room yet");
+    // A stored batch makes room: the deferred "more" goes out from what was assumed.
+    st.next_batch();
+    assert_eq!(st.resumable(), Some((peer, space(1), assumed)));
+    assert_eq!(st.resumable(), None, "once");
+    // A peer whose batches store nothing is not deferred, and a peer gone is dropped.
+    st.batch_stored(&other, space(1), false);
+    assert!(!st.defer_more(other, space(1)));
+    assert!(!st.defer_more(gone, space(1)));
+    assert_eq!(st.resumable(), None);
+}
+
+#[test]
 fn idle_pull_rounds_back_off_and_a_change_brings_them_back() {
     let mut st = SyncState::default();
     let base = Duration::from_secs(2);
