@@ -11,6 +11,7 @@
 //! sealed envelopes. See docs/ARCHITECTURE.md, "Sync protocol".
 
 pub mod address;
+pub mod muxer;
 pub mod peer;
 pub mod proto;
 mod state;

@@ -35,12 +35,13 @@ use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{
-    connection_limits, identify, identity, mdns, noise, ping, tcp, yamux, Multiaddr, PeerId, Swarm,
+    connection_limits, identify, identity, mdns, noise, ping, tcp, Multiaddr, PeerId, Swarm,
 };
 use tokio::sync::{mpsc, oneshot};
 
 use crate::engine::member_list::ListMark;
 use crate::engine::node::{Holding, Node, NodeError};
+use crate::engine::sync::muxer::CappedYamux;
 use crate::engine::sync::proto::{self, FrameBudget, Framed, Held, Request, Response, SyncCodec};
 use crate::engine::sync::state::SyncState;
 use crate::engine::sync::status::NetStatus;
@@ -223,11 +224,8 @@ fn build_swarm(node: &Node, cfg: &SyncConfig) -> Result<Swarm<Behaviour>, SyncEr
         .with_tcp(
             tcp::Config::default().nodelay(true),
             noise::Config::new,
-            || {
-                let mut cfg = yamux::Config::default();
-                cfg.set_max_num_streams(MAX_MUXED_STREAMS);
-                cfg
-            },
+            // yamux with every connection's receive window capped (sync/muxer.rs).
+            || CappedYamux::new(MAX_MUXED_STREAMS),
         )
         .map_err(|e| SyncError::Transport(e.to_string()))?
         .with_quic_config(|mut cfg| {
