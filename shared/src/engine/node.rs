@@ -313,6 +313,16 @@ impl Node {
         self.dir.join("spaces").join(format!("{space}.log"))
     }
 
+    /// What this device writes `space` with: the newest key epoch, its key, and its own role.
+    fn write_key(&self, space: SpaceId) -> Result<(u32, SpaceKey, StaffRole), NodeError> {
+        let entry = self.entry(space)?;
+        let (epoch, key) = entry
+            .keys
+            .last()
+            .ok_or_else(|| NodeError::UnknownSpace(space.to_string()))?;
+        Ok((*epoch, key.clone(), entry.role))
+    }
+
     fn entry(&self, space: SpaceId) -> Result<&SpaceEntry, NodeError> {
         self.keystore
             .contents()
@@ -511,14 +521,7 @@ impl Node {
                 s
             }
         };
-        let (epoch, key, own_role) = {
-            let entry = self.entry(space)?;
-            let (epoch, key) = entry
-                .keys
-                .last()
-                .ok_or_else(|| NodeError::UnknownSpace(space.to_string()))?;
-            (*epoch, key.clone(), entry.role)
-        };
+        let (epoch, key, own_role) = self.write_key(space)?;
         let st = self
             .spaces
             .get_mut(&space)

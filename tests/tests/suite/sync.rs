@@ -950,20 +950,15 @@ fn a_clock_a_month_ahead_is_told_on_the_write_while_it_is_still_wrong() {
     a_serving.stop();
 }
 
-/// A laptop's data dir is restored from a backup and written on while it is away: it now holds
-/// other writes under numbers its staff already have. When it meets its staff again, both
-/// sides report the forked device (audit, status), every replica keeps the same write under
-/// the old number, and the laptop writes its own again under a fresh one: every node ends with
-/// both writes and the same state.
-#[test]
-fn a_restored_laptop_written_on_is_healed_so_every_node_has_both_writes() {
-    let root = TempDir::new("sync-restored");
-    let (a, space, a_serving) = founder(&root, "Alena");
-    let b = joined(&root, "Bedřich", &a, &space, "member");
+/// A founder A (serving) and a member B whose data dir is copied aside (the backup), then
+/// writes "Psáno před poruchou", which reaches A; B stops serving. Returns A, the space, A's
+/// serving, B and the backup.
+fn backed_up_then_written(root: &TempDir) -> (PathBuf, String, Serving, PathBuf, PathBuf) {
+    let (a, space, a_serving) = founder(root, "Alena");
+    let b = joined(root, "Bedřich", &a, &space, "member");
     let backup = root.path().join("Bedřich-backup");
     let copied = Command::new("cp").arg("-a").arg(&b).arg(&backup).status();
     assert!(copied.is_ok_and(|s| s.success()), "backup copied");
-    // Before the disk fails, B writes, and A gets it.
     let b_serving = serve(&b, &["--peer", &a_serving.addr]);
     ok(
         &b,
@@ -980,28 +975,46 @@ fn a_restored_laptop_written_on_is_healed_so_every_node_has_both_writes() {
         has_task(&a, &space, "Psáno před poruchou")
     });
     b_serving.stop();
+    (a, space, a_serving, b, backup)
+}
+
+/// Puts `backup` back as `b` and writes "Psáno po obnovení" there, offline: the number B's
+/// lost write had, other content. (A real restore takes longer than the second the start
+/// counter's floor needs to move on.)
+fn restore_and_write(b: &Path, backup: &Path, space: &str) {
+    std::fs::remove_dir_all(b).expect("old dir removed");
+    std::fs::rename(backup, b).expect("backup restored");
+    std::thread::sleep(Duration::from_millis(1100));
+    ok(
+        b,
+        &[
+            "task",
+            "add",
+            "--space",
+            space,
+            "--title",
+            "Psáno po obnovení",
+        ],
+    );
+}
+
+/// A laptop's data dir is restored from a backup and written on while it is away: it now holds
+/// other writes under numbers its staff already have. When it meets its staff again, both
+/// sides report the forked device (audit, status), every replica keeps the same write under
+/// the old number, and the laptop writes its own again under a fresh one: every node ends with
+/// both writes and the same state.
+#[test]
+fn a_restored_laptop_written_on_is_healed_so_every_node_has_both_writes() {
+    let root = TempDir::new("sync-restored");
+    let (a, space, a_serving, b, backup) = backed_up_then_written(&root);
     // A third member, who saw the write before the failure, syncs with A only.
     let c = joined(&root, "Cyril", &a, &space, "member");
     let c_serving = serve(&c, &["--peer", &a_serving.addr]);
     wait_until("C has B's task", Duration::from_secs(15), || {
         has_task(&c, &space, "Psáno před poruchou")
     });
-    // The backup is put back, and B writes offline: the same number, other content. (A real
-    // restore takes longer than the second the start counter's floor needs to move on.)
-    std::fs::remove_dir_all(&b).expect("old dir removed");
-    std::fs::rename(&backup, &b).expect("backup restored");
-    std::thread::sleep(Duration::from_millis(1100));
-    ok(
-        &b,
-        &[
-            "task",
-            "add",
-            "--space",
-            &space,
-            "--title",
-            "Psáno po obnovení",
-        ],
-    );
+    // The backup is put back, and B writes offline: the same number, other content.
+    restore_and_write(&b, &backup, &space);
     let b_serving = serve(&b, &["--peer", &a_serving.addr]);
     let forked = |dir: &Path| {
         json(dir, &["status", "--json"])["forked_devices"]
@@ -1056,41 +1069,8 @@ fn a_restored_laptop_written_on_is_healed_so_every_node_has_both_writes() {
 #[test]
 fn a_blind_relay_that_took_the_restored_laptops_write_first_keeps_what_members_keep() {
     let root = TempDir::new("sync-restored-relay");
-    let (a, space, a_serving) = founder(&root, "Alena");
-    let b = joined(&root, "Bedřich", &a, &space, "member");
-    let backup = root.path().join("Bedřich-backup");
-    let copied = Command::new("cp").arg("-a").arg(&b).arg(&backup).status();
-    assert!(copied.is_ok_and(|s| s.success()), "backup copied");
-    let b_serving = serve(&b, &["--peer", &a_serving.addr]);
-    ok(
-        &b,
-        &[
-            "task",
-            "add",
-            "--space",
-            &space,
-            "--title",
-            "Psáno před poruchou",
-        ],
-    );
-    wait_until("A has B's task", Duration::from_secs(15), || {
-        has_task(&a, &space, "Psáno před poruchou")
-    });
-    b_serving.stop();
-    std::fs::remove_dir_all(&b).expect("old dir removed");
-    std::fs::rename(&backup, &b).expect("backup restored");
-    std::thread::sleep(Duration::from_millis(1100));
-    ok(
-        &b,
-        &[
-            "task",
-            "add",
-            "--space",
-            &space,
-            "--title",
-            "Psáno po obnovení",
-        ],
-    );
+    let (a, space, a_serving, b, backup) = backed_up_then_written(&root);
+    restore_and_write(&b, &backup, &space);
     // The relay meets the restored laptop first, and takes everything it holds.
     let r = root.path().join("relay");
     ok(&r, &["init", "--name", "Krajský server"]);

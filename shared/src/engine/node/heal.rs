@@ -364,14 +364,7 @@ impl Node {
         let me = self.keys.device_id();
         let session = next_session(&self.dir)?;
         self.session = Some(session);
-        let (epoch, key, own_role) = {
-            let entry = self.entry(space)?;
-            let (epoch, key) = entry
-                .keys
-                .last()
-                .ok_or_else(|| NodeError::UnknownSpace(space.to_string()))?;
-            (*epoch, key.clone(), entry.role)
-        };
+        let (epoch, key, own_role) = self.write_key(space)?;
         let st = self
             .spaces
             .get_mut(&space)
