@@ -208,6 +208,30 @@ fn whole_requests(space: SpaceId, fresh_keys: usize) -> Vec<Vec<u8>> {
     requests
 }
 
+/// A freshly generated device and its first operation: a new task titled `title` in `space`,
+/// stamped `i` ms after a fixed time in the past.
+fn fresh_key_task(space: SpaceId, i: usize, title: &str) -> (DeviceKeys, Operation) {
+    let keys = DeviceKeys::generate().expect("keys");
+    let op = Operation::new_record(
+        OpId {
+            device: keys.device_id(),
+            seq: 1,
+        },
+        Hlc {
+            wall_ms: 1_700_000_000_000 + i as u64,
+            counter: 0,
+        },
+        space,
+        RecordKind::Task,
+        vec![krizlink_core::Change::Set {
+            value: krizlink_core::FieldValue::Title(title.to_owned()),
+            bases: Default::default(),
+        }],
+    )
+    .expect("op");
+    (keys, op)
+}
+
 /// `count` encoded envelopes of `space` sealed under `key`, each the first operation (a new
 /// task) of its own freshly generated device; `from` makes titles and stamps distinct.
 pub fn fresh_key_envelopes(
@@ -218,24 +242,7 @@ pub fn fresh_key_envelopes(
 ) -> Vec<Vec<u8>> {
     (from..from + count)
         .map(|i| {
-            let keys = DeviceKeys::generate().expect("keys");
-            let op = Operation::new_record(
-                OpId {
-                    device: keys.device_id(),
-                    seq: 1,
-                },
-                Hlc {
-                    wall_ms: 1_700_000_000_000 + i as u64,
-                    counter: 0,
-                },
-                space,
-                RecordKind::Task,
-                vec![krizlink_core::Change::Set {
-                    value: krizlink_core::FieldValue::Title(format!("Cizí klíč {i}")),
-                    bases: Default::default(),
-                }],
-            )
-            .expect("op");
+            let (keys, op) = fresh_key_task(space, i, &format!("Cizí klíč {i}"));
             Envelope::seal(&op, 0, 1, key, &keys)
                 .expect("sealed")
                 .encode()
@@ -450,24 +457,7 @@ impl Insider {
         let pool = Arc::new(
             (0..pool)
                 .map(|i| {
-                    let keys = DeviceKeys::generate().expect("keys");
-                    let op = Operation::new_record(
-                        OpId {
-                            device: keys.device_id(),
-                            seq: 1,
-                        },
-                        Hlc {
-                            wall_ms: 1_700_000_000_000 + i as u64,
-                            counter: 0,
-                        },
-                        space,
-                        RecordKind::Task,
-                        vec![krizlink_core::Change::Set {
-                            value: krizlink_core::FieldValue::Title(format!("Podvržený {i}")),
-                            bases: Default::default(),
-                        }],
-                    )
-                    .expect("op");
+                    let (keys, op) = fresh_key_task(space, i, &format!("Podvržený {i}"));
                     node.seal_as(space, &op, &keys)
                         .expect("sealed")
                         .encode()

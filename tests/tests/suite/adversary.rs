@@ -14,12 +14,13 @@
 //!
 //! The soak benchmark (`tests/benches/soak.rs`) runs the same attack for minutes.
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use krizlink_core::engine::sync::libp2p::Multiaddr;
 use krizlink_tests::adversary::{Insider, Outsiders, Plan};
 use krizlink_tests::staff::{
-    cpu_time, dir_bytes, founder, has_task, joined, ok, rss_kib, serve, wait_until, PASS,
+    cpu_time, dir_bytes, founder, has_task, joined, ok, rss_kib, serve, wait_until, Serving, PASS,
 };
 use krizlink_tests::TempDir;
 
@@ -28,11 +29,30 @@ const INSIDER_KEYS: usize = 12_000;
 /// The network bound of ARCHITECTURE.md ("Bounds"), in MiB above the node's idle memory.
 const BOUND_MIB: u64 = 466;
 
-#[test]
-fn a_hostile_peer_gets_bounded_memory_and_members_keep_syncing() {
-    let root = TempDir::new("adversary");
-    let (a, space, a_serving) = founder(&root, "Alena");
-    let b = joined(&root, "Bedřich", &a, &space, "member");
+/// The node under attack (A, serving), a member B syncing with it, and A's figures before
+/// the attack.
+struct Staff {
+    a: PathBuf,
+    space: String,
+    a_serving: Serving,
+    b: PathBuf,
+    b_serving: Serving,
+    /// A's process.
+    pid: u32,
+    /// A's resident memory, KiB.
+    idle: u64,
+    /// Bytes in A's data dir.
+    disk_before: u64,
+}
+
+/// A founds a space and serves; B joins, serves with A as its peer and writes a task that
+/// reaches A; `others` join as members (not serving). Then A's idle memory and disk.
+fn staff_before_the_attack(root: &TempDir, others: &[&str]) -> Staff {
+    let (a, space, a_serving) = founder(root, "Alena");
+    let b = joined(root, "Bedřich", &a, &space, "member");
+    for name in others {
+        joined(root, name, &a, &space, "member");
+    }
     let b_serving = serve(&b, &["--peer", &a_serving.addr]);
     ok(
         &b,
@@ -43,8 +63,31 @@ fn a_hostile_peer_gets_bounded_memory_and_members_keep_syncing() {
     });
     let pid = a_serving.pid().expect("A serves");
     std::thread::sleep(Duration::from_secs(1));
-    let idle = rss_kib(pid).expect("A's memory");
-    let disk_before = dir_bytes(&a);
+    Staff {
+        idle: rss_kib(pid).expect("A's memory"),
+        disk_before: dir_bytes(&a),
+        a,
+        space,
+        a_serving,
+        b,
+        b_serving,
+        pid,
+    }
+}
+
+#[test]
+fn a_hostile_peer_gets_bounded_memory_and_members_keep_syncing() {
+    let root = TempDir::new("adversary");
+    let Staff {
+        a,
+        space,
+        a_serving,
+        b,
+        b_serving,
+        pid,
+        idle,
+        disk_before,
+    } = staff_before_the_attack(&root, &[]);
 
     let target: Multiaddr = a_serving.addr.parse().expect("address");
     let attack = Outsiders::start(&target, space.parse().expect("space id"), Plan::ONCE);
@@ -118,21 +161,17 @@ fn a_hostile_peer_gets_bounded_memory_and_members_keep_syncing() {
 fn a_member_answering_every_pull_with_more_forever_gets_bounded_memory_and_no_hot_loop() {
     let began = Instant::now();
     let root = TempDir::new("insider");
-    let (a, space, a_serving) = founder(&root, "Alena");
-    let b = joined(&root, "Bedřich", &a, &space, "member");
-    let m = joined(&root, "Marek", &a, &space, "member");
-    let b_serving = serve(&b, &["--peer", &a_serving.addr]);
-    ok(
-        &b,
-        &["task", "add", "--space", &space, "--title", "Před útokem"],
-    );
-    wait_until("B's first write reaches A", Duration::from_secs(15), || {
-        has_task(&a, &space, "Před útokem")
-    });
-    let pid = a_serving.pid().expect("A serves");
-    std::thread::sleep(Duration::from_secs(1));
-    let idle = rss_kib(pid).expect("A's memory");
-    let disk_before = dir_bytes(&a);
+    let m = root.path().join("Marek");
+    let Staff {
+        a,
+        space,
+        a_serving,
+        b,
+        b_serving,
+        pid,
+        idle,
+        disk_before,
+    } = staff_before_the_attack(&root, &["Marek"]);
 
     let target: Multiaddr = a_serving.addr.parse().expect("address");
     let insider = Insider::start(m, PASS, &target, space.parse().expect("space id"), 12_000);
