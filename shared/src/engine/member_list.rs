@@ -12,7 +12,8 @@
 //! puller's (see `sync::proto::Request::Pull`), oldest first, so a relay that missed a list
 //! which named a new issuer still follows the chain.
 //!
-//! Lists are ordered by `(version, digest of the encoded list)`, so two lists issued
+//! Lists are ordered by `(version, digest of the issuer and its signature)` — the signature
+//! covers everything else, so the digest names the content without encoding it — so two lists issued
 //! concurrently with one version are ordered the same everywhere; the issuer of the loser
 //! issues a list with both sets of devices on top (issuers only ever add devices, see
 //! `node::member_lists`).
@@ -141,9 +142,13 @@ impl MemberList {
     }
 
     /// Its place in the order of lists: version, then the first 8 bytes of SHA-256 of the
-    /// encoded list.
+    /// issuer and the signature (which covers the rest; asked on every pull, so the list is
+    /// not encoded for it).
     pub fn mark(&self) -> ListMark {
-        let digest = Sha256::digest(postcard::to_allocvec(self).unwrap_or_default());
+        let mut hasher = Sha256::new();
+        hasher.update(self.issuer.as_bytes());
+        hasher.update(self.signature.0);
+        let digest = hasher.finalize();
         let mut short = [0u8; 8];
         short.copy_from_slice(&digest[..8]);
         (self.version, short)

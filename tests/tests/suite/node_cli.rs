@@ -12,32 +12,8 @@ use std::time::{Duration, Instant};
 
 use krizlink_core::engine::envelope::{nonce_of, Envelope};
 use krizlink_core::engine::oplog::OpLog;
+use krizlink_tests::staff::{node, ok, PASS};
 use krizlink_tests::{workspace_bin, TempDir};
-
-const PASS: &str = "heslo-pro-test-1234";
-
-fn node(dir: &Path, args: &[&str]) -> Output {
-    Command::new(workspace_bin("krizlink-node"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .env("KRIZLINK_PASSPHRASE", PASS)
-        .output()
-        .expect("krizlink-node runs")
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = node(dir, args);
-    assert!(
-        out.status.success(),
-        "krizlink-node {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .expect("utf-8 output")
-        .trim()
-        .to_owned()
-}
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).trim().to_owned()

@@ -318,13 +318,9 @@ impl State {
                     Err(_) => false,
                 } || lists > node.member_list_mark(space);
                 // The puller's member lists are older: the newer ones go with the answer.
+                // (A holder keeps at most `MAX_LIST_CHAIN`, so they always fit.)
                 let newer: BoundedVec<MemberList, MAX_LIST_CHAIN> = node
                     .member_lists_newer_than(space, lists)
-                    .into_iter()
-                    .rev()
-                    .take(MAX_LIST_CHAIN)
-                    .rev()
-                    .collect::<Vec<_>>()
                     .try_into()
                     .unwrap_or_default();
                 let response = match answer {
