@@ -289,6 +289,10 @@ pub fn field_label_cs(key: FieldKey) -> &'static str {
         K::Note => "poznámka",
         K::MemberDevice => "zařízení",
         K::MemberRole => "role",
+        K::MemberOrp => "ORP",
+        K::MemberSeen => "viděné operace",
+        K::MemberInvite => "pozvánka",
+        K::MemberRemoved => "odebrán",
     }
 }
 

@@ -7,6 +7,7 @@
 //! ([`views`]). It knows nothing about sled, libp2p, keys or Tauri.
 
 pub mod api;
+pub mod authority;
 pub mod bounded;
 pub mod calls;
 #[cfg(feature = "engine")]

@@ -146,6 +146,14 @@ impl AddWinsSet {
         self.adds.keys().map(String::as_str)
     }
 
+    /// Every element ever added, removed ones included (what a task was ever given to).
+    pub fn ever_contained(&self) -> impl Iterator<Item = &str> {
+        self.adds
+            .keys()
+            .map(String::as_str)
+            .chain(self.removed.iter().map(|(e, _)| e.as_str()))
+    }
+
     /// The additions of `element` a removal made now must name.
     pub fn additions_of(&self, element: &str) -> Vec<OpId> {
         self.adds

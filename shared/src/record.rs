@@ -475,6 +475,8 @@ macro_rules! plain_payload {
 }
 plain_payload!(
     u32,
+    u64,
+    bool,
     RecordId,
     Priority,
     ReportKind,
@@ -647,6 +649,15 @@ fields! {
     MemberDevice(DeviceId, NA) on [Member],
     /// its role.
     MemberRole(StaffRole, NA) on [Member],
+    /// the ORP an ORP coordinator is bound to (empty: none).
+    MemberOrp(String, SHORT_TEXT) on [Member],
+    /// how many of the member device's operations the author of this change had applied: the
+    /// change governs that device's later operations (see `authority`).
+    MemberSeen(u64, NA) on [Member],
+    /// the invite (its id in hex) an admission used: one invite admits one device once.
+    MemberInvite(String, SHORT_TEXT) on [Member],
+    /// the device is removed from the space (its later operations are refused).
+    MemberRemoved(bool, NA) on [Member],
 }
 
 /// The add-wins sets a record can carry.

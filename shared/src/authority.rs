@@ -1,0 +1,675 @@
+//! Authority: who may do what in a space, decided the same way on every replica.
+//!
+//! - [`permitted`] is **the permission table**: roles of the glossary × record kinds × actions
+//!   (docs/ARCHITECTURE.md shows it; a test checks the two agree).
+//! - [`Authority`] is the fold of a space's member-record operations (the *control* operations)
+//!   into each device's standing over its own sequence numbers: which role, ORP binding and name
+//!   govern the device's operation number `n`. A change of role (or a removal) names how many of
+//!   the device's operations its author had applied (`MemberSeen`, the *cut*): it governs the
+//!   device's operations after the cut, so it takes effect for everything that causally follows
+//!   it and also for what the device wrote concurrently (the changer could not see it); what the
+//!   changer had seen stays judged as it was.
+//! - [`judge`] decides one operation against the author's standing and the record it touches.
+//!
+//! Everything here is a pure function of the set of operations: the fold sorts the control
+//! operations by stamp, so replicas that hold the same operations decide the same, whatever the
+//! order they arrived in (property tests below).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::hlc::Stamp;
+use crate::ids::{DeviceId, OpId, RecordId};
+use crate::merge::RecordState;
+use crate::op::{Change, Operation};
+use crate::record::{FieldKey, FieldValue, RecordKind, RequestStatus, SetField, StaffRole, Status};
+
+/// What an operation does to a record, as the permission table knows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Action {
+    /// založit: create a record.
+    Create,
+    /// upravit: set fields, add or remove tags, assignees and links.
+    Edit,
+    /// změnit stav: move the status (other than deciding a request).
+    MoveStatus,
+    /// rozhodnout: approve, reject or escalate a resource request.
+    Decide,
+    /// komentovat: add a comment.
+    Comment,
+    /// spravovat členy: admit members, change their role or ORP, remove them.
+    ManageMembers,
+}
+
+impl Action {
+    pub const ALL: &'static [Action] = &[
+        Action::Create,
+        Action::Edit,
+        Action::MoveStatus,
+        Action::Decide,
+        Action::Comment,
+        Action::ManageMembers,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Edit => "edit",
+            Action::MoveStatus => "status",
+            Action::Decide => "decide",
+            Action::Comment => "comment",
+            Action::ManageMembers => "manage-members",
+        }
+    }
+
+    pub fn label_cs(self) -> &'static str {
+        match self {
+            Action::Create => "založit",
+            Action::Edit => "upravit",
+            Action::MoveStatus => "změnit stav",
+            Action::Decide => "schválit nebo zamítnout",
+            Action::Comment => "komentovat",
+            Action::ManageMembers => "spravovat členy",
+        }
+    }
+}
+
+/// The record kinds people write (member records are the control records: [`Action::ManageMembers`]).
+pub const WORK_KINDS: &[RecordKind] = &[
+    RecordKind::Task,
+    RecordKind::SituationReport,
+    RecordKind::JournalEntry,
+    RecordKind::ResourceRequest,
+    RecordKind::Incident,
+    RecordKind::Contact,
+];
+
+/// **The permission table.** Whether `role` may take `action` on records of `kind`, before the
+/// scope rules of [`judge`] (an ORP coordinator's ORP and tasks; written-once records).
+pub fn permitted(role: StaffRole, kind: RecordKind, action: Action) -> bool {
+    use Action::*;
+    use RecordKind::*;
+    use StaffRole as R;
+    if kind == Member || action == ManageMembers {
+        return kind == Member
+            && action == ManageMembers
+            && matches!(role, R::Chair | R::Secretary);
+    }
+    // A journal entry and a situation report are written once; a correction is a new record.
+    if matches!(kind, JournalEntry | SituationReport) && action != Create {
+        return false;
+    }
+    // Only resource requests are decided; only tasks and requests have a status.
+    if action == Decide && kind != ResourceRequest {
+        return false;
+    }
+    if action == MoveStatus && !matches!(kind, Task | ResourceRequest) {
+        return false;
+    }
+    match role {
+        R::Chair => true,
+        R::Secretary | R::Member => action != Decide,
+        R::OrpCoordinator => match kind {
+            SituationReport => action == Create,
+            ResourceRequest => matches!(action, Create | Edit | MoveStatus | Comment),
+            Task => matches!(action, Edit | MoveStatus | Comment),
+            _ => false,
+        },
+        R::ExerciseLeader => {
+            matches!(kind, JournalEntry | Task) && matches!(action, Create | Comment)
+        }
+        R::Observer => false,
+    }
+}
+
+/// A device's standing in a space from one control operation on: its role, its ORP (for an ORP
+/// coordinator) and the member's name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Grant {
+    pub role: StaffRole,
+    pub orp: Option<String>,
+    pub name: String,
+}
+
+/// Whether two ORP names name the same ORP: case, surrounding space and an "ORP " prefix aside
+/// ("ORP Vsetín" and "vsetín" are one).
+pub fn same_orp(a: &str, b: &str) -> bool {
+    fn norm(s: &str) -> String {
+        let s = s.trim().to_lowercase();
+        let s = s.strip_prefix("orp ").map(str::trim).unwrap_or(&s);
+        s.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+    let (a, b) = (norm(a), norm(b));
+    !a.is_empty() && a == b
+}
+
+/// One entry of a device's timeline: from its operation `cut + 1` on, `grant` (none: removed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Entry {
+    cut: u64,
+    grant: Option<Grant>,
+    by: OpId,
+}
+
+/// A member-record operation as the fold reads it.
+#[derive(Clone, Debug)]
+struct Control {
+    id: OpId,
+    stamp: Stamp,
+    record: RecordId,
+    creates: bool,
+    device: Option<DeviceId>,
+    role: Option<StaffRole>,
+    orp: Option<String>,
+    name: Option<String>,
+    seen: u64,
+    invite: Option<String>,
+    removed: bool,
+    /// Changes a member record cannot take (comments, sets, status moves).
+    foreign: bool,
+}
+
+impl Control {
+    fn read(op: &Operation) -> Control {
+        let mut c = Control {
+            id: op.id,
+            stamp: op.stamp(),
+            record: op.record,
+            creates: false,
+            device: None,
+            role: None,
+            orp: None,
+            name: None,
+            seen: 0,
+            invite: None,
+            removed: false,
+            foreign: op.kind != RecordKind::Member,
+        };
+        for change in op.changes.iter() {
+            match change {
+                Change::Create => c.creates = true,
+                Change::Set { value, .. } => match value {
+                    FieldValue::MemberDevice(d) => c.device = Some(*d),
+                    FieldValue::MemberRole(r) => c.role = Some(*r),
+                    FieldValue::MemberOrp(o) => c.orp = Some(o.trim().to_owned()),
+                    FieldValue::Name(n) => c.name = Some(n.clone()),
+                    FieldValue::MemberSeen(s) => c.seen = *s,
+                    FieldValue::MemberInvite(i) => c.invite = Some(i.clone()),
+                    FieldValue::MemberRemoved(r) => c.removed = *r,
+                    _ => c.foreign = true,
+                },
+                _ => c.foreign = true,
+            }
+        }
+        c
+    }
+}
+
+/// Where a device stands for one of its operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Standing<'a> {
+    /// No admission of it is known (yet).
+    Unknown,
+    /// Removed by control operation `by` before this operation.
+    Removed { by: OpId },
+    /// Admitted with this grant.
+    Granted(&'a Grant),
+}
+
+/// The fold of a space's control operations: every device's timeline, and the control
+/// operations refused (with the reason).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Authority {
+    founder: DeviceId,
+    timelines: BTreeMap<DeviceId, Vec<Entry>>,
+    refused: BTreeMap<OpId, String>,
+    /// Member record -> the device it admits.
+    records: BTreeMap<RecordId, DeviceId>,
+    /// The accepted control operation that last changed each device, and its stamp.
+    changed: BTreeMap<DeviceId, (OpId, Stamp)>,
+}
+
+impl Authority {
+    /// The standing of a space with only its founder (a chair).
+    pub fn founded(founder: DeviceId, founder_name: &str) -> Authority {
+        Authority::fold(founder, founder_name, std::iter::empty())
+    }
+
+    /// Folds the space's control operations (operations on member records; any others given
+    /// are refused) in stamp order. A change counts if its author, at that operation of theirs,
+    /// may manage members (and is a chair when it concerns a chair); one found later to be cut
+    /// off by a change of its author's own standing is refused and the fold starts over without
+    /// it, so the result depends only on the set.
+    pub fn fold<'a>(
+        founder: DeviceId,
+        founder_name: &str,
+        ops: impl IntoIterator<Item = &'a Operation>,
+    ) -> Authority {
+        let mut controls: Vec<Control> = ops.into_iter().map(Control::read).collect();
+        controls.sort_by_key(|c| (c.stamp, c.id));
+        controls.dedup_by_key(|c| c.id);
+        let mut refused: BTreeMap<OpId, String> = BTreeMap::new();
+        loop {
+            let mut a = Authority {
+                founder,
+                timelines: BTreeMap::from([(
+                    founder,
+                    vec![Entry {
+                        cut: 0,
+                        grant: Some(Grant {
+                            role: StaffRole::Chair,
+                            orp: None,
+                            name: founder_name.to_owned(),
+                        }),
+                        by: OpId {
+                            device: founder,
+                            seq: 0,
+                        },
+                    }],
+                )]),
+                refused: refused.clone(),
+                records: BTreeMap::new(),
+                changed: BTreeMap::new(),
+            };
+            // Accepted so far: (author, seq, whether it needed a chair).
+            let mut accepted: Vec<(OpId, bool)> = Vec::new();
+            let mut invites: BTreeSet<String> = BTreeSet::new();
+            let mut restart = false;
+            let live: Vec<&Control> = controls
+                .iter()
+                .filter(|c| !refused.contains_key(&c.id))
+                .collect();
+            for c in live {
+                match a.check(c, &invites) {
+                    Err(reason) => {
+                        refused.insert(c.id, reason);
+                    }
+                    Ok((target, entry, needs_chair)) => {
+                        if let Some(i) = &c.invite {
+                            invites.insert(i.clone());
+                        }
+                        a.records.entry(c.record).or_insert(target);
+                        let cut = entry.cut;
+                        a.timelines.entry(target).or_default().push(entry);
+                        a.changed.insert(target, (c.id, c.stamp));
+                        accepted.push((c.id, needs_chair));
+                        // A change of `target`'s standing may cut off changes it made after
+                        // the cut and that were counted already.
+                        let cut_off = accepted
+                            .iter()
+                            .find(|(id, chair)| {
+                                id.device == target
+                                    && id.seq > cut
+                                    && !a.may_manage(id.device, id.seq, *chair)
+                            })
+                            .map(|(id, _)| *id);
+                        if let Some(id) = cut_off {
+                            refused.insert(
+                                id,
+                                format!(
+                                    "its author's standing was changed before it (by {:?})",
+                                    c.id
+                                ),
+                            );
+                            restart = true;
+                            break;
+                        }
+                    }
+                }
+            }
+            if !restart {
+                a.refused = refused;
+                return a;
+            }
+        }
+    }
+
+    fn may_manage(&self, device: DeviceId, seq: u64, needs_chair: bool) -> bool {
+        match self.standing(device, seq) {
+            Standing::Granted(g) => {
+                permitted(g.role, RecordKind::Member, Action::ManageMembers)
+                    && (!needs_chair || g.role == StaffRole::Chair)
+            }
+            _ => false,
+        }
+    }
+
+    /// Checks one control operation against the fold so far: the device it changes, the entry
+    /// it adds, and whether it needed a chair.
+    fn check(
+        &self,
+        c: &Control,
+        invites: &BTreeSet<String>,
+    ) -> Result<(DeviceId, Entry, bool), String> {
+        if c.foreign {
+            return Err("a member record takes only a device, role, ORP, name and removal".into());
+        }
+        let author = match self.standing(c.id.device, c.id.seq) {
+            Standing::Granted(g) => g.clone(),
+            Standing::Unknown => return Err("its author is not a member".into()),
+            Standing::Removed { by } => {
+                return Err(format!("its author was removed before it (by {by:?})"))
+            }
+        };
+        if !permitted(author.role, RecordKind::Member, Action::ManageMembers) {
+            return Err(format!(
+                "its author is {}, who may not manage members",
+                author.role.code()
+            ));
+        }
+        let target = if c.creates {
+            let device = c.device.ok_or("an admission names no device")?;
+            if self.records.values().any(|d| *d == device) {
+                if let Standing::Granted(_) = self.standing(device, u64::MAX) {
+                    return Err(format!(
+                        "device {:?} is admitted already: a change of role edits its record",
+                        device.short()
+                    ));
+                }
+            }
+            if let Some(i) = &c.invite {
+                if invites.contains(i) {
+                    return Err(format!("invite {i} admitted a device already"));
+                }
+            }
+            device
+        } else {
+            *self
+                .records
+                .get(&c.record)
+                .ok_or("it changes a member record that admits nobody")?
+        };
+        let before = match self.standing(target, u64::MAX) {
+            Standing::Granted(g) => Some(g.clone()),
+            _ => None,
+        };
+        let was_chair = before.as_ref().is_some_and(|g| g.role == StaffRole::Chair);
+        let grant = if c.removed {
+            None
+        } else {
+            let role = c
+                .role
+                .or(before.as_ref().map(|g| g.role))
+                .ok_or("an admission names no role")?;
+            let orp = match &c.orp {
+                Some(o) if o.is_empty() => None,
+                Some(o) => Some(o.clone()),
+                None => before.as_ref().and_then(|g| g.orp.clone()),
+            };
+            let name = c
+                .name
+                .clone()
+                .or(before.as_ref().map(|g| g.name.clone()))
+                .unwrap_or_else(|| target.short());
+            Some(Grant { role, orp, name })
+        };
+        let makes_chair = grant.as_ref().is_some_and(|g| g.role == StaffRole::Chair);
+        let needs_chair = was_chair || makes_chair;
+        if needs_chair && author.role != StaffRole::Chair {
+            return Err("only a chair makes, changes or removes a chair".into());
+        }
+        Ok((
+            target,
+            Entry {
+                cut: c.seen,
+                grant,
+                by: c.id,
+            },
+            needs_chair,
+        ))
+    }
+
+    /// The standing that governs `device`'s operation number `seq`: the last change (in stamp
+    /// order) whose cut lies before it.
+    pub fn standing(&self, device: DeviceId, seq: u64) -> Standing<'_> {
+        let Some(timeline) = self.timelines.get(&device) else {
+            return Standing::Unknown;
+        };
+        match timeline.iter().rev().find(|e| e.cut < seq) {
+            None => Standing::Unknown,
+            Some(Entry { grant: Some(g), .. }) => Standing::Granted(g),
+            Some(Entry {
+                grant: None, by, ..
+            }) => Standing::Removed { by: *by },
+        }
+    }
+
+    /// The device's standing now (for its next operation).
+    pub fn current(&self, device: DeviceId) -> Option<&Grant> {
+        match self.standing(device, u64::MAX) {
+            Standing::Granted(g) => Some(g),
+            _ => None,
+        }
+    }
+
+    /// Why control operation `id` was refused, if it was.
+    pub fn refusal(&self, id: &OpId) -> Option<&str> {
+        self.refused.get(id).map(String::as_str)
+    }
+
+    pub fn founder(&self) -> DeviceId {
+        self.founder
+    }
+
+    /// Every device ever admitted, with its standing now (none: removed) and the control
+    /// operation that last changed it (none for a founder never changed).
+    pub fn devices(&self) -> impl Iterator<Item = (DeviceId, Option<&Grant>, Option<OpId>)> + '_ {
+        self.timelines
+            .keys()
+            .map(|d| (*d, self.current(*d), self.changed.get(d).map(|(id, _)| *id)))
+    }
+
+    /// The member record that admits `device`, if any.
+    pub fn record_of(&self, device: DeviceId) -> Option<RecordId> {
+        self.records
+            .iter()
+            .find(|(_, d)| **d == device)
+            .map(|(r, _)| *r)
+    }
+
+    /// Whether some operation numbered `1..=upto[device]` of some device, or some control
+    /// operation, is judged differently under `other`: then what was applied under `self` must
+    /// be decided again.
+    pub fn differs_for(&self, other: &Authority, upto: impl Fn(DeviceId) -> u64) -> bool {
+        if self.refused.keys().ne(other.refused.keys()) {
+            return true;
+        }
+        let devices: BTreeSet<DeviceId> = self
+            .timelines
+            .keys()
+            .chain(other.timelines.keys())
+            .copied()
+            .collect();
+        devices.into_iter().any(|d| {
+            let last = upto(d);
+            let cuts: BTreeSet<u64> = [self.timelines.get(&d), other.timelines.get(&d)]
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.cut + 1)
+                .chain([1])
+                .filter(|s| *s <= last)
+                .collect();
+            cuts.into_iter()
+                .any(|s| self.standing(d, s) != other.standing(d, s))
+        })
+    }
+}
+
+/// Why an operation does not count.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("signed by device {0}, which is not a member of the space")]
+    NotAMember(DeviceId),
+    #[error("device {device} was removed from the space before this operation")]
+    Removed { device: DeviceId },
+    #[error("device {device} is {role}, which may not {action} a {kind}", role = .role.code(), action = .action.code(), kind = .kind.code())]
+    NotAllowed {
+        device: DeviceId,
+        role: StaffRole,
+        kind: RecordKind,
+        action: Action,
+    },
+    #[error("device {device} is bound to ORP {orp:?} and may not write as {named:?}")]
+    OtherOrp {
+        device: DeviceId,
+        orp: String,
+        named: String,
+    },
+    #[error("device {device} works only on tasks given to ORP {orp:?} or to {name:?}")]
+    NotTheirTask {
+        device: DeviceId,
+        orp: String,
+        name: String,
+    },
+    #[error("device {device} as an ORP coordinator may change only a task's outcome")]
+    TaskFieldNotTheirs { device: DeviceId },
+    #[error("member change refused: {0}")]
+    Control(String),
+    #[error("the record it changes is not known here yet")]
+    UnknownRecord,
+}
+
+impl Refusal {
+    /// Whether more operations could still make this one count (its author's admission, the
+    /// record it changes, the assignment of a task): it is held, not refused for good.
+    pub fn may_change(&self) -> bool {
+        matches!(
+            self,
+            Refusal::NotAMember(_) | Refusal::UnknownRecord | Refusal::NotTheirTask { .. }
+        )
+    }
+}
+
+/// The actions an operation takes.
+pub fn actions(op: &Operation) -> BTreeSet<Action> {
+    if op.kind == RecordKind::Member {
+        return BTreeSet::from([Action::ManageMembers]);
+    }
+    let mut out = BTreeSet::new();
+    let creates = op.changes.iter().any(|c| matches!(c, Change::Create));
+    for change in op.changes.iter() {
+        out.insert(match change {
+            Change::Create => Action::Create,
+            Change::Set { .. } | Change::Add { .. } | Change::Remove { .. } if creates => {
+                Action::Create
+            }
+            Change::Set { .. } | Change::Add { .. } | Change::Remove { .. } => Action::Edit,
+            Change::Comment { .. } => Action::Comment,
+            Change::Transition { to, .. } => match to {
+                Status::Request(
+                    RequestStatus::Approved | RequestStatus::Rejected | RequestStatus::Escalated,
+                ) => Action::Decide,
+                _ => Action::MoveStatus,
+            },
+        });
+    }
+    out
+}
+
+/// **The one check on apply** for an operation on a record other than a member record (those
+/// are decided by the fold: [`Authority::refusal`]): `standing` is its author's for it, `record`
+/// the state of the record it changes (none when it creates one or the record is not here).
+pub fn judge(
+    standing: Standing<'_>,
+    op: &Operation,
+    record: Option<&RecordState>,
+) -> Result<(), Refusal> {
+    let device = op.id.device;
+    let grant = match standing {
+        Standing::Granted(g) => g,
+        Standing::Unknown => return Err(Refusal::NotAMember(device)),
+        Standing::Removed { .. } => return Err(Refusal::Removed { device }),
+    };
+    for action in actions(op) {
+        if !permitted(grant.role, op.kind, action) {
+            return Err(Refusal::NotAllowed {
+                device,
+                role: grant.role,
+                kind: op.kind,
+                action,
+            });
+        }
+    }
+    if grant.role == StaffRole::OrpCoordinator {
+        orp_scope(grant, op, record)?;
+    }
+    Ok(())
+}
+
+/// An ORP coordinator writes reports and requests only as their ORP, and works on tasks only
+/// when given to their ORP or to them.
+fn orp_scope(grant: &Grant, op: &Operation, record: Option<&RecordState>) -> Result<(), Refusal> {
+    let device = op.id.device;
+    let orp = grant.orp.clone().unwrap_or_default();
+    let creates = op.changes.iter().any(|c| matches!(c, Change::Create));
+    let named_in_op = |key: FieldKey| {
+        op.changes.iter().find_map(|c| match c {
+            Change::Set { value, .. } if value.key() == key => match value {
+                FieldValue::Sender(s) | FieldValue::Requester(s) => Some(s.clone()),
+                _ => None,
+            },
+            _ => None,
+        })
+    };
+    let as_orp = |named: String| {
+        if same_orp(&orp, &named) {
+            Ok(())
+        } else {
+            Err(Refusal::OtherOrp {
+                device,
+                orp: orp.clone(),
+                named,
+            })
+        }
+    };
+    match op.kind {
+        RecordKind::SituationReport => as_orp(named_in_op(FieldKey::Sender).unwrap_or_default()),
+        RecordKind::ResourceRequest => {
+            if let Some(named) = named_in_op(FieldKey::Requester) {
+                as_orp(named)?;
+            }
+            if creates {
+                return Ok(());
+            }
+            let record = record.ok_or(Refusal::UnknownRecord)?;
+            let named = match record.field(FieldKey::Requester) {
+                Some(FieldValue::Requester(r)) => r.clone(),
+                _ => String::new(),
+            };
+            as_orp(named)
+        }
+        RecordKind::Task => {
+            let only_outcome = op.changes.iter().all(|c| match c {
+                Change::Set { value, .. } => value.key() == FieldKey::Outcome,
+                Change::Add { .. } | Change::Remove { .. } | Change::Create => false,
+                Change::Comment { .. } | Change::Transition { .. } => true,
+            });
+            if !only_outcome {
+                return Err(Refusal::TaskFieldNotTheirs { device });
+            }
+            let record = record.ok_or(Refusal::UnknownRecord)?;
+            let given = record.set(SetField::Assignees).is_some_and(|s| {
+                s.ever_contained()
+                    .any(|a| same_orp(&orp, a) || same_name(&grant.name, a))
+            });
+            if given {
+                Ok(())
+            } else {
+                Err(Refusal::NotTheirTask {
+                    device,
+                    orp,
+                    name: grant.name.clone(),
+                })
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
+fn same_name(a: &str, b: &str) -> bool {
+    let a = a.trim().to_lowercase();
+    !a.is_empty() && a == b.trim().to_lowercase()
+}
+
+#[cfg(test)]
+mod tests;
