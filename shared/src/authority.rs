@@ -530,6 +530,37 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// One Czech sentence for the person whose action this is (the app shows it).
+    pub fn explain_cs(&self) -> String {
+        match self {
+            Refusal::NotAMember(_) => {
+                "Toto zařízení zatím není členem prostoru; změna nebyla uložena.".into()
+            }
+            Refusal::Removed { .. } => {
+                "Toto zařízení bylo z prostoru odebráno; změna nebyla uložena.".into()
+            }
+            Refusal::NotAllowed {
+                role, kind, action, ..
+            } => format!(
+                "Role {} nemůže u záznamu „{}“ {}.",
+                role.label_cs(),
+                kind_label_cs(*kind),
+                action.label_cs()
+            ),
+            Refusal::OtherOrp { orp, named, .. } => {
+                format!("Jste koordinátor ORP {orp}; psát za „{named}“ nemůžete.")
+            }
+            Refusal::NotTheirTask { orp, .. } => {
+                format!("Tento úkol není zadán ORP {orp} ani vám; měnit ho nemůžete.")
+            }
+            Refusal::TaskFieldNotTheirs { .. } => {
+                "Koordinátor ORP mění u úkolu jen stav, výsledek a komentáře.".into()
+            }
+            Refusal::Control(reason) => format!("Změnu člena nelze provést: {reason}."),
+            Refusal::UnknownRecord => "Záznam zde zatím není; změna nebyla uložena.".into(),
+        }
+    }
+
     /// Whether more operations could still make this one count (its author's admission, the
     /// record it changes, the assignment of a task): it is held, not refused for good.
     pub fn may_change(&self) -> bool {
@@ -663,6 +694,19 @@ fn orp_scope(grant: &Grant, op: &Operation, record: Option<&RecordState>) -> Res
             }
         }
         _ => Ok(()),
+    }
+}
+
+/// The Czech name of a record kind, as refusals say it.
+pub fn kind_label_cs(kind: RecordKind) -> &'static str {
+    match kind {
+        RecordKind::Task => "úkol",
+        RecordKind::SituationReport => "situační zpráva",
+        RecordKind::JournalEntry => "záznam v deníku",
+        RecordKind::ResourceRequest => "požadavek",
+        RecordKind::Incident => "mimořádná událost",
+        RecordKind::Contact => "kontakt",
+        RecordKind::Member => "člen",
     }
 }
 

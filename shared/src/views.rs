@@ -440,6 +440,22 @@ impl Contact {
     }
 }
 
+/// A device's standing in a space as every replica decides it (`crate::authority`): what the
+/// member screens and `member list` show.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberStanding {
+    pub device: DeviceId,
+    pub name: String,
+    /// None: removed.
+    pub role: Option<StaffRole>,
+    /// The ORP an ORP coordinator is bound to.
+    pub orp: Option<String>,
+    /// The founder of the space.
+    pub founder: bool,
+    /// The key epoch of the space now.
+    pub epoch: u32,
+}
+
 /// A device admitted to the space (člen prostoru).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Member {

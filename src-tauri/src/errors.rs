@@ -140,16 +140,14 @@ pub fn cs(e: &NodeError) -> String {
             "Tento prostor je jen pro čtení, dokud správce neopraví poškozený záznam operací."
                 .into()
         }
-        NodeError::Refused(krizlink_core::engine::node::Refusal::NotAMember(_)) => {
-            "Toto zařízení zatím není členem prostoru; změna nebyla uložena.".into()
-        }
-        NodeError::Refused(krizlink_core::engine::node::Refusal::NotAllowed { role, .. }) => {
-            format!(
-                "Vaše role v tomto prostoru ({}) tuto změnu nedovoluje.",
-                role.label_cs()
-            )
-        }
+        NodeError::Refused(refusal) => refusal.explain_cs(),
         NodeError::MayNotInvite => "Zvát do prostoru může jen předseda nebo tajemník štábu.".into(),
+        NodeError::OrpRequired => {
+            "Pozvánka pro koordinátora ORP musí uvádět jeho ORP (nejvýše 200 znaků).".into()
+        }
+        NodeError::OrpOnlyForCoordinator => {
+            "ORP se uvádí jen u pozvánky pro koordinátora ORP.".into()
+        }
         NodeError::BadRelayGrant => {
             "Toto není povolení pro přenosový uzel KrizLink (KRZRELAY2…); zkontrolujte, že je celé."
                 .into()

@@ -86,6 +86,8 @@ pub enum AuditEvent {
     /// A fork was healed: losing envelopes replaced by the winners everyone keeps, and this
     /// device's own losing writes issued again under fresh numbers (`node/heal.rs`).
     ForkHealed,
+    /// This device changed a member's role or ORP binding.
+    MemberRoleChanged,
 }
 
 impl AuditEvent {
@@ -97,7 +99,10 @@ impl AuditEvent {
             | AuditEvent::OperationRejected
             | AuditEvent::InviteRefused
             | AuditEvent::RefusalsSummarized => 7,
-            AuditEvent::KeyChanged | AuditEvent::MemberJoined | AuditEvent::InviteUsed => 5,
+            AuditEvent::KeyChanged
+            | AuditEvent::MemberJoined
+            | AuditEvent::InviteUsed
+            | AuditEvent::MemberRoleChanged => 5,
             AuditEvent::StateRebuilt
             | AuditEvent::WritesRestamped
             | AuditEvent::MemberListIssued
@@ -126,6 +131,7 @@ impl AuditEvent {
             AuditEvent::DeviceForked => "device_forked",
             AuditEvent::MemberListIssued => "member_list_issued",
             AuditEvent::ForkHealed => "fork_healed",
+            AuditEvent::MemberRoleChanged => "member_role_changed",
         }
     }
 }

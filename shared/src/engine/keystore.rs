@@ -49,10 +49,12 @@ use crate::record::StaffRole;
 /// The first bytes of every keystore file.
 pub const MAGIC: &[u8; 6] = b"KRZLKS";
 /// The file format this build writes and reads.
-pub const FORMAT_VERSION: u8 = 3;
-/// Format 2: relay grants without their granter, no member lists; read, and written as 3.
+pub const FORMAT_VERSION: u8 = 4;
+/// Format 3: invites without an ORP binding; read, and written as 4.
+const FORMAT_VERSION_3: u8 = 3;
+/// Format 2: relay grants without their granter, no member lists; read, and written as 4.
 const FORMAT_VERSION_2: u8 = 2;
-/// Format 1: no relay grants either; read, and written as 3.
+/// Format 1: no relay grants either; read, and written as 4.
 const FORMAT_VERSION_1: u8 = 1;
 /// KDF id for Argon2id, version 0x13.
 const KDF_ARGON2ID: u8 = 1;
@@ -251,6 +253,37 @@ pub struct StoredInvite {
     pub expires_ms: u64,
     pub secret: Secret32,
     pub used: bool,
+    /// The ORP an ORP coordinator's invite binds them to (format 4; empty: none).
+    pub orp: String,
+}
+
+/// An invite as formats 1 to 3 wrote it (no ORP).
+#[derive(Serialize, Deserialize)]
+struct StoredInviteV3 {
+    id: [u8; 16],
+    space: SpaceId,
+    role: StaffRole,
+    expires_ms: u64,
+    secret: Secret32,
+    used: bool,
+}
+
+impl From<StoredInviteV3> for StoredInvite {
+    fn from(v3: StoredInviteV3) -> StoredInvite {
+        StoredInvite {
+            id: v3.id,
+            space: v3.space,
+            role: v3.role,
+            expires_ms: v3.expires_ms,
+            secret: v3.secret,
+            used: v3.used,
+            orp: String::new(),
+        }
+    }
+}
+
+fn invites_v3(old: Vec<StoredInviteV3>) -> Vec<StoredInvite> {
+    old.into_iter().map(StoredInvite::from).collect()
 }
 
 /// A join this device asked for with an invite code and has not finished yet.
@@ -308,13 +341,41 @@ pub struct KeystoreContents {
     pub member_lists: Vec<SpaceMemberLists>,
 }
 
+/// The contents as format 3 wrote them.
+#[derive(Deserialize)]
+struct KeystoreContentsV3 {
+    device_seed: Secret32,
+    name: String,
+    spaces: Vec<SpaceEntry>,
+    invites: Vec<StoredInviteV3>,
+    pending_joins: Vec<PendingJoin>,
+    relay_spaces: Vec<SpaceId>,
+    relay_grants: Vec<RelayGrantEntry>,
+    member_lists: Vec<SpaceMemberLists>,
+}
+
+impl From<KeystoreContentsV3> for KeystoreContents {
+    fn from(v3: KeystoreContentsV3) -> KeystoreContents {
+        KeystoreContents {
+            device_seed: v3.device_seed,
+            name: v3.name,
+            spaces: v3.spaces,
+            invites: invites_v3(v3.invites),
+            pending_joins: v3.pending_joins,
+            relay_spaces: v3.relay_spaces,
+            relay_grants: v3.relay_grants,
+            member_lists: v3.member_lists,
+        }
+    }
+}
+
 /// The contents as format 2 wrote them.
 #[derive(Deserialize)]
 struct KeystoreContentsV2 {
     device_seed: Secret32,
     name: String,
     spaces: Vec<SpaceEntry>,
-    invites: Vec<StoredInvite>,
+    invites: Vec<StoredInviteV3>,
     pending_joins: Vec<PendingJoin>,
     relay_spaces: Vec<SpaceId>,
     relay_grants: Vec<RelayGrantEntryV2>,
@@ -326,7 +387,7 @@ impl From<KeystoreContentsV2> for KeystoreContents {
             device_seed: v2.device_seed,
             name: v2.name,
             spaces: v2.spaces,
-            invites: v2.invites,
+            invites: invites_v3(v2.invites),
             pending_joins: v2.pending_joins,
             relay_spaces: v2.relay_spaces,
             relay_grants: v2
@@ -349,7 +410,7 @@ struct KeystoreContentsV1 {
     device_seed: Secret32,
     name: String,
     spaces: Vec<SpaceEntry>,
-    invites: Vec<StoredInvite>,
+    invites: Vec<StoredInviteV3>,
     pending_joins: Vec<PendingJoin>,
     relay_spaces: Vec<SpaceId>,
 }
@@ -360,7 +421,7 @@ impl From<KeystoreContentsV1> for KeystoreContents {
             device_seed: v1.device_seed,
             name: v1.name,
             spaces: v1.spaces,
-            invites: v1.invites,
+            invites: invites_v3(v1.invites),
             pending_joins: v1.pending_joins,
             relay_spaces: v1.relay_spaces,
             relay_grants: Vec::new(),
@@ -524,7 +585,14 @@ fn parse_header(h: &[u8; HEADER_LEN]) -> Result<ParsedHeader, KeystoreError> {
     if &h[..6] != MAGIC {
         return Err(corrupt("it is not a KrizLink keystore"));
     }
-    if ![FORMAT_VERSION, FORMAT_VERSION_2, FORMAT_VERSION_1].contains(&h[6]) {
+    if ![
+        FORMAT_VERSION,
+        FORMAT_VERSION_3,
+        FORMAT_VERSION_2,
+        FORMAT_VERSION_1,
+    ]
+    .contains(&h[6])
+    {
         return Err(KeystoreError::Corrupt(format!(
             "unknown format version {} (this build reads version {FORMAT_VERSION})",
             h[6]
@@ -657,6 +725,10 @@ impl Keystore {
         } else if parsed.version == FORMAT_VERSION_2 {
             postcard::take_from_bytes::<KeystoreContentsV2>(plain)
                 .map(|(v2, rest)| (v2.into(), rest))
+                .map_err(unreadable)?
+        } else if parsed.version == FORMAT_VERSION_3 {
+            postcard::take_from_bytes::<KeystoreContentsV3>(plain)
+                .map(|(v3, rest)| (v3.into(), rest))
                 .map_err(unreadable)?
         } else {
             postcard::take_from_bytes(plain).map_err(unreadable)?

@@ -54,6 +54,7 @@ use crate::op::{Change, InvalidOp, Operation};
 use crate::record::{RecordKind, StaffRole, Status};
 use crate::vv::VersionVector;
 
+mod authority;
 mod clock;
 mod forks;
 mod heal;
@@ -63,9 +64,9 @@ mod membership;
 mod peer_clocks;
 pub mod proof;
 mod replication;
+use self::authority::judge;
+pub use crate::authority::Refusal;
 use load::{chain, StateCipher, CHECKPOINT_OPS};
-pub use membership::Refusal;
-use membership::{admit, member_roles};
 use replication::{EnvelopeStore, RelaySpace};
 pub use replication::{Holding, Received, MAX_PENDING_BYTES, MAX_PENDING_OPS};
 mod records;
@@ -126,8 +127,22 @@ pub enum NodeError {
     Damaged(String),
     #[error("{0}")]
     Refused(Refusal),
+    #[error("no member of the space is {0:?} (a device id, or a member's name)")]
+    UnknownMember(String),
+    #[error("{count} members are called {name:?}: name one by its device id (member list)")]
+    AmbiguousMember { name: String, count: usize },
+    #[error("the staff would be left without a chair: make another member chair first")]
+    LastChair,
     #[error("only the chair or the secretary of a space can invite to it")]
     MayNotInvite,
+    #[error(
+        "an ORP coordinator's invite names their ORP (--orp \"Vsetín\"), at most 200 characters"
+    )]
+    OrpRequired,
+    #[error(
+        "only an ORP coordinator is bound to an ORP (drop --orp, or invite as orp_coordinator)"
+    )]
+    OrpOnlyForCoordinator,
     #[error("this is not a KrizLink relay grant (KRZRELAY2..., check that it was copied whole)")]
     BadRelayGrant,
     #[error(
@@ -167,9 +182,11 @@ struct SpaceState {
     tree: Option<sled::Tree>,
     /// Every logged envelope, and where each operation is, for serving peers.
     store: EnvelopeStore,
-    /// The root of membership and the admitted devices with their strongest role.
+    /// The root of membership, and every device's standing (the fold of `control`).
     founder: DeviceId,
-    members: BTreeMap<DeviceId, StaffRole>,
+    authority: crate::authority::Authority,
+    /// The member operations held (logged), for the fold.
+    control: BTreeMap<OpId, Operation>,
     /// Operations of member records, sent first to peers (admissions before the admitted).
     member_ops: BTreeSet<OpId>,
     /// Verified operations from devices not (yet) admitted, waiting for their admission.
@@ -382,7 +399,7 @@ impl Node {
         self.keystore.save().map_err(NodeError::Keystore)?;
         self.load_space(space)?;
         let own_name = self.name().to_owned();
-        self.admit_member(space, founder, &own_name, StaffRole::Chair)?;
+        self.admit_member(space, founder, &own_name, StaffRole::Chair, None, None)?;
         self.audit(AuditEvent::SpaceCreated, &[("space", space.to_string())])?;
         Ok(space)
     }
@@ -529,7 +546,17 @@ impl Node {
         let seq = st.replica.version_vector().get(&device) + 1;
         let hlc = st.clock.tick(now_ms());
         let op = build(OpId { device, seq }, hlc)?;
-        admit(st.founder, &st.members, (device, own_role), &op).map_err(NodeError::Refused)?;
+        if op.kind == RecordKind::Member {
+            st.control.insert(op.id, op.clone());
+            st.refold();
+        }
+        if let Err(refusal) = judge(&st.authority, &st.replica, (device, own_role), &op) {
+            if op.kind == RecordKind::Member {
+                st.control.remove(&op.id);
+                st.refold();
+            }
+            return Err(NodeError::Refused(refusal));
+        }
         let envelope = Envelope::seal(&op, epoch, session, &key, &self.keys)?;
         let bytes = envelope.encode()?;
         st.log
@@ -547,7 +574,6 @@ impl Node {
         });
         if op.kind == RecordKind::Member {
             st.member_ops.insert(op.id);
-            st.members = member_roles(&st.replica);
         }
         if st.since_checkpoint >= CHECKPOINT_OPS {
             // The change is durable already: a failed checkpoint must not report it as lost.

@@ -31,8 +31,24 @@ fn contents() -> KeystoreContents {
         expires_ms: 1_800_000_000_000,
         secret: Secret32::from_bytes([0x7c; 32]),
         used: false,
+        orp: "Vsetín".into(),
     });
     c
+}
+
+/// The invites of `c` as formats 1 to 3 wrote them (no ORP).
+fn old_invites(c: &KeystoreContents) -> Vec<StoredInviteV3> {
+    c.invites
+        .iter()
+        .map(|i| StoredInviteV3 {
+            id: i.id,
+            space: i.space,
+            role: i.role,
+            expires_ms: i.expires_ms,
+            secret: Secret32::from_bytes(*i.secret.as_bytes()),
+            used: i.used,
+        })
+        .collect()
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -271,7 +287,7 @@ fn roles_written_before_staff_role_still_decode() {
         used: false,
     })
     .unwrap();
-    let invite: StoredInvite = postcard::from_bytes(&bytes).unwrap();
+    let invite: StoredInviteV3 = postcard::from_bytes(&bytes).unwrap();
     assert_eq!(invite.role, StaffRole::Observer);
     assert_eq!(postcard::to_allocvec(&invite).unwrap(), bytes);
 }
@@ -319,7 +335,7 @@ fn a_format_1_keystore_opens_without_relay_grants_and_is_saved_as_the_current_fo
         device_seed: &'a Secret32,
         name: &'a str,
         spaces: &'a [SpaceEntry],
-        invites: &'a [StoredInvite],
+        invites: &'a [StoredInviteV3],
         pending_joins: &'a [PendingJoin],
         relay_spaces: &'a [SpaceId],
     }
@@ -331,7 +347,7 @@ fn a_format_1_keystore_opens_without_relay_grants_and_is_saved_as_the_current_fo
         device_seed: &c.device_seed,
         name: &c.name,
         spaces: &c.spaces,
-        invites: &c.invites,
+        invites: &old_invites(c),
         pending_joins: &c.pending_joins,
         relay_spaces: &[SpaceId([9; 16])],
     })
@@ -373,7 +389,7 @@ fn a_format_2_relay_grant_opens_with_an_unknown_granter_and_no_member_lists() {
         device_seed: &'a Secret32,
         name: &'a str,
         spaces: &'a [SpaceEntry],
-        invites: &'a [StoredInvite],
+        invites: &'a [StoredInviteV3],
         pending_joins: &'a [PendingJoin],
         relay_spaces: &'a [SpaceId],
         relay_grants: &'a [GrantV2<'a>],
@@ -387,7 +403,7 @@ fn a_format_2_relay_grant_opens_with_an_unknown_granter_and_no_member_lists() {
         device_seed: &c.device_seed,
         name: &c.name,
         spaces: &c.spaces,
-        invites: &c.invites,
+        invites: &old_invites(c),
         pending_joins: &c.pending_joins,
         relay_spaces: &[SpaceId([9; 16])],
         relay_grants: &[GrantV2 {
@@ -407,5 +423,47 @@ fn a_format_2_relay_grant_opens_with_an_unknown_granter_and_no_member_lists() {
     assert_eq!(grant.secret.as_bytes(), &[3; 32]);
     assert!(opened.contents().member_lists.is_empty());
     assert_eq!(opened.contents().spaces[0].name, SPACE_NAME);
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_format_3_keystore_opens_with_invites_bound_to_no_orp() {
+    #[derive(Serialize)]
+    struct V3<'a> {
+        device_seed: &'a Secret32,
+        name: &'a str,
+        spaces: &'a [SpaceEntry],
+        invites: &'a [StoredInviteV3],
+        pending_joins: &'a [PendingJoin],
+        relay_spaces: &'a [SpaceId],
+        relay_grants: &'a [RelayGrantEntry],
+        member_lists: &'a [SpaceMemberLists],
+    }
+    let dir = temp_dir("format3");
+    let path = dir.join("keystore.krz");
+    let ks = Keystore::create(&path, "heslo", contents(), KdfParams::for_tests()).unwrap();
+    let c = ks.contents();
+    let plain = postcard::to_allocvec(&V3 {
+        device_seed: &c.device_seed,
+        name: &c.name,
+        spaces: &c.spaces,
+        invites: &old_invites(c),
+        pending_joins: &c.pending_joins,
+        relay_spaces: &[],
+        relay_grants: &[],
+        member_lists: &[],
+    })
+    .unwrap();
+    write_as_format(&ks, &path, FORMAT_VERSION_3, &plain);
+    let opened = Keystore::unlock(&path, "heslo").unwrap();
+    let invite = &opened.contents().invites[0];
+    assert_eq!(
+        (invite.role, invite.orp.as_str()),
+        (StaffRole::Observer, "")
+    );
+    opened.save().unwrap();
+    assert_eq!(fs::read(&path).unwrap()[6], FORMAT_VERSION);
+    let again = Keystore::unlock(&path, "heslo").unwrap();
+    assert_eq!(again.contents().invites[0].id, [2; 16]);
     let _ = fs::remove_dir_all(&dir);
 }

@@ -391,7 +391,7 @@ impl Node {
             let Ok(op) = Operation::edit(id, hlc, space, record, old.kind, changes) else {
                 continue;
             };
-            if admit(st.founder, &st.members, (me, own_role), &op).is_err() {
+            if judge(&st.authority, &st.replica, (me, own_role), &op).is_err() {
                 continue;
             }
             sealed.push(Envelope::seal(&op, epoch, session, &key, &self.keys)?.encode()?);

@@ -338,6 +338,24 @@ impl Node {
         let derived = tree
             .as_ref()
             .and_then(|t| self.load_derived(space, t, &entries));
+        // The member operations, for the fold every operation is judged against: those the
+        // checkpoint names and those logged after it. A member operation logged after the
+        // checkpoint may judge what it covers differently: then the state is rebuilt.
+        let (control, derived) = match derived {
+            Some(d) => {
+                let (covered, named) = (d.2, &d.3);
+                let mut control = self.control_ops(space, &entries[..covered], Some(named));
+                let tail = self.control_ops(space, &entries[covered..], None);
+                if tail.is_empty() {
+                    control.extend(tail);
+                    (control, Some(d))
+                } else {
+                    (self.control_ops(space, &entries, None), None)
+                }
+            }
+            None => (self.control_ops(space, &entries, None), None),
+        };
+        let authority = crate::authority::Authority::fold(founder, "", control.values());
         let mut member_ops = BTreeSet::new();
         let (replica, clock, dirty) = match derived {
             Some((mut replica, mut clock, covered, checkpointed_members)) => {
@@ -353,7 +371,7 @@ impl Node {
                     .collect();
                 let mut touched = self.replay(
                     space,
-                    founder,
+                    &authority,
                     &mut replica,
                     &mut clock,
                     &held,
@@ -361,7 +379,7 @@ impl Node {
                 )?;
                 touched.extend(self.replay(
                     space,
-                    founder,
+                    &authority,
                     &mut replica,
                     &mut clock,
                     &entries[covered..],
@@ -374,7 +392,7 @@ impl Node {
                 let mut clock = Hlc::default();
                 let touched = self.replay(
                     space,
-                    founder,
+                    &authority,
                     &mut replica,
                     &mut clock,
                     &entries,
@@ -405,7 +423,6 @@ impl Node {
                 }
             }
         }
-        let members = member_roles(&replica);
         self.spaces.insert(
             space,
             SpaceState {
@@ -419,7 +436,8 @@ impl Node {
                 tree,
                 store,
                 founder,
-                members,
+                authority,
+                control,
                 member_ops,
                 pending: BTreeMap::new(),
                 pending_bytes: 0,
@@ -510,67 +528,149 @@ impl Node {
         ))
     }
 
-    /// Verifies, decrypts and applies logged envelopes; a rejected one is audited and skipped.
-    /// Returns the records touched; operations on member records are added to `member_ops`.
+    /// Verifies, decrypts and applies logged envelopes, each judged against `authority`
+    /// (`judge`); one refused for good is audited and takes its place as a void, one that
+    /// waits (its author's admission, its record, a task's assignment) is tried again after
+    /// the others. Returns the records touched; operations on member records are added to
+    /// `member_ops`.
     fn replay(
         &mut self,
         space: SpaceId,
-        founder: DeviceId,
+        authority: &crate::authority::Authority,
         replica: &mut Replica,
         clock: &mut Hlc,
         entries: &[Vec<u8>],
         member_ops: &mut BTreeSet<OpId>,
     ) -> Result<BTreeSet<RecordKey>, NodeError> {
         let mut touched = BTreeSet::new();
-        let mut members = member_roles(replica);
         let own = (self.keys.device_id(), self.entry(space)?.role);
-        for bytes in entries {
-            let applied = self.open_envelope(space, bytes).and_then(|op| {
-                if op.kind == RecordKind::Member {
-                    member_ops.insert(op.id);
-                }
-                admit(founder, &members, own, &op).map_err(NodeError::Refused)?;
-                let (hlc, key) = (
-                    op.hlc,
-                    RecordKey {
-                        kind: op.kind,
-                        id: op.record,
-                    },
-                );
-                replica
-                    .apply(op)
-                    .map(|_| (hlc, key))
-                    .map_err(NodeError::from)
-            });
-            if let Err(e) = &applied {
-                // Kept as a void when it was received: its place is taken again, so its
-                // author's later operations apply (see `receive`).
-                if super::replication::signed_but_invalid(e) {
-                    if let Ok(env) = Envelope::decode(bytes) {
-                        let author = env.id.device;
-                        if author == founder || members.contains_key(&author) {
-                            replica.void(env.id)?;
+        let mut refusals: Vec<String> = Vec::new();
+        let mut waiting: Vec<Operation> = Vec::new();
+        let mut settle = |op: Operation,
+                          replica: &mut Replica,
+                          waiting: &mut Vec<Operation>,
+                          refusals: &mut Vec<String>|
+         -> Result<bool, NodeError> {
+            if op.kind == RecordKind::Member {
+                member_ops.insert(op.id);
+            }
+            match judge(authority, replica, own, &op) {
+                Ok(()) => {
+                    let (hlc, key) = (
+                        op.hlc,
+                        RecordKey {
+                            kind: op.kind,
+                            id: op.record,
+                        },
+                    );
+                    match replica.apply(op) {
+                        Ok(_) => {
+                            *clock = (*clock).max(hlc);
+                            touched.insert(key);
+                            Ok(true)
+                        }
+                        Err(e) => {
+                            refusals.push(e.to_string());
+                            Ok(false)
                         }
                     }
                 }
-            }
-            match applied {
-                Ok((hlc, key)) => {
-                    *clock = (*clock).max(hlc);
-                    if key.kind == RecordKind::Member {
-                        members = member_roles(replica);
-                    }
-                    touched.insert(key);
+                Err(e) if e.may_change() => {
+                    waiting.push(op);
+                    Ok(false)
                 }
-                Err(reason) => {
-                    let reason = reason.to_string();
-                    let detail = [("space", space.to_string()), ("reason", reason.clone())];
-                    let source = format!("op log of {space}");
-                    self.audit_refusal(AuditEvent::OperationRejected, &source, &reason, &detail)?;
+                Err(e) => {
+                    replica.void(op.id)?;
+                    refusals.push(e.to_string());
+                    Ok(true)
+                }
+            }
+        };
+        for bytes in entries {
+            match self.open_envelope(space, bytes) {
+                Ok(op) => {
+                    settle(op, replica, &mut waiting, &mut refusals)?;
+                }
+                Err(e) => {
+                    // Kept as a void when it was received: its place is taken again, so its
+                    // author's later operations apply (see `receive`).
+                    if super::replication::signed_but_invalid(&e) {
+                        if let Ok(env) = Envelope::decode(bytes) {
+                            let known = authority.standing(env.id.device, env.id.seq)
+                                != crate::authority::Standing::Unknown;
+                            if known {
+                                replica.void(env.id)?;
+                            }
+                        }
+                    }
+                    refusals.push(e.to_string());
                 }
             }
         }
+        loop {
+            let mut progress = false;
+            for op in std::mem::take(&mut waiting) {
+                progress |= settle(op, replica, &mut waiting, &mut refusals)?;
+            }
+            if !progress || waiting.is_empty() {
+                break;
+            }
+        }
+        for op in waiting {
+            refusals.push(format!(
+                "{} (still waiting)",
+                judge(authority, replica, own, &op)
+                    .err()
+                    .map(|e| e.to_string())
+                    .unwrap_or_default()
+            ));
+        }
+        for reason in refusals {
+            let detail = [("space", space.to_string()), ("reason", reason.clone())];
+            let source = format!("op log of {space}");
+            self.audit_refusal(AuditEvent::OperationRejected, &source, &reason, &detail)?;
+        }
         Ok(touched)
+    }
+
+    /// The member operations among `entries` (only those named in `only`, if given), decrypted
+    /// and verified; anything unreadable is left to the replay, which audits it.
+    fn control_ops(
+        &self,
+        space: SpaceId,
+        entries: &[Vec<u8>],
+        only: Option<&BTreeSet<OpId>>,
+    ) -> BTreeMap<OpId, Operation> {
+        let mut out = BTreeMap::new();
+        for bytes in entries {
+            let Ok(envelope) = Envelope::decode(bytes) else {
+                continue;
+            };
+            if only.is_some_and(|ids| !ids.contains(&envelope.id)) || envelope.space != space {
+                continue;
+            }
+            let Some(key) = self.space_key(space, envelope.epoch) else {
+                continue;
+            };
+            let Ok(op) = envelope.open_verified(key) else {
+                continue;
+            };
+            if op.kind == RecordKind::Member && envelope.verify().is_ok() {
+                out.insert(op.id, op);
+            }
+        }
+        out
+    }
+
+    /// Decides the space again from its op log (a member operation arrived that judges what
+    /// was applied differently): the checkpoint is dropped and the state rebuilt.
+    pub(super) fn rebuild_space(&mut self, space: SpaceId) -> Result<(), NodeError> {
+        if let Some(st) = self.spaces.remove(&space) {
+            if let Some(tree) = &st.tree {
+                tree.remove(META_KEY).map_err(|e| self.store_err(e))?;
+            }
+        }
+        self.load_space(space)
     }
 
     fn open_envelope(&self, space: SpaceId, bytes: &[u8]) -> Result<Operation, NodeError> {

@@ -124,7 +124,7 @@ impl Node {
         let Some(st) = self.spaces.get(&space) else {
             return Ok(None);
         };
-        if !self.entry(space)?.role.may_admit() {
+        if !self.own_role(space)?.may_admit() {
             return Ok(self.member_list(space).cloned());
         }
         let (mut devices, mut issuers) = replica_members(st);
@@ -187,10 +187,11 @@ impl Node {
 fn replica_members(st: &SpaceState) -> (BTreeSet<DeviceId>, BTreeSet<DeviceId>) {
     let mut devices = BTreeSet::from([st.founder]);
     let mut issuers = BTreeSet::from([st.founder]);
-    for (device, role) in &st.members {
-        devices.insert(*device);
-        if role.may_admit() {
-            issuers.insert(*device);
+    for (device, grant, _) in st.authority.devices() {
+        let Some(grant) = grant else { continue };
+        devices.insert(device);
+        if grant.role.may_admit() {
+            issuers.insert(device);
         }
     }
     (devices, issuers)

@@ -14,81 +14,20 @@ use crate::engine::invite::{InviteCode, JoinRequest, Welcome};
 use crate::engine::keystore::{PendingJoin, Secret32, StoredInvite};
 use crate::engine::wrap::{unwrap_space_key, wrap_space_key};
 use crate::record::FieldValue;
-
-/// Why membership refuses an operation.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Refusal {
-    #[error("signed by device {0}, which is not a member of the space")]
-    NotAMember(DeviceId),
-    #[error("device {device} is a member as {role}, which may not {what}", role = .role.code())]
-    NotAllowed {
-        device: DeviceId,
-        role: StaffRole,
-        what: &'static str,
-    },
-}
-
-/// The strongest role of every admitted device, from the space's member records.
-pub(super) fn member_roles(replica: &Replica) -> BTreeMap<DeviceId, StaffRole> {
-    let mut roles: BTreeMap<DeviceId, StaffRole> = BTreeMap::new();
-    for m in replica.members() {
-        let strongest = m.roles.iter().copied().min().unwrap_or(m.role);
-        roles
-            .entry(m.device)
-            .and_modify(|r| *r = (*r).min(strongest))
-            .or_insert(strongest);
-    }
-    roles
-}
-
-/// Membership on apply: an operation counts only if its author is the founder or an admitted
-/// member whose role allows it (member records only from the chair or the secretary).
-///
-/// `own` is this device and its role from its own keystore (from the signed welcome): its own
-/// operations count here before its admission has arrived by sync; other replicas wait for it.
-pub(super) fn admit(
-    founder: DeviceId,
-    members: &BTreeMap<DeviceId, StaffRole>,
-    own: (DeviceId, StaffRole),
-    op: &Operation,
-) -> Result<(), Refusal> {
-    let device = op.id.device;
-    let role = if device == founder {
-        StaffRole::Chair
-    } else {
-        let recorded = members.get(&device).copied();
-        let own_role = (device == own.0).then_some(own.1);
-        match (recorded, own_role) {
-            (Some(a), Some(b)) => a.min(b),
-            (Some(r), None) | (None, Some(r)) => r,
-            (None, None) => return Err(Refusal::NotAMember(device)),
-        }
-    };
-    if op.kind == RecordKind::Member && !role.may_admit() {
-        return Err(Refusal::NotAllowed {
-            device,
-            role,
-            what: "admit members",
-        });
-    }
-    if !role.may_write() {
-        return Err(Refusal::NotAllowed {
-            device,
-            role,
-            what: "write",
-        });
-    }
-    Ok(())
-}
+use crate::views::MemberStanding;
 
 impl Node {
-    /// Writes the member record that admits `device` with `role` (or updates its role).
+    /// Writes the member record that admits `device` with `role` (or the change of its role,
+    /// ORP or name on its record). Every change names how many of the device's operations this
+    /// replica applied (`MemberSeen`): it governs the device's operations after those.
     pub(super) fn admit_member(
         &mut self,
         space: SpaceId,
         device: DeviceId,
         name: &str,
         role: StaffRole,
+        orp: Option<&str>,
+        invite: Option<[u8; 16]>,
     ) -> Result<(), NodeError> {
         let name: String = name.trim().chars().take(200).collect();
         let name = if name.is_empty() {
@@ -96,62 +35,191 @@ impl Node {
         } else {
             name
         };
-        let set = |value| Change::Set {
-            value,
-            bases: Default::default(),
-        };
-        let replica = self.replica(space)?;
-        let existing = replica
-            .members()
-            .into_iter()
-            .find(|m| m.device == device)
-            .and_then(|m| {
-                let state = replica.record(RecordKind::Member, m.meta.id)?;
-                let heads = |key| state.register(key).map(|r| r.heads()).unwrap_or_default();
-                Some((
-                    m.meta.id,
-                    heads(crate::record::FieldKey::MemberRole),
-                    heads(crate::record::FieldKey::Name),
-                ))
-            });
+        let mut values = vec![
+            FieldValue::MemberRole(role),
+            FieldValue::Name(name),
+            FieldValue::MemberOrp(orp.unwrap_or_default().trim().to_owned()),
+        ];
+        if let Some(invite) = invite {
+            values.push(FieldValue::MemberInvite(hex16(&invite)));
+        }
+        self.write_member(space, device, values)?;
+        // The admission is durable; a list relays will check authors against follows it.
+        self.refresh_member_list(space)
+    }
+
+    /// Writes `values` on the member record of `device` (creating it, with the device, when
+    /// there is none), with `MemberSeen`.
+    pub(super) fn write_member(
+        &mut self,
+        space: SpaceId,
+        device: DeviceId,
+        values: Vec<FieldValue>,
+    ) -> Result<(), NodeError> {
+        let st = self
+            .spaces
+            .get(&space)
+            .ok_or_else(|| NodeError::UnknownSpace(space.to_string()))?;
+        let seen = st.replica.version_vector().get(&device);
+        let removed = matches!(
+            st.authority.standing(device, u64::MAX),
+            crate::authority::Standing::Removed { .. }
+        );
+        let existing = st
+            .authority
+            .record_of(device)
+            .filter(|_| !removed)
+            .and_then(|id| Some((id, st.replica.record(RecordKind::Member, id)?)));
+        let mut values = values;
+        values.push(FieldValue::MemberSeen(seen));
         match existing {
             None => {
+                let mut changes = vec![Change::Set {
+                    value: FieldValue::MemberDevice(device),
+                    bases: Default::default(),
+                }];
+                changes.extend(values.into_iter().map(|value| Change::Set {
+                    value,
+                    bases: Default::default(),
+                }));
                 self.write(space, |id, hlc| {
-                    Operation::new_record(
-                        id,
-                        hlc,
-                        space,
-                        RecordKind::Member,
-                        vec![
-                            set(FieldValue::MemberDevice(device)),
-                            set(FieldValue::MemberRole(role)),
-                            set(FieldValue::Name(name)),
-                        ],
-                    )
+                    Operation::new_record(id, hlc, space, RecordKind::Member, changes)
                 })?;
             }
-            Some((record, role_heads, name_heads)) => {
-                let changes = vec![
-                    Change::Set {
-                        value: FieldValue::MemberRole(role),
-                        bases: role_heads
+            Some((record, state)) => {
+                let mut changes = Vec::with_capacity(values.len());
+                for value in values {
+                    let heads = state
+                        .register(value.key())
+                        .map(|r| r.heads())
+                        .unwrap_or_default();
+                    changes.push(Change::Set {
+                        value,
+                        bases: heads
                             .try_into()
                             .map_err(|_| InvalidOp::TooManyChanges { max: 16 })?,
-                    },
-                    Change::Set {
-                        value: FieldValue::Name(name),
-                        bases: name_heads
-                            .try_into()
-                            .map_err(|_| InvalidOp::TooManyChanges { max: 16 })?,
-                    },
-                ];
+                    });
+                }
                 self.write(space, |id, hlc| {
                     Operation::edit(id, hlc, space, record, RecordKind::Member, changes)
                 })?;
             }
         }
-        // The admission is durable; a list relays will check authors against follows it.
+        Ok(())
+    }
+
+    /// Changes the role (and ORP binding) of member `device`: a promotion, a demotion, a
+    /// handover of an ORP. The change governs the device's operations this replica has not
+    /// seen yet (docs/ARCHITECTURE.md, "Authority").
+    pub fn change_member(
+        &mut self,
+        space: SpaceId,
+        device: DeviceId,
+        role: StaffRole,
+        orp: Option<&str>,
+    ) -> Result<(), NodeError> {
+        let orp = orp.map(str::trim).filter(|o| !o.is_empty());
+        match (role, orp) {
+            (StaffRole::OrpCoordinator, None) => return Err(NodeError::OrpRequired),
+            (StaffRole::OrpCoordinator, Some(o)) if o.chars().count() > 200 => {
+                return Err(NodeError::OrpRequired)
+            }
+            (StaffRole::OrpCoordinator, Some(_)) => {}
+            (_, Some(_)) => return Err(NodeError::OrpOnlyForCoordinator),
+            (_, None) => {}
+        }
+        let authority = self.authority(space)?;
+        let Some(now) = authority.current(device).cloned() else {
+            return Err(NodeError::UnknownMember(device.to_string()));
+        };
+        let chairs = authority
+            .devices()
+            .filter(|(_, g, _)| g.is_some_and(|g| g.role == StaffRole::Chair))
+            .count();
+        if now.role == StaffRole::Chair && role != StaffRole::Chair && chairs <= 1 {
+            return Err(NodeError::LastChair);
+        }
+        self.write_member(
+            space,
+            device,
+            vec![
+                FieldValue::MemberRole(role),
+                FieldValue::MemberOrp(orp.unwrap_or_default().to_owned()),
+            ],
+        )?;
+        let detail = [
+            ("space", space.to_string()),
+            ("device", device.to_string()),
+            ("role", role.code().to_owned()),
+            ("was", now.role.code().to_owned()),
+        ];
+        self.audit(AuditEvent::MemberRoleChanged, &detail)?;
         self.refresh_member_list(space)
+    }
+
+    /// The member `text` names: a device id (or its first 16 hex digits and more), or a
+    /// member's name (case aside) that only one device has.
+    pub fn find_member(&self, space: SpaceId, text: &str) -> Result<DeviceId, NodeError> {
+        let text = text.trim();
+        let members = self.member_standings(space)?;
+        let lower = text.to_lowercase();
+        if text.len() >= 16 && text.chars().all(|c| c.is_ascii_hexdigit()) {
+            let by_id: Vec<_> = members
+                .iter()
+                .filter(|m| m.device.to_string().starts_with(&lower))
+                .collect();
+            if let [one] = by_id.as_slice() {
+                return Ok(one.device);
+            }
+        }
+        let by_name: Vec<_> = members
+            .iter()
+            .filter(|m| m.name.trim().to_lowercase() == lower)
+            .collect();
+        match by_name.as_slice() {
+            [one] => Ok(one.device),
+            [] => Err(NodeError::UnknownMember(text.to_owned())),
+            many => Err(NodeError::AmbiguousMember {
+                name: text.to_owned(),
+                count: many.len(),
+            }),
+        }
+    }
+
+    /// Every device ever admitted to `space`, with its standing now, by name.
+    pub fn member_standings(&self, space: SpaceId) -> Result<Vec<MemberStanding>, NodeError> {
+        let authority = self.authority(space)?;
+        let epoch = self
+            .entry(space)?
+            .keys
+            .iter()
+            .map(|(e, _)| *e)
+            .max()
+            .unwrap_or(0);
+        let founder = authority.founder();
+        let replica = self.replica(space)?;
+        let recorded: BTreeMap<DeviceId, String> = replica
+            .members()
+            .into_iter()
+            .map(|m| (m.device, m.name))
+            .collect();
+        let mut out: Vec<MemberStanding> = authority
+            .devices()
+            .map(|(device, grant, _)| MemberStanding {
+                device,
+                name: grant
+                    .map(|g| g.name.clone())
+                    .filter(|n| !n.is_empty())
+                    .or_else(|| recorded.get(&device).cloned())
+                    .unwrap_or_else(|| device.to_string()[..16].to_owned()),
+                role: grant.map(|g| g.role),
+                orp: grant.and_then(|g| g.orp.clone()),
+                founder: device == founder,
+                epoch,
+            })
+            .collect();
+        out.sort_by_cached_key(|m| (m.role.is_none(), m.name.to_lowercase()));
+        Ok(out)
     }
 
     /// Creates a one-use invite to `space` for `role`, valid for `valid_minutes`; returns the
@@ -162,8 +230,30 @@ impl Node {
         role: StaffRole,
         valid_minutes: u64,
     ) -> Result<String, NodeError> {
-        if !self.entry(space)?.role.may_admit() {
+        self.create_invite_for(space, role, None, valid_minutes)
+    }
+
+    /// [`Node::create_invite`] with the ORP an ORP coordinator is bound to (required for that
+    /// role, refused for any other).
+    pub fn create_invite_for(
+        &mut self,
+        space: SpaceId,
+        role: StaffRole,
+        orp: Option<&str>,
+        valid_minutes: u64,
+    ) -> Result<String, NodeError> {
+        if !self.own_role(space)?.may_admit() {
             return Err(NodeError::MayNotInvite);
+        }
+        let orp = orp.map(str::trim).filter(|o| !o.is_empty());
+        match (role, orp) {
+            (StaffRole::OrpCoordinator, None) => return Err(NodeError::OrpRequired),
+            (StaffRole::OrpCoordinator, Some(o)) if o.chars().count() > 200 => {
+                return Err(NodeError::OrpRequired)
+            }
+            (StaffRole::OrpCoordinator, Some(_)) => {}
+            (_, Some(_)) => return Err(NodeError::OrpOnlyForCoordinator),
+            (_, None) => {}
         }
         if !(1..=30 * 24 * 60).contains(&valid_minutes) {
             return Err(NodeError::BadValidity);
@@ -181,6 +271,7 @@ impl Node {
             expires_ms,
             secret: Secret32::from_bytes(code.secret()),
             used: false,
+            orp: orp.unwrap_or_default().to_owned(),
         });
         self.keystore.save().map_err(NodeError::Keystore)?;
         let detail = [
@@ -226,9 +317,9 @@ impl Node {
             Some(i) if now > i.expires_ms => Err(InviteError::Expired(rfc3339_ms(i.expires_ms))),
             Some(i) => request
                 .verify(i.secret.as_bytes())
-                .map(|()| (i.space, i.role, *i.secret.as_bytes())),
+                .map(|()| (i.space, i.role, *i.secret.as_bytes(), i.orp.clone())),
         };
-        let (space, role, secret) = match verdict {
+        let (space, role, secret, orp) = match verdict {
             Ok(v) => v,
             Err(reason) => {
                 let (device, why) = (request.device.to_string(), reason.to_string());
@@ -244,7 +335,20 @@ impl Node {
         };
         // The admission is an operation like any other: every replica checks it on apply, and
         // the new device's operations count only once it has arrived.
-        self.admit_member(space, request.device, &request.name, role)?;
+        if self.authority(space)?.current(request.device).is_some() {
+            // A device admitted already is not admitted again by a request (the fold would
+            // refuse it too): a change of role is `member role`.
+            return Err(InviteError::AlreadyMember.into());
+        }
+        let orp = Some(orp.as_str()).filter(|o| !o.is_empty());
+        self.admit_member(
+            space,
+            request.device,
+            &request.name,
+            role,
+            orp,
+            Some(request.invite),
+        )?;
         let entry = self.entry(space)?;
         let context = Welcome::wrap_context(&request.invite, &request.device, &space);
         let mut wrapped = Vec::with_capacity(entry.keys.len());

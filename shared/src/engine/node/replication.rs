@@ -6,6 +6,7 @@
 //! Nothing here knows about libp2p; `engine::sync` moves these bytes between peers.
 
 use super::*;
+use crate::authority::Standing;
 
 /// The envelopes of one space as logged, indexed by operation id.
 #[derive(Default)]
@@ -94,7 +95,7 @@ enum NotStored {
     Refused(String),
     /// Verified, but its author is not admitted (yet): kept in memory for the admission, so it
     /// is audited but not counted as refused.
-    #[error("{0} (held until an admission arrives)")]
+    #[error("{0} (held until what it needs arrives)")]
     Held(Refusal),
 }
 
@@ -407,20 +408,34 @@ impl Node {
         );
         let own = (self.keys.device_id(), self.entry(space)?.role);
         let st = self.spaces.get_mut(&space).ok_or(NodeError::Random)?;
+        // What this replica applied under the standing it knew before this batch.
+        let before = (st.authority.clone(), st.replica.version_vector().clone());
+        // The batch's member operations join the fold before anything is judged.
+        let mut new_control = false;
+        for c in candidates
+            .iter()
+            .filter(|c| c.op.kind == RecordKind::Member)
+        {
+            new_control |= st.control.insert(c.op.id, c.op.clone()).is_none();
+        }
+        if new_control {
+            st.refold();
+        }
         // Admissions first, then each device's operations in order.
         candidates.sort_by_key(|c| (c.op.kind != RecordKind::Member, c.op.id.device, c.op.id.seq));
         let log_start = st.log_entries;
         let mut accepted: Vec<Candidate> = Vec::new();
+        // Refused for good by the permission table or the fold: logged and passed on as voids.
+        let mut not_allowed: Vec<(OpId, Vec<u8>)> = Vec::new();
         let mut undecided = candidates;
         loop {
             let mut progress = false;
             let mut still = Vec::new();
             for c in undecided {
-                match admit(st.founder, &st.members, own, &c.op) {
+                match judge(&st.authority, &st.replica, own, &c.op) {
                     Ok(()) => match st.replica.apply(c.op.clone()) {
                         Ok(_) => {
                             if c.op.kind == RecordKind::Member {
-                                st.members = member_roles(&st.replica);
                                 st.member_ops.insert(c.op.id);
                             }
                             progress = true;
@@ -430,10 +445,18 @@ impl Node {
                             refusals.push((c.op.id.device, NotStored::Refused(e.to_string())))
                         }
                     },
-                    Err(Refusal::NotAMember(_)) => still.push(c),
-                    // A role may change: the author's peers offer it again, and it counts once
-                    // this replica's member records allow it.
-                    Err(e) => refusals.push((c.op.id.device, NotStored::Refused(e.to_string()))),
+                    // Its author's admission, the record or the task's assignment may come.
+                    Err(e) if e.may_change() => still.push(c),
+                    Err(e) => {
+                        if st.replica.void(c.op.id).is_ok() {
+                            if c.op.kind == RecordKind::Member {
+                                st.member_ops.insert(c.op.id);
+                            }
+                            progress = true;
+                            not_allowed.push((c.op.id, c.bytes));
+                        }
+                        refusals.push((c.op.id.device, NotStored::Refused(e.to_string())));
+                    }
                 }
             }
             undecided = still;
@@ -444,23 +467,36 @@ impl Node {
         // An invalid operation of an admitted author is refused for good, the same way on
         // every replica: its place is taken (`Replica::void`) and its envelope kept and passed
         // on, so the author's later operations are not held back behind it forever.
-        let mut voided: Vec<(OpId, Vec<u8>)> = Vec::new();
+        let mut voided: Vec<(OpId, Vec<u8>)> = not_allowed;
         for (id, bytes) in unreadable {
-            let admitted = id.device == st.founder || st.members.contains_key(&id.device);
+            let admitted = st.authority.standing(id.device, id.seq) != Standing::Unknown;
             if admitted && st.replica.void(id).is_ok() {
                 voided.push((id, bytes));
             }
         }
+        // Member operations still waiting do not count in the fold until they are logged.
+        let mut held_control = false;
+        for c in undecided.iter().filter(|c| c.op.kind == RecordKind::Member) {
+            held_control |= st.control.remove(&c.op.id).is_some();
+        }
+        if held_control {
+            st.refold();
+        }
+        // A member operation that judges what was applied before differently (a demotion
+        // whose cut lies below what is held of the device): the space is decided again from
+        // its log once this batch is logged.
+        let decide_again = (new_control || held_control)
+            && before.0.differs_for(&st.authority, |d| before.1.get(&d));
         for c in undecided {
             if st.pending.len() >= MAX_PENDING_OPS
                 || st.pending_bytes + c.bytes.len() > MAX_PENDING_BYTES
             {
                 break;
             }
-            refusals.push((
-                c.op.id.device,
-                NotStored::Held(Refusal::NotAMember(c.op.id.device)),
-            ));
+            let why = judge(&st.authority, &st.replica, own, &c.op)
+                .err()
+                .unwrap_or(Refusal::NotAMember(c.op.id.device));
+            refusals.push((c.op.id.device, NotStored::Held(why)));
             st.pending_bytes += c.bytes.len();
             st.pending.insert(c.op.id, (c.op, c.bytes));
             received.pending += 1;
@@ -539,6 +575,9 @@ impl Node {
             if let Err(e) = self.checkpoint(space) {
                 self.warnings.push(format!("derived state not saved: {e}"));
             }
+        }
+        if decide_again {
+            self.rebuild_space(space)?;
         }
         self.note_forks(space, &received.forked, peer)?;
         // The winners replace the losers held here (this device's own losers are issued again

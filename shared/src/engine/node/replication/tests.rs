@@ -38,7 +38,7 @@ fn an_operation_held_for_its_admission_is_audited_but_not_refused() {
     assert_eq!(
         held.to_string(),
         format!(
-            "{} (held until an admission arrives)",
+            "{} (held until what it needs arrives)",
             Refusal::NotAMember(device)
         ),
         "the audited reason is unchanged"

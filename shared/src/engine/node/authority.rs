@@ -1,0 +1,77 @@
+//! Authority on apply: the one place the engine asks whether an operation counts
+//! ([`judge`]), and the space's fold of member operations it asks against
+//! ([`SpaceState::refold`]). The rules themselves are the model's (`crate::authority`).
+
+use super::*;
+use crate::authority::{self, Authority, Grant, Refusal, Standing};
+
+impl SpaceState {
+    /// Folds the member operations held into each device's standing again.
+    pub(super) fn refold(&mut self) {
+        self.authority = Authority::fold(self.founder, "", self.control.values());
+    }
+}
+
+/// **Whether `op` counts**, on every path that applies one (a local write, a received batch, a
+/// replay of the log, a heal). `own` is this device and its role from its keystore (the signed
+/// welcome): its own operations count under it until its admission has arrived by sync.
+///
+/// A member operation is judged by the fold, which must already hold it.
+pub(super) fn judge(
+    authority: &Authority,
+    replica: &Replica,
+    own: (DeviceId, StaffRole),
+    op: &Operation,
+) -> Result<(), Refusal> {
+    let fallback;
+    let mut standing = authority.standing(op.id.device, op.id.seq);
+    if standing == Standing::Unknown && op.id.device == own.0 {
+        fallback = Grant {
+            role: own.1,
+            orp: None,
+            name: String::new(),
+        };
+        standing = Standing::Granted(&fallback);
+    }
+    if op.kind == RecordKind::Member {
+        return match (standing, authority.refusal(&op.id)) {
+            (Standing::Unknown, _) => Err(Refusal::NotAMember(op.id.device)),
+            (_, Some(reason)) => Err(Refusal::Control(reason.to_owned())),
+            (_, None) => Ok(()),
+        };
+    }
+    let record = if op.creates() {
+        None
+    } else {
+        replica.record(op.kind, op.record)
+    };
+    authority::judge(standing, op, record)
+}
+
+impl Node {
+    /// The role this device has in `space` now: from the fold once its admission is here, else
+    /// from its keystore (the welcome it joined with).
+    pub fn own_role(&self, space: SpaceId) -> Result<StaffRole, NodeError> {
+        let me = self.keys.device_id();
+        let st = self
+            .spaces
+            .get(&space)
+            .ok_or_else(|| NodeError::UnknownSpace(space.to_string()))?;
+        match st.authority.standing(me, u64::MAX) {
+            Standing::Granted(g) => Ok(g.role),
+            Standing::Removed { .. } => Err(NodeError::Refused(Refusal::Removed { device: me })),
+            Standing::Unknown => Ok(self.entry(space)?.role),
+        }
+    }
+
+    /// The space's authority: every device's standing.
+    pub fn authority(&self, space: SpaceId) -> Result<&Authority, NodeError> {
+        self.spaces
+            .get(&space)
+            .map(|st| &st.authority)
+            .ok_or_else(|| NodeError::UnknownSpace(space.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,312 @@
+//! Authority on apply, across replicas in one process: refusals everywhere, demotions that
+//! hold for concurrent writes, ORP scope, admissions that cannot be replayed.
+
+use super::*;
+use crate::engine::node::testing::{new_node, scratch, sync, task, titles, PASS};
+use crate::record::{FieldValue, ReportKind, SetField, TaskStatus, Timestamp};
+
+/// A new device at `dir/name` invited by `chair` as `role` (bound to `orp`), synced.
+fn joined_as(
+    chair: &mut Node,
+    space: SpaceId,
+    dir: &Path,
+    name: &str,
+    role: StaffRole,
+    orp: Option<&str>,
+) -> Node {
+    let code = chair.create_invite_for(space, role, orp, 60).unwrap();
+    let mut node = new_node(dir, name);
+    let request = node.request_join(&code).unwrap();
+    let welcome = chair.accept_join(&request).unwrap();
+    node.finish_join(&welcome).unwrap();
+    sync(chair, &mut node, space);
+    node
+}
+
+/// `op` sealed by `author` with its next sequence number, as a modified client would send it.
+fn forged(author: &Node, space: SpaceId, kind: RecordKind, changes: Vec<Change>) -> Vec<u8> {
+    let id = OpId {
+        device: author.device_id(),
+        seq: author
+            .replica(space)
+            .unwrap()
+            .version_vector()
+            .get(&author.device_id())
+            + 1,
+    };
+    let hlc = Hlc {
+        wall_ms: now_ms(),
+        counter: 0,
+    };
+    let op = Operation::new_record(id, hlc, space, kind, changes).unwrap();
+    author
+        .seal_as(space, &op, &author.keys)
+        .unwrap()
+        .encode()
+        .unwrap()
+}
+
+fn set(value: FieldValue) -> Change {
+    Change::Set {
+        value,
+        bases: Default::default(),
+    }
+}
+
+fn report(sender: &str) -> Vec<Change> {
+    vec![
+        set(FieldValue::ReportKind(ReportKind::Situation)),
+        set(FieldValue::AsOf(Timestamp(now_ms() as i64))),
+        set(FieldValue::Sender(sender.into())),
+    ]
+}
+
+fn hash(node: &Node, space: SpaceId) -> crate::merge::StateHash {
+    node.replica(space).unwrap().state_hash()
+}
+
+#[test]
+fn what_a_role_may_not_do_is_refused_on_every_replica_and_never_state() {
+    let dir = scratch("authority-refused");
+    let mut chair = new_node(&dir, "chair");
+    let space = chair.create_space("Krizový štáb Zlínského kraje").unwrap();
+    let mut member = joined_as(&mut chair, space, &dir, "member", StaffRole::Member, None);
+    let observer = joined_as(
+        &mut chair,
+        space,
+        &dir,
+        "observer",
+        StaffRole::Observer,
+        None,
+    );
+    let mut orp = joined_as(
+        &mut chair,
+        space,
+        &dir,
+        "orp",
+        StaffRole::OrpCoordinator,
+        Some("Vsetín"),
+    );
+    // Their own ORP's report counts everywhere.
+    orp.create_record(space, RecordKind::SituationReport, report("ORP Vsetín"))
+        .unwrap();
+    let got = sync(&orp, &mut chair, space);
+    assert!(got.rejected.is_empty(), "{:?}", got.rejected);
+    assert_eq!(chair.replica(space).unwrap().situation_reports().len(), 1);
+    // The modified clients' operations, each validly signed and sealed.
+    let attempts = [
+        (
+            "an observer's task",
+            forged(
+                &observer,
+                space,
+                RecordKind::Task,
+                vec![set(FieldValue::Title("Pozorovatel píše".into()))],
+            ),
+        ),
+        (
+            "a member's member record",
+            forged(
+                &member,
+                space,
+                RecordKind::Member,
+                vec![
+                    set(FieldValue::MemberDevice(DeviceId([9; 32]))),
+                    set(FieldValue::MemberRole(StaffRole::Chair)),
+                    set(FieldValue::Name("Vetřelec".into())),
+                ],
+            ),
+        ),
+        (
+            "an ORP coordinator's report as another ORP",
+            forged(&orp, space, RecordKind::SituationReport, report("ORP Zlín")),
+        ),
+    ];
+    let before = hash(&chair, space);
+    for (what, envelope) in attempts {
+        let got = chair.receive(space, vec![envelope], "test peer").unwrap();
+        assert_eq!(got.rejected.len(), 1, "{what}: {got:?}");
+        assert_eq!(got.stored.len(), 1, "{what}: kept and passed on as a void");
+    }
+    let standings = chair.member_standings(space).unwrap();
+    assert_eq!(standings.len(), 4, "no one admitted: {standings:?}");
+    assert_eq!(chair.replica(space).unwrap().members().len(), 4);
+    assert!(titles(&chair, space).is_empty());
+    assert_ne!(before, hash(&chair, space), "the version vector moved on");
+    // The member's replica refuses them alike and ends in the same state.
+    let got = sync(&chair, &mut member, space);
+    assert_eq!(got.rejected.len(), 3, "{:?}", got.rejected);
+    assert_eq!(hash(&chair, space), hash(&member, space));
+    // The ORP coordinator's own client refuses the same before sealing.
+    let refused = orp.create_record(space, RecordKind::SituationReport, report("ORP Zlín"));
+    assert!(
+        matches!(refused, Err(NodeError::Refused(Refusal::OtherOrp { .. }))),
+        "{refused:?}"
+    );
+    chair.audit_flush().unwrap();
+    let audit = fs::read_to_string(dir.join("chair").join("audit.log")).unwrap();
+    assert!(audit.contains("operation_rejected"), "{audit}");
+    assert!(
+        audit.contains("observer") && audit.contains("Zlín"),
+        "{audit}"
+    );
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_demotion_holds_for_what_follows_it_and_what_was_written_concurrently() {
+    let dir = scratch("authority-demotion");
+    let mut chair = new_node(&dir, "chair");
+    let space = chair.create_space("Povodňová komise ORP Vsetín").unwrap();
+    let mut member = joined_as(&mut chair, space, &dir, "member", StaffRole::Member, None);
+    let mut third = joined_as(&mut chair, space, &dir, "third", StaffRole::Member, None);
+    task(&mut member, space, "Před sesazením");
+    sync(&member, &mut chair, space);
+    sync(&member, &mut third, space);
+    chair
+        .change_member(space, member.device_id(), StaffRole::Observer, None)
+        .unwrap();
+    // Written before the demotion reached the member; the third replica gets it first.
+    task(&mut member, space, "Souběžně se sesazením");
+    sync(&member, &mut third, space);
+    assert_eq!(
+        titles(&third, space),
+        ["Před sesazením", "Souběžně se sesazením"]
+    );
+    // The demotion arrives: the third replica decides its state again.
+    sync(&chair, &mut third, space);
+    assert_eq!(titles(&third, space), ["Před sesazením"]);
+    let got = sync(&member, &mut chair, space);
+    assert_eq!(got.rejected.len(), 1, "{:?}", got.rejected);
+    assert_eq!(titles(&chair, space), ["Před sesazením"]);
+    // On the demoted device itself, once the demotion is there.
+    sync(&chair, &mut member, space);
+    assert_eq!(titles(&member, space), ["Před sesazením"]);
+    assert_eq!(member.own_role(space).unwrap(), StaffRole::Observer);
+    let refused = member.create_record(
+        space,
+        RecordKind::Task,
+        vec![set(FieldValue::Title("Po sesazení".into()))],
+    );
+    assert!(
+        matches!(refused, Err(NodeError::Refused(Refusal::NotAllowed { .. }))),
+        "{refused:?}"
+    );
+    sync(&third, &mut chair, space);
+    sync(&chair, &mut third, space);
+    assert_eq!(hash(&chair, space), hash(&member, space));
+    assert_eq!(hash(&chair, space), hash(&third, space));
+    // And after a restart, from the checkpoint or the log alike.
+    let path = dir.join("third");
+    third.close().unwrap();
+    let third = Node::open(&path, PASS).unwrap();
+    assert_eq!(hash(&chair, space), hash(&third, space));
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_orp_coordinator_works_only_on_tasks_given_to_their_orp() {
+    let dir = scratch("authority-orp-tasks");
+    let mut chair = new_node(&dir, "chair");
+    let space = chair.create_space("Krizový štáb Zlínského kraje").unwrap();
+    let given = task(&mut chair, space, "Evakuace Jablůnka");
+    let other = task(&mut chair, space, "Pytle ve Zlíně");
+    chair
+        .edit_record(
+            space,
+            given,
+            RecordKind::Task,
+            vec![Change::Add {
+                set: SetField::Assignees,
+                element: "ORP Vsetín".into(),
+            }],
+        )
+        .unwrap();
+    let mut orp = joined_as(
+        &mut chair,
+        space,
+        &dir,
+        "orp",
+        StaffRole::OrpCoordinator,
+        Some("Vsetín"),
+    );
+    let accepted = Status::Task(TaskStatus::Accepted);
+    orp.move_status(space, given, RecordKind::Task, accepted, String::new())
+        .unwrap();
+    let refused = orp.move_status(space, other, RecordKind::Task, accepted, String::new());
+    assert!(
+        matches!(
+            refused,
+            Err(NodeError::Refused(Refusal::NotTheirTask { .. }))
+        ),
+        "{refused:?}"
+    );
+    let retitle = orp.edit_record(
+        space,
+        given,
+        RecordKind::Task,
+        vec![set(FieldValue::Title("Jiný název".into()))],
+    );
+    assert!(matches!(
+        retitle,
+        Err(NodeError::Refused(Refusal::TaskFieldNotTheirs { .. }))
+    ));
+    let created = orp.create_record(
+        space,
+        RecordKind::Task,
+        vec![set(FieldValue::Title("Vlastní úkol".into()))],
+    );
+    assert!(matches!(
+        created,
+        Err(NodeError::Refused(Refusal::NotAllowed { .. }))
+    ));
+    sync(&orp, &mut chair, space);
+    let status = |node: &Node, id| {
+        node.replica(space)
+            .unwrap()
+            .record(RecordKind::Task, id)
+            .and_then(|r| r.status(RecordKind::Task))
+    };
+    assert_eq!(status(&chair, given), Some(accepted));
+    assert_eq!(
+        status(&chair, other),
+        Some(Status::Task(TaskStatus::Assigned))
+    );
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_admitted_device_is_not_admitted_again_with_another_role() {
+    let dir = scratch("authority-readmit");
+    let mut chair = new_node(&dir, "chair");
+    let space = chair.create_space("Krizový štáb ORP Vsetín").unwrap();
+    let mut member = joined_as(&mut chair, space, &dir, "member", StaffRole::Observer, None);
+    // A second invite, this time for a chair, and a request from the same device.
+    let code = chair.create_invite(space, StaffRole::Chair, 60).unwrap();
+    let request = member.request_join(&code).unwrap();
+    assert!(matches!(
+        chair.accept_join(&request),
+        Err(NodeError::Invite(InviteError::AlreadyMember))
+    ));
+    // A second admission written straight away is refused by the fold, before sealing.
+    let again = chair.write(space, |id, hlc| {
+        Operation::new_record(
+            id,
+            hlc,
+            space,
+            RecordKind::Member,
+            vec![
+                set(FieldValue::MemberDevice(member.device_id())),
+                set(FieldValue::MemberRole(StaffRole::Chair)),
+                set(FieldValue::Name("Znovu".into())),
+            ],
+        )
+    });
+    assert!(
+        matches!(again, Err(NodeError::Refused(Refusal::Control(_)))),
+        "{again:?}"
+    );
+    sync(&chair, &mut member, space);
+    assert_eq!(member.own_role(space).unwrap(), StaffRole::Observer);
+    let _ = fs::remove_dir_all(&dir);
+}
