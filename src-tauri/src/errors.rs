@@ -142,6 +142,13 @@ pub fn cs(e: &NodeError) -> String {
         }
         NodeError::Refused(refusal) => refusal.explain_cs(),
         NodeError::MayNotInvite => "Zvát do prostoru může jen předseda nebo tajemník štábu.".into(),
+        NodeError::UnknownMember(who) => format!("Člen „{who}“ v tomto prostoru není."),
+        NodeError::AmbiguousMember { name, count } => format!(
+            "Jméno „{name}“ má {count} členů; vyberte člena podle zařízení."
+        ),
+        NodeError::LastChair => {
+            "Štáb by zůstal bez předsedy; nejprve jmenujte předsedou jiného člena.".into()
+        }
         NodeError::OrpRequired => {
             "Pozvánka pro koordinátora ORP musí uvádět jeho ORP (nejvýše 200 znaků).".into()
         }

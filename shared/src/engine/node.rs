@@ -376,6 +376,34 @@ impl Node {
         Ok(Envelope::seal(op, *epoch, 1, key, author)?)
     }
 
+    /// What a modified client of this device could send: `changes` creating a record of
+    /// `kind` as this device's next operation of `space`, sealed with its keys, but neither
+    /// judged, logged nor applied. The adversarial tests plant these in a data dir to see every
+    /// replica refuse them (`tests/tests/suite/authority.rs`).
+    #[doc(hidden)]
+    pub fn seal_unchecked(
+        &self,
+        space: SpaceId,
+        kind: RecordKind,
+        changes: Vec<Change>,
+    ) -> Result<Vec<u8>, NodeError> {
+        let device = self.keys.device_id();
+        let st = self
+            .spaces
+            .get(&space)
+            .ok_or_else(|| NodeError::UnknownSpace(space.to_string()))?;
+        let id = OpId {
+            device,
+            seq: st.store.contiguous.get(&device) + 1,
+        };
+        let hlc = Hlc {
+            wall_ms: now_ms(),
+            counter: 0,
+        };
+        let op = Operation::new_record(id, hlc, space, kind, changes)?;
+        Ok(self.seal_as(space, &op, &self.keys)?.encode()?)
+    }
+
     /// Creates a space with a fresh 256-bit key (epoch 0); this device is its chair.
     pub fn create_space(&mut self, name: &str) -> Result<SpaceId, NodeError> {
         let name = name.trim();

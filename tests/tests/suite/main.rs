@@ -1,6 +1,7 @@
 //! The KrizLink test suite: one binary, one module per area.
 
 mod adversary;
+mod authority;
 mod desktop;
 mod e2e;
 mod node_cli;

@@ -54,6 +54,9 @@ pub(crate) enum Command {
     /// Invites to a space.
     #[command(subcommand)]
     Invite(InviteCmd),
+    /// Members of a space: their devices, roles, ORP and the key epoch.
+    #[command(subcommand)]
+    Member(MemberCmd),
     /// Join a space with an invite code.
     Join {
         /// The invite code (KRZ-...), for the first step.
@@ -109,6 +112,29 @@ pub(crate) enum PassphraseCmd {
 }
 
 #[derive(Subcommand)]
+pub(crate) enum MemberCmd {
+    /// Every device admitted to the space: name, role, ORP, standing, key epoch.
+    List {
+        #[command(flatten)]
+        space: SpaceArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Promote, demote or rebind a member (chair or secretary; only a chair touches a chair).
+    Role {
+        #[command(flatten)]
+        space: SpaceArg,
+        /// A device id (16 hex digits or more) or a member's name, if only one has it.
+        member: String,
+        /// chair | secretary | member | orp_coordinator | exercise_leader | observer.
+        role: String,
+        /// The ORP of an ORP coordinator.
+        #[arg(long)]
+        orp: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
 pub(crate) enum InviteCmd {
     /// Create a one-use invite; prints the code to hand over.
     Create {
@@ -117,6 +143,9 @@ pub(crate) enum InviteCmd {
         /// chair | secretary | member | orp_coordinator | exercise_leader | observer.
         #[arg(long)]
         role: String,
+        /// The ORP an ORP coordinator is bound to (required for orp_coordinator), e.g. "Vsetín".
+        #[arg(long)]
+        orp: Option<String>,
         /// How long the invite stays valid, in hours (1 to 720).
         #[arg(long, default_value_t = 72)]
         valid_hours: u64,

@@ -10,7 +10,7 @@ use krizlink_core::engine::node::Node;
 use krizlink_core::engine::sync::{self, NetStatus};
 use krizlink_core::record::StaffRole;
 
-use crate::args::{AuditCmd, Command, InviteCmd, PassphraseCmd, SpaceCmd};
+use crate::args::{AuditCmd, Command, InviteCmd, MemberCmd, PassphraseCmd, SpaceCmd};
 use crate::output::{outln, Io};
 use crate::parse::parse_space;
 use crate::{records, status};
@@ -68,28 +68,49 @@ pub(crate) fn dispatch(
         Command::Invite(InviteCmd::Create {
             space,
             role,
+            orp,
             valid_hours,
         }) => {
             let space = parse_space(node, &space.space)?;
-            let role: StaffRole = role.parse().map_err(|_| {
-                anyhow!(
-                    "unknown role {role:?}; use one of: {}",
-                    StaffRole::ALL
-                        .iter()
-                        .map(|r| r.code())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            })?;
+            let role = parse_role(&role)?;
             if !(1..=720).contains(&valid_hours) {
                 bail!("--valid-hours must be 1 to 720");
             }
-            let code = node.create_invite(space, role, valid_hours * 60)?;
+            let code = node.create_invite_for(space, role, orp.as_deref(), valid_hours * 60)?;
             // A serving peer adds where it can be reached, for a one-step network join.
             match net.map(sync::invite_hint).filter(|h| !h.is_empty()) {
                 Some(hint) => outln!(io, "{code}@{hint}"),
                 None => outln!(io, "{code}"),
             }
+        }
+        Command::Member(MemberCmd::List { space, json }) => {
+            let space = parse_space(node, &space.space)?;
+            let members = node.member_standings(space)?;
+            crate::json::print_list(io, json, &members, crate::json::member, |m| {
+                let role = m.role.map_or("odebrán / removed", |r| r.code());
+                let orp = m.orp.as_deref().map(|o| format!(" ORP {o}")).unwrap_or_default();
+                let founder = if m.founder { " (zakladatel)" } else { "" };
+                format!(
+                    "{}  {:<16} {}{orp}{founder}  epocha {}  {}",
+                    &m.device.to_string()[..16],
+                    role,
+                    m.name,
+                    m.epoch,
+                    m.device
+                )
+            });
+        }
+        Command::Member(MemberCmd::Role {
+            space,
+            member,
+            role,
+            orp,
+        }) => {
+            let space = parse_space(node, &space.space)?;
+            let device = node.find_member(space, &member)?;
+            let role = parse_role(&role)?;
+            node.change_member(space, device, role, orp.as_deref())?;
+            outln!(io, "{device}");
         }
         Command::Invite(InviteCmd::Accept { request }) => {
             outln!(io, "{}", node.accept_join(&request)?);
@@ -168,6 +189,20 @@ pub(crate) fn dispatch(
         }
     }
     Ok(())
+}
+
+/// A role by its code, or a message listing the codes.
+fn parse_role(role: &str) -> Result<StaffRole> {
+    role.parse().map_err(|_| {
+        anyhow!(
+            "unknown role {role:?}; use one of: {}",
+            StaffRole::ALL
+                .iter()
+                .map(|r| r.code())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })
 }
 
 /// A relay named by its peer id (as `serve` prints it) or its device id (hex).

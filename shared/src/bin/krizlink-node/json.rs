@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use krizlink_core::merge::Comment;
 use krizlink_core::views::{
-    Contact, Incident, JournalEntry, Meta, ResourceRequest, SituationReport, Task,
+    Contact, Incident, JournalEntry, MemberStanding, Meta, ResourceRequest, SituationReport, Task,
 };
 use krizlink_core::{Stamp, Timestamp};
 
@@ -148,4 +148,16 @@ pub(crate) fn contact_json(c: &Contact) -> Value {
             "email": c.email, "data_box": c.data_box, "radio_call_sign": c.radio_call_sign, "note": c.note,
         }),
     )
+}
+
+/// A member's standing: `device`, `name`, `role` (null: removed), `orp`, `founder`, `epoch`.
+pub(crate) fn member(m: &MemberStanding) -> Value {
+    json!({
+        "device": m.device.to_string(),
+        "name": m.name,
+        "role": m.role.map(|r| r.code()),
+        "orp": m.orp,
+        "founder": m.founder,
+        "epoch": m.epoch,
+    })
 }

@@ -1,0 +1,243 @@
+//! Authority on every replica, with real `krizlink-node serve` processes on 127.0.0.1: what a
+//! role may not do is refused by every peer, audited and never state; a demotion holds on
+//! every peer and on the demoted laptop itself, for what it wrote concurrently too.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use krizlink_core::engine::node::Node;
+use krizlink_core::engine::oplog::OpLog;
+use krizlink_core::record::{FieldValue, ReportKind, StaffRole, Timestamp};
+use krizlink_core::{Change, DeviceId, RecordKind, SpaceId};
+use krizlink_tests::staff::*;
+use krizlink_tests::TempDir;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A device that joins `space` over the network through `inviter` as `role` (bound to `orp`).
+fn joined_as(
+    root: &TempDir,
+    name: &str,
+    inviter: &Path,
+    space: &str,
+    role: &str,
+    orp: Option<&str>,
+) -> PathBuf {
+    let dir = root.path().join(name);
+    ok(&dir, &["init", "--name", name]);
+    let mut args = vec!["invite", "create", "--space", space, "--role", role];
+    if let Some(orp) = orp {
+        args.extend(["--orp", orp]);
+    }
+    let code = ok(inviter, &args);
+    assert_eq!(ok(&dir, &["join", &code]), space);
+    dir
+}
+
+fn set(value: FieldValue) -> Change {
+    Change::Set {
+        value,
+        bases: Default::default(),
+    }
+}
+
+/// What a modified client at `dir` writes and logs without asking its engine: `changes`
+/// creating a `kind` record, sealed with the device's own keys.
+fn modified_client_writes(dir: &Path, space: &str, kind: RecordKind, changes: Vec<Change>) {
+    let id: SpaceId = space.parse().expect("space id");
+    let node = Node::open(dir, PASS).expect("the data dir opens");
+    let envelope = node
+        .seal_unchecked(id, kind, changes)
+        .expect("sealed with the device's keys");
+    node.close().expect("closed");
+    let (mut log, _, _) =
+        OpLog::open(&dir.join("spaces").join(format!("{space}.log"))).expect("its op log");
+    log.append(&envelope).expect("logged");
+}
+
+fn members(dir: &Path, space: &str) -> serde_json::Value {
+    json(dir, &["member", "list", "--space", space, "--json"])
+}
+
+fn role_of(dir: &Path, space: &str, name: &str) -> Option<String> {
+    members(dir, space)
+        .as_array()?
+        .iter()
+        .find(|m| m["name"] == name)
+        .and_then(|m| m["role"].as_str().map(str::to_owned))
+}
+
+#[test]
+fn what_a_role_may_not_do_is_refused_on_every_peer_audited_and_never_state() {
+    let root = TempDir::new("authority-refused");
+    let (chair, space, chair_serving) = founder(&root, "Jana Předsedová");
+    let member = joined_as(&root, "Petr Člen", &chair, &space, "member", None);
+    let observer = joined_as(&root, "Olga Pozorovatelka", &chair, &space, "observer", None);
+    let orp = joined_as(
+        &root,
+        "Václav Koordinátor",
+        &chair,
+        &space,
+        "orp_coordinator",
+        Some("Vsetín"),
+    );
+    let honest = joined_as(&root, "Hana Tajemnice", &chair, &space, "secretary", None);
+    assert_eq!(
+        role_of(&chair, &space, "Václav Koordinátor").as_deref(),
+        Some("orp_coordinator")
+    );
+    let listed = members(&chair, &space);
+    assert!(
+        listed
+            .as_array()
+            .is_some_and(|m| m.iter().any(|m| m["orp"] == "Vsetín")),
+        "{listed}"
+    );
+
+    // The ORP coordinator's report for its own ORP counts; its CLI refuses another ORP.
+    let sitrep = |dir: &Path, sender: &str| {
+        node(
+            dir,
+            &[
+                "sitrep", "add", "--space", &space, "--kind", "situation", "--sender", sender,
+                "--as-of", "2026-11-30T08:00:00+01:00", "--situation", "Hladina Bečvy stoupá.",
+            ],
+        )
+    };
+    assert!(sitrep(&orp, "ORP Vsetín").status.success());
+    let refused = sitrep(&orp, "ORP Zlín");
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("Vsetín"),
+        "the refusal names the ORP: {}",
+        stderr(&refused)
+    );
+
+    // Three modified clients write what their roles may not, and serve it.
+    modified_client_writes(
+        &observer,
+        &space,
+        RecordKind::Task,
+        vec![set(FieldValue::Title("ZNAČKA-POZOROVATEL".into()))],
+    );
+    modified_client_writes(
+        &member,
+        &space,
+        RecordKind::Member,
+        vec![
+            set(FieldValue::MemberDevice(DeviceId([9; 32]))),
+            set(FieldValue::MemberRole(StaffRole::Chair)),
+            set(FieldValue::Name("ZNAČKA-VETŘELEC".into())),
+        ],
+    );
+    modified_client_writes(
+        &orp,
+        &space,
+        RecordKind::SituationReport,
+        vec![
+            set(FieldValue::ReportKind(ReportKind::Situation)),
+            set(FieldValue::AsOf(Timestamp(1_790_000_000_000))),
+            set(FieldValue::Sender("ORP Zlín".into())),
+            set(FieldValue::Situation("ZNAČKA-CIZÍ-ORP".into())),
+        ],
+    );
+    ok(
+        &honest,
+        &["task", "add", "--space", &space, "--title", "Poctivý úkol"],
+    );
+    let serving: Vec<Serving> = [&member, &observer, &orp, &honest]
+        .into_iter()
+        .map(|dir| serve(dir, &["--peer", &chair_serving.addr]))
+        .collect();
+    let hashes = || {
+        [&chair, &member, &observer, &orp, &honest]
+            .map(|d| state_hash(d, &space))
+    };
+    wait_until("every peer holds the same state", WAIT * 2, || {
+        let h = hashes();
+        h.iter().all(|x| *x == h[0]) && has_task(&chair, &space, "Poctivý úkol")
+    });
+    for dir in [&chair, &member, &observer, &orp, &honest] {
+        assert_eq!(task_titles(dir, &space), ["Poctivý úkol"], "{dir:?}");
+        let sitreps = ok(dir, &["sitrep", "list", "--space", &space, "--json"]);
+        assert!(!sitreps.contains("ZNAČKA"), "{dir:?}: {sitreps}");
+        let listed = members(dir, &space).to_string();
+        assert!(!listed.contains("ZNAČKA"), "{dir:?}: {listed}");
+        assert_eq!(
+            members(dir, &space).as_array().map(Vec::len),
+            Some(5),
+            "nobody admitted by a member"
+        );
+    }
+    // Audited by the peers that refused them.
+    for dir in [&chair, &honest] {
+        let audit = ok(dir, &["audit", "export", "--format", "jsonl"]);
+        for why in ["observer", "may not manage members", "ORP Zlín"] {
+            assert!(
+                audit.contains("operation_rejected") && audit.contains(why),
+                "{dir:?} audits {why}: {audit}"
+            );
+        }
+    }
+    for s in serving {
+        s.stop();
+    }
+    chair_serving.stop();
+}
+
+#[test]
+fn a_demotion_holds_everywhere_and_on_the_demoted_laptop_for_what_it_wrote_concurrently() {
+    let root = TempDir::new("authority-demotion");
+    let (chair, space, chair_serving) = founder(&root, "Jana Předsedová");
+    let member = joined_as(&root, "Petr Člen", &chair, &space, "member", None);
+    let third = joined_as(&root, "Hana Tajemnice", &chair, &space, "member", None);
+    let third_serving = serve(&third, &["--peer", &chair_serving.addr]);
+    ok(
+        &member,
+        &["task", "add", "--space", &space, "--title", "Před sesazením"],
+    );
+    let member_serving = serve(&member, &["--peer", &chair_serving.addr]);
+    wait_until("the chair holds the member's task", WAIT, || {
+        has_task(&chair, &space, "Před sesazením")
+    });
+    member_serving.stop();
+    // The member's laptop is offline while the chair demotes it, and writes meanwhile: the
+    // demotion governs what the chair had not seen of it.
+    ok(
+        &chair,
+        &["member", "role", "--space", &space, "Petr Člen", "observer"],
+    );
+    ok(
+        &member,
+        &["task", "add", "--space", &space, "--title", "Souběžně se sesazením"],
+    );
+    let member_serving = serve(&member, &["--peer", &chair_serving.addr]);
+    wait_until("every peer holds the same state", WAIT, || {
+        let (a, b, c) = (
+            state_hash(&chair, &space),
+            state_hash(&member, &space),
+            state_hash(&third, &space),
+        );
+        a == b && b == c && role_of(&member, &space, "Petr Člen").as_deref() == Some("observer")
+    });
+    for dir in [&chair, &member, &third] {
+        assert_eq!(task_titles(dir, &space), ["Před sesazením"], "{dir:?}");
+    }
+    // The demoted laptop refuses its own next write, saying why.
+    let out = node(
+        &member,
+        &["task", "add", "--space", &space, "--title", "Po sesazení"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("observer"), "{}", stderr(&out));
+    for dir in [&chair, &member, &third] {
+        assert_eq!(task_titles(dir, &space), ["Před sesazením"], "{dir:?}");
+    }
+    member_serving.stop();
+    third_serving.stop();
+    chair_serving.stop();
+}
