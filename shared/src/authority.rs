@@ -521,6 +521,8 @@ pub enum Refusal {
         orp: String,
         name: String,
     },
+    #[error("device {device} is an ORP coordinator whose ORP has not arrived here yet: sync with the staff first")]
+    OrpNotKnown { device: DeviceId },
     #[error("device {device} as an ORP coordinator may change only a task's outcome")]
     TaskFieldNotTheirs { device: DeviceId },
     #[error("member change refused: {0}")]
@@ -552,6 +554,9 @@ impl Refusal {
             }
             Refusal::NotTheirTask { orp, .. } => {
                 format!("Tento úkol není zadán ORP {orp} ani vám; měnit ho nemůžete.")
+            }
+            Refusal::OrpNotKnown { .. } => {
+                "Vaše ORP sem zatím nedorazila; nejprve se spojte se štábem (synchronizace).".into()
             }
             Refusal::TaskFieldNotTheirs { .. } => {
                 "Koordinátor ORP mění u úkolu jen stav, výsledek a komentáře.".into()
@@ -631,7 +636,9 @@ pub fn judge(
 /// when given to their ORP or to them.
 fn orp_scope(grant: &Grant, op: &Operation, record: Option<&RecordState>) -> Result<(), Refusal> {
     let device = op.id.device;
-    let orp = grant.orp.clone().unwrap_or_default();
+    let Some(orp) = grant.orp.clone() else {
+        return Err(Refusal::OrpNotKnown { device });
+    };
     let creates = op.changes.iter().any(|c| matches!(c, Change::Create));
     let named_in_op = |key: FieldKey| {
         op.changes.iter().find_map(|c| match c {

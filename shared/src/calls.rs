@@ -85,6 +85,9 @@ pub struct NewInvite {
     pub space: String,
     pub role: StaffRole,
     pub valid_hours: u64,
+    /// The ORP an ORP coordinator is bound to (empty for other roles).
+    #[serde(default)]
+    pub orp: String,
 }
 
 /// A pasted text: an invite code, a join request or a welcome.

@@ -228,6 +228,7 @@ pub async fn create_invite(
     let space = space_id(&args.space)?;
     let role = args.role;
     let valid_hours = args.valid_hours;
+    let orp = Some(args.orp.trim().to_owned()).filter(|o| !o.is_empty());
     if !(1..=720).contains(&valid_hours) {
         return Err("Pozvánka musí platit 1 až 720 hodin.".into());
     }
@@ -237,7 +238,7 @@ pub async fn create_invite(
         .running()?
         .run(move |node, net| {
             let code = node
-                .create_invite(space, role, valid_hours * 60)
+                .create_invite_for(space, role, orp.as_deref(), valid_hours * 60)
                 .map_err(|e| cs(&e))?;
             let hint = sync::invite_hint(net);
             Ok(if hint.is_empty() {

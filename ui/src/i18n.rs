@@ -220,6 +220,8 @@ texts! {
     InviteHelp: "Jednorázový kód přečtěte do telefonu nebo pošlete zprávou; klíč prostoru v něm není.", "Read the one-use code over the phone or send it; it does not contain the space key.";
     Role: "Role", "Role";
     ValidHours: "Platnost (hodin)", "Valid for (hours)";
+    InviteOrp: "ORP koordinátora (např. Vsetín)", "The coordinator's ORP (e.g. Vsetín)";
+    OrpRequired: "Koordinátor ORP musí mít uvedenou svou ORP.", "An ORP coordinator needs their ORP.";
     HoursRange: "Zadejte 1 až 720 hodin.", "Enter 1 to 720 hours.";
     CreateInvite: "Vytvořit pozvánku", "Create invite";
     AcceptTitle: "Přijmout žádost", "Accept a request";

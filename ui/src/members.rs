@@ -48,10 +48,20 @@ pub fn members() -> Html {
                     errors.insert("valid_hours".into(), T::HoursRange.get(lang).to_owned());
                 }
                 let role = StaffRole::parse(&form.get("role")).unwrap_or(StaffRole::Member);
+                let orp = if role == StaffRole::OrpCoordinator {
+                    let orp = form.get("orp").trim().to_owned();
+                    if orp.is_empty() {
+                        errors.insert("orp".into(), T::OrpRequired.get(lang).to_owned());
+                    }
+                    orp
+                } else {
+                    String::new()
+                };
                 Some(NewInvite {
                     space: space.clone(),
                     role,
                     valid_hours: u64::from(hours),
+                    orp,
                 })
             },
             move |c, _| code.set(Some(c)),
@@ -78,6 +88,9 @@ pub fn members() -> Html {
                 <h2>{ T::InviteTitle.get(lang) }</h2>
                 <p class="muted">{ T::InviteHelp.get(lang) }</p>
                 { select(&form, "role", T::Role.get(lang), roles(lang)) }
+                if form.get("role") == "orp_coordinator" {
+                    { field(&form, "orp", T::InviteOrp.get(lang), Kind::Text, "Vsetín") }
+                }
                 { field(&form, "valid_hours", T::ValidHours.get(lang), Kind::Text, "72") }
                 { submit_row(&form, T::CreateInvite.get(lang), "invite-submit", lang) }
                 if let Some(c) = &*code { <pre class="code big-code" id="invite-code">{ c.clone() }</pre> }

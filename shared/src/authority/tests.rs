@@ -265,9 +265,9 @@ fn a_demotion_governs_what_the_chair_had_not_seen() {
         auth.current(dev(2)).map(|g| g.role),
         Some(StaffRole::Observer)
     );
-    assert!(auth.differs_for(&fold(&[a.clone()]), |_| 4));
+    assert!(auth.differs_for(&fold(std::slice::from_ref(&a)), |_| 4));
     assert!(
-        !auth.differs_for(&fold(&[a.clone()]), |_| 3),
+        !auth.differs_for(&fold(std::slice::from_ref(&a)), |_| 3),
         "nothing applied after the cut"
     );
     assert!(!auth.differs_for(&fold(&[a, d]), |_| 100));

@@ -461,7 +461,8 @@ impl Node {
                 SpaceSummary {
                     id: e.space,
                     name: e.name.clone(),
-                    role: e.role,
+                    // As every replica decides it now (a demotion shows here).
+                    role: self.own_role(e.space).unwrap_or(e.role),
                     records: st.map_or(0, |s| s.replica.record_count()),
                     operations: st.map_or(0, |s| s.replica.version_vector().total()),
                 }

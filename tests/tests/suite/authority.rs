@@ -76,7 +76,14 @@ fn what_a_role_may_not_do_is_refused_on_every_peer_audited_and_never_state() {
     let root = TempDir::new("authority-refused");
     let (chair, space, chair_serving) = founder(&root, "Jana Předsedová");
     let member = joined_as(&root, "Petr Člen", &chair, &space, "member", None);
-    let observer = joined_as(&root, "Olga Pozorovatelka", &chair, &space, "observer", None);
+    let observer = joined_as(
+        &root,
+        "Olga Pozorovatelka",
+        &chair,
+        &space,
+        "observer",
+        None,
+    );
     let orp = joined_as(
         &root,
         "Václav Koordinátor",
@@ -103,8 +110,18 @@ fn what_a_role_may_not_do_is_refused_on_every_peer_audited_and_never_state() {
         node(
             dir,
             &[
-                "sitrep", "add", "--space", &space, "--kind", "situation", "--sender", sender,
-                "--as-of", "2026-11-30T08:00:00+01:00", "--situation", "Hladina Bečvy stoupá.",
+                "sitrep",
+                "add",
+                "--space",
+                &space,
+                "--kind",
+                "situation",
+                "--sender",
+                sender,
+                "--as-of",
+                "2026-11-30T08:00:00+01:00",
+                "--situation",
+                "Hladina Bečvy stoupá.",
             ],
         )
     };
@@ -153,10 +170,7 @@ fn what_a_role_may_not_do_is_refused_on_every_peer_audited_and_never_state() {
         .into_iter()
         .map(|dir| serve(dir, &["--peer", &chair_serving.addr]))
         .collect();
-    let hashes = || {
-        [&chair, &member, &observer, &orp, &honest]
-            .map(|d| state_hash(d, &space))
-    };
+    let hashes = || [&chair, &member, &observer, &orp, &honest].map(|d| state_hash(d, &space));
     wait_until("every peer holds the same state", WAIT * 2, || {
         let h = hashes();
         h.iter().all(|x| *x == h[0]) && has_task(&chair, &space, "Poctivý úkol")
@@ -198,7 +212,14 @@ fn a_demotion_holds_everywhere_and_on_the_demoted_laptop_for_what_it_wrote_concu
     let third_serving = serve(&third, &["--peer", &chair_serving.addr]);
     ok(
         &member,
-        &["task", "add", "--space", &space, "--title", "Před sesazením"],
+        &[
+            "task",
+            "add",
+            "--space",
+            &space,
+            "--title",
+            "Před sesazením",
+        ],
     );
     let member_serving = serve(&member, &["--peer", &chair_serving.addr]);
     wait_until("the chair holds the member's task", WAIT, || {
@@ -213,7 +234,14 @@ fn a_demotion_holds_everywhere_and_on_the_demoted_laptop_for_what_it_wrote_concu
     );
     ok(
         &member,
-        &["task", "add", "--space", &space, "--title", "Souběžně se sesazením"],
+        &[
+            "task",
+            "add",
+            "--space",
+            &space,
+            "--title",
+            "Souběžně se sesazením",
+        ],
     );
     let member_serving = serve(&member, &["--peer", &chair_serving.addr]);
     wait_until("every peer holds the same state", WAIT, || {

@@ -550,14 +550,7 @@ fn e2e_app_and_a_serving_node_sync_without_a_click() {
     let serving = Serving::start(&office, &addr);
     let code = node_at(
         &office,
-        &[
-            "invite",
-            "create",
-            "--space",
-            &space,
-            "--role",
-            "orp_coordinator",
-        ],
+        &["invite", "create", "--space", &space, "--role", "member"],
     );
     assert!(
         code.contains('@'),

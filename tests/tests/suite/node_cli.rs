@@ -684,6 +684,8 @@ fn an_offline_invite_admits_one_device_once() {
             &space,
             "--role",
             "orp_coordinator",
+            "--orp",
+            "Vsetín",
         ],
     );
     assert!(
@@ -701,10 +703,35 @@ fn an_offline_invite_admits_one_device_once() {
     assert_eq!(spaces[0]["id"], space.as_str());
     assert_eq!(spaces[0]["name"], "Krizový štáb Zlínského kraje");
     assert_eq!(spaces[0]["role"], "orp_coordinator");
-    ok(
+    // Joined offline, its ORP binding arrives with the first sync: until then it is told so.
+    let out = node(
         joiner.path(),
-        &["task", "add", "--space", &space, "--title", "Hlášení z ORP"],
+        &[
+            "sitrep",
+            "add",
+            "--space",
+            &space,
+            "--sender",
+            "ORP Vsetín",
+            "--as-of",
+            "2026-11-30T08:00:00+01:00",
+            "--situation",
+            "Hlášení z ORP",
+        ],
     );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("sync with the staff"),
+        "{}",
+        stderr(&out)
+    );
+    // Bound to its ORP: a task of its own is not an ORP coordinator's to write.
+    let out = node(
+        joiner.path(),
+        &["task", "add", "--space", &space, "--title", "Vlastní úkol"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("orp_coordinator"), "{}", stderr(&out));
 
     // The code is used up: a second device is refused, and so is a code nobody issued.
     let late = TempDir::new("invite-late");

@@ -88,7 +88,11 @@ pub(crate) fn dispatch(
             let members = node.member_standings(space)?;
             crate::json::print_list(io, json, &members, crate::json::member, |m| {
                 let role = m.role.map_or("odebrán / removed", |r| r.code());
-                let orp = m.orp.as_deref().map(|o| format!(" ORP {o}")).unwrap_or_default();
+                let orp = m
+                    .orp
+                    .as_deref()
+                    .map(|o| format!(" ORP {o}"))
+                    .unwrap_or_default();
                 let founder = if m.founder { " (zakladatel)" } else { "" };
                 format!(
                     "{}  {:<16} {}{orp}{founder}  epocha {}  {}",
