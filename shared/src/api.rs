@@ -293,6 +293,8 @@ pub fn field_label_cs(key: FieldKey) -> &'static str {
         K::MemberSeen => "viděné operace",
         K::MemberInvite => "pozvánka",
         K::MemberRemoved => "odebrán",
+        K::MemberKey => "klíč zařízení",
+        K::MemberRekey => "nový klíč prostoru",
     }
 }
 

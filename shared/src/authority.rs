@@ -164,6 +164,10 @@ struct Control {
     seen: u64,
     invite: Option<String>,
     removed: bool,
+    /// The device's X25519 key and binding (`MemberKey`).
+    key: Option<Vec<u8>>,
+    /// A new space key wrapped to the remaining devices (`MemberRekey`).
+    rekey: Option<Vec<u8>>,
     /// Changes a member record cannot take (comments, sets, status moves).
     foreign: bool,
 }
@@ -182,6 +186,8 @@ impl Control {
             seen: 0,
             invite: None,
             removed: false,
+            key: None,
+            rekey: None,
             foreign: op.kind != RecordKind::Member,
         };
         for change in op.changes.iter() {
@@ -195,12 +201,25 @@ impl Control {
                     FieldValue::MemberSeen(s) => c.seen = *s,
                     FieldValue::MemberInvite(i) => c.invite = Some(i.clone()),
                     FieldValue::MemberRemoved(r) => c.removed = *r,
+                    FieldValue::MemberKey(k) => c.key = Some(k.0.clone()),
+                    FieldValue::MemberRekey(k) => c.rekey = Some(k.0.clone()),
                     _ => c.foreign = true,
                 },
                 _ => c.foreign = true,
             }
         }
         c
+    }
+
+    /// Whether it only publishes a device's own X25519 key (any member may, for itself).
+    fn key_only(&self) -> bool {
+        self.key.is_some()
+            && !self.removed
+            && self.role.is_none()
+            && self.orp.is_none()
+            && self.name.is_none()
+            && self.invite.is_none()
+            && self.rekey.is_none()
     }
 }
 
@@ -226,6 +245,10 @@ pub struct Authority {
     records: BTreeMap<RecordId, DeviceId>,
     /// The accepted control operation that last changed each device, and its stamp.
     changed: BTreeMap<DeviceId, (OpId, Stamp)>,
+    /// Each device's X25519 public key and binding signature, as last published.
+    keys: BTreeMap<DeviceId, Vec<u8>>,
+    /// The key rotations of accepted control operations, in stamp order.
+    rekeys: Vec<(OpId, Vec<u8>)>,
 }
 
 impl Authority {
@@ -269,6 +292,8 @@ impl Authority {
                 refused: refused.clone(),
                 records: BTreeMap::new(),
                 changed: BTreeMap::new(),
+                keys: BTreeMap::new(),
+                rekeys: Vec::new(),
             };
             // Accepted so far: (author, seq, whether it needed a chair).
             let mut accepted: Vec<(OpId, bool)> = Vec::new();
@@ -279,6 +304,15 @@ impl Authority {
                 .filter(|c| !refused.contains_key(&c.id))
                 .collect();
             for c in live {
+                if c.key_only() {
+                    match a.publish_key(c) {
+                        Ok(()) => {}
+                        Err(reason) => {
+                            refused.insert(c.id, reason);
+                        }
+                    }
+                    continue;
+                }
                 match a.check(c, &invites) {
                     Err(reason) => {
                         refused.insert(c.id, reason);
@@ -288,6 +322,12 @@ impl Authority {
                             invites.insert(i.clone());
                         }
                         a.records.entry(c.record).or_insert(target);
+                        if let Some(key) = &c.key {
+                            a.keys.insert(target, key.clone());
+                        }
+                        if let Some(rekey) = &c.rekey {
+                            a.rekeys.push((c.id, rekey.clone()));
+                        }
                         let cut = entry.cut;
                         a.timelines.entry(target).or_default().push(entry);
                         a.changed.insert(target, (c.id, c.stamp));
@@ -321,6 +361,51 @@ impl Authority {
                 return a;
             }
         }
+    }
+
+    /// A device publishing its own X25519 key on its own member record (creating one when it
+    /// has none, as a founder of an older space may).
+    fn publish_key(&mut self, c: &Control) -> Result<(), String> {
+        let author = c.id.device;
+        if !matches!(self.standing(author, c.id.seq), Standing::Granted(_)) {
+            return Err("its author is not a member".into());
+        }
+        let target = if c.creates {
+            c.device.filter(|d| *d == author)
+        } else {
+            self.records.get(&c.record).copied()
+        };
+        if target != Some(author) {
+            return Err(
+                "only a member's own device publishes its key without managing members".into(),
+            );
+        }
+        if c.creates && self.records.values().any(|d| *d == author) {
+            return Err("the device has a member record already".into());
+        }
+        self.records.entry(c.record).or_insert(author);
+        if let Some(key) = &c.key {
+            self.keys.insert(author, key.clone());
+        }
+        Ok(())
+    }
+
+    /// When `device` was removed, if it is removed now: the stamp of the removal.
+    pub fn removed_at(&self, device: DeviceId) -> Option<Stamp> {
+        match self.standing(device, u64::MAX) {
+            Standing::Removed { .. } => self.changed.get(&device).map(|(_, stamp)| *stamp),
+            _ => None,
+        }
+    }
+
+    /// The X25519 key (and binding) `device` published, if any.
+    pub fn key_of(&self, device: DeviceId) -> Option<&[u8]> {
+        self.keys.get(&device).map(Vec::as_slice)
+    }
+
+    /// The key rotations that count, in stamp order.
+    pub fn rekeys(&self) -> impl Iterator<Item = (OpId, &[u8])> {
+        self.rekeys.iter().map(|(id, r)| (*id, r.as_slice()))
     }
 
     fn may_manage(&self, device: DeviceId, seq: u64, needs_chair: bool) -> bool {
@@ -380,6 +465,14 @@ impl Authority {
         };
         let before = match self.standing(target, u64::MAX) {
             Standing::Granted(g) => Some(g.clone()),
+            Standing::Removed { by } if !c.creates => {
+                // A change concurrent with (or after) a removal does not bring the device
+                // back: only a new admission, made after the removal, does.
+                return Err(format!(
+                    "device {:?} was removed (by {by:?}); a change of its record does not bring it back",
+                    target.short()
+                ));
+            }
             _ => None,
         };
         let was_chair = before.as_ref().is_some_and(|g| g.role == StaffRole::Chair);

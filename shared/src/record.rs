@@ -19,6 +19,16 @@ pub const SHORT_TEXT: usize = 500;
 /// Longest text of a long field (a description, a situation, a journal text), in bytes.
 pub const LONG_TEXT: usize = 16 * 1024;
 
+/// Bytes a member record carries for the engine (a device's X25519 key with its binding, a
+/// key rotation): opaque to the model, bounded by the field's limit.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Blob(pub Vec<u8>);
+
+/// A device's X25519 public key (32 bytes) and its Ed25519 signature binding it (64 bytes).
+pub const MEMBER_KEY_BYTES: usize = 96;
+/// Longest key rotation a member record carries (about 1,100 devices at 56 bytes each).
+pub const MAX_REKEY_BYTES: usize = 62 * 1024;
+
 /// The kinds of records a space holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum RecordKind {
@@ -460,6 +470,18 @@ impl FieldPayload for Timestamp {
     }
 }
 
+impl FieldPayload for Blob {
+    fn check(&self, limit: usize) -> Result<(), ValueProblem> {
+        if self.0.len() > limit {
+            return Err(ValueProblem::TooLong {
+                len: self.0.len(),
+                max: limit,
+            });
+        }
+        Ok(())
+    }
+}
+
 impl FieldPayload for GeoPoint {
     fn check(&self, _: usize) -> Result<(), ValueProblem> {
         if self.is_valid() {
@@ -658,6 +680,10 @@ fields! {
     MemberInvite(String, SHORT_TEXT) on [Member],
     /// the device is removed from the space (its later operations are refused).
     MemberRemoved(bool, NA) on [Member],
+    /// the device's X25519 public key and binding signature (new space keys are wrapped to it).
+    MemberKey(Blob, MEMBER_KEY_BYTES) on [Member],
+    /// a new space key wrapped to every remaining device (with a removal).
+    MemberRekey(Blob, MAX_REKEY_BYTES) on [Member],
 }
 
 /// The add-wins sets a record can carry.

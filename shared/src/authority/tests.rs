@@ -354,6 +354,59 @@ fn a_removed_admins_concurrent_admission_counts_nowhere() {
     }
 }
 
+#[test]
+fn two_admins_removing_each_other_at_once_end_with_the_earlier_removal() {
+    let c2 = admit(id(CHAIR, 1), 10, 2, StaffRole::Chair, "");
+    let one_removes_two = remove(id(CHAIR, 2), 30, id(CHAIR, 1), 0);
+    let founder_record = admit(id(2, 1), 15, CHAIR, StaffRole::Chair, "");
+    // Device 2 first writes the founder's record (as a chair may), then removes it,
+    // having seen 1 of the founder's operations.
+    let two_removes_one = remove(id(2, 2), 31, id(2, 1), 1);
+    for order in [
+        vec![
+            c2.clone(),
+            one_removes_two.clone(),
+            founder_record.clone(),
+            two_removes_one.clone(),
+        ],
+        vec![
+            two_removes_one.clone(),
+            founder_record.clone(),
+            one_removes_two.clone(),
+            c2.clone(),
+        ],
+    ] {
+        let auth = fold(&order);
+        assert!(auth.current(dev(2)).is_none(), "the earlier removal counts");
+        assert_eq!(
+            auth.current(dev(CHAIR)).map(|g| g.role),
+            Some(StaffRole::Chair)
+        );
+        assert!(auth.refusal(&two_removes_one.id).is_some());
+    }
+}
+
+#[test]
+fn a_role_change_concurrent_with_a_removal_does_not_bring_the_device_back() {
+    let s = admit(id(CHAIR, 1), 10, 2, StaffRole::Secretary, "");
+    let m = admit(id(CHAIR, 2), 11, 3, StaffRole::Member, "");
+    let removal = remove(id(CHAIR, 3), 20, id(CHAIR, 2), 0);
+    // The secretary, not having seen the removal, promotes the member (a later stamp).
+    let promote = change(id(2, 1), 25, id(CHAIR, 2), StaffRole::Secretary, 0);
+    let auth = fold(&[s.clone(), m.clone(), removal.clone(), promote.clone()]);
+    assert!(auth.current(dev(3)).is_none());
+    assert!(auth.refusal(&promote.id).unwrap().contains("removed"));
+    // A new admission after the removal does bring it back, for what it writes after.
+    let readmit = admit(id(CHAIR, 4), 40, 3, StaffRole::Observer, "");
+    let mut readmit_seen = readmit.changes.to_vec();
+    readmit_seen.push(set(FieldValue::MemberSeen(2), &[]));
+    let mut readmit = readmit;
+    readmit.changes = readmit_seen.try_into().unwrap();
+    let auth = fold(&[s, m, removal, promote, readmit]);
+    assert!(matches!(auth.standing(dev(3), 1), Standing::Removed { .. }));
+    assert_eq!(role_at(&auth, 3, 3), Some(StaffRole::Observer));
+}
+
 /// A small universe of control operations: admissions and changes by devices 1–4 of devices
 /// 2–5, with cuts and clocks drawn freely.
 fn control_ops() -> impl Strategy<Value = Vec<Operation>> {

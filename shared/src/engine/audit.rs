@@ -88,6 +88,10 @@ pub enum AuditEvent {
     ForkHealed,
     /// This device changed a member's role or ORP binding.
     MemberRoleChanged,
+    /// This device removed a member's device from a space (with a key rotation).
+    MemberRemoved,
+    /// This device took a new space key (a rotation after a removal).
+    KeyRotated,
 }
 
 impl AuditEvent {
@@ -102,7 +106,9 @@ impl AuditEvent {
             AuditEvent::KeyChanged
             | AuditEvent::MemberJoined
             | AuditEvent::InviteUsed
-            | AuditEvent::MemberRoleChanged => 5,
+            | AuditEvent::MemberRoleChanged
+            | AuditEvent::MemberRemoved
+            | AuditEvent::KeyRotated => 5,
             AuditEvent::StateRebuilt
             | AuditEvent::WritesRestamped
             | AuditEvent::MemberListIssued
@@ -132,6 +138,8 @@ impl AuditEvent {
             AuditEvent::MemberListIssued => "member_list_issued",
             AuditEvent::ForkHealed => "fork_healed",
             AuditEvent::MemberRoleChanged => "member_role_changed",
+            AuditEvent::MemberRemoved => "member_removed",
+            AuditEvent::KeyRotated => "key_rotated",
         }
     }
 }

@@ -133,6 +133,8 @@ pub enum NodeError {
     AmbiguousMember { name: String, count: usize },
     #[error("the staff would be left without a chair: make another member chair first")]
     LastChair,
+    #[error("key rotation: {0}")]
+    Rekey(crate::engine::rekey::RekeyError),
     #[error("only the chair or the secretary of a space can invite to it")]
     MayNotInvite,
     #[error(
@@ -427,7 +429,18 @@ impl Node {
         self.keystore.save().map_err(NodeError::Keystore)?;
         self.load_space(space)?;
         let own_name = self.name().to_owned();
-        self.admit_member(space, founder, &own_name, StaffRole::Chair, None, None)?;
+        let key = crate::engine::rekey::member_key(&self.keys);
+        self.admit_member(
+            space,
+            founder,
+            membership::Admission {
+                name: &own_name,
+                role: StaffRole::Chair,
+                orp: None,
+                invite: None,
+                key: Some(key),
+            },
+        )?;
         self.audit(AuditEvent::SpaceCreated, &[("space", space.to_string())])?;
         Ok(space)
     }

@@ -269,3 +269,138 @@ fn a_demotion_holds_everywhere_and_on_the_demoted_laptop_for_what_it_wrote_concu
     third_serving.stop();
     chair_serving.stop();
 }
+
+/// Every file under `dir`.
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+fn device_id(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("device.id"))
+        .expect("device.id")
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn a_lost_laptop_is_removed_reads_nothing_new_and_what_it_writes_counts_nowhere() {
+    let root = TempDir::new("authority-removal");
+    let (chair, space, chair_serving) = founder(&root, "Jana Předsedová");
+    let stays = joined_as(&root, "Petr Člen", &chair, &space, "member", None);
+    let lost = joined_as(&root, "Eva Ztracená", &chair, &space, "secretary", None);
+    let spare = joined_as(&root, "Náhradní notebook", &chair, &space, "member", None);
+    let stays_serving = serve(&stays, &["--peer", &chair_serving.addr]);
+    ok(
+        &lost,
+        &["task", "add", "--space", &space, "--title", "Před ztrátou"],
+    );
+    let lost_serving = serve(&lost, &["--peer", &chair_serving.addr]);
+    wait_until("the chair holds the lost laptop's task", WAIT, || {
+        has_task(&chair, &space, "Před ztrátou")
+    });
+    lost_serving.stop();
+
+    // The laptop is lost: the chair removes its owner, and revokes a spare laptop by id.
+    let out = ok(
+        &chair,
+        &["member", "remove", "--space", &space, "Eva Ztracená"],
+    );
+    assert!(
+        out.contains(&device_id(&lost)) && out.contains("epoch 1"),
+        "{out}"
+    );
+    let out = ok(
+        &chair,
+        &["device", "revoke", "--space", &space, &device_id(&spare)],
+    );
+    assert!(out.contains("epoch 2"), "{out}");
+    let listed = members(&chair, &space);
+    assert_eq!(
+        listed
+            .as_array()
+            .map(|m| m.iter().filter(|m| m["role"].is_null()).count()),
+        Some(2),
+        "{listed}"
+    );
+    ok(
+        &chair,
+        &[
+            "task",
+            "add",
+            "--space",
+            &space,
+            "--title",
+            "TAJNÉ-PO-ODEBRÁNÍ",
+        ],
+    );
+    wait_until("the member that stays reads the new epoch", WAIT, || {
+        has_task(&stays, &space, "TAJNÉ-PO-ODEBRÁNÍ")
+    });
+    assert_eq!(members(&stays, &space)[0]["epoch"], 2);
+
+    // Whoever has the laptops writes on them, then they meet the staff again.
+    ok(
+        &lost,
+        &["task", "add", "--space", &space, "--title", "Po ztrátě"],
+    );
+    ok(
+        &spare,
+        &[
+            "task",
+            "add",
+            "--space",
+            &space,
+            "--title",
+            "Ze zrušeného zařízení",
+        ],
+    );
+    let lost_serving = serve(&lost, &["--peer", &chair_serving.addr]);
+    let spare_serving = serve(&spare, &["--peer", &chair_serving.addr]);
+    wait_until("the lost laptop learns of its removal", WAIT, || {
+        role_of(&lost, &space, "Eva Ztracená").is_none()
+            && members(&lost, &space)
+                .as_array()
+                .is_some_and(|m| !m.is_empty())
+    });
+    wait_until("the chair and the member agree", WAIT, || {
+        state_hash(&chair, &space) == state_hash(&stays, &space)
+            && json(&chair, &["status", "--json"])["spaces"][0]["unsent"] == 0
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    for dir in [&chair, &stays] {
+        assert_eq!(
+            task_titles(dir, &space),
+            ["Před ztrátou", "TAJNÉ-PO-ODEBRÁNÍ"],
+            "{dir:?}"
+        );
+    }
+    assert_eq!(task_titles(&lost, &space), ["Před ztrátou"]);
+    let out = node(
+        &lost,
+        &["task", "add", "--space", &space, "--title", "Ještě jednou"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("removed"), "{}", stderr(&out));
+    lost_serving.stop();
+    spare_serving.stop();
+    // Nothing written after the removal is anywhere in the lost laptop's data dir.
+    let marker = "TAJNÉ-PO-ODEBRÁNÍ".as_bytes();
+    for file in files(&lost) {
+        let bytes = std::fs::read(&file).expect("readable");
+        assert!(
+            !bytes.windows(marker.len()).any(|w| w == marker),
+            "{file:?} holds the marker"
+        );
+    }
+    stays_serving.stop();
+    chair_serving.stop();
+}

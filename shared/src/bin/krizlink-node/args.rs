@@ -57,6 +57,9 @@ pub(crate) enum Command {
     /// Members of a space: their devices, roles, ORP and the key epoch.
     #[command(subcommand)]
     Member(MemberCmd),
+    /// One device of a member (a lost or replaced laptop).
+    #[command(subcommand)]
+    Device(DeviceCmd),
     /// Join a space with an invite code.
     Join {
         /// The invite code (KRZ-...), for the first step.
@@ -131,6 +134,25 @@ pub(crate) enum MemberCmd {
         /// The ORP of an ORP coordinator.
         #[arg(long)]
         orp: Option<String>,
+    },
+    /// Remove a member with all their devices, with a new space key for everyone else.
+    Remove {
+        #[command(flatten)]
+        space: SpaceArg,
+        /// A device id, or a member's name (all devices of that name are removed).
+        member: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum DeviceCmd {
+    /// Revoke one device: its later operations count nowhere, and the space gets a new key
+    /// that every remaining device receives and the revoked one cannot read.
+    Revoke {
+        #[command(flatten)]
+        space: SpaceArg,
+        /// The device id (16 hex digits or more; `member list` shows them).
+        device: String,
     },
 }
 

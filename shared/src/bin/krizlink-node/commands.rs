@@ -10,8 +10,8 @@ use krizlink_core::engine::node::Node;
 use krizlink_core::engine::sync::{self, NetStatus};
 use krizlink_core::record::StaffRole;
 
-use crate::args::{AuditCmd, Command, InviteCmd, MemberCmd, PassphraseCmd, SpaceCmd};
-use crate::output::{outln, Io};
+use crate::args::{AuditCmd, Command, DeviceCmd, InviteCmd, MemberCmd, PassphraseCmd, SpaceCmd};
+use crate::output::{errln, outln, Io};
 use crate::parse::parse_space;
 use crate::{records, status};
 
@@ -116,6 +116,20 @@ pub(crate) fn dispatch(
             node.change_member(space, device, role, orp.as_deref())?;
             outln!(io, "{device}");
         }
+        Command::Member(MemberCmd::Remove { space, member }) => {
+            let space = parse_space(node, &space.space)?;
+            let devices = node.devices_of_member(space, &member)?;
+            removed(io, node.remove_devices(space, &devices)?, &devices);
+        }
+        Command::Device(DeviceCmd::Revoke { space, device }) => {
+            let space = parse_space(node, &space.space)?;
+            let text = device.trim();
+            if text.len() < 16 || !text.chars().all(|c| c.is_ascii_hexdigit()) {
+                bail!("name the device by its id (16 hex digits or more, as `member list` shows)");
+            }
+            let device = node.find_member(space, text)?;
+            removed(io, node.remove_devices(space, &[device])?, &[device]);
+        }
         Command::Invite(InviteCmd::Accept { request }) => {
             outln!(io, "{}", node.accept_join(&request)?);
         }
@@ -193,6 +207,25 @@ pub(crate) fn dispatch(
         }
     }
     Ok(())
+}
+
+/// What a removal did: the devices removed, the new epoch, and who could not get the key.
+fn removed(
+    io: &mut Io,
+    (epoch, unreachable): (u32, Vec<krizlink_core::DeviceId>),
+    devices: &[krizlink_core::DeviceId],
+) {
+    for d in devices {
+        outln!(io, "{d}");
+    }
+    outln!(io, "epoch {epoch}");
+    for d in unreachable {
+        errln!(
+            io,
+            "krizlink-node: device {d} has not published its key, so the new key could not \
+             be wrapped to it: invite it again"
+        );
+    }
 }
 
 /// A role by its code, or a message listing the codes.

@@ -64,6 +64,16 @@ impl Node {
         }
     }
 
+    /// When `device` was removed from `space`, if it is removed now (and not admitted again):
+    /// it is served only what is stamped before that (so it learns of its removal), and
+    /// nothing it pushes is taken.
+    pub fn removed_at(&self, space: SpaceId, device: DeviceId) -> Option<Hlc> {
+        self.spaces
+            .get(&space)
+            .and_then(|st| st.authority.removed_at(device))
+            .map(|stamp| stamp.hlc)
+    }
+
     /// The space's authority: every device's standing.
     pub fn authority(&self, space: SpaceId) -> Result<&Authority, NodeError> {
         self.spaces

@@ -295,6 +295,20 @@ impl Node {
                     "writes stamped in the future in space {space} could not be stamped again: {e}"
                 ));
             }
+            // Keys of rotations that reached the log but not the keystore (a crash between),
+            // and this device's own X25519 key where an older version did not publish it.
+            let keys = node.install_rekeys(space).and_then(|rotated| {
+                if rotated {
+                    // What was logged under the new key is readable now.
+                    node.rebuild_space(space)?;
+                }
+                node.publish_own_key(space)
+            });
+            if let Err(e) = keys {
+                node.warnings.push(format!(
+                    "the keys of space {space} could not be brought up to date: {e}"
+                ));
+            }
             // Relays learn of members this chair's or secretary's device admitted before
             // member lists existed (or while a list could not be saved).
             if let Err(e) = node.refresh_member_list(space) {

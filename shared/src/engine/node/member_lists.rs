@@ -6,8 +6,8 @@
 //!   device or an issuer the newest list lacks (after an admission, after a sync that brought a
 //!   member record, on opening). Lists only ever add devices: the new list is the union of the
 //!   newest one and the replica's members, so two admins' concurrent lists end in one that
-//!   names everyone either knew, not in a tug of war. (Removal is issue 14's: it will need a
-//!   list that names fewer devices, tied to the key epoch.)
+//!   names everyone either knew, not in a tug of war — except removed devices: every issuer's
+//!   replica folds the same removals, so the union minus the removed is the same list.
 //! - A member takes a newer list from a peer if its issuer is named by the newest list it holds
 //!   or is the founder or a chair or secretary in its replica; a relay, if the issuer is named
 //!   by its newest list or granted it (the grant carries the granter's list).
@@ -124,14 +124,23 @@ impl Node {
         let Some(st) = self.spaces.get(&space) else {
             return Ok(None);
         };
-        if !self.own_role(space)?.may_admit() {
+        // A device removed, or demoted below managing members, issues no more lists.
+        if !self.own_role(space).is_ok_and(StaffRole::may_admit) {
             return Ok(self.member_list(space).cloned());
         }
         let (mut devices, mut issuers) = replica_members(st);
+        // Removed devices leave the list (and its issuers) with the removal's key epoch.
+        let removed: BTreeSet<DeviceId> = st
+            .authority
+            .devices()
+            .filter(|(_, grant, _)| grant.is_none())
+            .map(|(d, _, _)| d)
+            .collect();
         let newest = self.member_list(space);
         let current = newest.is_some_and(|l| {
             devices.is_subset(&l.devices())
                 && issuers.is_subset(&l.issuers())
+                && l.devices().is_disjoint(&removed)
                 && (!own || l.issuer == me)
         });
         if current {
@@ -142,6 +151,8 @@ impl Node {
             devices.extend(l.devices());
             issuers.extend(l.issuers());
         }
+        devices.retain(|d| !removed.contains(d));
+        issuers.retain(|d| !removed.contains(d));
         let list = MemberList::issue(&self.keys, space, version, &devices, &issuers)
             .map_err(NodeError::MemberList)?;
         let taken = self

@@ -11,24 +11,41 @@
 
 use super::*;
 use crate::engine::invite::{InviteCode, JoinRequest, Welcome};
+use crate::engine::keys::SpaceKey;
 use crate::engine::keystore::{PendingJoin, Secret32, StoredInvite};
 use crate::engine::wrap::{unwrap_space_key, wrap_space_key};
 use crate::record::FieldValue;
 use crate::views::MemberStanding;
 
+/// What an admission writes on the new member's record.
+pub(super) struct Admission<'a> {
+    pub name: &'a str,
+    pub role: StaffRole,
+    /// An ORP coordinator's ORP.
+    pub orp: Option<&'a str>,
+    /// The invite it used (one invite admits one device once).
+    pub invite: Option<[u8; 16]>,
+    /// The device's X25519 key and binding (`engine::rekey::member_key`).
+    pub key: Option<Vec<u8>>,
+}
+
 impl Node {
-    /// Writes the member record that admits `device` with `role` (or the change of its role,
-    /// ORP or name on its record). Every change names how many of the device's operations this
-    /// replica applied (`MemberSeen`): it governs the device's operations after those.
+    /// Writes the member record that admits `device` as `admission` says. Every change names
+    /// how many of the device's operations this replica applied (`MemberSeen`): it governs the
+    /// device's operations after those.
     pub(super) fn admit_member(
         &mut self,
         space: SpaceId,
         device: DeviceId,
-        name: &str,
-        role: StaffRole,
-        orp: Option<&str>,
-        invite: Option<[u8; 16]>,
+        admission: Admission<'_>,
     ) -> Result<(), NodeError> {
+        let Admission {
+            name,
+            role,
+            orp,
+            invite,
+            key,
+        } = admission;
         let name: String = name.trim().chars().take(200).collect();
         let name = if name.is_empty() {
             device.to_string()[..16].to_owned()
@@ -42,6 +59,9 @@ impl Node {
         ];
         if let Some(invite) = invite {
             values.push(FieldValue::MemberInvite(hex16(&invite)));
+        }
+        if let Some(key) = key {
+            values.push(FieldValue::MemberKey(crate::record::Blob(key)));
         }
         self.write_member(space, device, values)?;
         // The admission is durable; a list relays will check authors against follows it.
@@ -157,6 +177,185 @@ impl Node {
         self.refresh_member_list(space)
     }
 
+    /// Removes `devices` (a member's devices, or one revoked device) from `space`: each gets
+    /// a removal on its member record that governs its operations this replica has not seen,
+    /// and the last removal carries a fresh space key for the next epoch wrapped to every
+    /// remaining device whose key is known (`engine::rekey`). This device writes with the new
+    /// key from then on. Returns the new epoch and the remaining devices it could not reach
+    /// (no published key).
+    pub fn remove_devices(
+        &mut self,
+        space: SpaceId,
+        devices: &[DeviceId],
+    ) -> Result<(u32, Vec<DeviceId>), NodeError> {
+        use crate::engine::rekey::{checked_member_key, Rekey};
+        let role = self.own_role(space)?;
+        if !role.may_admit() {
+            return Err(NodeError::Refused(crate::authority::Refusal::NotAllowed {
+                device: self.keys.device_id(),
+                role,
+                kind: RecordKind::Member,
+                action: crate::authority::Action::ManageMembers,
+            }));
+        }
+        let authority = self.authority(space)?;
+        if devices.is_empty() {
+            return Err(NodeError::UnknownMember(String::new()));
+        }
+        for d in devices {
+            if authority.current(*d).is_none() {
+                return Err(NodeError::UnknownMember(d.to_string()));
+            }
+        }
+        let mut chairs_left = 0;
+        let mut recipients = Vec::new();
+        let mut unreachable = Vec::new();
+        for (device, grant, _) in authority.devices() {
+            let Some(grant) = grant else { continue };
+            if devices.contains(&device) {
+                continue;
+            }
+            chairs_left += usize::from(grant.role == StaffRole::Chair);
+            match authority
+                .key_of(device)
+                .map(|k| checked_member_key(&device, k))
+            {
+                Some(Ok(public)) => recipients.push((device, public)),
+                _ => unreachable.push(device),
+            }
+        }
+        if chairs_left == 0 {
+            return Err(NodeError::LastChair);
+        }
+        let epoch = self
+            .entry(space)?
+            .keys
+            .iter()
+            .map(|(e, _)| *e)
+            .max()
+            .unwrap_or(0)
+            + 1;
+        let key = SpaceKey::generate().map_err(|_| NodeError::Random)?;
+        let rekey = Rekey::seal(space, epoch, &key, &recipients)
+            .and_then(|r| r.encode())
+            .map_err(NodeError::Rekey)?;
+        for (i, device) in devices.iter().enumerate() {
+            let mut values = vec![FieldValue::MemberRemoved(true)];
+            if i + 1 == devices.len() {
+                values.push(FieldValue::MemberRekey(crate::record::Blob(rekey.clone())));
+            }
+            self.write_member(space, *device, values)?;
+        }
+        // The removals are durable: from now on this device writes under the new key.
+        self.install_key(space, epoch, key)?;
+        for device in devices {
+            let detail = [
+                ("space", space.to_string()),
+                ("device", device.to_string()),
+                ("epoch", epoch.to_string()),
+            ];
+            self.audit(AuditEvent::MemberRemoved, &detail)?;
+        }
+        self.refresh_member_list(space)?;
+        Ok((epoch, unreachable))
+    }
+
+    /// Adds epoch `epoch`'s key of `space` to the keystore (once). Returns whether it was new.
+    fn install_key(
+        &mut self,
+        space: SpaceId,
+        epoch: u32,
+        key: SpaceKey,
+    ) -> Result<bool, NodeError> {
+        let entry = self
+            .keystore
+            .contents_mut()
+            .space_mut(space)
+            .ok_or_else(|| NodeError::UnknownSpace(space.to_string()))?;
+        if entry.keys.iter().any(|(e, _)| *e == epoch) {
+            return Ok(false);
+        }
+        entry.keys.push((epoch, key));
+        entry.keys.sort_by_key(|(e, _)| *e);
+        self.keystore.save().map_err(NodeError::Keystore)?;
+        let detail = [("space", space.to_string()), ("epoch", epoch.to_string())];
+        self.audit(AuditEvent::KeyRotated, &detail)?;
+        Ok(true)
+    }
+
+    /// Takes this device's key from every key rotation that counts and that it lacks.
+    /// Returns whether a new key was taken.
+    pub(super) fn install_rekeys(&mut self, space: SpaceId) -> Result<bool, NodeError> {
+        use crate::engine::rekey::Rekey;
+        let held: BTreeSet<u32> = self.entry(space)?.keys.iter().map(|(e, _)| *e).collect();
+        let mut found = Vec::new();
+        for (_, bytes) in self.authority(space)?.rekeys() {
+            let Ok(rekey) = Rekey::decode(bytes) else {
+                continue;
+            };
+            if rekey.space != space || held.contains(&rekey.epoch) {
+                continue;
+            }
+            if let Ok(key) = rekey.open(&self.keys) {
+                found.push((rekey.epoch, key));
+            }
+        }
+        let mut any = false;
+        for (epoch, key) in found {
+            any |= self.install_key(space, epoch, key)?;
+        }
+        Ok(any)
+    }
+
+    /// Publishes this device's X25519 key on its member record if the space's records lack it
+    /// (a device admitted by an older version), so that key rotations can reach it.
+    pub(super) fn publish_own_key(&mut self, space: SpaceId) -> Result<(), NodeError> {
+        let me = self.keys.device_id();
+        let authority = self.authority(space)?;
+        if authority.key_of(me).is_some() || authority.current(me).is_none() {
+            return Ok(());
+        }
+        let record = authority.record_of(me);
+        let value = FieldValue::MemberKey(crate::record::Blob(crate::engine::rekey::member_key(
+            &self.keys,
+        )));
+        match record {
+            Some(record) => {
+                let heads = self
+                    .replica(space)?
+                    .record(RecordKind::Member, record)
+                    .and_then(|r| r.register(value.key()))
+                    .map(|r| r.heads())
+                    .unwrap_or_default();
+                let change = Change::Set {
+                    value,
+                    bases: heads
+                        .try_into()
+                        .map_err(|_| InvalidOp::TooManyChanges { max: 16 })?,
+                };
+                self.write(space, |id, hlc| {
+                    Operation::edit(id, hlc, space, record, RecordKind::Member, vec![change])
+                })?;
+            }
+            None => {
+                let changes = vec![
+                    Change::Set {
+                        value: FieldValue::MemberDevice(me),
+                        bases: Default::default(),
+                    },
+                    Change::Set {
+                        value,
+                        bases: Default::default(),
+                    },
+                ];
+                self.write(space, |id, hlc| {
+                    Operation::new_record(id, hlc, space, RecordKind::Member, changes)
+                })?;
+            }
+        }
+        Ok(())
+    }
+
     /// The member `text` names: a device id (or its first 16 hex digits and more), or a
     /// member's name (case aside) that only one device has.
     pub fn find_member(&self, space: SpaceId, text: &str) -> Result<DeviceId, NodeError> {
@@ -184,6 +383,26 @@ impl Node {
                 count: many.len(),
             }),
         }
+    }
+
+    /// The devices `text` names: one device by its id, or every device (not removed) of the
+    /// member with that name.
+    pub fn devices_of_member(
+        &self,
+        space: SpaceId,
+        text: &str,
+    ) -> Result<Vec<DeviceId>, NodeError> {
+        let lower = text.trim().to_lowercase();
+        let by_name: Vec<DeviceId> = self
+            .member_standings(space)?
+            .into_iter()
+            .filter(|m| m.role.is_some() && m.name.trim().to_lowercase() == lower)
+            .map(|m| m.device)
+            .collect();
+        if by_name.is_empty() {
+            return Ok(vec![self.find_member(space, text)?]);
+        }
+        Ok(by_name)
     }
 
     /// Every device ever admitted to `space`, with its standing now, by name.
@@ -341,13 +560,20 @@ impl Node {
             return Err(InviteError::AlreadyMember.into());
         }
         let orp = Some(orp.as_str()).filter(|o| !o.is_empty());
+        // The device's X25519 key travels in its member record, so that a later key rotation
+        // can reach it (checked against the device id before anything is wrapped to it).
+        let mut key = request.x25519.to_vec();
+        key.extend_from_slice(&request.binding.0);
         self.admit_member(
             space,
             request.device,
-            &request.name,
-            role,
-            orp,
-            Some(request.invite),
+            Admission {
+                name: &request.name,
+                role,
+                orp,
+                invite: Some(request.invite),
+                key: Some(key),
+            },
         )?;
         let entry = self.entry(space)?;
         let context = Welcome::wrap_context(&request.invite, &request.device, &space);

@@ -373,6 +373,7 @@ impl Node {
         let verdicts = verify_all(&decoded);
         // Signed by their author and readable with the space key, but not a valid operation.
         let mut unreadable: Vec<(OpId, Vec<u8>)> = Vec::new();
+        let mut later_epoch: Vec<Vec<u8>> = Vec::new();
         for ((envelope, bytes), verdict) in decoded.into_iter().zip(verdicts) {
             let device = envelope.id.device;
             let opened = verdict.map_err(NodeError::from).and_then(|()| {
@@ -383,6 +384,13 @@ impl Node {
             });
             let op = match opened {
                 Ok(op) => op,
+                // Sealed under a key this batch may bring (a rotation): tried again after it.
+                Err(NodeError::Envelope(EnvelopeError::UnknownEpoch))
+                    if later_epoch.len() < MAX_PENDING_OPS =>
+                {
+                    later_epoch.push(bytes);
+                    continue;
+                }
                 Err(e) => {
                     if signed_but_invalid(&e) {
                         unreadable.push((envelope.id, bytes));
@@ -586,7 +594,23 @@ impl Node {
         received.stored.extend(passed_on);
         self.note_own_returned(space, own_returned, peer)?;
         if members_changed {
+            // A removal elsewhere may have handed this device the next epoch's key.
+            let rotated = self.install_rekeys(space)?;
             self.refresh_member_list(space)?;
+            if rotated && !later_epoch.is_empty() {
+                let again = self.receive(space, std::mem::take(&mut later_epoch), peer)?;
+                received.stored.extend(again.stored);
+                received.duplicates += again.duplicates;
+                received.rejected.extend(again.rejected);
+                received.pending += again.pending;
+                received.forked.extend(again.forked);
+            }
+        }
+        for bytes in later_epoch {
+            let device = Envelope::decode(&bytes).map_or(DeviceId([0; 32]), |e| e.id.device);
+            let reason = EnvelopeError::UnknownEpoch.to_string();
+            received.rejected.push(reason.clone());
+            self.audit_rejection(space, device, peer, &reason)?;
         }
         Ok(received)
     }

@@ -310,3 +310,109 @@ fn an_admitted_device_is_not_admitted_again_with_another_role() {
     assert_eq!(member.own_role(space).unwrap(), StaffRole::Observer);
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// Every file under `dir`.
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_removed_device_reads_nothing_new_and_what_it_writes_after_counts_nowhere() {
+    let dir = scratch("authority-removal");
+    let mut chair = new_node(&dir, "chair");
+    let space = chair.create_space("Krizový štáb ORP Vsetín").unwrap();
+    let mut stays = joined_as(&mut chair, space, &dir, "stays", StaffRole::Member, None);
+    let mut lost = joined_as(&mut chair, space, &dir, "lost", StaffRole::Secretary, None);
+    task(&mut lost, space, "Před ztrátou notebooku");
+    sync(&lost, &mut chair, space);
+    // The laptop is lost: the chair removes it, with a new key for everyone else.
+    let (epoch, unreachable) = chair.remove_devices(space, &[lost.device_id()]).unwrap();
+    assert_eq!((epoch, unreachable.len()), (1, 0));
+    // Whoever has the laptop writes, and even admits a newcomer, as the secretary it was.
+    task(&mut lost, space, "Po ztrátě");
+    let newcomer = crate::engine::keys::DeviceKeys::generate().unwrap();
+    lost.admit_member(
+        space,
+        newcomer.device_id(),
+        super::membership::Admission {
+            name: "Nováček",
+            role: StaffRole::Member,
+            orp: None,
+            invite: None,
+            key: None,
+        },
+    )
+    .unwrap();
+    task(&mut chair, space, "TAJNÉ-PO-ODEBRÁNÍ");
+    // The member that stays takes the new key and reads the new epoch.
+    sync(&chair, &mut stays, space);
+    assert!(stays.space_key(space, 1).is_some());
+    assert_eq!(
+        titles(&stays, space),
+        ["Před ztrátou notebooku", "TAJNÉ-PO-ODEBRÁNÍ"]
+    );
+    // The lost laptop gets the removal, not the key: nothing written after it is readable.
+    let got = sync(&chair, &mut lost, space);
+    assert!(lost.space_key(space, 1).is_none());
+    assert!(
+        !got.rejected.is_empty(),
+        "the new epoch is unreadable there"
+    );
+    assert_eq!(titles(&lost, space), ["Před ztrátou notebooku"]);
+    let refused = lost.create_record(
+        space,
+        RecordKind::Task,
+        vec![set(FieldValue::Title("Ještě jednou".into()))],
+    );
+    assert!(
+        matches!(refused, Err(NodeError::Refused(Refusal::Removed { .. }))),
+        "{refused:?}"
+    );
+    // What it wrote after the removal counts nowhere: not at the chair, not at the member.
+    let got = sync(&lost, &mut chair, space);
+    assert_eq!(got.rejected.len(), 2, "{:?}", got.rejected);
+    sync(&chair, &mut stays, space);
+    for node in [&chair, &stays] {
+        assert_eq!(
+            titles(node, space),
+            ["Před ztrátou notebooku", "TAJNÉ-PO-ODEBRÁNÍ"]
+        );
+        assert!(node
+            .authority(space)
+            .unwrap()
+            .current(newcomer.device_id())
+            .is_none());
+    }
+    assert_eq!(hash(&chair, space), hash(&stays, space));
+    // The lost laptop's whole data dir holds no trace of what was written after.
+    lost.close().unwrap();
+    let marker = "TAJNÉ-PO-ODEBRÁNÍ".as_bytes();
+    for file in files(&dir.join("lost")) {
+        let bytes = fs::read(&file).unwrap();
+        assert!(
+            !bytes.windows(marker.len()).any(|w| w == marker),
+            "{file:?} holds the marker"
+        );
+    }
+    // The list relays check authors against no longer names it.
+    let list = chair.member_list(space).unwrap();
+    assert!(!list.devices().contains(&dir_device(&dir, "lost")));
+    let _ = fs::remove_dir_all(&dir);
+}
+
+fn dir_device(dir: &Path, name: &str) -> DeviceId {
+    fs::read_to_string(dir.join(name).join("device.id"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}

@@ -17,6 +17,8 @@ use crate::vv::VersionVector;
 /// The one answer to a request about a space the peer may not hear of: not held here, or not
 /// proven by the peer (the same bytes for both).
 const NOT_HELD: &str = "space not held here";
+/// The answer to a proven device that was removed from the space.
+const REMOVED: &str = "this device was removed from the space";
 
 impl State {
     pub(super) fn send(
@@ -270,6 +272,11 @@ impl State {
                 }
                 return Self::respond(swarm, channel, Self::refused(NOT_HELD));
             }
+            // A device removed from the space pushes nothing into it.
+            let removed = device_of_peer(&peer).and_then(|d| node.removed_at(space, d));
+            if removed.is_some() && matches!(request, Request::Push { .. }) {
+                return Self::respond(swarm, channel, Self::refused(REMOVED));
+            }
         }
         match request {
             Request::Challenge { nonce, again } => {
@@ -310,6 +317,25 @@ impl State {
                     .and_then(|(envelopes, more)| {
                         let all = forked.into_iter().chain(envelopes).collect::<Vec<_>>();
                         Ok((all, more, node.have(space)?))
+                    })
+                    .map(|(all, more, mine)| {
+                        // A removed device gets only what was stamped before its removal (the
+                        // removal included, so it learns of it): nothing its staff wrote
+                        // after, even under the old key by a member the rotation has not
+                        // reached yet.
+                        let cutoff = device_of_peer(&peer).and_then(|d| node.removed_at(space, d));
+                        match cutoff {
+                            Some(at) => {
+                                let before: Vec<Vec<u8>> = all
+                                    .into_iter()
+                                    .filter(|bytes| {
+                                        Envelope::decode(bytes).is_ok_and(|e| e.hlc <= at)
+                                    })
+                                    .collect();
+                                (before, false, mine)
+                            }
+                            None => (all, more, mine),
+                        }
                     });
                 // A peer that pulls may be ahead of us: pull back when it holds something new
                 // (not on every pull: two idle peers would pull each other without end).
