@@ -127,7 +127,7 @@ impl Me {
                 _ => None,
             },
             R::OrpCoordinator => {
-                let Some(orp) = &self.orp else {
+                let Some(orp) = self.orp.as_deref().map(bare) else {
                     return pick(
                         "Vaše ORP sem zatím nedorazila; nejprve se spojte se štábem (synchronizace).".into(),
                         "Your ORP has not arrived here yet; sync with the staff first.".into(),
@@ -136,15 +136,15 @@ impl Me {
                 match kind {
                     K::Task => pick(
                         format!("Jako koordinátor ORP {orp} měníte jen stav, výsledek a komentáře úkolů zadaných ORP {orp} nebo vám; úkoly nezakládáte."),
-                        format!("As ORP coordinator for {orp} you change only the status, outcome and comments of tasks given to {orp} or to you; you do not create tasks."),
+                        format!("As ORP coordinator for ORP {orp} you change only the status, outcome and comments of tasks given to ORP {orp} or to you; you do not create tasks."),
                     ),
                     K::SituationReport => pick(
                         format!("Jako koordinátor ORP posíláte situační zprávy jen za ORP {orp}."),
-                        format!("As ORP coordinator you send situation reports only for {orp}."),
+                        format!("As ORP coordinator you send situation reports only for ORP {orp}."),
                     ),
                     K::ResourceRequest => pick(
                         format!("Jako koordinátor ORP zakládáte a měníte jen požadavky ORP {orp}; schvaluje je předseda štábu."),
-                        format!("As ORP coordinator you create and change only the requests of {orp}; the chair decides them."),
+                        format!("As ORP coordinator you create and change only the requests of ORP {orp}; the chair decides them."),
                     ),
                     other => pick(
                         format!("Jako koordinátor ORP můžete {} jen číst.", plural_cs(other)),
@@ -165,6 +165,37 @@ impl Me {
             },
         }
     }
+}
+
+impl Me {
+    /// The sentence a task's detail shows when the person may not work on it (an ORP
+    /// coordinator's task given to another ORP; a role that only reads or comments).
+    pub fn task_notice(&self, assignees: &[String], lang: Lang) -> Option<String> {
+        if let (true, Some(orp)) = (self.coordinator(), self.orp.as_deref()) {
+            let orp = bare(orp);
+            if !self.may_on_task(Action::MoveStatus, assignees) {
+                return Some(match lang {
+                    Lang::Cs => {
+                        format!("Tento úkol není zadán ORP {orp} ani vám; měnit ho nemůžete.")
+                    }
+                    Lang::En => format!(
+                        "This task is not given to ORP {orp} or to you; you cannot change it."
+                    ),
+                });
+            }
+            return None;
+        }
+        self.notice(RecordKind::Task, lang)
+    }
+}
+
+/// An ORP's name without an "ORP " prefix, for sentences that say "ORP" themselves.
+fn bare(orp: &str) -> &str {
+    let orp = orp.trim();
+    orp.strip_prefix("ORP ")
+        .or_else(|| orp.strip_prefix("orp "))
+        .map(str::trim)
+        .unwrap_or(orp)
 }
 
 fn plural_cs(kind: RecordKind) -> &'static str {
@@ -198,6 +229,27 @@ pub fn note(me: &Me, kind: RecordKind, lang: Lang) -> Html {
             html! { <p class="banner info permission-note" id="permission-note">{ text }</p> }
         }
         None => html! {},
+    }
+}
+
+/// In place of a create form the role may not use: its heading and the sentence why
+/// (`#permission-note`).
+pub fn locked(me: &Me, kind: RecordKind, title: &str, lang: Lang) -> Html {
+    html! {
+        <section class="card form locked-form">
+            <h2>{ title.to_owned() }</h2>
+            { note(me, kind, lang) }
+        </section>
+    }
+}
+
+/// The sentence next to a form the role may use, when it may not use everything else on the
+/// screen (`#permission-note`).
+pub fn note_if(show: bool, me: &Me, kind: RecordKind, lang: Lang) -> Html {
+    if show {
+        note(me, kind, lang)
+    } else {
+        html! {}
     }
 }
 
@@ -263,6 +315,20 @@ mod tests {
         assert!(waiting
             .notice(RecordKind::Task, Lang::Cs)
             .is_some_and(|n| n.contains("synchronizace")));
+    }
+
+    #[test]
+    fn a_task_of_another_orp_says_so() {
+        let c = me(StaffRole::OrpCoordinator, Some("ORP Vsetín"), "Karel");
+        assert_eq!(
+            c.task_notice(&["ORP Zlín".into()], Lang::Cs).as_deref(),
+            Some("Tento úkol není zadán ORP Vsetín ani vám; měnit ho nemůžete.")
+        );
+        assert!(c.task_notice(&["Vsetín".into()], Lang::Cs).is_none());
+        let leader = me(StaffRole::ExerciseLeader, None, "Jiří");
+        assert!(leader.may_on_task(Action::Comment, &[]));
+        assert!(!leader.may_on_task(Action::MoveStatus, &[]));
+        assert!(leader.task_notice(&[], Lang::Cs).is_some());
     }
 
     #[test]
