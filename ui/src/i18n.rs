@@ -63,6 +63,7 @@ texts! {
     ConfirmStep: "Potvrdit", "Confirm";
     CancelStep: "Zrušit", "Cancel";
     OnlyChairChangesRoles: "Role členů mění jen předseda nebo tajemník štábu.", "Only the chair or the secretary changes members' roles.";
+    OnlyChairInvites: "Pozvat a přijmout nového člena může jen předseda nebo tajemník štábu.", "Only the chair or the secretary invites and admits new members.";
     NoMembers: "Seznam členů zatím není načten.", "The member list is not loaded yet.";
     InviteQr: "Kód pozvánky jako QR kód", "The invite code as a QR code";
     InviteTooLongForQr: "Kód je na QR kód příliš dlouhý; přečtěte ho nebo zkopírujte.", "The code is too long for a QR code; read it out or copy it.";

@@ -85,9 +85,16 @@ pub fn members() -> Html {
             },
         )
     };
+    let manage = ctx.me().manages_members();
     html! {
         <div class="two-col">
             <MemberList />
+            if !manage {
+                <section class="card locked-form">
+                    <h2>{ T::InviteTitle.get(lang) }</h2>
+                    <p class="banner info permission-note" id="permission-note">{ T::OnlyChairInvites.get(lang) }</p>
+                </section>
+            } else {
             <form class="card" id="invite-form" onsubmit={on_invite} novalidate=true>
                 <h2>{ T::InviteTitle.get(lang) }</h2>
                 <p class="muted">{ T::InviteHelp.get(lang) }</p>
@@ -114,6 +121,7 @@ pub fn members() -> Html {
                     <pre class="code" id="welcome-code">{ w.clone() }</pre>
                 }
             </form>
+            }
             <p class="muted">{ T::InviteNetworkNote.get(lang) }</p>
         </div>
     }
