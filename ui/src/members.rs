@@ -193,7 +193,7 @@ fn member_list() -> Html {
             }
             <ul class="member-list" id="member-list">
                 { for members.iter().flatten().map(|m| html! {
-                    <MemberRow member={m.clone()} {manage} reload={reload.clone()} />
+                    <MemberRow key={m.device.to_string()} member={m.clone()} {manage} reload={reload.clone()} />
                 }) }
             </ul>
             if members.is_none() && error.is_none() { <p class="muted">{ T::NoMembers.get(lang) }</p> }
@@ -317,6 +317,20 @@ fn member_row(p: &RowProps) -> Html {
             });
         })
     };
+    // Opening the change starts from the member's standing as listed now.
+    let on_open = {
+        let step = step.clone();
+        let error = error.clone();
+        let role = role.clone();
+        let orp = orp.clone();
+        let (now_role, now_orp) = (m.role.unwrap_or(StaffRole::Member), m.orp.clone());
+        Callback::from(move |_: MouseEvent| {
+            role.set(now_role);
+            orp.set(now_orp.clone().unwrap_or_default());
+            error.set(None);
+            step.set(Step::Choosing);
+        })
+    };
     let role_id = format!("member-role-{short}");
     let orp_id = format!("member-orp-{short}");
     let removed = m.role.is_none();
@@ -333,7 +347,7 @@ fn member_row(p: &RowProps) -> Html {
             if p.manage && !removed {
                 if *step == Step::Closed {
                     { " " }
-                    <button type="button" class="link" id={format!("member-change-{short}")} onclick={set_step(Step::Choosing)}>{ T::ChangeRole.get(lang) }</button>
+                    <button type="button" class="link" id={format!("member-change-{short}")} onclick={on_open}>{ T::ChangeRole.get(lang) }</button>
                 }
                 if *step == Step::Choosing {
                     <div class="member-editor">
@@ -359,7 +373,7 @@ fn member_row(p: &RowProps) -> Html {
                     <div class="member-editor" role="alertdialog" id={format!("member-confirm-{short}")}>
                         <p>{ confirm_question(&m.name, *role, &orp, lang) }</p>
                         <button type="button" class="primary" id={format!("member-confirm-yes-{short}")} disabled={*busy} onclick={on_confirm}>{ T::ConfirmStep.get(lang) }</button>
-                        <button type="button" id={format!("member-confirm-no-{short}")} onclick={set_step(Step::Choosing)}>{ T::CancelStep.get(lang) }</button>
+                        <button type="button" id={format!("member-confirm-no-{short}")} onclick={set_step(Step::Closed)}>{ T::CancelStep.get(lang) }</button>
                     </div>
                 }
             }
