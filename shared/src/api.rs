@@ -110,6 +110,13 @@ pub struct SpaceInfo {
     pub operations: u64,
     /// Why the space is read-only (a damaged op log), if it is.
     pub read_only: Option<String>,
+    /// The ORP this device's member is bound to (an ORP coordinator), as the member records
+    /// say now.
+    #[serde(default)]
+    pub orp: Option<String>,
+    /// This device's member name in the space, as the member records say now.
+    #[serde(default)]
+    pub member_name: Option<String>,
 }
 
 /// Concurrent differing values of one field of a record, for a person to choose from.

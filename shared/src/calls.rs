@@ -13,6 +13,7 @@ use crate::api::{AppStatus, FieldConflict, FieldEdit, NetworkView, RecordInput, 
 use crate::merge::ChangeToken;
 use crate::record::{RecordKind, StaffRole, Status};
 use crate::snapshot::{SpaceSnapshot, Wants};
+use crate::views::MemberStanding;
 
 /// One command of the desktop shell.
 pub trait Command {
@@ -85,6 +86,26 @@ pub struct NewInvite {
     pub space: String,
     pub role: StaffRole,
     pub valid_hours: u64,
+    /// The ORP an ORP coordinator is bound to (empty for other roles).
+    #[serde(default)]
+    pub orp: String,
+}
+
+/// One space.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpaceRef {
+    /// The space id in hex.
+    pub space: String,
+}
+
+/// A new role (and ORP binding) for a member device.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeMember {
+    /// The space id in hex.
+    pub space: String,
+    /// The member's device id in hex.
+    pub device: String,
+    pub role: StaffRole,
     /// The ORP an ORP coordinator is bound to (empty for other roles).
     #[serde(default)]
     pub orp: String,
@@ -175,6 +196,10 @@ commands! {
     AddCommentCmd = add_comment(AddComment) -> ();
     /// The concurrent values of each conflicting field, the shown one first.
     RecordConflicts = record_conflicts(RecordRef) -> Vec<FieldConflict>;
+    /// Every member device of a space with its standing now (removed ones too).
+    ListMembers = list_members(SpaceRef) -> Vec<MemberStanding>;
+    /// Changes a member's role (and ORP binding); a chair or secretary only.
+    ChangeMemberCmd = change_member(ChangeMember) -> ();
 }
 
 #[cfg(test)]

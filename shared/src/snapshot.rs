@@ -312,6 +312,8 @@ mod tests {
             records: 0,
             operations: 0,
             read_only: None,
+            orp: None,
+            member_name: None,
         }
     }
 

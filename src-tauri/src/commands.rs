@@ -20,7 +20,7 @@ use krizlink_core::engine::keystore::KdfParams;
 use krizlink_core::engine::node::{Node, WriteError};
 use krizlink_core::engine::sync::{self, NetAction};
 use krizlink_core::snapshot::SpaceSnapshot;
-use krizlink_core::{RecordId, RecordKind, SpaceId};
+use krizlink_core::{DeviceId, RecordId, RecordKind, SpaceId};
 use tauri::{AppHandle, Emitter, State};
 
 use crate::errors::{cs, write_cs};
@@ -118,6 +118,10 @@ fn changed(app: &AppHandle, space: SpaceId) {
 
 fn space_info(node: &Node, id: SpaceId) -> Answer<SpaceInfo> {
     let damaged = node.damaged_spaces();
+    let grant = node
+        .authority(id)
+        .ok()
+        .and_then(|a| a.current(node.device_id()).cloned());
     node.spaces()
         .into_iter()
         .find(|s| s.id == id)
@@ -132,6 +136,8 @@ fn space_info(node: &Node, id: SpaceId) -> Answer<SpaceInfo> {
                 .iter()
                 .find(|(d, _)| *d == s.id)
                 .map(|_| "Záznam operací je poškozený; prostor je jen pro čtení.".to_owned()),
+            orp: grant.as_ref().and_then(|g| g.orp.clone()),
+            member_name: grant.map(|g| g.name),
         })
         .ok_or_else(|| "Tento pracovní prostor na tomto počítači není.".to_owned())
 }
@@ -248,6 +254,44 @@ pub async fn create_invite(
             })
         })
         .await
+}
+
+/// Every member device of a space with its standing now (removed ones too).
+#[tauri::command]
+pub async fn list_members(
+    engine: State<'_, Engine>,
+    args: Args<calls::ListMembers>,
+) -> Answer<Reply<calls::ListMembers>> {
+    let space = space_id(&args.space)?;
+    engine
+        .with(move |node| node.member_standings(space).map_err(|e| cs(&e)))
+        .await
+}
+
+/// Changes a member's role (and ORP binding): the engine checks that this device may (chair or
+/// secretary), that an ORP coordinator names an ORP and that the last chair stays.
+#[tauri::command]
+pub async fn change_member(
+    app: AppHandle,
+    engine: State<'_, Engine>,
+    args: Args<calls::ChangeMemberCmd>,
+) -> Answer<Reply<calls::ChangeMemberCmd>> {
+    let space = space_id(&args.space)?;
+    let device: DeviceId = args
+        .device
+        .trim()
+        .parse()
+        .map_err(|_| "Neplatný identifikátor zařízení.".to_owned())?;
+    let role = args.role;
+    let orp = Some(args.orp.trim().to_owned()).filter(|o| !o.is_empty());
+    engine
+        .with(move |node| {
+            node.change_member(space, device, role, orp.as_deref())
+                .map_err(|e| cs(&e))
+        })
+        .await?;
+    changed(&app, space);
+    Ok(())
 }
 
 /// The secret part of an invite code, or a sentence when the part after `@` is damaged.

@@ -143,6 +143,8 @@ fn main() -> ExitCode {
             MoveStatusCmd => move_status,
             AddCommentCmd => add_comment,
             RecordConflicts => record_conflicts,
+            ListMembers => list_members,
+            ChangeMemberCmd => change_member,
         ))
         .build(tauri::generate_context!("../tauri.conf.json"));
     match app {

@@ -2,9 +2,11 @@
 
 use krizlink_core::api::{ContactInput, RecordInput};
 use krizlink_core::calls;
+use krizlink_core::RecordKind;
 use yew::prelude::*;
 
 use crate::i18n::T;
+use crate::permissions;
 use crate::tasks::{created, new_record};
 use crate::use_ctx;
 use crate::widgets::{add_errors, field, on_submit, submit_row, use_form, Kind, Values};
@@ -63,8 +65,13 @@ pub fn contacts() -> Html {
         })
     };
     let opt = |o: &Option<String>| o.clone().unwrap_or_default();
+    let me = ctx.me();
+    let may_create = me.may_create(RecordKind::Contact);
     html! {
         <div class="split">
+            if !may_create {
+                { permissions::locked(&me, RecordKind::Contact, T::NewContact.get(lang), lang) }
+            } else {
             <form class="card form" id="contact-form" {onsubmit} novalidate=true>
                 <h2>{ T::NewContact.get(lang) }</h2>
                 { field(&form, "name", T::Name.get(lang), Kind::Text, "") }
@@ -81,6 +88,7 @@ pub fn contacts() -> Html {
                 { field(&form, "note", T::Note.get(lang), Kind::Area, "") }
                 { submit_row(&form, T::CreateContact.get(lang), "contact-submit", lang) }
             </form>
+            }
             <div class="list-pane">
                 <input id="filter" class="filter" type="search" placeholder={T::FilterHint.get(lang)}
                     value={(*filter).clone()} oninput={on_filter} aria-label={T::Filter.get(lang)} />

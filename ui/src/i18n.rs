@@ -52,6 +52,22 @@ macro_rules! texts {
 }
 
 texts! {
+    MembersTitle: "Členové prostoru", "Members of the space";
+    KeyEpoch: "Klíč: epocha", "Key: epoch";
+    Founder: "zakladatel", "founder";
+    RemovedMark: "odebrán", "removed";
+    You: "vy", "you";
+    ChangeRole: "Změnit roli", "Change role";
+    NewRole: "Nová role", "New role";
+    ContinueStep: "Pokračovat", "Continue";
+    ConfirmStep: "Potvrdit", "Confirm";
+    CancelStep: "Zrušit", "Cancel";
+    OnlyChairChangesRoles: "Role členů mění jen předseda nebo tajemník štábu.", "Only the chair or the secretary changes members' roles.";
+    OnlyChairInvites: "Pozvat a přijmout nového člena může jen předseda nebo tajemník štábu.", "Only the chair or the secretary invites and admits new members.";
+    NoMembers: "Seznam členů zatím není načten.", "The member list is not loaded yet.";
+    InviteQr: "Kód pozvánky jako QR kód", "The invite code as a QR code";
+    InviteTooLongForQr: "Kód je na QR kód příliš dlouhý; přečtěte ho nebo zkopírujte.", "The code is too long for a QR code; read it out or copy it.";
+
     Tagline: "Koordinace krizového štábu — funguje i bez sítě.", "Crisis staff coordination that keeps working without the network.";
     NotClassified: "Není určeno pro utajované informace.", "Not for classified information.";
     Connecting: "Připojuji se k jádru aplikace…", "Connecting to the application core…";

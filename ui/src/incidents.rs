@@ -2,6 +2,7 @@
 //! where the state and level can be changed.
 
 use krizlink_core::api::{FieldEdit, IncidentInput, RecordInput};
+use krizlink_core::authority::Action;
 use krizlink_core::calls::{self, EditRecord};
 use krizlink_core::record::{IncidentKind, IncidentState, Level};
 use krizlink_core::views::Incident;
@@ -9,6 +10,7 @@ use krizlink_core::{FieldValue, RecordKind};
 use yew::prelude::*;
 
 use crate::i18n::{label, Lang, T};
+use crate::permissions;
 use crate::tasks::{created, new_record, record_ref, write};
 use crate::widgets::{
     add_errors, field, initial, list_field, on_submit, select, submit_row, time_field, use_form,
@@ -64,8 +66,13 @@ pub fn incidents() -> Html {
             label(lang, k.label_cs(), k.label_en()).to_owned(),
         )
     }));
+    let me = ctx.me();
+    let may_create = me.may_create(RecordKind::Incident);
     html! {
         <div class="split">
+            if !may_create {
+                { permissions::locked(&me, RecordKind::Incident, T::NewIncident.get(lang), lang) }
+            } else {
             <form class="card form" id="incident-form" {onsubmit} novalidate=true>
                 <h2>{ T::NewIncident.get(lang) }</h2>
                 { field(&form, "title", T::Title.get(lang), Kind::Text, "") }
@@ -77,7 +84,9 @@ pub fn incidents() -> Html {
                 { field(&form, "description", T::Description.get(lang), Kind::Area, "") }
                 { submit_row(&form, T::CreateIncident.get(lang), "incident-submit", lang) }
             </form>
+            }
             <div class="list-pane" id="incident-list">
+                { permissions::note_if(may_create, &me, RecordKind::Incident, lang) }
                 if ctx.incidents().is_empty() { <p class="muted">{ T::NoneActive.get(lang) }</p> }
                 { for ctx.incidents().iter().map(|i| html! { <IncidentCard incident={i.clone()} /> }) }
             </div>
@@ -96,6 +105,7 @@ fn incident_card(p: &CardProps) -> Html {
     let i = &p.incident;
     let lang = ctx.lang;
     let error = use_state(|| None::<String>);
+    let may_edit = ctx.me().may(RecordKind::Incident, Action::Edit);
     let edit = |value: FieldValue| {
         let ctx = ctx.clone();
         let me = record_ref(&ctx, RecordKind::Incident, i.meta.id);
@@ -137,12 +147,12 @@ fn incident_card(p: &CardProps) -> Html {
             if let Some(d) = &i.description { <p class="pre">{ d.clone() }</p> }
             <div class="actions">
                 <label>{ T::IncidentState.get(lang) }
-                    <select onchange={edit(FieldValue::IncidentState(i.state))}>
+                    <select onchange={edit(FieldValue::IncidentState(i.state))} disabled={!may_edit}>
                         { for IncidentState::ALL.iter().map(|s| html! { <option value={s.code()} selected={*s == i.state}>{ label(lang, s.label_cs(), s.label_en()) }</option> }) }
                     </select>
                 </label>
                 <label>{ T::Level.get(lang) }
-                    <select onchange={edit(FieldValue::Level(Level::Spa1Alert))}>
+                    <select onchange={edit(FieldValue::Level(Level::Spa1Alert))} disabled={!may_edit}>
                         { for level_options(lang).into_iter().map(|(c, l)| html! { <option value={c.clone()} selected={i.level.map(|x| x.code()) == Some(c.as_str()) || (c.is_empty() && i.level.is_none())}>{ l }</option> }) }
                     </select>
                 </label>

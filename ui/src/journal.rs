@@ -5,9 +5,11 @@
 use krizlink_core::api::{JournalInput, RecordInput};
 use krizlink_core::calls;
 use krizlink_core::record::JournalKind;
+use krizlink_core::RecordKind;
 use yew::prelude::*;
 
 use crate::i18n::{label, T};
+use crate::permissions;
 use crate::tasks::new_record;
 use crate::widgets::{
     add_errors, field, focus_later, initial, on_submit, select, submit_row, time_field, use_form,
@@ -74,8 +76,14 @@ pub fn journal() -> Html {
         .filter(|e| wanted.is_none_or(|k| e.kind == k))
         .collect();
     let corrects = form.get("corrects");
+    let me = ctx.me();
+    let may_create = me.may_create(RecordKind::JournalEntry);
     html! {
         <div class="stack">
+            if !may_create {
+                { permissions::locked(&me, RecordKind::JournalEntry, T::AddEntry.get(lang), lang) }
+            } else {
+            { permissions::note(&me, RecordKind::JournalEntry, lang) }
             <form class="card quick" id="journal-form" {onsubmit} novalidate=true>
                 <div class="quick-row">
                     { select(&form, "kind", T::EntryKind.get(lang), kinds.clone()) }
@@ -88,6 +96,7 @@ pub fn journal() -> Html {
                 }
                 { submit_row(&form, T::AddEntry.get(lang), "journal-submit", lang) }
             </form>
+            }
             <div class="filter-row">
                 <label for="journal-kind">{ T::FilterByKind.get(lang) }</label>
                 <select id="journal-kind" onchange={on_filter}>
@@ -115,11 +124,11 @@ pub fn journal() -> Html {
                                 if let Some(s) = &e.source { <div class="muted small">{ format!("{}: {s}", T::Source.get(lang)) }</div> }
                             </td>
                             <td>{ e.author.clone().unwrap_or_default() }</td>
-                            <td><button title={T::Correct.get(lang)} onclick={Callback::from(move |_| {
+                            <td>if may_create { <button title={T::Correct.get(lang)} onclick={Callback::from(move |_| {
                                 form.dispatch(FormAction::Set("corrects".into(), id.clone()));
                                 form.dispatch(FormAction::Set("kind".into(), kind.clone()));
                                 focus_later("f-text");
-                            })}>{ T::Correct.get(lang) }</button></td>
+                            })}>{ T::Correct.get(lang) }</button> }</td>
                         </tr>
                     }
                 }) }

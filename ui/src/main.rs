@@ -15,6 +15,8 @@ mod journal;
 mod keys;
 mod members;
 mod network;
+mod permissions;
+mod qr;
 mod reports;
 mod requests;
 mod screen;
@@ -64,6 +66,21 @@ pub struct Ctx {
 impl Ctx {
     pub fn t(&self, t: T) -> &'static str {
         t.get(self.lang)
+    }
+
+    /// The shown space as the newest answer describes it: the snapshot's (loaded after every
+    /// change, so a role change that arrived by sync shows) when it is of this space.
+    pub fn info(&self) -> &SpaceInfo {
+        if self.data.info.id == self.space.id {
+            &self.data.info
+        } else {
+            &self.space
+        }
+    }
+
+    /// What the person may do in the shown space.
+    pub fn me(&self) -> permissions::Me {
+        permissions::Me::of(self.info())
     }
 
     pub fn tasks(&self) -> &[Rc<Task>] {

@@ -9,9 +9,11 @@ use krizlink_core::api::{RecordInput, SitrepInput};
 use krizlink_core::calls;
 use krizlink_core::record::ReportKind;
 use krizlink_core::views::SituationReport;
+use krizlink_core::RecordKind;
 use yew::prelude::*;
 
 use crate::i18n::{label, Lang, T};
+use crate::permissions;
 use crate::tasks::{created, new_record};
 use crate::widgets::{
     add_errors, count_field, ctrl_enter_submits, field, initial, on_submit, select, submit_row,
@@ -21,8 +23,11 @@ use crate::{time, use_ctx, Ctx};
 
 /// Who sends a new report unless the person changes it: the sender of this device's latest
 /// report in the space (an ORP coordinator reports for the same ORP every time), else the
-/// space itself (the staff).
+/// space itself (the staff). An ORP coordinator always sends as its ORP.
 pub fn default_sender(ctx: &Ctx) -> String {
+    if let Some(orp) = ctx.me().fixed_orp() {
+        return orp.to_owned();
+    }
     ctx.reports()
         .iter()
         .filter(|r| r.meta.created_by.to_string() == ctx.device)
@@ -82,7 +87,10 @@ pub fn reports() -> Html {
             move |form, errors| {
                 let as_of = time_field(form, "as_of", errors, lang);
                 let mut number = count_field(form, "number", errors, lang);
-                let sender = form.get("sender");
+                let sender = match ctx2.me().fixed_orp() {
+                    Some(orp) => orp.to_owned(),
+                    None => form.get("sender"),
+                };
                 if number.is_none() && !sender.trim().is_empty() {
                     // Numbers run per sender: the next one after the highest seen.
                     let last = ctx2
@@ -140,8 +148,14 @@ pub fn reports() -> Html {
         .and_then(|id| ctx.reports().iter().find(|r| &r.meta.id.to_string() == id))
         .cloned();
     let supersedes = form.get("supersedes");
+    let me = ctx.me();
+    let may_create = me.may_create(RecordKind::SituationReport);
+    let fixed = me.fixed_orp().map(str::to_owned);
     html! {
         <div class="split">
+            if !may_create {
+                { permissions::locked(&me, RecordKind::SituationReport, T::NewReport.get(lang), lang) }
+            } else {
             <form class="card form" id="report-form" {onsubmit} novalidate=true onkeydown={ctrl_enter_submits()}>
                 <h2>{ T::NewReport.get(lang) }</h2>
                 if !supersedes.is_empty() {
@@ -149,7 +163,14 @@ pub fn reports() -> Html {
                 }
                 { select(&form, "kind", T::ReportKind.get(lang), kinds) }
                 <div class="row2">
-                    { field(&form, "sender", T::Sender.get(lang), Kind::Text, "") }
+                    if let Some(orp) = &fixed {
+                        <div class="field">
+                            <label for="f-sender">{ T::Sender.get(lang) }</label>
+                            <input id="f-sender" type="text" value={orp.clone()} readonly=true />
+                        </div>
+                    } else {
+                        { field(&form, "sender", T::Sender.get(lang), Kind::Text, "") }
+                    }
                     { field(&form, "number", T::ReportNumber.get(lang), Kind::Text, T::AutoNumber.get(lang)) }
                 </div>
                 <div class="row2">
@@ -176,7 +197,9 @@ pub fn reports() -> Html {
                 <p class="muted">{ T::SendImmutable.get(lang) }</p>
                 { submit_row(&form, T::SendReport.get(lang), "report-submit", lang) }
             </form>
+            }
             <div class="list-pane">
+                { permissions::note_if(may_create, &me, RecordKind::SituationReport, lang) }
                 if ctx.reports().is_empty() { <p class="muted">{ T::NoReports.get(lang) }</p> }
                 { for by_sender.into_iter().map(|(sender, mut list)| {
                     list.sort_by_key(|r| std::cmp::Reverse(r.as_of));
@@ -189,12 +212,15 @@ pub fn reports() -> Html {
                                 let shown = shown.clone();
                                 let form = form.clone();
                                 let fix = correction_of(r);
+                                let may_correct = me.may_report_as(&r.sender);
                                 html! {
                                     <li class="report-row">
                                         <span>{ format!("{} č. {} · {} {}", label(lang, r.kind.label_cs(), r.kind.label_en()), opt(r.number), T::AsOf.get(lang), time::format(r.as_of)) }</span>
                                         if !r.superseded_by.is_empty() { <span class="badge">{ T::Superseded.get(lang) }</span> }
                                         <button onclick={Callback::from(move |_| shown.set(Some(id.clone())))}>{ T::Open.get(lang) }</button>
-                                        <button onclick={Callback::from(move |_| form.dispatch(FormAction::Load(fix.clone())))}>{ T::Correct.get(lang) }</button>
+                                        if may_correct {
+                                            <button onclick={Callback::from(move |_| form.dispatch(FormAction::Load(fix.clone())))}>{ T::Correct.get(lang) }</button>
+                                        }
                                     </li>
                                 }
                             }) }

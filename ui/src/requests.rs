@@ -2,6 +2,7 @@
 //! new through review and approval to done, or rejected with a reason, or escalated.
 
 use krizlink_core::api::{Problem, RecordInput, RequestInput};
+use krizlink_core::authority::Action;
 use krizlink_core::calls::{self, MoveStatus};
 use krizlink_core::record::{Priority, RequestStatus};
 use krizlink_core::views::ResourceRequest;
@@ -9,6 +10,7 @@ use krizlink_core::{RecordKind, Status};
 use yew::prelude::*;
 
 use crate::i18n::{label, T};
+use crate::permissions;
 use crate::tasks::{created, new_record, priority_options, record_ref, write};
 use crate::widgets::{
     add_errors, count_field, field, initial, on_submit, problem_text, scoped_field, select,
@@ -30,8 +32,12 @@ pub fn requests() -> Html {
         on_submit::<calls::CreateRecord>(
             &form,
             move |form, errors| {
+                let requester = match ctx2.me().fixed_orp() {
+                    Some(orp) => orp.to_owned(),
+                    None => form.get("requester"),
+                };
                 let input = RequestInput {
-                    requester: form.get("requester"),
+                    requester,
                     item: form.get("item"),
                     quantity: count_field(form, "quantity", errors, lang),
                     unit: form.get("unit"),
@@ -55,11 +61,24 @@ pub fn requests() -> Html {
             r.needed_by,
         )
     });
+    let me = ctx.me();
+    let may_create = me.may_create(RecordKind::ResourceRequest);
+    let fixed = me.fixed_orp().map(str::to_owned);
     html! {
         <div class="split">
+            if !may_create {
+                { permissions::locked(&me, RecordKind::ResourceRequest, T::NewRequest.get(lang), lang) }
+            } else {
             <form class="card form" id="request-form" {onsubmit} novalidate=true>
                 <h2>{ T::NewRequest.get(lang) }</h2>
-                { field(&form, "requester", T::Requester.get(lang), Kind::Text, "") }
+                if let Some(orp) = &fixed {
+                    <div class="field">
+                        <label for="f-requester">{ T::Requester.get(lang) }</label>
+                        <input id="f-requester" type="text" value={orp.clone()} readonly=true />
+                    </div>
+                } else {
+                    { field(&form, "requester", T::Requester.get(lang), Kind::Text, "") }
+                }
                 { field(&form, "item", T::Item.get(lang), Kind::Text, "") }
                 <div class="row2">
                     { field(&form, "quantity", T::Quantity.get(lang), Kind::Text, "") }
@@ -71,7 +90,9 @@ pub fn requests() -> Html {
                 { field(&form, "reason", T::Reason.get(lang), Kind::Area, "") }
                 { submit_row(&form, T::CreateRequest.get(lang), "request-submit", lang) }
             </form>
+            }
             <div class="list-pane" id="request-list">
+                { permissions::note_if(may_create, &me, RecordKind::ResourceRequest, lang) }
                 if list.is_empty() { <p class="muted">{ T::NoneOpen.get(lang) }</p> }
                 { for list.into_iter().map(|r| html! { <RequestCard request={r.clone()} /> }) }
             </div>
@@ -120,10 +141,20 @@ fn request_card(p: &CardProps) -> Html {
         });
         html! { <button class={classes!((to == RequestStatus::Rejected).then_some("danger"))} {onclick}>{ label(lang, to.label_cs(), to.label_en()) }</button> }
     };
+    let me = ctx.me();
     let moves: Vec<RequestStatus> = RequestStatus::ALL
         .iter()
         .copied()
         .filter(|s| r.status.can_move_to(*s))
+        .filter(|s| {
+            let action = match s {
+                RequestStatus::Approved | RequestStatus::Rejected | RequestStatus::Escalated => {
+                    Action::Decide
+                }
+                _ => Action::MoveStatus,
+            };
+            me.may_on_request(action, &r.requester)
+        })
         .collect();
     html! {
         <section class={classes!("card", "request", r.status.is_terminal().then_some("done"))}>

@@ -5,6 +5,7 @@
 use std::rc::Rc;
 
 use krizlink_core::api::{FieldConflict, FieldEdit, RecordInput, TaskInput};
+use krizlink_core::authority::Action;
 use krizlink_core::calls::{
     self, AddComment, Command, EditRecord, MoveStatus, NewRecord, RecordRef,
 };
@@ -14,6 +15,7 @@ use krizlink_core::{FieldValue, RecordId, RecordKind, Status};
 use yew::prelude::*;
 
 use crate::i18n::{label, Lang, T};
+use crate::permissions;
 use crate::widgets::{
     add_errors, ctrl_enter_submits, field, initial, list_field, on_submit, required, select,
     submit_row, suggesting_field, time_field, use_form, Form, FormAction, Kind,
@@ -187,9 +189,14 @@ pub fn tasks() -> Html {
         .as_ref()
         .and_then(|id| ctx.tasks().iter().find(|t| &t.meta.id == id))
         .cloned();
+    let me = ctx.me();
+    let may_create = me.may_create(RecordKind::Task);
 
     html! {
         <div class="split">
+            if !may_create {
+                { permissions::locked(&me, RecordKind::Task, T::NewTask.get(lang), lang) }
+            } else {
             <form class="card form" id="task-form" {onsubmit} novalidate=true onkeydown={ctrl_enter_submits()}>
                 <h2>{ T::NewTask.get(lang) }</h2>
                 { field(&form, "title", T::Title.get(lang), Kind::Text, "") }
@@ -201,7 +208,9 @@ pub fn tasks() -> Html {
                 { field(&form, "number", T::Number.get(lang), Kind::Text, "Ú-2026-014") }
                 { submit_row(&form, T::CreateTask.get(lang), "task-submit", lang) }
             </form>
+            }
             <div class="list-pane">
+                { permissions::note_if(may_create, &me, RecordKind::Task, lang) }
                 <TaskList selected={*selected}
                     on_select={on_select} />
                 if let Some(t) = chosen {
@@ -492,6 +501,13 @@ fn task_detail(p: &DetailProps) -> Html {
     };
     let mut priority_choices = vec![(String::new(), "—".to_owned())];
     priority_choices.extend(priority_options(lang));
+    let who = ctx.me();
+    let may_status = who.may_on_task(Action::MoveStatus, &t.assignees);
+    let may_edit = who.may_on_task(Action::Edit, &t.assignees);
+    // An ORP coordinator changes only the outcome.
+    let may_edit_all = may_edit && !who.task_outcome_only();
+    let may_comment = who.may_on_task(Action::Comment, &t.assignees);
+    let why = who.task_notice(&t.assignees, lang);
     html! {
         <section class="card detail" id="task-detail">
             <h2>{ t.title.clone() }</h2>
@@ -505,9 +521,11 @@ fn task_detail(p: &DetailProps) -> Html {
             if !t.status_conflicts.is_empty() {
                 <div class="conflict-box" id="status-conflict">
                     <strong>{ T::StatusConflict.get(lang) }</strong>
-                    <p>{ T::ChooseResolution.get(lang) }</p>
-                    { status_button(t.status, true) }
-                    { for t.status_conflicts.iter().map(|s| status_button(*s, true)) }
+                    if may_status {
+                        <p>{ T::ChooseResolution.get(lang) }</p>
+                        { status_button(t.status, true) }
+                        { for t.status_conflicts.iter().map(|s| status_button(*s, true)) }
+                    }
                 </div>
             }
             if !conflicts.is_empty() {
@@ -517,41 +535,60 @@ fn task_detail(p: &DetailProps) -> Html {
                     { for conflicts.iter().map(|c| html! {
                         <div>
                             <span class="muted">{ format!("{}: ", krizlink_core::api::field_label_cs(c.field)) }</span>
-                            { for c.values.iter().map(|v| html! {
-                                <button onclick={resolve(v.clone())}>{ value_text(v, lang) }</button>
-                            }) }
+                            if may_edit_all {
+                                { for c.values.iter().map(|v| html! {
+                                    <button onclick={resolve(v.clone())}>{ value_text(v, lang) }</button>
+                                }) }
+                            } else {
+                                { c.values.iter().map(|v| value_text(v, lang)).collect::<Vec<_>>().join(" / ") }
+                            }
                         </div>
                     }) }
                 </div>
             }
-            <div class="actions">
-                <span class="muted">{ format!("{}: ", T::MoveTo.get(lang)) }</span>
-                { for moves.into_iter().map(|s| status_button(s, false)) }
-            </div>
-            { field(&form, "note", T::StatusNote.get(lang), Kind::Text, "") }
+            if let Some(why) = why {
+                <p class="banner info permission-note" id="task-permission-note">{ why }</p>
+            }
+            if may_status {
+                <div class="actions">
+                    <span class="muted">{ format!("{}: ", T::MoveTo.get(lang)) }</span>
+                    { for moves.into_iter().map(|s| status_button(s, false)) }
+                </div>
+                { field(&form, "note", T::StatusNote.get(lang), Kind::Text, "") }
+            }
             <div class="assignees">
                 <span class="muted">{ format!("{}: ", T::Assignees.get(lang)) }</span>
                 { for t.assignees.iter().map(|a| html! {
-                    <span class="chip">{ a.clone() }<button class="chip-x" title={T::Remove.get(lang)} onclick={remove_assignee(a.clone())}>{ "×" }</button></span>
+                    <span class="chip">{ a.clone() }
+                        if may_edit_all {
+                            <button class="chip-x" title={T::Remove.get(lang)} onclick={remove_assignee(a.clone())}>{ "×" }</button>
+                        }
+                    </span>
                 }) }
             </div>
-            <form onsubmit={on_edit} class="inline-form" novalidate=true>
-                { suggesting_field(&form, "add_assignee", T::AddAssignee.get(lang), T::AssigneesHint.get(lang), "assignee-suggestions") }
-                { field(&form, "new_deadline", T::NewDeadline.get(lang), Kind::Text, &time::hint(lang)) }
-                { select(&form, "new_priority", T::Priority.get(lang), priority_choices) }
-                { field(&form, "outcome", T::Outcome.get(lang), Kind::Text, "") }
-                <button type="submit" id="task-edit-submit">{ T::SaveChanges.get(lang) }</button>
-            </form>
+            if may_edit {
+                <form onsubmit={on_edit} class="inline-form" novalidate=true>
+                    if may_edit_all {
+                        { suggesting_field(&form, "add_assignee", T::AddAssignee.get(lang), T::AssigneesHint.get(lang), "assignee-suggestions") }
+                        { field(&form, "new_deadline", T::NewDeadline.get(lang), Kind::Text, &time::hint(lang)) }
+                        { select(&form, "new_priority", T::Priority.get(lang), priority_choices) }
+                    }
+                    { field(&form, "outcome", T::Outcome.get(lang), Kind::Text, "") }
+                    <button type="submit" id="task-edit-submit">{ T::SaveChanges.get(lang) }</button>
+                </form>
+            }
             <h3>{ T::Comments.get(lang) }</h3>
             <ul class="comments">
                 { for t.comments.iter().map(|c| html! {
                     <li><span class="muted">{ format!("{} · {}: ", time::format(krizlink_core::Timestamp(c.stamp.hlc.wall_ms as i64)), c.author.short()) }</span>{ c.text.clone() }</li>
                 }) }
             </ul>
-            <form onsubmit={on_comment} class="inline-form" novalidate=true onkeydown={ctrl_enter_submits()}>
-                { field(&form, "comment", T::NewComment.get(lang), Kind::Area, "") }
-                <button type="submit" id="comment-submit">{ T::AddComment.get(lang) }</button>
-            </form>
+            if may_comment {
+                <form onsubmit={on_comment} class="inline-form" novalidate=true onkeydown={ctrl_enter_submits()}>
+                    { field(&form, "comment", T::NewComment.get(lang), Kind::Area, "") }
+                    <button type="submit" id="comment-submit">{ T::AddComment.get(lang) }</button>
+                </form>
+            }
             if let Some(e) = &*error { <p class="form-error" role="alert">{ e.clone() }</p> }
         </section>
     }
