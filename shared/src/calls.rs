@@ -111,6 +111,15 @@ pub struct ChangeMember {
     pub orp: String,
 }
 
+/// One member device of a space.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceRef {
+    /// The space id in hex.
+    pub space: String,
+    /// The device id in hex.
+    pub device: String,
+}
+
 /// A pasted text: an invite code, a join request or a welcome.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Code {
@@ -200,6 +209,8 @@ commands! {
     ListMembers = list_members(SpaceRef) -> Vec<MemberStanding>;
     /// Changes a member's role (and ORP binding); a chair or secretary only.
     ChangeMemberCmd = change_member(ChangeMember) -> ();
+    /// Revokes one device (a lost laptop) with a new key for everyone else: the new epoch.
+    RevokeDevice = revoke_device(DeviceRef) -> u32;
 }
 
 #[cfg(test)]

@@ -294,6 +294,27 @@ pub async fn change_member(
     Ok(())
 }
 
+/// Revokes one device of a member: its later writes count nowhere and everyone else gets a new
+/// space key it cannot read (the engine checks that this device may, and keeps the last chair).
+#[tauri::command]
+pub async fn revoke_device(
+    app: AppHandle,
+    engine: State<'_, Engine>,
+    args: Args<calls::RevokeDevice>,
+) -> Answer<Reply<calls::RevokeDevice>> {
+    let space = space_id(&args.space)?;
+    let device: DeviceId = args
+        .device
+        .trim()
+        .parse()
+        .map_err(|_| "Neplatný identifikátor zařízení.".to_owned())?;
+    let (epoch, _) = engine
+        .with(move |node| node.remove_devices(space, &[device]).map_err(|e| cs(&e)))
+        .await?;
+    changed(&app, space);
+    Ok(epoch)
+}
+
 /// The secret part of an invite code, or a sentence when the part after `@` is damaged.
 fn invite_secret(code: &str) -> Answer<String> {
     sync::split_invite(code)

@@ -145,6 +145,7 @@ fn main() -> ExitCode {
             RecordConflicts => record_conflicts,
             ListMembers => list_members,
             ChangeMemberCmd => change_member,
+            RevokeDevice => revoke_device,
         ))
         .build(tauri::generate_context!("../tauri.conf.json"));
     match app {

@@ -237,6 +237,9 @@ texts! {
     Role: "Role", "Role";
     ValidHours: "Platnost (hodin)", "Valid for (hours)";
     InviteOrp: "ORP koordinátora (např. Vsetín)", "The coordinator's ORP (e.g. Vsetín)";
+    RevokeDeviceButton: "Odebrat zařízení", "Revoke device";
+    RevokeQuestion: "Opravdu odebrat zařízení", "Really revoke the device";
+    RevokeExplain: "Co na něm kdo napíše, nebude platit, a ostatní dostanou nový klíč, který toto zařízení nepřečte.", "What anyone writes on it will not count, and everyone else gets a new key this device cannot read.";
     OrpRequired: "Koordinátor ORP musí mít uvedenou svou ORP.", "An ORP coordinator needs their ORP.";
     HoursRange: "Zadejte 1 až 720 hodin.", "Enter 1 to 720 hours.";
     CreateInvite: "Vytvořit pozvánku", "Create invite";

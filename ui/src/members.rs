@@ -4,7 +4,7 @@
 //! one-use code read over the phone or shown as a QR code), admit it from its request code, and
 //! the offline exchange explained. The live list of peers is the network panel (`network.rs`).
 
-use krizlink_core::calls::{self, ChangeMember, Code, NewInvite, SpaceRef};
+use krizlink_core::calls::{self, ChangeMember, Code, DeviceRef, NewInvite, SpaceRef};
 use krizlink_core::record::StaffRole;
 use krizlink_core::views::MemberStanding;
 use yew::prelude::*;
@@ -216,6 +216,8 @@ enum Step {
     Closed,
     Choosing,
     Confirming,
+    /// Asking whether to revoke this device.
+    Revoking,
 }
 
 /// One member device (`#member-{short id}`): name, role, ORP, marks, and the role change.
@@ -331,6 +333,44 @@ fn member_row(p: &RowProps) -> Html {
             step.set(Step::Choosing);
         })
     };
+    let on_revoke = {
+        let args = DeviceRef {
+            space: ctx.space.id.clone(),
+            device: m.device.to_string(),
+        };
+        let step = step.clone();
+        let error = error.clone();
+        let busy = busy.clone();
+        let reload = p.reload.clone();
+        let saved = ctx.saved.clone();
+        Callback::from(move |_: MouseEvent| {
+            if *busy {
+                return;
+            }
+            busy.set(true);
+            let args = args.clone();
+            let step = step.clone();
+            let error = error.clone();
+            let busy = busy.clone();
+            let reload = reload.clone();
+            let saved = saved.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let answer = crate::bridge::call::<calls::RevokeDevice>(&args).await;
+                busy.set(false);
+                match answer {
+                    Ok(_) => {
+                        step.set(Step::Closed);
+                        saved.emit(());
+                        reload.emit(());
+                    }
+                    Err(e) => {
+                        step.set(Step::Closed);
+                        error.set(Some(e));
+                    }
+                }
+            });
+        })
+    };
     let role_id = format!("member-role-{short}");
     let orp_id = format!("member-orp-{short}");
     let removed = m.role.is_none();
@@ -348,6 +388,18 @@ fn member_row(p: &RowProps) -> Html {
                 if *step == Step::Closed {
                     { " " }
                     <button type="button" class="link" id={format!("member-change-{short}")} onclick={on_open}>{ T::ChangeRole.get(lang) }</button>
+                    if !is_me {
+                        { " " }
+                        <button type="button" class="link" id={format!("member-revoke-{short}")} onclick={set_step(Step::Revoking)}>{ T::RevokeDeviceButton.get(lang) }</button>
+                    }
+                }
+                if *step == Step::Revoking {
+                    <div class="member-editor" role="alertdialog" id={format!("member-revoke-confirm-{short}")}>
+                        <p>{ format!("{} {} ({short})?", T::RevokeQuestion.get(lang), m.name) }</p>
+                        <p class="muted small">{ T::RevokeExplain.get(lang) }</p>
+                        <button type="button" class="primary" id={format!("member-revoke-yes-{short}")} disabled={*busy} onclick={on_revoke}>{ T::ConfirmStep.get(lang) }</button>
+                        <button type="button" id={format!("member-revoke-no-{short}")} onclick={set_step(Step::Closed)}>{ T::CancelStep.get(lang) }</button>
+                    </div>
                 }
                 if *step == Step::Choosing {
                     <div class="member-editor">

@@ -35,7 +35,7 @@ pub(crate) struct Desktop {
     // Field order is drop order: the driver (and the app) before the display.
     driver: Driver,
     xvfb: Xvfb,
-    data: TempDir,
+    pub(crate) data: TempDir,
 }
 
 impl Desktop {

@@ -220,6 +220,24 @@ fn seed(d: &Desktop) {
         "--radio",
         "VSETÍN 1",
     ]);
+    // The staff: an ORP coordinator and a secretary joined offline, and a lost laptop removed
+    // (the members screen shows roles, the ORP, the removed device and key epoch 1).
+    let join = |name: &str, role: &str, orp: Option<&str>| {
+        let dir = d.data.path().join(name.replace(' ', "-"));
+        krizlink_tests::staff::ok(&dir, &["init", "--name", name]);
+        let mut args = vec!["invite", "create", "--role", role];
+        if let Some(orp) = orp {
+            args.extend(["--orp", orp]);
+        }
+        let code = run(&args);
+        let request = krizlink_tests::staff::ok(&dir, &["join", &code, "--offline"]);
+        let welcome = d.node(&["invite", "accept", &request]);
+        krizlink_tests::staff::ok(&dir, &["join", "--welcome", &welcome]);
+    };
+    join("Václav Koordinátor", "orp_coordinator", Some("Vsetín"));
+    join("Hana Tajemnice", "secretary", None);
+    join("Eva Ztracená", "member", None);
+    run(&["member", "remove", "Eva Ztracená"]);
     run(&[
         "contact",
         "add",
@@ -260,6 +278,7 @@ fn e2e_screenshot_of_every_main_screen_light_and_dark() {
             ("#nav-requests", "#request-list", "requests"),
             ("#nav-incidents", "#incident-list", "incidents"),
             ("#nav-contacts", "#contact-list", "contacts"),
+            ("#nav-members", "#member-list", "members"),
             ("#nav-members", "#invite-form", "invites"),
             ("#nav-network", "#network-panel", "network"),
         ] {
@@ -274,9 +293,41 @@ fn e2e_screenshot_of_every_main_screen_light_and_dark() {
                     s.click(".report-row button").unwrap();
                     s.wait_text("#print-view", "Stav k", SHORT).unwrap();
                 }
+                "members" => {
+                    s.wait_text("#member-list", "koordinátor ORP", SHORT)
+                        .unwrap();
+                    s.wait_text("#member-list", "Vsetín", SHORT).unwrap();
+                    s.wait_text("#member-list", "odebrán", SHORT).unwrap();
+                    s.wait_text("#member-epoch", "1", SHORT).unwrap();
+                    if theme == "light" {
+                        // A role change asks for confirmation first.
+                        let id = std::fs::read_to_string(
+                            d.data.path().join("Václav-Koordinátor").join("device.id"),
+                        )
+                        .unwrap();
+                        let short = &id.trim()[..8];
+                        s.click(&format!("#member-change-{short}")).unwrap();
+                        s.click(&format!("#member-continue-{short}")).unwrap();
+                        s.wait_text(&format!("#member-confirm-{short}"), "Opravdu", SHORT)
+                            .unwrap();
+                        d.shot("member-confirm-light");
+                        s.click(&format!("#member-confirm-no-{short}")).unwrap();
+                        // So does revoking a device (a lost laptop).
+                        s.click(&format!("#member-revoke-{short}")).unwrap();
+                        s.wait_text(
+                            &format!("#member-revoke-confirm-{short}"),
+                            "Opravdu odebrat",
+                            SHORT,
+                        )
+                        .unwrap();
+                        d.shot("member-revoke-light");
+                        s.click(&format!("#member-revoke-no-{short}")).unwrap();
+                    }
+                }
                 "invites" => {
                     s.click("#invite-submit").unwrap();
                     s.wait_text("#invite-code", "KRZ-", SHORT).unwrap();
+                    s.wait("#invite-qr", SHORT).unwrap();
                 }
                 _ => {}
             }
