@@ -456,6 +456,34 @@ pub struct MemberStanding {
     pub epoch: u32,
 }
 
+/// Whether one member device holds a record's latest version (from its own signed receipt).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub device: DeviceId,
+    pub name: String,
+    pub role: Option<StaffRole>,
+    /// This is the device asking.
+    pub this_device: bool,
+    /// The device signed that it holds the latest version (or wrote it).
+    pub holds: bool,
+    /// Since when (its clock, ms since 1970): the first of its receipts held that covers it.
+    pub since_ms: Option<u64>,
+    /// False when even the oldest receipt held covers it: it may have held it earlier.
+    pub since_exact: bool,
+    /// When it last said what it holds.
+    pub last_heard_ms: Option<u64>,
+}
+
+/// How far the newest key rotation has reached ("Nový klíč má 11 ze 14 zařízení").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyProgress {
+    pub epoch: u32,
+    /// Member devices that signed that they hold `epoch`'s key.
+    pub holding: usize,
+    /// Member devices in all.
+    pub total: usize,
+}
+
 /// A device admitted to the space (člen prostoru).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Member {

@@ -192,6 +192,7 @@ fn whole_requests(space: SpaceId, fresh_keys: usize) -> Vec<Vec<u8>> {
         // peer could make either count).
         lists: (u64::MAX, [0xff; 8]),
         clock_ms: u64::MAX,
+        receipts: Default::default(),
     })
     .expect("encoded")];
     let key = SpaceKey::generate().expect("key");
@@ -620,6 +621,7 @@ async fn insider(
                             clock_ms: std::time::SystemTime::now()
                                 .duration_since(std::time::UNIX_EPOCH)
                                 .map_or(0, |d| d.as_millis() as u64),
+                            receipts: Default::default(),
                         }
                     }
                     Ok(Request::Push { envelopes, .. }) => Response::Stored {

@@ -12,6 +12,7 @@ pub mod member_list;
 pub mod node;
 pub mod oplog;
 pub mod private;
+pub mod receipt;
 pub mod rekey;
 pub mod sync;
 pub mod wrap;

@@ -69,6 +69,7 @@ pub use crate::authority::Refusal;
 use load::{chain, StateCipher, CHECKPOINT_OPS};
 use replication::{EnvelopeStore, RelaySpace};
 pub use replication::{Holding, Received, MAX_PENDING_BYTES, MAX_PENDING_OPS};
+mod receipts;
 mod records;
 pub use clock::Restamped;
 pub use forks::Fork;
@@ -230,6 +231,8 @@ pub struct Node {
     /// `forks::MAX_REPLACED_KEPT` per space: offered in pull answers, so that the peers report
     /// the fork even when they never held the loser.
     replaced: BTreeMap<SpaceId, Vec<Vec<u8>>>,
+    /// Devices' signed receipts of what they hold (`node/receipts.rs`).
+    receipts: std::cell::RefCell<receipts::Receipts>,
 }
 
 fn io_at(path: &Path) -> impl FnOnce(io::Error) -> NodeError + '_ {

@@ -404,3 +404,55 @@ fn a_lost_laptop_is_removed_reads_nothing_new_and_what_it_writes_counts_nowhere(
     stays_serving.stop();
     chair_serving.stop();
 }
+
+fn delivered_at(region: &Path, space: &str, record: &str, name: &str) -> Option<serde_json::Value> {
+    json(region, &["receipts", "--space", space, record, "--json"])
+        .as_array()?
+        .iter()
+        .find(|d| d["name"] == name)
+        .cloned()
+}
+
+#[test]
+fn a_task_shows_delivered_at_an_orp_only_once_that_orp_holds_it_also_through_a_relay() {
+    let root = TempDir::new("authority-receipts");
+    let (region, space, region_serving) = founder(&root, "Krajský štáb");
+    let relay = root.path().join("relay");
+    ok(&relay, &["init", "--name", "Krajský server"]);
+    let grant = relay_grant(&region, &space, &relay);
+    let relay_serving = serve(
+        &relay,
+        &["--peer", &region_serving.addr, "--blind-relay", &grant],
+    );
+    let orp = joined_as(&root, "ORP Vsetín", &region, &space, "member", None);
+    let record = ok(
+        &region,
+        &[
+            "task",
+            "add",
+            "--space",
+            &space,
+            "--title",
+            "Evakuace Jablůnky",
+        ],
+    );
+    // The ORP is offline: the task is not delivered there, whatever else is known.
+    std::thread::sleep(Duration::from_secs(3));
+    let d = delivered_at(&region, &space, &record, "ORP Vsetín").expect("the ORP is listed");
+    assert_eq!(d["holds"], false, "{d}");
+    // The ORP comes online talking only to the relay; its own signed receipt comes back.
+    let orp_serving = serve(&orp, &["--peer", &relay_serving.addr]);
+    wait_until(
+        "the ORP's receipt reaches the region through the relay",
+        WAIT,
+        || delivered_at(&region, &space, &record, "ORP Vsetín").is_some_and(|d| d["holds"] == true),
+    );
+    assert!(has_task(&orp, &space, "Evakuace Jablůnky"));
+    let d = delivered_at(&region, &space, &record, "ORP Vsetín").expect("listed");
+    assert!(d["since"].is_string(), "since when: {d}");
+    let text = ok(&region, &["receipts", "--space", &space, &record]);
+    assert!(text.contains("Doručeno: 2 z 2"), "{text}");
+    orp_serving.stop();
+    relay_serving.stop();
+    region_serving.stop();
+}

@@ -292,6 +292,7 @@ fn a_stranger_learns_nothing_whether_it_dials_or_is_dialled() {
                 tips: Default::default(),
                 lists: Default::default(),
                 clock_ms: 0,
+                receipts: Default::default(),
             }),
         ),
         (
@@ -302,6 +303,7 @@ fn a_stranger_learns_nothing_whether_it_dials_or_is_dialled() {
                 tips: Default::default(),
                 lists: Default::default(),
                 clock_ms: 0,
+                receipts: Default::default(),
             }),
         ),
         (

@@ -658,7 +658,7 @@ fn malformed_traffic_does_not_stop_a_peer_serving_its_members() {
     wait_until(
         "the node says why it does not sync",
         Duration::from_secs(5),
-        || a_serving.log().contains("does not speak /krizlink/sync/3"),
+        || a_serving.log().contains("does not speak /krizlink/sync/4"),
     );
 
     // The member still syncs both ways.

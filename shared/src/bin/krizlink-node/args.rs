@@ -95,6 +95,15 @@ pub(crate) enum Command {
         #[arg(long, value_name = "GRANT")]
         blind_relay: Vec<String>,
     },
+    /// Who holds a record's latest version: each member device, from its own signed receipt.
+    Receipts {
+        #[command(flatten)]
+        space: SpaceArg,
+        /// The record id (hex, as the lists print it).
+        record: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Network state: peers, last sync with each, my changes not yet on any other peer.
     Status {
         #[arg(long)]

@@ -86,6 +86,18 @@ pub(crate) fn dispatch(
         Command::Member(MemberCmd::List { space, json }) => {
             let space = parse_space(node, &space.space)?;
             let members = node.member_standings(space)?;
+            if !json {
+                let p = node.key_progress(space)?;
+                outln!(
+                    io,
+                    "Nový klíč (epocha {}) má {} z {} zařízení / new key held by {} of {} devices",
+                    p.epoch,
+                    p.holding,
+                    p.total,
+                    p.holding,
+                    p.total
+                );
+            }
             crate::json::print_list(io, json, &members, crate::json::member, |m| {
                 let role = m.role.map_or("odebrán / removed", |r| r.code());
                 let orp = m
@@ -115,6 +127,68 @@ pub(crate) fn dispatch(
             let role = parse_role(&role)?;
             node.change_member(space, device, role, orp.as_deref())?;
             outln!(io, "{device}");
+        }
+        Command::Receipts {
+            space,
+            record,
+            json,
+        } => {
+            let space = parse_space(node, &space.space)?;
+            let id = crate::parse::parse_record(&record)?;
+            let kind = krizlink_core::RecordKind::ALL
+                .iter()
+                .copied()
+                .find(|k| {
+                    node.replica(space)
+                        .is_ok_and(|r| r.record(*k, id).is_some())
+                })
+                .ok_or_else(|| anyhow!("no record {record} in this space"))?;
+            let deliveries = node.deliveries(space, kind, id)?;
+            let held = deliveries.iter().filter(|d| d.holds).count();
+            if json {
+                outln!(
+                    io,
+                    "{}",
+                    serde_json::Value::Array(
+                        deliveries.iter().map(crate::json::delivery).collect()
+                    )
+                );
+            } else {
+                outln!(
+                    io,
+                    "Doručeno: {held} z {} zařízení / delivered to {held} of {}",
+                    deliveries.len(),
+                    deliveries.len()
+                );
+                for d in &deliveries {
+                    let when = d
+                        .since_ms
+                        .map(|ms| {
+                            let at = crate::json::ms_text(ms);
+                            if d.since_exact {
+                                format!("od {at}")
+                            } else {
+                                format!("nejpozději od {at}")
+                            }
+                        })
+                        .unwrap_or_else(|| match d.last_heard_ms {
+                            Some(ms) => format!(
+                                "zatím ne (naposledy ohlášeno {})",
+                                crate::json::ms_text(ms)
+                            ),
+                            None => "zatím ne (žádné potvrzení)".to_owned(),
+                        });
+                    let mark = if d.holds { "doručeno" } else { "nedoručeno" };
+                    outln!(
+                        io,
+                        "{}  {:<10} {}  {}",
+                        &d.device.to_string()[..16],
+                        mark,
+                        d.name,
+                        when
+                    );
+                }
+            }
         }
         Command::Member(MemberCmd::Remove { space, member }) => {
             let space = parse_space(node, &space.space)?;

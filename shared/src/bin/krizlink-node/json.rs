@@ -5,7 +5,8 @@ use serde_json::{json, Value};
 
 use krizlink_core::merge::Comment;
 use krizlink_core::views::{
-    Contact, Incident, JournalEntry, MemberStanding, Meta, ResourceRequest, SituationReport, Task,
+    Contact, Delivery, Incident, JournalEntry, MemberStanding, Meta, ResourceRequest,
+    SituationReport, Task,
 };
 use krizlink_core::{Stamp, Timestamp};
 
@@ -159,5 +160,27 @@ pub(crate) fn member(m: &MemberStanding) -> Value {
         "orp": m.orp,
         "founder": m.founder,
         "epoch": m.epoch,
+    })
+}
+
+/// A time in ms since 1970 as RFC 3339 UTC (seconds).
+pub(crate) fn ms_text(ms: u64) -> String {
+    chrono::DateTime::from_timestamp_millis(i64::try_from(ms).unwrap_or(i64::MAX))
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+/// Whether a member device holds a record's latest version: `device`, `name`, `role`,
+/// `holds`, `since` (RFC 3339 or null), `since_exact`, `last_heard` (RFC 3339 or null).
+pub(crate) fn delivery(d: &Delivery) -> Value {
+    json!({
+        "device": d.device.to_string(),
+        "name": d.name,
+        "role": d.role.map(|r| r.code()),
+        "this_device": d.this_device,
+        "holds": d.holds,
+        "since": d.since_ms.map(ms_text),
+        "since_exact": d.since_exact,
+        "last_heard": d.last_heard_ms.map(ms_text),
     })
 }

@@ -279,6 +279,7 @@ impl Node {
             peer_clocks: Default::default(),
             fork_low: BTreeMap::new(),
             replaced: BTreeMap::new(),
+            receipts: Default::default(),
         };
         let ids: Vec<SpaceId> = node
             .keystore

@@ -249,7 +249,7 @@ fn build_swarm(node: &Node, cfg: &SyncConfig) -> Result<Swarm<Behaviour>, SyncEr
             Ok(Behaviour {
                 limits: connection_limits::Behaviour::new(limits),
                 identify: identify::Behaviour::new(identify::Config::new(
-                    "/krizlink/3".into(),
+                    "/krizlink/4".into(),
                     key.public(),
                 )),
                 ping: ping::Behaviour::new(ping::Config::new()),

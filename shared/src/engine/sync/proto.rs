@@ -41,11 +41,12 @@ use serde::{Deserialize, Serialize};
 use crate::bounded::BoundedVec;
 use crate::engine::envelope::MAX_ENVELOPE_BYTES;
 use crate::engine::member_list::{ListMark, MemberList, MAX_LIST_CHAIN};
+use crate::engine::receipt::{Receipt, MAX_RECEIPTS_PER_MESSAGE};
 use crate::ids::{DeviceId, SpaceId};
 use crate::vv::VersionVector;
 
 /// The request-response protocol name.
-pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/krizlink/sync/3");
+pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/krizlink/sync/4");
 /// Version byte in front of every encoded message.
 pub const WIRE_VERSION: u8 = 3;
 /// Largest frame either side reads.
@@ -102,6 +103,9 @@ pub enum Request {
         /// The puller's wall clock (ms since 1970) as it sent the pull: a clock that disagrees
         /// with its staff's is told at once (`node/peer_clocks.rs`).
         clock_ms: u64,
+        /// Signed receipts of what devices hold (the puller's own first) that the answerer
+        /// was not given yet (`engine::receipt`).
+        receipts: BoundedVec<Receipt, MAX_RECEIPTS_PER_MESSAGE>,
     },
     Push {
         space: SpaceId,
@@ -129,6 +133,8 @@ pub enum Response {
         lists: BoundedVec<MemberList, MAX_LIST_CHAIN>,
         /// The answerer's wall clock as it answered.
         clock_ms: u64,
+        /// Signed receipts the puller was not given yet (the answerer's own first).
+        receipts: BoundedVec<Receipt, MAX_RECEIPTS_PER_MESSAGE>,
     },
     Stored {
         stored: u32,
@@ -474,6 +480,13 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    fn receipt() -> Receipt {
+        let keys = crate::engine::keys::DeviceKeys::from_seed(&[4; 32]);
+        let mut have = crate::vv::VersionVector::new();
+        have.advance(DeviceId([7; 32]), 42);
+        Receipt::sign(&keys, SpaceId([1; 16]), &have, 2, 1_764_000_000_000).unwrap()
+    }
+
     fn sample() -> Vec<Request> {
         let mut have = WireHave::new();
         have.push((DeviceId([7; 32]), 42)).unwrap();
@@ -484,6 +497,7 @@ mod tests {
                 tips: vec![[3; 8]].try_into().unwrap(),
                 lists: (4, [5; 8]),
                 clock_ms: 1_764_000_000_000,
+                receipts: vec![receipt()].try_into().unwrap(),
             },
             Request::Challenge {
                 nonce: [8; 32],
@@ -510,6 +524,7 @@ mod tests {
             have: WireHave::new(),
             lists: BoundedVec::new(),
             clock_ms: u64::MAX,
+            receipts: vec![receipt()].try_into().unwrap(),
         };
         assert_eq!(decode::<Response>(&encode(&r).unwrap()).unwrap(), r);
         let p = Response::Proof {

@@ -1,4 +1,4 @@
-//! The request-response exchange (`/krizlink/sync/3`): the proof of holding a space that starts
+//! The request-response exchange (`/krizlink/sync/4`): the proof of holding a space that starts
 //! every connection (challenges sent and answered, the peer's requests waiting for its proof),
 //! anti-entropy (sending pulls and taking in their answers: a pulled batch is queued and stored
 //! between events, the next pull already on its way), answering a peer's pulls, pushes and join
@@ -10,6 +10,7 @@ use super::*;
 use crate::bounded::BoundedVec;
 use crate::engine::envelope::Envelope;
 use crate::engine::member_list::{ListMark, MemberList, MAX_LIST_CHAIN};
+use crate::engine::receipt::{Receipt, RECEIPT_BYTES_PER_PULL};
 use crate::engine::sync::address::device_of_peer;
 use crate::engine::sync::proto::{Framed, BATCH_BYTES, MAX_BATCH_OPS};
 use crate::vv::VersionVector;
@@ -17,6 +18,24 @@ use crate::vv::VersionVector;
 /// The one answer to a request about a space the peer may not hear of: not held here, or not
 /// proven by the peer (the same bytes for both).
 const NOT_HELD: &str = "space not held here";
+/// What a pull says besides the version vector.
+struct Asking {
+    /// The puller's tips (see `Request::Pull`); none after the first pull of a catch-up.
+    tips: Vec<[u8; 8]>,
+    lists: ListMark,
+    receipts: Vec<Receipt>,
+}
+
+impl Asking {
+    fn lists(lists: ListMark) -> Asking {
+        Asking {
+            tips: Vec::new(),
+            lists,
+            receipts: Vec::new(),
+        }
+    }
+}
+
 /// The answer to a proven device that was removed from the space.
 const REMOVED: &str = "this device was removed from the space";
 
@@ -115,7 +134,13 @@ impl State {
         };
         let tips = node.tips(space, &have);
         let lists = node.member_list_mark(space);
-        self.pull_with(swarm, peer, space, &have, tips, lists);
+        let receipts = node.receipts_for_peer(space, &Self::label(&peer), RECEIPT_BYTES_PER_PULL);
+        let asking = Asking {
+            tips,
+            lists,
+            receipts,
+        };
+        self.pull_with(swarm, peer, space, &have, asking);
     }
 
     /// Sends a pull saying this peer holds `have`; false if it could not (the peer is gone,
@@ -126,12 +151,17 @@ impl State {
         peer: PeerId,
         space: SpaceId,
         have: &VersionVector,
-        tips: Vec<[u8; 8]>,
-        lists: ListMark,
+        asking: Asking,
     ) -> bool {
+        let Asking {
+            tips,
+            lists,
+            receipts,
+        } = asking;
         if !self.sync.is_tracked(&peer) {
             return false;
         }
+        let receipts = receipts.try_into().unwrap_or_default();
         let (Ok(have), Ok(tips)) = (proto::have_to_wire(have), tips.try_into()) else {
             return false;
         };
@@ -145,6 +175,7 @@ impl State {
                 tips,
                 lists,
                 clock_ms: Utc::now().timestamp_millis().max(0) as u64,
+                receipts,
             },
             Pending::Pull { space },
         );
@@ -296,10 +327,18 @@ impl State {
                 tips,
                 lists,
                 clock_ms,
+                receipts,
             } => {
                 self.peer_clock(node, peer, clock_ms);
                 if node.holding(space).is_none() {
                     return Self::respond(swarm, channel, Self::refused(NOT_HELD));
+                }
+                if !receipts.is_empty() {
+                    if let Err(e) =
+                        node.accept_receipts(space, receipts.into_inner(), &Self::label(&peer))
+                    {
+                        self.cannot_store(space, &format!("receipts from peer {peer}"), &e);
+                    }
                 }
                 let theirs = proto::have_from_wire(&have);
                 // Where the puller may hold another envelope than this node for the same id
@@ -359,12 +398,21 @@ impl State {
                             proto::have_to_wire(&mine),
                         ) {
                             (Ok(envelopes), Ok(have)) => {
+                                let receipts = node
+                                    .receipts_for_peer(
+                                        space,
+                                        &Self::label(&peer),
+                                        4 * RECEIPT_BYTES_PER_PULL,
+                                    )
+                                    .try_into()
+                                    .unwrap_or_default();
                                 let ops = Response::Ops {
                                     envelopes,
                                     more,
                                     have,
                                     lists: newer,
                                     clock_ms: Utc::now().timestamp_millis().max(0) as u64,
+                                    receipts,
                                 };
                                 match share {
                                     Some(share) => Framed::charged(ops, share),
@@ -491,6 +539,8 @@ impl State {
                     .map(|device| node.proven_spaces(&nonce, &device, &tags))
                     .unwrap_or_default();
                 self.sync.challenge_answered(&peer, proven);
+                // A new proof is a new connection: it is given every receipt again.
+                node.forget_receipts_given(&Self::label(&peer));
                 self.pull_all(node, swarm, peer);
                 self.release_parked(node, swarm, peer);
             }
@@ -507,10 +557,18 @@ impl State {
                     have,
                     lists,
                     clock_ms,
+                    receipts,
                 },
             ) => {
                 self.sync.pull_ended(&peer, space);
                 self.peer_clock(node, peer, clock_ms);
+                if !receipts.is_empty() {
+                    if let Err(e) =
+                        node.accept_receipts(space, receipts.into_inner(), &Self::label(&peer))
+                    {
+                        self.cannot_store(space, &format!("receipts from peer {peer}"), &e);
+                    }
+                }
                 // Newer member lists first: a relay then stores what their devices wrote.
                 let took_lists = !lists.is_empty();
                 if took_lists {
@@ -546,7 +604,8 @@ impl State {
                     let assumed = self.sync.assume_stored(peer, space, here.as_ref(), ids);
                     // The ends were compared on the first pull; the rest need no tips.
                     let lists = node.member_list_mark(space);
-                    pulled_more = self.pull_with(swarm, peer, space, &assumed, Vec::new(), lists);
+                    pulled_more =
+                        self.pull_with(swarm, peer, space, &assumed, Asking::lists(lists));
                 }
                 if !pulled_more {
                     // Caught up, or "more" waits for the next round, which pulls from what is
@@ -597,7 +656,7 @@ impl State {
     fn resume_more(&mut self, node: &Node, swarm: &mut Swarm<Behaviour>) {
         while let Some((peer, space, assumed)) = self.sync.resumable() {
             let lists = node.member_list_mark(space);
-            if !self.pull_with(swarm, peer, space, &assumed, Vec::new(), lists) {
+            if !self.pull_with(swarm, peer, space, &assumed, Asking::lists(lists)) {
                 self.sync.caught_up(peer, space);
             }
         }
