@@ -1,0 +1,408 @@
+//! Removal benchmark (issue 14, item 7): what a removal with key rotation costs at 16, 128 and
+//! 1,000 devices, each figure next to its floor measured in the same run.
+//!
+//! - the remover, from the primitives: check the binding signature of each remaining device's
+//!   published X25519 key, seal the rotation (`Rekey::seal` + `encode`) for the N-1 remaining
+//!   devices, and seal and sign the one member-record operation that carries it (the removal
+//!   envelope); wall and thread CPU time, median of repeated runs;
+//! - the remover through the engine: `Node::remove_devices` on a real on-disk node (sled store,
+//!   op log with fdatasync, keystore save, audit log) with N admitted devices (admitted through
+//!   the invite exchange: `create_invite` + `accept_join` of a `JoinRequest` made from fresh
+//!   device keys, one of them a real joined node); wall, thread and process CPU time;
+//! - what the group does to take the key: for every remaining device, decode the removal
+//!   envelope, verify its Ed25519 signature, decrypt it, decode the rotation and open that
+//!   device's slot (`Rekey::open`), summed over all N-1 remaining devices (each one really
+//!   done, not one multiplied); and one real `Node::receive` of the removal on the joined node;
+//! - the size of the rotation message and of the removal envelope, in bytes and per remaining
+//!   device;
+//! - floors: one X25519 agreement (x25519-dalek) and one Ed25519 verify and sign (ring), in the
+//!   same process; each figure is also printed as a multiple of them.
+//!
+//! Targets (issue 14): at 128 devices ≤ 15 ms for the remover, ≤ 25 ms summed over the group,
+//! ≤ 64 bytes per remaining device.
+//!
+//! `cargo bench -p krizlink-core --features engine --bench removal` (`KRIZLINK_REMOVAL_NODE_MAX`,
+//! default 1000, skips the real-node part above that many devices).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use krizlink_core::engine::envelope::Envelope;
+use krizlink_core::engine::invite::{InviteCode, JoinRequest};
+use krizlink_core::engine::keys::{self, DeviceKeys, SpaceKey};
+use krizlink_core::engine::keystore::KdfParams;
+use krizlink_core::engine::node::Node;
+use krizlink_core::engine::rekey::{checked_member_key, member_key, Rekey};
+use krizlink_core::record::{Blob, StaffRole};
+use krizlink_core::{
+    Change, DeviceId, FieldValue, Hlc, OpId, Operation, RecordId, RecordKind, SpaceId,
+};
+
+const SIZES: [usize; 3] = [16, 128, 1_000];
+const PASS: &str = "heslo-pro-bench-1234";
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "krizlink-bench-removal-{name}-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+fn clock(id: libc::clockid_t) -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the clock ids are Linux constants.
+    let rc = unsafe { libc::clock_gettime(id, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime");
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// CPU time of the calling thread.
+fn thread_cpu() -> Duration {
+    clock(libc::CLOCK_THREAD_CPUTIME_ID)
+}
+
+/// CPU time of the whole process (sled's flusher threads too).
+fn process_cpu() -> Duration {
+    clock(libc::CLOCK_PROCESS_CPUTIME_ID)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// Floors: one X25519 agreement, one Ed25519 verify and one sign, each the median of 15
+/// batches of 1,000.
+struct Floors {
+    x25519: Duration,
+    verify: Duration,
+    sign: Duration,
+}
+
+fn floors() -> Floors {
+    use x25519_dalek::{PublicKey, StaticSecret};
+    let secret = StaticSecret::from([7u8; 32]);
+    let peer = PublicKey::from(&StaticSecret::from([9u8; 32]));
+    let keys = DeviceKeys::from_seed(&[5; 32]);
+    let device = keys.device_id();
+    let msg = vec![0x5au8; 200];
+    let sig = keys.sign(&msg);
+    let batch = |f: &mut dyn FnMut()| {
+        median(
+            (0..15)
+                .map(|_| {
+                    let t = Instant::now();
+                    for _ in 0..1_000 {
+                        f();
+                    }
+                    t.elapsed() / 1_000
+                })
+                .collect(),
+        )
+    };
+    let mut sink = 0u8;
+    let x25519 = batch(&mut || {
+        let shared = secret.diffie_hellman(std::hint::black_box(&peer));
+        sink ^= shared.as_bytes()[0];
+    });
+    let verify = batch(&mut || {
+        keys::verify(&device, std::hint::black_box(&msg), &sig).expect("valid");
+    });
+    let sign = batch(&mut || {
+        sink ^= keys.sign(std::hint::black_box(&msg))[0];
+    });
+    std::hint::black_box(sink);
+    Floors {
+        x25519,
+        verify,
+        sign,
+    }
+}
+
+/// What the remover writes: the removal envelope of `removed`'s member record carrying the
+/// rotation for `published` (each remaining device's id and published key), sealed under the
+/// old epoch's key. Returns the rotation's and the envelope's encoded bytes.
+fn remover_step(
+    remover: &DeviceKeys,
+    space: SpaceId,
+    old_key: &SpaceKey,
+    new_key: &SpaceKey,
+    published: &[(DeviceId, Vec<u8>)],
+) -> (Vec<u8>, Vec<u8>) {
+    let recipients: Vec<(DeviceId, [u8; 32])> = published
+        .iter()
+        .map(|(d, p)| (*d, checked_member_key(d, p).expect("bound key")))
+        .collect();
+    let rekey = Rekey::seal(space, 1, new_key, &recipients)
+        .and_then(|r| r.encode())
+        .expect("rotation");
+    let id = OpId {
+        device: remover.device_id(),
+        seq: 1_000,
+    };
+    let record = RecordId::for_create(&OpId {
+        device: remover.device_id(),
+        seq: 7,
+    });
+    let op = Operation::edit(
+        id,
+        Hlc {
+            wall_ms: 1_790_000_000_000,
+            counter: 0,
+        },
+        space,
+        record,
+        RecordKind::Member,
+        vec![
+            Change::Set {
+                value: FieldValue::MemberRemoved(true),
+                bases: Default::default(),
+            },
+            Change::Set {
+                value: FieldValue::MemberRekey(Blob(rekey.clone())),
+                bases: Default::default(),
+            },
+            Change::Set {
+                value: FieldValue::MemberSeen(42),
+                bases: Default::default(),
+            },
+        ],
+    )
+    .expect("valid removal");
+    let envelope = Envelope::seal(&op, 0, 1, old_key, remover)
+        .and_then(|e| e.encode())
+        .expect("envelope");
+    (rekey, envelope)
+}
+
+/// One remaining device taking the key from the removal envelope's bytes.
+fn take_key(envelope: &[u8], old_key: &SpaceKey, keys: &DeviceKeys) -> SpaceKey {
+    let envelope = Envelope::decode(envelope).expect("decodes");
+    let op = envelope.open(old_key).expect("verifies and decrypts");
+    let blob = op
+        .changes
+        .iter()
+        .find_map(|c| match c {
+            Change::Set {
+                value: FieldValue::MemberRekey(b),
+                ..
+            } => Some(b.0.clone()),
+            _ => None,
+        })
+        .expect("a rotation");
+    Rekey::decode(&blob)
+        .and_then(|r| r.open(keys))
+        .expect("this device's slot")
+}
+
+fn primitives(n: usize, floors: &Floors) {
+    let space = SpaceId([0x14; 16]);
+    let remover = DeviceKeys::generate().expect("keys");
+    let remaining: Vec<DeviceKeys> = (0..n - 1)
+        .map(|_| DeviceKeys::generate().expect("keys"))
+        .collect();
+    let published: Vec<(DeviceId, Vec<u8>)> = remaining
+        .iter()
+        .map(|k| (k.device_id(), member_key(k)))
+        .collect();
+    let old_key = SpaceKey::generate().expect("key");
+    let new_key = SpaceKey::generate().expect("key");
+    let reps = match n {
+        0..=16 => 201,
+        17..=128 => 51,
+        _ => 11,
+    };
+    let mut wall = Vec::with_capacity(reps);
+    let mut cpu = Vec::with_capacity(reps);
+    let mut out = (Vec::new(), Vec::new());
+    for _ in 0..reps {
+        let (t, c) = (Instant::now(), thread_cpu());
+        out = remover_step(&remover, space, &old_key, &new_key, &published);
+        cpu.push(thread_cpu() - c);
+        wall.push(t.elapsed());
+    }
+    let (rekey, envelope) = out;
+    let (wall, cpu) = (median(wall), median(cpu));
+    // Floor of the remover: one agreement and one binding verify per remaining device, one
+    // signature.
+    let remover_floor = (floors.x25519 + floors.verify) * (n as u32 - 1) + floors.sign;
+
+    let group_reps = if n >= 1_000 { 3 } else { 5 };
+    let mut group = Vec::with_capacity(group_reps);
+    let mut group_cpu = Vec::with_capacity(group_reps);
+    for _ in 0..group_reps {
+        let (t, c) = (Instant::now(), thread_cpu());
+        for k in &remaining {
+            let key = take_key(&envelope, &old_key, k);
+            assert_eq!(key.as_bytes(), new_key.as_bytes());
+        }
+        group_cpu.push(thread_cpu() - c);
+        group.push(t.elapsed());
+    }
+    let (group, group_cpu) = (median(group), median(group_cpu));
+    let per_device = group / (n as u32 - 1);
+    let device_floor = floors.x25519 + floors.verify;
+    let others = (n - 1) as f64;
+    println!("{n} devices ({} remaining), primitives:", n - 1);
+    println!(
+        "  remover: check {} bindings + seal rotation + seal/sign the envelope: wall {:.3} ms, \
+         thread CPU {:.3} ms (median of {reps}) | floor {} × (X25519 + Ed25519 verify) + 1 sign \
+         = {:.3} ms → {:.2}× | target at 128: ≤ 15 ms",
+        n - 1,
+        ms(wall),
+        ms(cpu),
+        n - 1,
+        ms(remover_floor),
+        cpu.as_secs_f64() / remover_floor.as_secs_f64(),
+    );
+    println!(
+        "  group: every remaining device decodes + verifies + decrypts the envelope and opens \
+         its slot: {:.3} ms summed (thread CPU {:.3} ms, median of {group_reps}), {:.1} µs per \
+         device | floor per device X25519 + Ed25519 verify = {:.1} µs → {:.2}× | target at \
+         128: ≤ 25 ms summed",
+        ms(group),
+        ms(group_cpu),
+        us(per_device),
+        us(device_floor),
+        group_cpu.as_secs_f64() / others / device_floor.as_secs_f64(),
+    );
+    println!(
+        "  size: rotation {} B ({:.1} B per remaining device, {:.1} without the 32 B ephemeral \
+         key and header), removal envelope {} B ({:.1} B per remaining device) | target ≤ 64 B \
+         per remaining device",
+        rekey.len(),
+        rekey.len() as f64 / others,
+        (rekey.len() as f64 - 32.0 - 16.0 - 4.0) / others,
+        envelope.len(),
+        envelope.len() as f64 / others,
+    );
+}
+
+/// Pulls everything `from` has that `to` lacks into `to`.
+fn sync(from: &Node, to: &mut Node, space: SpaceId) {
+    loop {
+        let have = to.have(space).expect("have");
+        let (batch, more) = from
+            .envelopes_missing_from(space, &have, 10_000, 64 << 20)
+            .expect("missing");
+        if batch.is_empty() {
+            break;
+        }
+        to.receive(space, batch, "chair").expect("receive");
+        if !more {
+            break;
+        }
+    }
+}
+
+fn real_node(n: usize, floors: &Floors) {
+    let dir = scratch(&format!("n{n}"));
+    let kdf = KdfParams::for_tests();
+    let mut chair = Node::init(&dir.join("chair"), "Předsedkyně", PASS, kdf).expect("chair");
+    let space = chair
+        .create_space("Povodňová komise ORP Vsetín")
+        .expect("space");
+    let mut member = Node::init(&dir.join("member"), "Člen", PASS, kdf).expect("member");
+    let started = Instant::now();
+    let code = chair
+        .create_invite(space, StaffRole::Member, 60)
+        .expect("invite");
+    let request = member.request_join(&code).expect("request");
+    let welcome = chair.accept_join(&request).expect("accept");
+    member.finish_join(&welcome).expect("finish");
+    let mut others = Vec::with_capacity(n - 2);
+    for i in 0..n - 2 {
+        let keys = DeviceKeys::generate().expect("keys");
+        let code = chair
+            .create_invite(space, StaffRole::Member, 60)
+            .expect("invite");
+        let code = InviteCode::parse(&code).expect("code");
+        let request = JoinRequest::new(&code, &keys, &format!("Zařízení {i}")).to_text();
+        chair.accept_join(&request).expect("accept");
+        others.push(keys.device_id());
+    }
+    let admitted = started.elapsed();
+    sync(&chair, &mut member, space);
+    let removed = others[0];
+
+    let (t, c, p) = (Instant::now(), thread_cpu(), process_cpu());
+    let (epoch, unreachable) = chair.remove_devices(space, &[removed]).expect("removal");
+    let (wall, cpu, pcpu) = (t.elapsed(), thread_cpu() - c, process_cpu() - p);
+    assert!(unreachable.is_empty(), "every device published its key");
+
+    let before = member.member_standings(space).expect("standings")[0].epoch;
+    let have = member.have(space).expect("have");
+    let (batch, more) = chair
+        .envelopes_missing_from(space, &have, 10_000, 64 << 20)
+        .expect("missing");
+    assert!(!more, "one batch");
+    let envelopes = batch.len();
+    let (t, c) = (Instant::now(), thread_cpu());
+    member.receive(space, batch, "chair").expect("receive");
+    let (recv_wall, recv_cpu) = (t.elapsed(), thread_cpu() - c);
+    let after = member.member_standings(space).expect("standings")[0].epoch;
+    assert_eq!((before, after), (0, epoch), "the member took the new epoch");
+    let remover_floor = (floors.x25519 + floors.verify) * (n as u32 - 1) + floors.sign;
+    println!(
+        "{n} devices, real on-disk nodes ({} admitted by invite in {:.1} s):",
+        n - 1,
+        admitted.as_secs_f64()
+    );
+    println!(
+        "  Node::remove_devices: wall {:.3} ms, thread CPU {:.3} ms, process CPU {:.3} ms | \
+         floor {:.3} ms → {:.2}× (CPU) | target at 128: ≤ 15 ms",
+        ms(wall),
+        ms(cpu),
+        ms(pcpu),
+        ms(remover_floor),
+        cpu.as_secs_f64() / remover_floor.as_secs_f64(),
+    );
+    println!(
+        "  one member's Node::receive of the removal ({envelopes} envelope(s); then epoch {after}): wall {:.3} ms \
+         (fdatasync included), thread CPU {:.3} ms | floor X25519 + verify {:.1} µs → {:.1}×; \
+         × {} remaining = {:.1} ms of CPU over the group",
+        ms(recv_wall),
+        ms(recv_cpu),
+        us(floors.x25519 + floors.verify),
+        recv_cpu.as_secs_f64() / (floors.x25519 + floors.verify).as_secs_f64(),
+        n - 1,
+        ms(recv_cpu) * (n - 1) as f64,
+    );
+    drop(member);
+    drop(chair);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn main() {
+    let node_max: usize = std::env::var("KRIZLINK_REMOVAL_NODE_MAX")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000);
+    let floors = floors();
+    println!(
+        "floors: X25519 agreement {:.1} µs, Ed25519 verify {:.1} µs, Ed25519 sign {:.1} µs",
+        us(floors.x25519),
+        us(floors.verify),
+        us(floors.sign)
+    );
+    for n in SIZES {
+        primitives(n, &floors);
+    }
+    for n in SIZES.into_iter().filter(|n| *n <= node_max) {
+        real_node(n, &floors);
+    }
+}
