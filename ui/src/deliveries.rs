@@ -107,8 +107,9 @@ pub struct DeliveriesProps {
 pub fn deliveries(p: &DeliveriesProps) -> Html {
     let ctx = use_ctx();
     let lang = ctx.lang;
-    let list = use_state(|| None::<Vec<Delivery>>);
-    let error = use_state(|| None::<String>);
+    // Tagged with the record asked about, so another record's answer is never shown for this one.
+    let list = use_state_eq(|| None::<(RecordRef, Vec<Delivery>)>);
+    let error = use_state_eq(|| None::<String>);
     let ticks = use_ticks(REFRESH_MS);
     {
         let list = list.clone();
@@ -121,9 +122,7 @@ pub fn deliveries(p: &DeliveriesProps) -> Html {
                 wasm_bindgen_futures::spawn_local(async move {
                     match crate::bridge::call::<calls::RecordDeliveries>(&record).await {
                         Ok(l) => {
-                            if list.as_ref() != Some(&l) {
-                                list.set(Some(l));
-                            }
+                            list.set(Some((record, l)));
                             error.set(None);
                         }
                         Err(m) => error.set(Some(m)),
@@ -135,7 +134,7 @@ pub fn deliveries(p: &DeliveriesProps) -> Html {
     html! {
         <section class="deliveries no-print" id={p.id.clone()}>
             <h3>{ T::Deliveries.get(lang) }</h3>
-            if let Some(l) = &*list {
+            if let Some((_, l)) = list.as_ref().filter(|(r, _)| *r == p.record) {
                 <p class="muted" id={format!("{}-summary", p.id)}>{ delivery_summary(l, lang) }</p>
                 <ul class="plain delivery-list">
                     { for l.iter().map(|d| html! {

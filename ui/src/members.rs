@@ -157,7 +157,7 @@ fn member_list() -> Html {
     let members = use_state(|| None::<Vec<MemberStanding>>);
     let error = use_state(|| None::<String>);
     let version = use_state(|| 0u32);
-    let progress = use_state(|| None::<KeyProgress>);
+    let progress = use_state_eq(|| None::<KeyProgress>);
     let ticks = use_ticks(REFRESH_MS);
     {
         let members = members.clone();
@@ -193,9 +193,7 @@ fn member_list() -> Html {
                 };
                 wasm_bindgen_futures::spawn_local(async move {
                     if let Ok(p) = crate::bridge::call::<calls::KeyProgressCmd>(&args).await {
-                        if progress.as_ref() != Some(&p) {
-                            progress.set(Some(p));
-                        }
+                        progress.set(Some(p));
                     }
                 });
             },
