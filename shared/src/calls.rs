@@ -13,7 +13,7 @@ use crate::api::{AppStatus, FieldConflict, FieldEdit, NetworkView, RecordInput, 
 use crate::merge::ChangeToken;
 use crate::record::{RecordKind, StaffRole, Status};
 use crate::snapshot::{SpaceSnapshot, Wants};
-use crate::views::MemberStanding;
+use crate::views::{Delivery, KeyProgress, MemberStanding};
 
 /// One command of the desktop shell.
 pub trait Command {
@@ -211,6 +211,12 @@ commands! {
     ChangeMemberCmd = change_member(ChangeMember) -> ();
     /// Revokes one device (a lost laptop) with a new key for everyone else: the new epoch.
     RevokeDevice = revoke_device(DeviceRef) -> u32;
+    /// Which member devices signed that they hold a record's latest version, and since when
+    /// (empty for a record not here yet).
+    RecordDeliveries = record_deliveries(RecordRef) -> Vec<Delivery>;
+    /// How far the newest key rotation of a space has reached: its epoch and how many member
+    /// devices said they hold its key.
+    KeyProgressCmd = key_progress(SpaceRef) -> KeyProgress;
 }
 
 #[cfg(test)]

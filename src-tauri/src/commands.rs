@@ -17,7 +17,7 @@ use krizlink_core::api::{
 };
 use krizlink_core::calls::{self, Args, Reply};
 use krizlink_core::engine::keystore::KdfParams;
-use krizlink_core::engine::node::{Node, WriteError};
+use krizlink_core::engine::node::{Node, NodeError, WriteError};
 use krizlink_core::engine::sync::{self, NetAction};
 use krizlink_core::snapshot::SpaceSnapshot;
 use krizlink_core::{DeviceId, RecordId, RecordKind, SpaceId};
@@ -313,6 +313,34 @@ pub async fn revoke_device(
         .await?;
     changed(&app, space);
     Ok(epoch)
+}
+
+/// Which member devices signed that they hold a record's latest version, and since when; a
+/// record not (yet) here has no deliveries to show.
+#[tauri::command]
+pub async fn record_deliveries(
+    engine: State<'_, Engine>,
+    args: Args<calls::RecordDeliveries>,
+) -> Answer<Reply<calls::RecordDeliveries>> {
+    let (space, kind, record) = target(&args)?;
+    engine
+        .with(move |node| match node.deliveries(space, kind, record) {
+            Err(NodeError::UnknownRecord { .. }) => Ok(Vec::new()),
+            other => other.map_err(|e| cs(&e)),
+        })
+        .await
+}
+
+/// How far the newest key rotation of a space has reached (member devices holding its key).
+#[tauri::command]
+pub async fn key_progress(
+    engine: State<'_, Engine>,
+    args: Args<calls::KeyProgressCmd>,
+) -> Answer<Reply<calls::KeyProgressCmd>> {
+    let space = space_id(&args.space)?;
+    engine
+        .with(move |node| node.key_progress(space).map_err(|e| cs(&e)))
+        .await
 }
 
 /// The secret part of an invite code, or a sentence when the part after `@` is damaged.

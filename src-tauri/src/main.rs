@@ -146,6 +146,8 @@ fn main() -> ExitCode {
             ListMembers => list_members,
             ChangeMemberCmd => change_member,
             RevokeDevice => revoke_device,
+            RecordDeliveries => record_deliveries,
+            KeyProgressCmd => key_progress,
         ))
         .build(tauri::generate_context!("../tauri.conf.json"));
     match app {

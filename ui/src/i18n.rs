@@ -54,6 +54,7 @@ macro_rules! texts {
 texts! {
     MembersTitle: "Členové prostoru", "Members of the space";
     KeyEpoch: "Klíč: epocha", "Key: epoch";
+    Deliveries: "Doručení", "Delivery";
     Founder: "zakladatel", "founder";
     RemovedMark: "odebrán", "removed";
     You: "vy", "you";

@@ -8,6 +8,7 @@
 mod board;
 mod bridge;
 mod contacts;
+mod deliveries;
 mod first_run;
 mod i18n;
 mod incidents;

@@ -1,13 +1,16 @@
 //! Members and invites (členové a pozvánky): the list of the space's member devices with their
-//! standing (role, ORP, founder, removed; the space's key epoch) and, for a chair or secretary,
-//! a role change with a confirmation step; invite a new device to this space with a role (a
-//! one-use code read over the phone or shown as a QR code), admit it from its request code, and
-//! the offline exchange explained. The live list of peers is the network panel (`network.rs`).
+//! standing (role, ORP, founder, removed; the space's key epoch and how many member devices
+//! already hold its newest key) and, for a chair or secretary, a role change with a
+//! confirmation step; invite a new device to this space with a role (a one-use code read over
+//! the phone or shown as a QR code), admit it from its request code, and the offline exchange
+//! explained. The live list of peers is the network panel (`network.rs`).
 
 use krizlink_core::calls::{self, ChangeMember, Code, DeviceRef, NewInvite, SpaceRef};
 use krizlink_core::record::StaffRole;
-use krizlink_core::views::MemberStanding;
+use krizlink_core::views::{KeyProgress, MemberStanding};
 use yew::prelude::*;
+
+use crate::deliveries::{key_progress_text, use_ticks, REFRESH_MS};
 
 use crate::i18n::{Lang, T};
 use crate::use_ctx;
@@ -154,6 +157,8 @@ fn member_list() -> Html {
     let members = use_state(|| None::<Vec<MemberStanding>>);
     let error = use_state(|| None::<String>);
     let version = use_state(|| 0u32);
+    let progress = use_state_eq(|| None::<KeyProgress>);
+    let ticks = use_ticks(REFRESH_MS);
     {
         let members = members.clone();
         let error = error.clone();
@@ -174,6 +179,26 @@ fn member_list() -> Html {
             });
         });
     }
+    {
+        // Receipts (who holds the new key) come with sync but without a change event: ask
+        // again every few seconds as well.
+        let progress = progress.clone();
+        let space = ctx.space.id.clone();
+        let operations = ctx.info().operations;
+        use_effect_with(
+            (space, operations, *version, ticks),
+            move |(space, _, _, _)| {
+                let args = SpaceRef {
+                    space: space.clone(),
+                };
+                wasm_bindgen_futures::spawn_local(async move {
+                    if let Ok(p) = crate::bridge::call::<calls::KeyProgressCmd>(&args).await {
+                        progress.set(Some(p));
+                    }
+                });
+            },
+        );
+    }
     let reload = {
         let version = version.clone();
         Callback::from(move |()| version.set(*version + 1))
@@ -185,7 +210,9 @@ fn member_list() -> Html {
     html! {
         <section class="card" id="members">
             <h2>{ T::MembersTitle.get(lang) }</h2>
-            if let Some(e) = epoch {
+            if let Some(p) = progress.as_ref().filter(|p| epoch.is_none_or(|e| e == p.epoch)) {
+                <p class="muted" id="member-epoch"><span id="key-progress">{ key_progress_text(p, lang) }</span></p>
+            } else if let Some(e) = epoch {
                 <p class="muted" id="member-epoch">{ format!("{} {e}", T::KeyEpoch.get(lang)) }</p>
             }
             if !manage {

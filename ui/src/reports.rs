@@ -276,6 +276,7 @@ fn print_view(ctx: &Ctx, r: &SituationReport, lang: Lang) -> Html {
                 if let Some(c) = &r.contact { { format!(" · {}: {c}", T::ContactInfo.get(lang)) } }
                 <div class="muted">{ T::NotClassified.get(lang) }</div>
             </footer>
+            <crate::deliveries::Deliveries record={crate::tasks::record_ref(ctx, RecordKind::SituationReport, r.meta.id)} id="report-deliveries" />
         </article>
     }
 }

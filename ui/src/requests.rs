@@ -112,6 +112,12 @@ fn request_card(p: &CardProps) -> Html {
     let r = &p.request;
     let reason = use_reducer(Form::default);
     let error = use_state(|| None::<String>);
+    // Delivery is asked for only while shown: every card polling would be one call per request.
+    let show_delivery = use_state(|| false);
+    let toggle_delivery = {
+        let show = show_delivery.clone();
+        Callback::from(move |_: MouseEvent| show.set(!*show))
+    };
     let button = |to: RequestStatus| {
         let ctx = ctx.clone();
         let me = record_ref(&ctx, RecordKind::ResourceRequest, r.meta.id);
@@ -179,6 +185,10 @@ fn request_card(p: &CardProps) -> Html {
                     { for moves.into_iter().map(button) }
                 </div>
                 { scoped_field(&reason, &r.meta.id.short(), "status_reason", T::StatusReason.get(lang), Kind::Text, "") }
+            }
+            <button type="button" class="link" id={format!("request-delivery-{}", r.meta.id.short())} onclick={toggle_delivery}>{ T::Deliveries.get(lang) }</button>
+            if *show_delivery {
+                <crate::deliveries::Deliveries record={record_ref(&ctx, RecordKind::ResourceRequest, r.meta.id)} id={format!("request-deliveries-{}", r.meta.id.short())} />
             }
             if let Some(e) = &*error { <p class="form-error" role="alert">{ e.clone() }</p> }
         </section>

@@ -577,6 +577,7 @@ fn task_detail(p: &DetailProps) -> Html {
                     <button type="submit" id="task-edit-submit">{ T::SaveChanges.get(lang) }</button>
                 </form>
             }
+            <crate::deliveries::Deliveries record={me.clone()} id="task-deliveries" />
             <h3>{ T::Comments.get(lang) }</h3>
             <ul class="comments">
                 { for t.comments.iter().map(|c| html! {

@@ -27,6 +27,20 @@ pub fn format(t: Timestamp) -> String {
     )
 }
 
+/// `14:32` for a time of today, else the whole `23. 11. 2026 14:32` (local time).
+pub fn short(t: Timestamp) -> String {
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(t.0 as f64));
+    let today = js_sys::Date::new_0();
+    let same_day = d.get_date() == today.get_date()
+        && d.get_month() == today.get_month()
+        && d.get_full_year() == today.get_full_year();
+    if same_day {
+        format!("{}:{:02}", d.get_hours(), d.get_minutes())
+    } else {
+        format(t)
+    }
+}
+
 /// Now in local time, to the second.
 fn local_now() -> Option<NaiveDateTime> {
     let d = js_sys::Date::new_0();
