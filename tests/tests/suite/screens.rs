@@ -288,6 +288,18 @@ fn e2e_screenshot_of_every_main_screen_light_and_dark() {
                 "tasks" => {
                     s.click("#task-list tbody td.task-title").unwrap();
                     s.wait("#task-detail", SHORT).unwrap();
+                    s.wait_text("#task-deliveries-summary", "Doručeno", SHORT)
+                        .unwrap();
+                    if theme == "light" {
+                        // Who holds the task's latest version, each by its own receipt.
+                        s.execute(
+                            "document.getElementById('task-deliveries').scrollIntoView();",
+                            json!([]),
+                        )
+                        .unwrap();
+                        d.shot("task-deliveries-light");
+                        s.execute("window.scrollTo(0, 0);", json!([])).unwrap();
+                    }
                 }
                 "reports" => {
                     s.click(".report-row button").unwrap();
@@ -299,6 +311,8 @@ fn e2e_screenshot_of_every_main_screen_light_and_dark() {
                     s.wait_text("#member-list", "Vsetín", SHORT).unwrap();
                     s.wait_text("#member-list", "odebrán", SHORT).unwrap();
                     s.wait_text("#member-epoch", "1", SHORT).unwrap();
+                    s.wait_text("#key-progress", "Nový klíč (epocha 1)", SHORT)
+                        .unwrap();
                     if theme == "light" {
                         // A role change asks for confirmation first.
                         let id = std::fs::read_to_string(
