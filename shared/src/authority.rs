@@ -243,6 +243,8 @@ pub struct Authority {
     refused: BTreeMap<OpId, String>,
     /// Member record -> the device it admits.
     records: BTreeMap<RecordId, DeviceId>,
+    /// The devices some member record admits (the values of `records`).
+    recorded: BTreeSet<DeviceId>,
     /// The accepted control operation that last changed each device, and its stamp.
     changed: BTreeMap<DeviceId, (OpId, Stamp)>,
     /// Each device's X25519 public key and binding signature, as last published.
@@ -291,12 +293,14 @@ impl Authority {
                 )]),
                 refused: refused.clone(),
                 records: BTreeMap::new(),
+                recorded: BTreeSet::new(),
                 changed: BTreeMap::new(),
                 keys: BTreeMap::new(),
                 rekeys: Vec::new(),
             };
             // Accepted so far: (author, seq, whether it needed a chair).
-            let mut accepted: Vec<(OpId, bool)> = Vec::new();
+            // Accepted so far, by author: (operation, whether it needed a chair).
+            let mut accepted: BTreeMap<DeviceId, Vec<(OpId, bool)>> = BTreeMap::new();
             let mut invites: BTreeSet<String> = BTreeSet::new();
             let mut restart = false;
             let live: Vec<&Control> = controls
@@ -322,6 +326,7 @@ impl Authority {
                             invites.insert(i.clone());
                         }
                         a.records.entry(c.record).or_insert(target);
+                        a.recorded.insert(target);
                         if let Some(key) = &c.key {
                             a.keys.insert(target, key.clone());
                         }
@@ -331,15 +336,18 @@ impl Authority {
                         let cut = entry.cut;
                         a.timelines.entry(target).or_default().push(entry);
                         a.changed.insert(target, (c.id, c.stamp));
-                        accepted.push((c.id, needs_chair));
+                        accepted
+                            .entry(c.id.device)
+                            .or_default()
+                            .push((c.id, needs_chair));
                         // A change of `target`'s standing may cut off changes it made after
                         // the cut and that were counted already.
                         let cut_off = accepted
-                            .iter()
+                            .get(&target)
+                            .into_iter()
+                            .flatten()
                             .find(|(id, chair)| {
-                                id.device == target
-                                    && id.seq > cut
-                                    && !a.may_manage(id.device, id.seq, *chair)
+                                id.seq > cut && !a.may_manage(id.device, id.seq, *chair)
                             })
                             .map(|(id, _)| *id);
                         if let Some(id) = cut_off {
@@ -380,10 +388,11 @@ impl Authority {
                 "only a member's own device publishes its key without managing members".into(),
             );
         }
-        if c.creates && self.records.values().any(|d| *d == author) {
+        if c.creates && self.recorded.contains(&author) {
             return Err("the device has a member record already".into());
         }
         self.records.entry(c.record).or_insert(author);
+        self.recorded.insert(author);
         if let Some(key) = &c.key {
             self.keys.insert(author, key.clone());
         }
@@ -443,7 +452,7 @@ impl Authority {
         }
         let target = if c.creates {
             let device = c.device.ok_or("an admission names no device")?;
-            if self.records.values().any(|d| *d == device) {
+            if self.recorded.contains(&device) {
                 if let Standing::Granted(_) = self.standing(device, u64::MAX) {
                     return Err(format!(
                         "device {:?} is admitted already: a change of role edits its record",
