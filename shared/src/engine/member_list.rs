@@ -180,6 +180,14 @@ impl MemberLists {
         self.chain.last()
     }
 
+    /// Whether an older list held names `device` and the newest does not: it was removed.
+    pub fn dropped(&self, device: &DeviceId) -> bool {
+        match self.chain.split_last() {
+            Some((newest, older)) => !newest.lists(device) && older.iter().any(|l| l.lists(device)),
+            None => false,
+        }
+    }
+
     /// The newest list's mark, or zeros.
     pub fn mark(&self) -> ListMark {
         self.newest().map_or((0, [0; 8]), MemberList::mark)

@@ -74,6 +74,17 @@ impl Node {
             .map(|stamp| stamp.hlc)
     }
 
+    /// At a blind relay: whether `device` was on an earlier member list of `space` and is not
+    /// on the newest (a removed device): the relay serves it nothing and takes nothing from it.
+    pub fn dropped_from_lists(&self, space: SpaceId, device: DeviceId) -> bool {
+        self.relays.contains_key(&space)
+            && self
+                .keystore
+                .contents()
+                .member_lists(space)
+                .is_some_and(|l| l.dropped(&device))
+    }
+
     /// The space's authority: every device's standing.
     pub fn authority(&self, space: SpaceId) -> Result<&Authority, NodeError> {
         self.spaces

@@ -416,3 +416,28 @@ fn dir_device(dir: &Path, name: &str) -> DeviceId {
         .parse()
         .unwrap()
 }
+
+#[test]
+fn a_relay_serves_nothing_to_a_device_the_member_lists_dropped() {
+    let dir = scratch("authority-relay-dropped");
+    let mut chair = new_node(&dir, "chair");
+    let space = chair.create_space("Krizový štáb ORP Vsetín").unwrap();
+    let stays = joined_as(&mut chair, space, &dir, "stays", StaffRole::Member, None);
+    let lost = joined_as(&mut chair, space, &dir, "lost", StaffRole::Member, None);
+    let mut relay = crate::engine::node::testing::granted_relay(&mut chair, space, &dir, "relay");
+    let take_lists = |relay: &mut Node, chair: &Node| {
+        let lists = chair.member_lists_newer_than(space, relay.member_list_mark(space));
+        relay.accept_member_lists(space, lists, "chair").unwrap();
+    };
+    take_lists(&mut relay, &chair);
+    assert!(!relay.dropped_from_lists(space, lost.device_id()));
+    chair.remove_devices(space, &[lost.device_id()]).unwrap();
+    take_lists(&mut relay, &chair);
+    assert!(relay.dropped_from_lists(space, lost.device_id()));
+    assert!(!relay.dropped_from_lists(space, stays.device_id()));
+    assert!(
+        !chair.dropped_from_lists(space, lost.device_id()),
+        "members decide by the fold"
+    );
+    let _ = fs::remove_dir_all(&dir);
+}

@@ -308,6 +308,11 @@ impl State {
             if removed.is_some() && matches!(request, Request::Push { .. }) {
                 return Self::respond(swarm, channel, Self::refused(REMOVED));
             }
+            // A relay cannot tell when a device was removed, only that the member lists
+            // dropped it: it serves such a device nothing (its members told it of the removal).
+            if device_of_peer(&peer).is_some_and(|d| node.dropped_from_lists(space, d)) {
+                return Self::respond(swarm, channel, Self::refused(REMOVED));
+            }
         }
         match request {
             Request::Challenge { nonce, again } => {
