@@ -815,7 +815,7 @@ pub fn kind_label_cs(kind: RecordKind) -> &'static str {
         RecordKind::ResourceRequest => "požadavek",
         RecordKind::Incident => "mimořádná událost",
         RecordKind::Contact => "kontakt",
-        RecordKind::Member => "člen",
+        RecordKind::Member => "člen prostoru",
     }
 }
 

@@ -9,20 +9,9 @@ use krizlink_core::engine::oplog::OpLogError;
 use krizlink_core::engine::private;
 use krizlink_core::op::InvalidOp;
 use krizlink_core::record::ValueProblem;
-use krizlink_core::RecordKind;
 
-/// The Czech name of a record kind in the accusative-free form used in messages.
-pub fn kind_cs(kind: RecordKind) -> &'static str {
-    match kind {
-        RecordKind::Task => "úkol",
-        RecordKind::SituationReport => "situační zpráva",
-        RecordKind::JournalEntry => "záznam v deníku",
-        RecordKind::ResourceRequest => "požadavek",
-        RecordKind::Incident => "mimořádná událost",
-        RecordKind::Contact => "kontakt",
-        RecordKind::Member => "člen prostoru",
-    }
-}
+/// The Czech name of a record kind as messages say it (the model's, shared with refusals).
+pub use krizlink_core::authority::kind_label_cs as kind_cs;
 
 fn value_problem(p: &ValueProblem) -> String {
     match p {

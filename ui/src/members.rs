@@ -247,6 +247,50 @@ enum Step {
     Revoking,
 }
 
+/// The state a confirmed member change runs with: the step shown, its error, whether it is
+/// under way, and what to tell once it is done.
+#[derive(Clone)]
+struct Running {
+    step: UseStateHandle<Step>,
+    error: UseStateHandle<Option<String>>,
+    busy: UseStateHandle<bool>,
+    reload: Callback<()>,
+    saved: Callback<()>,
+}
+
+impl Running {
+    /// A click that calls `C` with `args` once (not again while it runs): done, the row
+    /// closes and the list reloads; refused, the row goes back to `on_error` with the reason.
+    fn on_click<C>(self, args: calls::Args<C>, on_error: Step) -> Callback<MouseEvent>
+    where
+        C: calls::Command + 'static,
+        calls::Args<C>: Clone + 'static,
+    {
+        Callback::from(move |_: MouseEvent| {
+            if *self.busy {
+                return;
+            }
+            self.busy.set(true);
+            let (run, args, on_error) = (self.clone(), args.clone(), on_error.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let answer = crate::bridge::call::<C>(&args).await;
+                run.busy.set(false);
+                match answer {
+                    Ok(_) => {
+                        run.step.set(Step::Closed);
+                        run.saved.emit(());
+                        run.reload.emit(());
+                    }
+                    Err(e) => {
+                        run.step.set(on_error);
+                        run.error.set(Some(e));
+                    }
+                }
+            });
+        })
+    }
+}
+
 /// One member device (`#member-{short id}`): name, role, ORP, marks, and the role change.
 #[function_component(MemberRow)]
 fn member_row(p: &RowProps) -> Html {
@@ -302,8 +346,15 @@ fn member_row(p: &RowProps) -> Html {
             step.set(Step::Confirming);
         })
     };
-    let on_confirm = {
-        let args = ChangeMember {
+    let run = Running {
+        step: step.clone(),
+        error: error.clone(),
+        busy: busy.clone(),
+        reload: p.reload.clone(),
+        saved: ctx.saved.clone(),
+    };
+    let on_confirm = run.clone().on_click::<calls::ChangeMemberCmd>(
+        ChangeMember {
             space: ctx.space.id.clone(),
             device: m.device.to_string(),
             role: *role,
@@ -312,40 +363,9 @@ fn member_row(p: &RowProps) -> Html {
             } else {
                 String::new()
             },
-        };
-        let step = step.clone();
-        let error = error.clone();
-        let busy = busy.clone();
-        let reload = p.reload.clone();
-        let saved = ctx.saved.clone();
-        Callback::from(move |_: MouseEvent| {
-            if *busy {
-                return;
-            }
-            busy.set(true);
-            let args = args.clone();
-            let step = step.clone();
-            let error = error.clone();
-            let busy = busy.clone();
-            let reload = reload.clone();
-            let saved = saved.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                let answer = crate::bridge::call::<calls::ChangeMemberCmd>(&args).await;
-                busy.set(false);
-                match answer {
-                    Ok(()) => {
-                        step.set(Step::Closed);
-                        saved.emit(());
-                        reload.emit(());
-                    }
-                    Err(e) => {
-                        step.set(Step::Choosing);
-                        error.set(Some(e));
-                    }
-                }
-            });
-        })
-    };
+        },
+        Step::Choosing,
+    );
     // Opening the change starts from the member's standing as listed now.
     let on_open = {
         let step = step.clone();
@@ -360,44 +380,13 @@ fn member_row(p: &RowProps) -> Html {
             step.set(Step::Choosing);
         })
     };
-    let on_revoke = {
-        let args = DeviceRef {
+    let on_revoke = run.on_click::<calls::RevokeDevice>(
+        DeviceRef {
             space: ctx.space.id.clone(),
             device: m.device.to_string(),
-        };
-        let step = step.clone();
-        let error = error.clone();
-        let busy = busy.clone();
-        let reload = p.reload.clone();
-        let saved = ctx.saved.clone();
-        Callback::from(move |_: MouseEvent| {
-            if *busy {
-                return;
-            }
-            busy.set(true);
-            let args = args.clone();
-            let step = step.clone();
-            let error = error.clone();
-            let busy = busy.clone();
-            let reload = reload.clone();
-            let saved = saved.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                let answer = crate::bridge::call::<calls::RevokeDevice>(&args).await;
-                busy.set(false);
-                match answer {
-                    Ok(_) => {
-                        step.set(Step::Closed);
-                        saved.emit(());
-                        reload.emit(());
-                    }
-                    Err(e) => {
-                        step.set(Step::Closed);
-                        error.set(Some(e));
-                    }
-                }
-            });
-        })
-    };
+        },
+        Step::Closed,
+    );
     let role_id = format!("member-role-{short}");
     let orp_id = format!("member-orp-{short}");
     let removed = m.role.is_none();

@@ -29,6 +29,18 @@ pub(super) struct Admission<'a> {
     pub key: Option<Vec<u8>>,
 }
 
+/// The ORP binding `role` takes: required (at most 200 characters) for an ORP coordinator,
+/// refused for any other role.
+fn orp_binding(role: StaffRole, orp: Option<&str>) -> Result<Option<&str>, NodeError> {
+    let orp = orp.map(str::trim).filter(|o| !o.is_empty());
+    match (role, orp) {
+        (StaffRole::OrpCoordinator, Some(o)) if o.chars().count() <= 200 => Ok(Some(o)),
+        (StaffRole::OrpCoordinator, _) => Err(NodeError::OrpRequired),
+        (_, Some(_)) => Err(NodeError::OrpOnlyForCoordinator),
+        (_, None) => Ok(None),
+    }
+}
+
 impl Node {
     /// Writes the member record that admits `device` as `admission` says. Every change names
     /// how many of the device's operations this replica applied (`MemberSeen`): it governs the
@@ -138,16 +150,7 @@ impl Node {
         role: StaffRole,
         orp: Option<&str>,
     ) -> Result<(), NodeError> {
-        let orp = orp.map(str::trim).filter(|o| !o.is_empty());
-        match (role, orp) {
-            (StaffRole::OrpCoordinator, None) => return Err(NodeError::OrpRequired),
-            (StaffRole::OrpCoordinator, Some(o)) if o.chars().count() > 200 => {
-                return Err(NodeError::OrpRequired)
-            }
-            (StaffRole::OrpCoordinator, Some(_)) => {}
-            (_, Some(_)) => return Err(NodeError::OrpOnlyForCoordinator),
-            (_, None) => {}
-        }
+        let orp = orp_binding(role, orp)?;
         let authority = self.authority(space)?;
         let Some(now) = authority.current(device).cloned() else {
             return Err(NodeError::UnknownMember(device.to_string()));
@@ -464,16 +467,7 @@ impl Node {
         if !self.own_role(space)?.may_admit() {
             return Err(NodeError::MayNotInvite);
         }
-        let orp = orp.map(str::trim).filter(|o| !o.is_empty());
-        match (role, orp) {
-            (StaffRole::OrpCoordinator, None) => return Err(NodeError::OrpRequired),
-            (StaffRole::OrpCoordinator, Some(o)) if o.chars().count() > 200 => {
-                return Err(NodeError::OrpRequired)
-            }
-            (StaffRole::OrpCoordinator, Some(_)) => {}
-            (_, Some(_)) => return Err(NodeError::OrpOnlyForCoordinator),
-            (_, None) => {}
-        }
+        let orp = orp_binding(role, orp)?;
         if !(1..=30 * 24 * 60).contains(&valid_minutes) {
             return Err(NodeError::BadValidity);
         }

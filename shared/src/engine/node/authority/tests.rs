@@ -5,6 +5,13 @@ use super::*;
 use crate::engine::node::testing::{new_node, scratch, sync, task, titles, PASS};
 use crate::record::{FieldValue, ReportKind, SetField, TaskStatus, Timestamp};
 
+/// A chair at `dir/chair` that founded a space named `name`.
+fn founded(dir: &Path, name: &str) -> (Node, SpaceId) {
+    let mut chair = new_node(dir, "chair");
+    let space = chair.create_space(name).unwrap();
+    (chair, space)
+}
+
 /// A new device at `dir/name` invited by `chair` as `role` (bound to `orp`), synced.
 fn joined_as(
     chair: &mut Node,
@@ -68,8 +75,7 @@ fn hash(node: &Node, space: SpaceId) -> crate::merge::StateHash {
 #[test]
 fn what_a_role_may_not_do_is_refused_on_every_replica_and_never_state() {
     let dir = scratch("authority-refused");
-    let mut chair = new_node(&dir, "chair");
-    let space = chair.create_space("Krizový štáb Zlínského kraje").unwrap();
+    let (mut chair, space) = founded(&dir, "Krizový štáb Zlínského kraje");
     let mut member = joined_as(&mut chair, space, &dir, "member", StaffRole::Member, None);
     let observer = joined_as(
         &mut chair,
@@ -156,8 +162,7 @@ fn what_a_role_may_not_do_is_refused_on_every_replica_and_never_state() {
 #[test]
 fn a_demotion_holds_for_what_follows_it_and_what_was_written_concurrently() {
     let dir = scratch("authority-demotion");
-    let mut chair = new_node(&dir, "chair");
-    let space = chair.create_space("Povodňová komise ORP Vsetín").unwrap();
+    let (mut chair, space) = founded(&dir, "Povodňová komise ORP Vsetín");
     let mut member = joined_as(&mut chair, space, &dir, "member", StaffRole::Member, None);
     let mut third = joined_as(&mut chair, space, &dir, "third", StaffRole::Member, None);
     task(&mut member, space, "Před sesazením");
@@ -207,8 +212,7 @@ fn a_demotion_holds_for_what_follows_it_and_what_was_written_concurrently() {
 #[test]
 fn an_orp_coordinator_works_only_on_tasks_given_to_their_orp() {
     let dir = scratch("authority-orp-tasks");
-    let mut chair = new_node(&dir, "chair");
-    let space = chair.create_space("Krizový štáb Zlínského kraje").unwrap();
+    let (mut chair, space) = founded(&dir, "Krizový štáb Zlínského kraje");
     let given = task(&mut chair, space, "Evakuace Jablůnka");
     let other = task(&mut chair, space, "Pytle ve Zlíně");
     chair
@@ -278,8 +282,7 @@ fn an_orp_coordinator_works_only_on_tasks_given_to_their_orp() {
 #[test]
 fn an_admitted_device_is_not_admitted_again_with_another_role() {
     let dir = scratch("authority-readmit");
-    let mut chair = new_node(&dir, "chair");
-    let space = chair.create_space("Krizový štáb ORP Vsetín").unwrap();
+    let (mut chair, space) = founded(&dir, "Krizový štáb ORP Vsetín");
     let mut member = joined_as(&mut chair, space, &dir, "member", StaffRole::Observer, None);
     // A second invite, this time for a chair, and a request from the same device.
     let code = chair.create_invite(space, StaffRole::Chair, 60).unwrap();
@@ -328,8 +331,7 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn a_removed_device_reads_nothing_new_and_what_it_writes_after_counts_nowhere() {
     let dir = scratch("authority-removal");
-    let mut chair = new_node(&dir, "chair");
-    let space = chair.create_space("Krizový štáb ORP Vsetín").unwrap();
+    let (mut chair, space) = founded(&dir, "Krizový štáb ORP Vsetín");
     let mut stays = joined_as(&mut chair, space, &dir, "stays", StaffRole::Member, None);
     let mut lost = joined_as(&mut chair, space, &dir, "lost", StaffRole::Secretary, None);
     task(&mut lost, space, "Před ztrátou notebooku");
@@ -420,8 +422,7 @@ fn dir_device(dir: &Path, name: &str) -> DeviceId {
 #[test]
 fn a_relay_serves_nothing_to_a_device_the_member_lists_dropped() {
     let dir = scratch("authority-relay-dropped");
-    let mut chair = new_node(&dir, "chair");
-    let space = chair.create_space("Krizový štáb ORP Vsetín").unwrap();
+    let (mut chair, space) = founded(&dir, "Krizový štáb ORP Vsetín");
     let stays = joined_as(&mut chair, space, &dir, "stays", StaffRole::Member, None);
     let lost = joined_as(&mut chair, space, &dir, "lost", StaffRole::Member, None);
     let mut relay = crate::engine::node::testing::granted_relay(&mut chair, space, &dir, "relay");
