@@ -30,7 +30,19 @@ pub(crate) fn staff(dir: &Path) -> (Node, Node, SpaceId) {
 
 /// A new device at `dir/name`, invited by `chair` into `space` and synced from it.
 pub(crate) fn joined(chair: &mut Node, space: SpaceId, dir: &Path, name: &str) -> Node {
-    let code = chair.create_invite(space, StaffRole::Member, 60).unwrap();
+    joined_as(chair, space, dir, name, StaffRole::Member, None)
+}
+
+/// A new device at `dir/name` invited by `chair` as `role` (bound to `orp`), synced from it.
+pub(crate) fn joined_as(
+    chair: &mut Node,
+    space: SpaceId,
+    dir: &Path,
+    name: &str,
+    role: StaffRole,
+    orp: Option<&str>,
+) -> Node {
+    let code = chair.create_invite_for(space, role, orp, 60).unwrap();
     let mut node = new_node(dir, name);
     let request = node.request_join(&code).unwrap();
     let welcome = chair.accept_join(&request).unwrap();

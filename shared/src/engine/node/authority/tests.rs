@@ -2,7 +2,7 @@
 //! hold for concurrent writes, ORP scope, admissions that cannot be replayed.
 
 use super::*;
-use crate::engine::node::testing::{new_node, scratch, sync, task, titles, PASS};
+use crate::engine::node::testing::{joined_as, new_node, scratch, sync, task, titles, PASS};
 use crate::record::{FieldValue, ReportKind, SetField, TaskStatus, Timestamp};
 
 /// A chair at `dir/chair` that founded a space named `name`.
@@ -10,24 +10,6 @@ fn founded(dir: &Path, name: &str) -> (Node, SpaceId) {
     let mut chair = new_node(dir, "chair");
     let space = chair.create_space(name).unwrap();
     (chair, space)
-}
-
-/// A new device at `dir/name` invited by `chair` as `role` (bound to `orp`), synced.
-fn joined_as(
-    chair: &mut Node,
-    space: SpaceId,
-    dir: &Path,
-    name: &str,
-    role: StaffRole,
-    orp: Option<&str>,
-) -> Node {
-    let code = chair.create_invite_for(space, role, orp, 60).unwrap();
-    let mut node = new_node(dir, name);
-    let request = node.request_join(&code).unwrap();
-    let welcome = chair.accept_join(&request).unwrap();
-    node.finish_join(&welcome).unwrap();
-    sync(chair, &mut node, space);
-    node
 }
 
 /// `op` sealed by `author` with its next sequence number, as a modified client would send it.
