@@ -474,6 +474,25 @@ pub struct Delivery {
     pub last_heard_ms: Option<u64>,
 }
 
+/// The Czech preposition "z" or "ze" before the number `n` as it is read aloud: "ze" where the
+/// spoken number starts with s, z, š, ž or č ("ze čtrnácti", "ze sedmi", "ze sta"), else "z"
+/// ("z jedenácti", "z dvaceti").
+pub fn z_ze(n: usize) -> &'static str {
+    fn starts_hard(n: usize) -> bool {
+        match n {
+            0..=19 => matches!(n, 4 | 7 | 14 | 17),
+            20..=99 => matches!(n / 10, 4 | 7),
+            100..=999 => matches!(n / 100, 1 | 4 | 7),
+            _ => n / 1000 != 1 && starts_hard(n / 1000),
+        }
+    }
+    if starts_hard(n) {
+        "ze"
+    } else {
+        "z"
+    }
+}
+
 /// How far the newest key rotation has reached ("Nový klíč má 11 ze 14 zařízení").
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyProgress {
@@ -617,5 +636,38 @@ impl Replica {
             .collect();
         out.sort_by_key(order);
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::z_ze;
+
+    #[test]
+    fn z_or_ze_as_the_number_is_read() {
+        for (n, p) in [
+            (1, "z"),
+            (2, "z"),
+            (3, "z"),
+            (4, "ze"),
+            (5, "z"),
+            (7, "ze"),
+            (11, "z"),
+            (14, "ze"),
+            (17, "ze"),
+            (20, "z"),
+            (40, "ze"),
+            (47, "ze"),
+            (73, "ze"),
+            (100, "ze"),
+            (128, "ze"),
+            (200, "z"),
+            (400, "ze"),
+            (1000, "z"),
+            (2000, "z"),
+            (4000, "ze"),
+        ] {
+            assert_eq!(z_ze(n), p, "{n}");
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! Delivery (doručení): which member devices signed that they hold a record's latest version
 //! and since when, from their own signed receipts ("doručeno od 14:32", "zatím nedoručeno"),
-//! and how far the newest key rotation has reached ("Nový klíč (epocha 2) má 11 z 14
+//! and how far the newest key rotation has reached ("Nový klíč (epocha 2) má 11 ze 14
 //! zařízení"). Receipts arrive with sync and change no record, so no `space-changed` event
 //! announces them: the shown section asks again every few seconds while it is open.
 
@@ -66,19 +66,25 @@ pub fn delivery_text(d: &Delivery, lang: Lang, at: impl Fn(u64) -> String) -> St
 pub fn delivery_summary(list: &[Delivery], lang: Lang) -> String {
     let held = list.iter().filter(|d| d.holds).count();
     match lang {
-        Lang::Cs => format!("Doručeno: {held} z {} zařízení", list.len()),
+        Lang::Cs => format!(
+            "Doručeno: {held} {} {} zařízení",
+            krizlink_core::views::z_ze(list.len()),
+            list.len()
+        ),
         Lang::En => format!("Delivered: {held} of {} devices", list.len()),
     }
 }
 
-/// "Nový klíč (epocha 2) má 11 z 14 zařízení", or just "Klíč: epocha 0" for a space whose key
+/// "Nový klíč (epocha 2) má 11 ze 14 zařízení", or just "Klíč: epocha 0" for a space whose key
 /// was never rotated.
 pub fn key_progress_text(p: &KeyProgress, lang: Lang) -> String {
     match (p.epoch, lang) {
         (0, _) => format!("{} 0", T::KeyEpoch.get(lang)),
         (e, Lang::Cs) => format!(
-            "Nový klíč (epocha {e}) má {} z {} zařízení",
-            p.holding, p.total
+            "Nový klíč (epocha {e}) má {} {} {} zařízení",
+            p.holding,
+            krizlink_core::views::z_ze(p.total),
+            p.total
         ),
         (e, Lang::En) => format!(
             "The new key (epoch {e}) is held by {} of {} devices",
@@ -225,7 +231,7 @@ mod tests {
         assert_eq!(key_progress_text(&p(0, 3, 3), Lang::Cs), "Klíč: epocha 0");
         assert_eq!(
             key_progress_text(&p(2, 11, 14), Lang::Cs),
-            "Nový klíč (epocha 2) má 11 z 14 zařízení"
+            "Nový klíč (epocha 2) má 11 ze 14 zařízení"
         );
         assert_eq!(
             key_progress_text(&p(2, 11, 14), Lang::En),

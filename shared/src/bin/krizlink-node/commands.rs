@@ -90,9 +90,10 @@ pub(crate) fn dispatch(
                 let p = node.key_progress(space)?;
                 outln!(
                     io,
-                    "Nový klíč (epocha {}) má {} z {} zařízení / new key held by {} of {} devices",
+                    "Nový klíč (epocha {}) má {} {} {} zařízení / new key held by {} of {} devices",
                     p.epoch,
                     p.holding,
+                    krizlink_core::views::z_ze(p.total),
                     p.total,
                     p.holding,
                     p.total
@@ -156,7 +157,8 @@ pub(crate) fn dispatch(
             } else {
                 outln!(
                     io,
-                    "Doručeno: {held} z {} zařízení / delivered to {held} of {}",
+                    "Doručeno: {held} {} {} zařízení / delivered to {held} of {}",
+                    krizlink_core::views::z_ze(deliveries.len()),
                     deliveries.len(),
                     deliveries.len()
                 );
