@@ -117,6 +117,9 @@ pub struct SpaceInfo {
     /// This device's member name in the space, as the member records say now.
     #[serde(default)]
     pub member_name: Option<String>,
+    /// The space is an exercise (cvičení): every screen marks it so.
+    #[serde(default)]
+    pub exercise: bool,
 }
 
 /// Concurrent differing values of one field of a record, for a person to choose from.
@@ -302,6 +305,7 @@ pub fn field_label_cs(key: FieldKey) -> &'static str {
         K::MemberRemoved => "odebrán",
         K::MemberKey => "klíč zařízení",
         K::MemberRekey => "nový klíč prostoru",
+        K::SpaceExercise => "cvičení",
     }
 }
 

@@ -168,6 +168,8 @@ struct Control {
     key: Option<Vec<u8>>,
     /// A new space key wrapped to the remaining devices (`MemberRekey`).
     rekey: Option<Vec<u8>>,
+    /// The space is an exercise (`SpaceExercise`; counts only on the space's first operation).
+    exercise: bool,
     /// Changes a member record cannot take (comments, sets, status moves).
     foreign: bool,
 }
@@ -188,6 +190,7 @@ impl Control {
             removed: false,
             key: None,
             rekey: None,
+            exercise: false,
             foreign: op.kind != RecordKind::Member,
         };
         for change in op.changes.iter() {
@@ -203,6 +206,7 @@ impl Control {
                     FieldValue::MemberRemoved(r) => c.removed = *r,
                     FieldValue::MemberKey(k) => c.key = Some(k.0.clone()),
                     FieldValue::MemberRekey(k) => c.rekey = Some(k.0.clone()),
+                    FieldValue::SpaceExercise(e) => c.exercise = *e,
                     _ => c.foreign = true,
                 },
                 _ => c.foreign = true,
@@ -220,6 +224,7 @@ impl Control {
             && self.name.is_none()
             && self.invite.is_none()
             && self.rekey.is_none()
+            && !self.exercise
     }
 }
 
@@ -251,6 +256,8 @@ pub struct Authority {
     keys: BTreeMap<DeviceId, Vec<u8>>,
     /// The key rotations of accepted control operations, in stamp order.
     rekeys: Vec<(OpId, Vec<u8>)>,
+    /// Whether the space is an exercise: said by the founder's first operation, and only there.
+    exercise: bool,
 }
 
 impl Authority {
@@ -297,6 +304,7 @@ impl Authority {
                 changed: BTreeMap::new(),
                 keys: BTreeMap::new(),
                 rekeys: Vec::new(),
+                exercise: false,
             };
             // Accepted so far: (author, seq, whether it needed a chair).
             // Accepted so far, by author: (operation, whether it needed a chair).
@@ -332,6 +340,15 @@ impl Authority {
                         }
                         if let Some(rekey) = &c.rekey {
                             a.rekeys.push((c.id, rekey.clone()));
+                        }
+                        if c.exercise
+                            && c.id
+                                == (OpId {
+                                    device: founder,
+                                    seq: 1,
+                                })
+                        {
+                            a.exercise = true;
                         }
                         let cut = entry.cut;
                         a.timelines.entry(target).or_default().push(entry);
@@ -405,6 +422,11 @@ impl Authority {
             Standing::Removed { .. } => self.changed.get(&device).map(|(_, stamp)| *stamp),
             _ => None,
         }
+    }
+
+    /// Whether the space is an exercise (cvičení): fixed by its founder's first operation.
+    pub fn exercise(&self) -> bool {
+        self.exercise
     }
 
     /// The X25519 key (and binding) `device` published, if any.

@@ -684,6 +684,9 @@ fields! {
     MemberKey(Blob, MEMBER_KEY_BYTES) on [Member],
     /// a new space key wrapped to every remaining device (with a removal).
     MemberRekey(Blob, MAX_REKEY_BYTES) on [Member],
+    /// on the founder's own admission, the space's first operation: the space is an exercise
+    /// (cvičení), for good.
+    SpaceExercise(bool, NA) on [Member],
 }
 
 /// The add-wins sets a record can carry.

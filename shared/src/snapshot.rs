@@ -314,6 +314,7 @@ mod tests {
             read_only: None,
             orp: None,
             member_name: None,
+            exercise: false,
         }
     }
 

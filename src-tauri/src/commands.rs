@@ -21,7 +21,7 @@ use krizlink_core::engine::node::{Node, NodeError, WriteError};
 use krizlink_core::engine::sync::{self, NetAction};
 use krizlink_core::snapshot::SpaceSnapshot;
 use krizlink_core::{DeviceId, RecordId, RecordKind, SpaceId};
-use tauri::{AppHandle, Emitter, State};
+use tauri::{AppHandle, Emitter, Manager, State};
 
 use crate::errors::{cs, write_cs};
 use crate::network::{parse_address, save_peers, saved_peers, NetOptions, Running};
@@ -138,6 +138,7 @@ fn space_info(node: &Node, id: SpaceId) -> Answer<SpaceInfo> {
                 .map(|_| "Záznam operací je poškozený; prostor je jen pro čtení.".to_owned()),
             orp: grant.as_ref().and_then(|g| g.orp.clone()),
             member_name: grant.map(|g| g.name),
+            exercise: s.exercise,
         })
         .ok_or_else(|| "Tento pracovní prostor na tomto počítači není.".to_owned())
 }
@@ -503,18 +504,29 @@ pub async fn finish_join(
 /// What the shown screen needs of a space, every list from the same state (one engine job).
 #[tauri::command]
 pub async fn open_space(
+    app: AppHandle,
     engine: State<'_, Engine>,
     args: Args<calls::OpenSpaceCmd>,
 ) -> Answer<Reply<calls::OpenSpaceCmd>> {
     let space = space_id(&args.space)?;
     let (wants, since) = (args.wants, args.since);
-    engine
+    let snapshot = engine
         .with(move |node| {
             let info = space_info(node, space)?;
             let replica = node.replica(space).map_err(|e| cs(&e))?;
             Ok(SpaceSnapshot::of(info, replica, wants, since))
         })
-        .await
+        .await?;
+    // The window's title says which space is open, and that a drill is one.
+    if let Some(window) = app.get_webview_window("main") {
+        let title = if snapshot.info.exercise {
+            format!("CVIČENÍ — {} — KrizLink", snapshot.info.name)
+        } else {
+            format!("{} — KrizLink", snapshot.info.name)
+        };
+        let _ = window.set_title(&title);
+    }
+    Ok(snapshot)
 }
 
 /// Creates a record of any kind from its form; answers its id once durable.

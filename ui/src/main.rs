@@ -625,7 +625,9 @@ fn main_view(state: &AppState, ctx: &Ctx, d: &UseReducerDispatcher<AppState>) ->
             <span class="brand">{ "KrizLink" }</span>
             <select id="space-select" class="space-select" onchange={on_space} aria-label={T::Space.get(lang)}>
                 { for state.spaces.iter().map(|s| html! {
-                    <option value={s.id.clone()} selected={s.id == ctx.space.id}>{ s.name.clone() }</option>
+                    <option value={s.id.clone()} selected={s.id == ctx.space.id}>{
+                        if s.exercise { format!("CVIČENÍ — {}", s.name) } else { s.name.clone() }
+                    }</option>
                 }) }
                 <option value="+">{ T::AddSpace.get(lang) }</option>
             </select>
@@ -652,6 +654,15 @@ fn main_view(state: &AppState, ctx: &Ctx, d: &UseReducerDispatcher<AppState>) ->
             <span class="spacer"></span>
             { network::indicator(&state.net, &ctx.space.id, lang, { let go = ctx.go.clone(); Callback::from(move |_| go.emit((Screen::Network, None))) }) }
         </nav>
+        if ctx.space.exercise {
+            // A drill is never taken for a real event: every screen of an exercise space says so.
+            <p class="banner exercise" id="exercise-banner" role="note">
+                <strong>{ "CVIČENÍ" }</strong>{ match lang {
+                    Lang::Cs => " — tento prostor je cvičný, nejde o skutečnou událost.",
+                    Lang::En => " — EXERCISE: this space is a drill, not a real event.",
+                } }
+            </p>
+        }
         { network::offline_banner(&state.net, &ctx.space.id, lang) }
         if let Some(reason) = &ctx.space.read_only {
             <p class="banner warn">{ reason.clone() }</p>

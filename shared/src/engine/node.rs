@@ -169,6 +169,8 @@ pub struct SpaceSummary {
     pub role: StaffRole,
     pub records: usize,
     pub operations: u64,
+    /// An exercise space (cvičení).
+    pub exercise: bool,
 }
 
 struct SpaceState {
@@ -411,6 +413,12 @@ impl Node {
 
     /// Creates a space with a fresh 256-bit key (epoch 0); this device is its chair.
     pub fn create_space(&mut self, name: &str) -> Result<SpaceId, NodeError> {
+        self.create_space_as(name, false)
+    }
+
+    /// Creates a space; `exercise`: an exercise space (cvičení), which its first operation says
+    /// for good and every screen, listing and export marks.
+    pub fn create_space_as(&mut self, name: &str, exercise: bool) -> Result<SpaceId, NodeError> {
         let name = name.trim();
         if name.is_empty() || name.len() > MAX_SPACE_NAME || name.chars().any(char::is_control) {
             return Err(NodeError::BadSpaceName);
@@ -442,6 +450,7 @@ impl Node {
                 orp: None,
                 invite: None,
                 key: Some(key),
+                exercise,
             },
         )?;
         self.audit(AuditEvent::SpaceCreated, &[("space", space.to_string())])?;
@@ -481,6 +490,7 @@ impl Node {
                     role: self.own_role(e.space).unwrap_or(e.role),
                     records: st.map_or(0, |s| s.replica.record_count()),
                     operations: st.map_or(0, |s| s.replica.version_vector().total()),
+                    exercise: st.is_some_and(|s| s.authority.exercise()),
                 }
             })
             .collect()

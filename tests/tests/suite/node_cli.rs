@@ -1520,3 +1520,59 @@ fn a_forwarded_command_never_prompts_on_the_serving_terminal() {
         .expect("node");
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+#[test]
+fn an_exercise_space_is_marked_in_every_listing_and_a_real_one_never() {
+    let dir = TempDir::new("exercise-listings");
+    ok(dir.path(), &["init", "--name", "Řídící cvičení"]);
+    let drill = ok(
+        dir.path(),
+        &["space", "create", "Cvičení Povodeň Zlínsko", "--exercise"],
+    );
+    let real = ok(
+        dir.path(),
+        &["space", "create", "Krizový štáb Zlínského kraje"],
+    );
+    for space in [&drill, &real] {
+        ok(
+            dir.path(),
+            &["task", "add", "--space", space, "--title", "Svolat štáb"],
+        );
+    }
+    let listed = ok(dir.path(), &["space", "list"]);
+    let line = |id: &str| {
+        listed
+            .lines()
+            .find(|l| l.starts_with(id))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(line(&drill).contains("CVIČENÍ"), "{listed}");
+    assert!(!line(&real).contains("CVIČENÍ"), "{listed}");
+    let spaces: serde_json::Value =
+        serde_json::from_str(&ok(dir.path(), &["space", "list", "--json"])).expect("json");
+    for s in spaces.as_array().expect("array") {
+        assert_eq!(s["exercise"], s["id"] == drill.as_str(), "{s}");
+    }
+    for what in ["task", "member"] {
+        let text = ok(dir.path(), &[what, "list", "--space", &drill]);
+        assert!(
+            text.lines().next().is_some_and(|l| l.contains("CVIČENÍ")),
+            "{what} list of the drill starts with the mark: {text}"
+        );
+        let json: serde_json::Value = serde_json::from_str(&ok(
+            dir.path(),
+            &[what, "list", "--space", &drill, "--json"],
+        ))
+        .expect("json");
+        assert!(
+            json.as_array()
+                .is_some_and(|a| !a.is_empty() && a.iter().all(|e| e["exercise"] == true)),
+            "{json}"
+        );
+        let text = ok(dir.path(), &[what, "list", "--space", &real]);
+        assert!(!text.contains("CVIČENÍ"), "{text}");
+        let json = ok(dir.path(), &[what, "list", "--space", &real, "--json"]);
+        assert!(!json.contains("exercise"), "{json}");
+    }
+}

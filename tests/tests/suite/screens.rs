@@ -234,6 +234,21 @@ fn seed(d: &Desktop) {
         let welcome = d.node(&["invite", "accept", &request]);
         krizlink_tests::staff::ok(&dir, &["join", "--welcome", &welcome]);
     };
+    // A drill beside the real staff: every screen of it says CVIČENÍ.
+    let drill = d.node(&[
+        "space",
+        "create",
+        "Cvičení Povodeň Zlínsko 2026",
+        "--exercise",
+    ]);
+    d.node(&[
+        "task",
+        "add",
+        "--space",
+        &drill,
+        "--title",
+        "Inject 1: ČHMÚ vydal výstrahu",
+    ]);
     join("Václav Koordinátor", "orp_coordinator", Some("Vsetín"));
     join("Hana Tajemnice", "secretary", None);
     join("Eva Ztracená", "member", None);
@@ -380,6 +395,28 @@ fn e2e_screenshot_of_every_main_screen_light_and_dark() {
         d.shot(&format!("help-{theme}"));
         s.click("#help-dialog button").unwrap();
     }
+    // The drill: the banner on every screen, and the space picker says so.
+    let select = |name: &str| {
+        s.execute(
+            "const sel = document.getElementById('space-select'); \
+             const o = [...sel.options].find(o => o.text.includes(arguments[0])); \
+             sel.value = o.value; sel.dispatchEvent(new Event('change', {bubbles: true}));",
+            json!([name]),
+        )
+        .unwrap();
+    };
+    select("Cvičení Povodeň");
+    s.wait_text("#exercise-banner", "CVIČENÍ", SHORT).unwrap();
+    s.click("#nav-tasks").unwrap();
+    s.wait_text("#task-list", "Inject 1", SHORT).unwrap();
+    s.wait("#exercise-banner", SHORT).unwrap();
+    d.shot("exercise-dark");
+    select("Krizový štáb Zlínského kraje");
+    s.wait_text("#board", "Povodeň na Bečvě", SHORT).unwrap();
+    assert!(
+        s.find("#exercise-banner").unwrap().is_none(),
+        "a real space shows no drill banner"
+    );
     s.click("#lang").unwrap();
     s.click("#nav-board").unwrap();
     s.wait_text("#board", "Active incidents", SHORT).unwrap();

@@ -188,7 +188,12 @@ pub(crate) enum InviteCmd {
 #[derive(Subcommand)]
 pub(crate) enum SpaceCmd {
     /// Create a space; prints its id.
-    Create { name: String },
+    Create {
+        name: String,
+        /// An exercise space (cvičení): marked so everywhere, for good.
+        #[arg(long)]
+        exercise: bool,
+    },
     /// List spaces.
     List {
         #[arg(long)]

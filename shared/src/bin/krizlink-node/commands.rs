@@ -24,8 +24,8 @@ pub(crate) fn dispatch(
 ) -> Result<()> {
     match command {
         Command::Init { .. } => bail!("this data dir already holds an identity"),
-        Command::Space(SpaceCmd::Create { name }) => {
-            outln!(io, "{}", node.create_space(&name)?);
+        Command::Space(SpaceCmd::Create { name, exercise }) => {
+            outln!(io, "{}", node.create_space_as(&name, exercise)?);
         }
         Command::Space(SpaceCmd::GrantRelay { space, relay }) => {
             let space = parse_space(node, &space.space)?;
@@ -42,15 +42,16 @@ pub(crate) fn dispatch(
                             .replica(s.id)
                             .map(|r| r.state_hash().0.iter().map(|b| format!("{b:02x}")).collect())
                             .unwrap_or_default();
-                        json!({"id": s.id.to_string(), "name": s.name, "role": s.role.code(), "records": s.records, "operations": s.operations, "state_hash": hash})
+                        json!({"id": s.id.to_string(), "name": s.name, "role": s.role.code(), "records": s.records, "operations": s.operations, "state_hash": hash, "exercise": s.exercise})
                     })
                     .collect();
                 outln!(io, "{}", Value::Array(list));
             } else {
                 for s in spaces {
+                    let mark = if s.exercise { "CVIČENÍ  " } else { "" };
                     outln!(
                         io,
-                        "{}  {}  ({}, {} records)",
+                        "{}  {mark}{}  ({}, {} records)",
                         s.id,
                         s.name,
                         s.role.label_cs(),
@@ -86,7 +87,11 @@ pub(crate) fn dispatch(
         Command::Member(MemberCmd::List { space, json }) => {
             let space = parse_space(node, &space.space)?;
             let members = node.member_standings(space)?;
+            let exercise = node.is_exercise(space);
             if !json {
+                if exercise {
+                    outln!(io, "{}", crate::json::EXERCISE_LINE);
+                }
                 let p = node.key_progress(space)?;
                 outln!(
                     io,
@@ -99,23 +104,30 @@ pub(crate) fn dispatch(
                     p.total
                 );
             }
-            crate::json::print_list(io, json, &members, crate::json::member, |m| {
-                let role = m.role.map_or("odebrán / removed", |r| r.code());
-                let orp = m
-                    .orp
-                    .as_deref()
-                    .map(|o| format!(" ORP {o}"))
-                    .unwrap_or_default();
-                let founder = if m.founder { " (zakladatel)" } else { "" };
-                format!(
-                    "{}  {:<16} {}{orp}{founder}  epocha {}  {}",
-                    &m.device.to_string()[..16],
-                    role,
-                    m.name,
-                    m.epoch,
-                    m.device
-                )
-            });
+            crate::json::print_list(
+                io,
+                exercise && json,
+                json,
+                &members,
+                crate::json::member,
+                |m| {
+                    let role = m.role.map_or("odebrán / removed", |r| r.code());
+                    let orp = m
+                        .orp
+                        .as_deref()
+                        .map(|o| format!(" ORP {o}"))
+                        .unwrap_or_default();
+                    let founder = if m.founder { " (zakladatel)" } else { "" };
+                    format!(
+                        "{}  {:<16} {}{orp}{founder}  epocha {}  {}",
+                        &m.device.to_string()[..16],
+                        role,
+                        m.name,
+                        m.epoch,
+                        m.device
+                    )
+                },
+            );
         }
         Command::Member(MemberCmd::Role {
             space,

@@ -12,21 +12,39 @@ use krizlink_core::{Stamp, Timestamp};
 
 use crate::output::{outln, Io};
 
+/// Prints `items` one per line, or with `json` as one JSON array. In an exercise space
+/// (`exercise`) the lines start with a "CVIČENÍ / EXERCISE" line and every JSON element says
+/// `"exercise": true`, so drill data is never taken for a real event.
 pub(crate) fn print_list<T>(
     io: &mut Io,
+    exercise: bool,
     json: bool,
     items: &[T],
     to_json: fn(&T) -> Value,
     to_line: impl Fn(&T) -> String,
 ) {
     if json {
-        outln!(io, "{}", Value::Array(items.iter().map(to_json).collect()));
+        let marked = items.iter().map(|item| {
+            let mut value = to_json(item);
+            if let (true, Some(map)) = (exercise, value.as_object_mut()) {
+                map.insert("exercise".into(), Value::Bool(true));
+            }
+            value
+        });
+        outln!(io, "{}", Value::Array(marked.collect()));
     } else {
+        if exercise {
+            outln!(io, "{EXERCISE_LINE}");
+        }
         for item in items {
             outln!(io, "{}", to_line(item));
         }
     }
 }
+
+/// The first line of every listing of an exercise space.
+pub(crate) const EXERCISE_LINE: &str =
+    "=== CVIČENÍ / EXERCISE — nejde o skutečnou událost / not a real event ===";
 
 pub(crate) fn time_text(t: Timestamp) -> String {
     t.to_datetime()

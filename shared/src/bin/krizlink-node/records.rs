@@ -69,16 +69,23 @@ pub(crate) fn task(node: &mut Node, io: &mut Io, cmd: TaskCmd) -> Result<()> {
         TaskCmd::List(args) => {
             let space = parse_space(node, &args.space.space)?;
             let tasks = node.replica(space)?.tasks();
-            print_list(io, args.json, &tasks, task_json, |t| {
-                format!(
-                    "{}  {:<9} {:<8} {:<25} {}",
-                    t.meta.id,
-                    t.status.label_cs(),
-                    t.priority.label_cs(),
-                    t.deadline.map(time_text).unwrap_or_else(|| "-".into()),
-                    t.title
-                )
-            });
+            print_list(
+                io,
+                node.is_exercise(space),
+                args.json,
+                &tasks,
+                task_json,
+                |t| {
+                    format!(
+                        "{}  {:<9} {:<8} {:<25} {}",
+                        t.meta.id,
+                        t.status.label_cs(),
+                        t.priority.label_cs(),
+                        t.deadline.map(time_text).unwrap_or_else(|| "-".into()),
+                        t.title
+                    )
+                },
+            );
         }
         TaskCmd::Import { space } => {
             let space = parse_space(node, &space.space)?;
@@ -222,23 +229,30 @@ pub(crate) fn sitrep(node: &mut Node, io: &mut Io, cmd: SitrepCmd) -> Result<()>
         SitrepCmd::List(args) => {
             let space = parse_space(node, &args.space.space)?;
             let reports = node.replica(space)?.situation_reports();
-            print_list(io, args.json, &reports, sitrep_json, |r| {
-                format!(
-                    "{}  {} č. {}  stav k {}  {}{}",
-                    r.meta.id,
-                    r.kind.label_cs(),
-                    r.number
-                        .map(|n| n.to_string())
-                        .unwrap_or_else(|| "-".into()),
-                    time_text(r.as_of),
-                    r.sender,
-                    if r.superseded_by.is_empty() {
-                        ""
-                    } else {
-                        "  (nahrazena opravou)"
-                    }
-                )
-            });
+            print_list(
+                io,
+                node.is_exercise(space),
+                args.json,
+                &reports,
+                sitrep_json,
+                |r| {
+                    format!(
+                        "{}  {} č. {}  stav k {}  {}{}",
+                        r.meta.id,
+                        r.kind.label_cs(),
+                        r.number
+                            .map(|n| n.to_string())
+                            .unwrap_or_else(|| "-".into()),
+                        time_text(r.as_of),
+                        r.sender,
+                        if r.superseded_by.is_empty() {
+                            ""
+                        } else {
+                            "  (nahrazena opravou)"
+                        }
+                    )
+                },
+            );
         }
     }
     Ok(())
@@ -278,15 +292,22 @@ pub(crate) fn journal(node: &mut Node, io: &mut Io, cmd: JournalCmd) -> Result<(
         JournalCmd::List(args) => {
             let space = parse_space(node, &args.space.space)?;
             let entries = node.replica(space)?.journal();
-            print_list(io, args.json, &entries, journal_json, |e| {
-                format!(
-                    "{}  {}  {:<16} {}",
-                    e.meta.id,
-                    time_text(e.event_time),
-                    e.kind.label_cs(),
-                    e.text
-                )
-            });
+            print_list(
+                io,
+                node.is_exercise(space),
+                args.json,
+                &entries,
+                journal_json,
+                |e| {
+                    format!(
+                        "{}  {}  {:<16} {}",
+                        e.meta.id,
+                        time_text(e.event_time),
+                        e.kind.label_cs(),
+                        e.text
+                    )
+                },
+            );
         }
     }
     Ok(())
@@ -322,17 +343,24 @@ pub(crate) fn request(node: &mut Node, io: &mut Io, cmd: RequestCmd) -> Result<(
         RequestCmd::List(args) => {
             let space = parse_space(node, &args.space.space)?;
             let requests = node.replica(space)?.resource_requests();
-            print_list(io, args.json, &requests, request_json, |r| {
-                format!(
-                    "{}  {:<17} {} {} {}  ({})",
-                    r.meta.id,
-                    r.status.label_cs(),
-                    r.quantity.map(|q| q.to_string()).unwrap_or_default(),
-                    r.unit.clone().unwrap_or_default(),
-                    r.item,
-                    r.requester
-                )
-            });
+            print_list(
+                io,
+                node.is_exercise(space),
+                args.json,
+                &requests,
+                request_json,
+                |r| {
+                    format!(
+                        "{}  {:<17} {} {} {}  ({})",
+                        r.meta.id,
+                        r.status.label_cs(),
+                        r.quantity.map(|q| q.to_string()).unwrap_or_default(),
+                        r.unit.clone().unwrap_or_default(),
+                        r.item,
+                        r.requester
+                    )
+                },
+            );
         }
         RequestCmd::Status {
             space,
@@ -399,15 +427,22 @@ pub(crate) fn incident(node: &mut Node, io: &mut Io, cmd: IncidentCmd) -> Result
         IncidentCmd::List(args) => {
             let space = parse_space(node, &args.space.space)?;
             let incidents = node.replica(space)?.incidents();
-            print_list(io, args.json, &incidents, incident_json, |i| {
-                format!(
-                    "{}  {:<13} {:<26} {}",
-                    i.meta.id,
-                    i.state.label_cs(),
-                    i.level.map(|l| l.label_cs()).unwrap_or("-"),
-                    i.title
-                )
-            });
+            print_list(
+                io,
+                node.is_exercise(space),
+                args.json,
+                &incidents,
+                incident_json,
+                |i| {
+                    format!(
+                        "{}  {:<13} {:<26} {}",
+                        i.meta.id,
+                        i.state.label_cs(),
+                        i.level.map(|l| l.label_cs()).unwrap_or("-"),
+                        i.title
+                    )
+                },
+            );
         }
     }
     Ok(())
@@ -443,15 +478,22 @@ pub(crate) fn contact(node: &mut Node, io: &mut Io, cmd: ContactCmd) -> Result<(
         ContactCmd::List(args) => {
             let space = parse_space(node, &args.space.space)?;
             let contacts = node.replica(space)?.contacts();
-            print_list(io, args.json, &contacts, contact_json, |c| {
-                format!(
-                    "{}  {}  {}  {}",
-                    c.meta.id,
-                    c.name,
-                    c.function.clone().unwrap_or_default(),
-                    c.phone.clone().unwrap_or_default()
-                )
-            });
+            print_list(
+                io,
+                node.is_exercise(space),
+                args.json,
+                &contacts,
+                contact_json,
+                |c| {
+                    format!(
+                        "{}  {}  {}  {}",
+                        c.meta.id,
+                        c.name,
+                        c.function.clone().unwrap_or_default(),
+                        c.phone.clone().unwrap_or_default()
+                    )
+                },
+            );
         }
     }
     Ok(())

@@ -85,6 +85,13 @@ impl Node {
                 .is_some_and(|l| l.dropped(&device))
     }
 
+    /// Whether `space` is an exercise (cvičení), as its first operation says.
+    pub fn is_exercise(&self, space: SpaceId) -> bool {
+        self.spaces
+            .get(&space)
+            .is_some_and(|st| st.authority.exercise())
+    }
+
     /// The space's authority: every device's standing.
     pub fn authority(&self, space: SpaceId) -> Result<&Authority, NodeError> {
         self.spaces

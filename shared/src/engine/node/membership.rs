@@ -27,6 +27,8 @@ pub(super) struct Admission<'a> {
     pub invite: Option<[u8; 16]>,
     /// The device's X25519 key and binding (`engine::rekey::member_key`).
     pub key: Option<Vec<u8>>,
+    /// On the founder's admission, the space's first operation: the space is an exercise.
+    pub exercise: bool,
 }
 
 /// The ORP binding `role` takes: required (at most 200 characters) for an ORP coordinator,
@@ -57,6 +59,7 @@ impl Node {
             orp,
             invite,
             key,
+            exercise,
         } = admission;
         let name: String = name.trim().chars().take(200).collect();
         let name = if name.is_empty() {
@@ -74,6 +77,9 @@ impl Node {
         }
         if let Some(key) = key {
             values.push(FieldValue::MemberKey(crate::record::Blob(key)));
+        }
+        if exercise {
+            values.push(FieldValue::SpaceExercise(true));
         }
         self.write_member(space, device, values)?;
         // The admission is durable; a list relays will check authors against follows it.
@@ -567,6 +573,7 @@ impl Node {
                 orp,
                 invite: Some(request.invite),
                 key: Some(key),
+                exercise: false,
             },
         )?;
         let entry = self.entry(space)?;

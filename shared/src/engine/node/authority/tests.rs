@@ -333,6 +333,7 @@ fn a_removed_device_reads_nothing_new_and_what_it_writes_after_counts_nowhere() 
             orp: None,
             invite: None,
             key: None,
+            exercise: false,
         },
     )
     .unwrap();
@@ -422,5 +423,65 @@ fn a_relay_serves_nothing_to_a_device_the_member_lists_dropped() {
         !chair.dropped_from_lists(space, lost.device_id()),
         "members decide by the fold"
     );
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_exercise_space_is_one_for_good_and_none_of_its_operations_count_in_a_real_space() {
+    let dir = scratch("authority-exercise");
+    let mut leader = new_node(&dir, "leader");
+    let drill = leader
+        .create_space_as("Cvičení Povodeň Zlínsko 2026", true)
+        .unwrap();
+    let real = leader.create_space("Krizový štáb Zlínského kraje").unwrap();
+    assert!(leader.is_exercise(drill));
+    assert!(!leader.is_exercise(real));
+    let summaries = leader.spaces();
+    assert!(summaries.iter().any(|s| s.id == drill && s.exercise));
+    assert!(summaries.iter().any(|s| s.id == real && !s.exercise));
+    // Saying otherwise later changes nothing: only the first operation counts.
+    let record = leader
+        .authority(real)
+        .unwrap()
+        .record_of(leader.device_id())
+        .unwrap();
+    let marks = |value: bool| {
+        vec![Change::Set {
+            value: FieldValue::SpaceExercise(value),
+            bases: Default::default(),
+        }]
+    };
+    leader
+        .edit_record(real, record, RecordKind::Member, marks(true))
+        .unwrap();
+    assert!(
+        !leader.is_exercise(real),
+        "a real space never becomes a drill"
+    );
+    // A member of both joins the drill; the drill's operations reach nothing in the real space.
+    let mut player = joined_as(&mut leader, drill, &dir, "player", StaffRole::Member, None);
+    assert!(
+        player.is_exercise(drill),
+        "the first operation says so on every replica"
+    );
+    task(&mut leader, drill, "CVIČNÝ-ÚKOL");
+    let drill_batch: Vec<Vec<u8>> = {
+        let theirs = crate::vv::VersionVector::new();
+        leader
+            .envelopes_missing_from(drill, &theirs, 10_000, usize::MAX)
+            .unwrap()
+            .0
+    };
+    let code = leader.create_invite(real, StaffRole::Member, 60).unwrap();
+    let request = player.request_join(&code).unwrap();
+    let welcome = leader.accept_join(&request).unwrap();
+    player.finish_join(&welcome).unwrap();
+    sync(&leader, &mut player, real);
+    let before = hash(&player, real);
+    let got = player.receive(real, drill_batch, "test peer").unwrap();
+    assert!(got.stored.is_empty(), "{got:?}");
+    assert!(!got.rejected.is_empty());
+    assert_eq!(hash(&player, real), before);
+    assert!(titles(&player, real).is_empty());
     let _ = fs::remove_dir_all(&dir);
 }
