@@ -306,6 +306,19 @@ pub fn field_label_cs(key: FieldKey) -> &'static str {
         K::MemberKey => "klíč zařízení",
         K::MemberRekey => "nový klíč prostoru",
         K::SpaceExercise => "cvičení",
+        K::InjectSealed => "vstup scénáře (zapečetěný)",
+        K::Clock => "hodiny cvičení",
+        K::ClockTo => "skok na čas",
+        K::ControlWrap => "klíč řízení cvičení",
+        K::InjectNumber => "číslo vstupu",
+        K::InjectFrom => "od",
+        K::InjectTo => "komu",
+        K::InjectChannel => "způsob",
+        K::InjectSubject => "předmět",
+        K::InjectText => "zpráva",
+        K::ScheduledAt => "plánovaný čas",
+        K::ReleasedAt => "vydáno",
+        K::ReleasedAtExerciseTime => "vydáno v čase cvičení",
     }
 }
 

@@ -86,9 +86,28 @@ pub const WORK_KINDS: &[RecordKind] = &[
 /// **The permission table.** Whether `role` may take `action` on records of `kind`, before the
 /// scope rules of [`judge`] (an ORP coordinator's ORP and tasks; written-once records).
 pub fn permitted(role: StaffRole, kind: RecordKind, action: Action) -> bool {
+    permitted_in(false, role, kind, action)
+}
+
+/// The permission table of a real space (`exercise` false) or of an exercise space. In an
+/// exercise space the exercise leader (řídící cvičení) owns the drill: everything a chair may,
+/// members included, and alone the scenario, the clock and the released injects; the players'
+/// rows are those of a real space. In a real space nobody writes an exercise record.
+pub fn permitted_in(exercise: bool, role: StaffRole, kind: RecordKind, action: Action) -> bool {
     use Action::*;
     use RecordKind::*;
     use StaffRole as R;
+    if kind.is_exercise_only() {
+        return exercise
+            && role == R::ExerciseLeader
+            && match kind {
+                Inject => matches!(action, Create | Edit),
+                _ => action == Create,
+            };
+    }
+    if exercise && role == R::ExerciseLeader {
+        return permitted_in(false, R::Chair, kind, action);
+    }
     if kind == Member || action == ManageMembers {
         return kind == Member
             && action == ManageMembers
@@ -148,6 +167,15 @@ struct Entry {
     cut: u64,
     grant: Option<Grant>,
     by: OpId,
+}
+
+/// What a member change needs of its author beyond managing members.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Need {
+    /// It makes, changes or removes a chair.
+    chair: bool,
+    /// It makes, changes or removes an exercise leader.
+    leader: bool,
 }
 
 /// A member-record operation as the fold reads it.
@@ -308,7 +336,7 @@ impl Authority {
             };
             // Accepted so far: (author, seq, whether it needed a chair).
             // Accepted so far, by author: (operation, whether it needed a chair).
-            let mut accepted: BTreeMap<DeviceId, Vec<(OpId, bool)>> = BTreeMap::new();
+            let mut accepted: BTreeMap<DeviceId, Vec<(OpId, Need)>> = BTreeMap::new();
             let mut invites: BTreeSet<String> = BTreeSet::new();
             let mut restart = false;
             let live: Vec<&Control> = controls
@@ -329,7 +357,7 @@ impl Authority {
                     Err(reason) => {
                         refused.insert(c.id, reason);
                     }
-                    Ok((target, entry, needs_chair)) => {
+                    Ok((target, entry, need)) => {
                         if let Some(i) = &c.invite {
                             invites.insert(i.clone());
                         }
@@ -353,10 +381,7 @@ impl Authority {
                         let cut = entry.cut;
                         a.timelines.entry(target).or_default().push(entry);
                         a.changed.insert(target, (c.id, c.stamp));
-                        accepted
-                            .entry(c.id.device)
-                            .or_default()
-                            .push((c.id, needs_chair));
+                        accepted.entry(c.id.device).or_default().push((c.id, need));
                         // A change of `target`'s standing may cut off changes it made after
                         // the cut and that were counted already.
                         let cut_off = accepted
@@ -429,6 +454,17 @@ impl Authority {
         self.exercise
     }
 
+    /// Whether `role` manages members in this space (chair and secretary; in an exercise also
+    /// the exercise leader).
+    pub fn may_admit(&self, role: StaffRole) -> bool {
+        permitted_in(
+            self.exercise,
+            role,
+            RecordKind::Member,
+            Action::ManageMembers,
+        )
+    }
+
     /// The X25519 key (and binding) `device` published, if any.
     pub fn key_of(&self, device: DeviceId) -> Option<&[u8]> {
         self.keys.get(&device).map(Vec::as_slice)
@@ -439,14 +475,42 @@ impl Authority {
         self.rekeys.iter().map(|(id, r)| (*id, r.as_slice()))
     }
 
-    fn may_manage(&self, device: DeviceId, seq: u64, needs_chair: bool) -> bool {
+    fn may_manage(&self, device: DeviceId, seq: u64, need: Need) -> bool {
         match self.standing(device, seq) {
-            Standing::Granted(g) => {
-                permitted(g.role, RecordKind::Member, Action::ManageMembers)
-                    && (!needs_chair || g.role == StaffRole::Chair)
-            }
+            Standing::Granted(g) => self.may_make(g.role, need).is_ok(),
             _ => false,
         }
+    }
+
+    /// Whether `role` may make a member change that needs `need`: in a real space only a chair
+    /// touches a chair; in an exercise space the exercise leader touches chairs too, and only
+    /// an exercise leader makes, changes or removes an exercise leader.
+    fn may_make(&self, role: StaffRole, need: Need) -> Result<(), String> {
+        if !permitted_in(
+            self.exercise,
+            role,
+            RecordKind::Member,
+            Action::ManageMembers,
+        ) {
+            return Err(format!(
+                "its author is {}, who may not manage members",
+                role.code()
+            ));
+        }
+        let leader = self.exercise && role == StaffRole::ExerciseLeader;
+        if need.chair && role != StaffRole::Chair && !leader {
+            return Err(if self.exercise {
+                "only a chair or the exercise leader makes, changes or removes a chair".into()
+            } else {
+                "only a chair makes, changes or removes a chair".into()
+            });
+        }
+        if need.leader && self.exercise && !leader {
+            return Err(
+                "in an exercise only an exercise leader makes, changes or removes one".into(),
+            );
+        }
+        Ok(())
     }
 
     /// Checks one control operation against the fold so far: the device it changes, the entry
@@ -455,7 +519,7 @@ impl Authority {
         &self,
         c: &Control,
         invites: &BTreeSet<String>,
-    ) -> Result<(DeviceId, Entry, bool), String> {
+    ) -> Result<(DeviceId, Entry, Need), String> {
         if c.foreign {
             return Err("a member record takes only a device, role, ORP, name and removal".into());
         }
@@ -466,12 +530,7 @@ impl Authority {
                 return Err(format!("its author was removed before it (by {by:?})"))
             }
         };
-        if !permitted(author.role, RecordKind::Member, Action::ManageMembers) {
-            return Err(format!(
-                "its author is {}, who may not manage members",
-                author.role.code()
-            ));
-        }
+        self.may_make(author.role, Need::default())?;
         let target = if c.creates {
             let device = c.device.ok_or("an admission names no device")?;
             if self.recorded.contains(&device) {
@@ -526,11 +585,13 @@ impl Authority {
                 .unwrap_or_else(|| target.short());
             Some(Grant { role, orp, name })
         };
-        let makes_chair = grant.as_ref().is_some_and(|g| g.role == StaffRole::Chair);
-        let needs_chair = was_chair || makes_chair;
-        if needs_chair && author.role != StaffRole::Chair {
-            return Err("only a chair makes, changes or removes a chair".into());
-        }
+        let makes = |role| grant.as_ref().is_some_and(|g| g.role == role);
+        let was = |role| before.as_ref().is_some_and(|g| g.role == role);
+        let need = Need {
+            chair: was_chair || makes(StaffRole::Chair),
+            leader: was(StaffRole::ExerciseLeader) || makes(StaffRole::ExerciseLeader),
+        };
+        self.may_make(author.role, need)?;
         Ok((
             target,
             Entry {
@@ -538,7 +599,7 @@ impl Authority {
                 grant,
                 by: c.id,
             },
-            needs_chair,
+            need,
         ))
     }
 
@@ -734,6 +795,16 @@ pub fn judge(
     op: &Operation,
     record: Option<&RecordState>,
 ) -> Result<(), Refusal> {
+    judge_in(false, standing, op, record)
+}
+
+/// [`judge`] in a real space (`exercise` false) or in an exercise space.
+pub fn judge_in(
+    exercise: bool,
+    standing: Standing<'_>,
+    op: &Operation,
+    record: Option<&RecordState>,
+) -> Result<(), Refusal> {
     let device = op.id.device;
     let grant = match standing {
         Standing::Granted(g) => g,
@@ -741,7 +812,7 @@ pub fn judge(
         Standing::Removed { .. } => return Err(Refusal::Removed { device }),
     };
     for action in actions(op) {
-        if !permitted(grant.role, op.kind, action) {
+        if !permitted_in(exercise, grant.role, op.kind, action) {
             return Err(Refusal::NotAllowed {
                 device,
                 role: grant.role,
@@ -838,6 +909,9 @@ pub fn kind_label_cs(kind: RecordKind) -> &'static str {
         RecordKind::Incident => "mimořádná událost",
         RecordKind::Contact => "kontakt",
         RecordKind::Member => "člen prostoru",
+        RecordKind::Inject => "vstup scénáře",
+        RecordKind::ExerciseControl => "řízení cvičení",
+        RecordKind::ReleasedInject => "vydaný vstup",
     }
 }
 

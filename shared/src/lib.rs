@@ -12,6 +12,7 @@ pub mod bounded;
 pub mod calls;
 #[cfg(feature = "engine")]
 pub mod engine;
+pub mod exercise;
 pub mod forms;
 pub mod hlc;
 pub mod ids;

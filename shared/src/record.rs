@@ -47,10 +47,20 @@ pub enum RecordKind {
     /// Člen prostoru: a device admitted to the space, with its role. Only the chair or the
     /// secretary may write these; every replica checks operations against them on apply.
     Member,
+    /// Vstup scénáře (a scenario inject), sealed for exercise control: players hold only
+    /// ciphertext. Exercise spaces only.
+    Inject,
+    /// Řízení cvičení: one clock action (start, pause, resume, stop, jump) or one hand-over of the
+    /// control key to controllers. Exercise spaces only.
+    ExerciseControl,
+    /// Vydaný vstup: an inject as released to the players (or an ad-hoc one), readable by the
+    /// whole space. Exercise spaces only; written once.
+    ReleasedInject,
 }
 
 impl RecordKind {
-    pub const ALL: [RecordKind; 7] = [
+    /// Every kind; a kind's index here is stored on disk (never reorder, only append).
+    pub const ALL: [RecordKind; 10] = [
         RecordKind::Task,
         RecordKind::SituationReport,
         RecordKind::JournalEntry,
@@ -58,7 +68,18 @@ impl RecordKind {
         RecordKind::Incident,
         RecordKind::Contact,
         RecordKind::Member,
+        RecordKind::Inject,
+        RecordKind::ExerciseControl,
+        RecordKind::ReleasedInject,
     ];
+
+    /// The kinds only an exercise space holds (the drill's control and its injects).
+    pub fn is_exercise_only(self) -> bool {
+        matches!(
+            self,
+            RecordKind::Inject | RecordKind::ExerciseControl | RecordKind::ReleasedInject
+        )
+    }
 
     /// The stable code used by the CLI and its JSON output.
     pub fn code(self) -> &'static str {
@@ -70,13 +91,22 @@ impl RecordKind {
             RecordKind::Incident => "incident",
             RecordKind::Contact => "contact",
             RecordKind::Member => "member",
+            RecordKind::Inject => "inject",
+            RecordKind::ExerciseControl => "exercise-control",
+            RecordKind::ReleasedInject => "released-inject",
         }
     }
 
     /// Records written once and never edited: a sent situation report (a correction is a new
     /// report that supersedes it) and a journal entry (corrected by a later entry).
     pub fn is_immutable(self) -> bool {
-        matches!(self, RecordKind::SituationReport | RecordKind::JournalEntry)
+        matches!(
+            self,
+            RecordKind::SituationReport
+                | RecordKind::JournalEntry
+                | RecordKind::ExerciseControl
+                | RecordKind::ReleasedInject
+        )
     }
 
     /// Whether the record has a status state machine.
@@ -104,6 +134,14 @@ impl RecordKind {
             RecordKind::Incident => &[FieldKey::Title, FieldKey::IncidentKind],
             RecordKind::Contact => &[FieldKey::Name],
             RecordKind::Member => &[FieldKey::MemberDevice, FieldKey::MemberRole, FieldKey::Name],
+            RecordKind::Inject => &[FieldKey::InjectSealed],
+            RecordKind::ExerciseControl => &[],
+            RecordKind::ReleasedInject => &[
+                FieldKey::InjectNumber,
+                FieldKey::InjectTo,
+                FieldKey::InjectText,
+                FieldKey::ReleasedAt,
+            ],
         }
     }
 }
@@ -370,6 +408,28 @@ domain_enum!(
 );
 
 domain_enum!(
+    /// Způsob: how an inject reaches its recipient in the story.
+    Channel {
+        Phone = "phone" => "telefonát" / "phone call",
+        Email = "email" => "e-mail" / "e-mail",
+        DataBox = "data-box" => "datová zpráva" / "data box message",
+        InPerson = "in-person" => "osobně" / "in person",
+        Radio = "radio" => "rádio" / "radio",
+    }
+);
+
+domain_enum!(
+    /// One action on the exercise clock.
+    ClockAction {
+        Start = "start" => "zahájení" / "start",
+        Pause = "pause" => "přerušení" / "pause",
+        Resume = "resume" => "pokračování" / "resume",
+        Stop = "stop" => "ukončení" / "stop",
+        Jump = "jump" => "skok" / "jump",
+    }
+);
+
+domain_enum!(
     /// Role of a member in a space (glossary: roles in a space).
     StaffRole {
         Chair = "chair" => "předseda štábu" / "chair",
@@ -507,7 +567,9 @@ plain_payload!(
     IncidentState,
     Level,
     DeviceId,
-    StaffRole
+    StaffRole,
+    Channel,
+    ClockAction
 );
 
 macro_rules! fields {
@@ -687,7 +749,37 @@ fields! {
     /// on the founder's own admission, the space's first operation: the space is an exercise
     /// (cvičení), for good.
     SpaceExercise(bool, NA) on [Member],
+    // Exercise (cvičení)
+    /// a scenario inject sealed under the exercise's control key (`engine::exercise`).
+    InjectSealed(Blob, MAX_SEALED_INJECT_BYTES) on [Inject],
+    /// one clock action.
+    Clock(ClockAction, NA) on [ExerciseControl],
+    /// the exercise time a jump goes to, in minutes from T+00:00.
+    ClockTo(u32, NA) on [ExerciseControl],
+    /// the control key wrapped to controllers' devices (`engine::rekey`, control purpose).
+    ControlWrap(Blob, MAX_REKEY_BYTES) on [ExerciseControl],
+    /// číslo vstupu (0: an ad-hoc inject).
+    InjectNumber(u32, NA) on [ReleasedInject],
+    /// od: the simulated originator.
+    InjectFrom(String, SHORT_TEXT) on [ReleasedInject],
+    /// komu: the target as the scenario names it ("ORP Vsetín", "předseda štábu", "všichni").
+    InjectTo(String, SHORT_TEXT) on [ReleasedInject],
+    /// způsob.
+    InjectChannel(Channel, NA) on [ReleasedInject],
+    /// předmět.
+    InjectSubject(String, SHORT_TEXT) on [ReleasedInject],
+    /// zpráva.
+    InjectText(String, LONG_TEXT) on [ReleasedInject],
+    /// the scheduled exercise time, in minutes from T+00:00.
+    ScheduledAt(u32, NA) on [ReleasedInject],
+    /// when it was released (wall clock of the releasing controller).
+    ReleasedAt(Timestamp, NA) on [ReleasedInject],
+    /// the exercise time at release, in minutes from T+00:00.
+    ReleasedAtExerciseTime(u32, NA) on [ReleasedInject],
 }
+
+/// Longest sealed inject a scenario record carries.
+pub const MAX_SEALED_INJECT_BYTES: usize = 40 * 1024;
 
 /// The add-wins sets a record can carry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -708,7 +800,10 @@ impl SetField {
         match self {
             SetField::Assignees => kind == Task,
             SetField::Tags => matches!(kind, Task | ResourceRequest | Incident | JournalEntry),
-            SetField::Links => matches!(kind, Task | SituationReport | ResourceRequest | Incident),
+            SetField::Links => matches!(
+                kind,
+                Task | SituationReport | ResourceRequest | Incident | JournalEntry
+            ),
             SetField::AffectedMunicipalities => kind == Incident,
         }
     }

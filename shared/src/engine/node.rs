@@ -430,10 +430,16 @@ impl Node {
         let space = SpaceId(id);
         let key = SpaceKey::generate().map_err(|_| NodeError::Random)?;
         let founder = self.keys.device_id();
+        // The founder of a drill leads it (řídící cvičení); of a real space, chairs it.
+        let role = if exercise {
+            StaffRole::ExerciseLeader
+        } else {
+            StaffRole::Chair
+        };
         self.keystore.contents_mut().spaces.push(SpaceEntry {
             space,
             name: name.to_owned(),
-            role: StaffRole::Chair,
+            role,
             founder,
             keys: vec![(0, key)],
         });
@@ -446,7 +452,7 @@ impl Node {
             founder,
             membership::Admission {
                 name: &own_name,
-                role: StaffRole::Chair,
+                role,
                 orp: None,
                 invite: None,
                 key: Some(key),

@@ -45,7 +45,7 @@ pub(super) fn judge(
     } else {
         replica.record(op.kind, op.record)
     };
-    authority::judge(standing, op, record)
+    authority::judge_in(authority.exercise(), standing, op, record)
 }
 
 impl Node {
@@ -83,6 +83,13 @@ impl Node {
                 .contents()
                 .member_lists(space)
                 .is_some_and(|l| l.dropped(&device))
+    }
+
+    /// Whether this device manages members of `space` now (its role, in a real or an
+    /// exercise space).
+    pub(super) fn may_manage_members(&self, space: SpaceId) -> Result<bool, NodeError> {
+        let role = self.own_role(space)?;
+        Ok(self.authority(space)?.may_admit(role))
     }
 
     /// Whether `space` is an exercise (cvičení), as its first operation says.

@@ -125,7 +125,7 @@ impl Node {
             return Ok(None);
         };
         // A device removed, or demoted below managing members, issues no more lists.
-        if !self.own_role(space).is_ok_and(StaffRole::may_admit) {
+        if !self.may_manage_members(space).unwrap_or(false) {
             return Ok(self.member_list(space).cloned());
         }
         let (mut devices, mut issuers) = replica_members(st);
@@ -201,7 +201,7 @@ fn replica_members(st: &SpaceState) -> (BTreeSet<DeviceId>, BTreeSet<DeviceId>) 
     for (device, grant, _) in st.authority.devices() {
         let Some(grant) = grant else { continue };
         devices.insert(device);
-        if grant.role.may_admit() {
+        if st.authority.may_admit(grant.role) {
             issuers.insert(device);
         }
     }

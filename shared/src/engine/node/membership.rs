@@ -199,7 +199,7 @@ impl Node {
     ) -> Result<(u32, Vec<DeviceId>), NodeError> {
         use crate::engine::rekey::{checked_member_key, Rekey};
         let role = self.own_role(space)?;
-        if !role.may_admit() {
+        if !self.may_manage_members(space)? {
             return Err(NodeError::Refused(crate::authority::Refusal::NotAllowed {
                 device: self.keys.device_id(),
                 role,
@@ -470,7 +470,7 @@ impl Node {
         orp: Option<&str>,
         valid_minutes: u64,
     ) -> Result<String, NodeError> {
-        if !self.own_role(space)?.may_admit() {
+        if !self.may_manage_members(space)? {
             return Err(NodeError::MayNotInvite);
         }
         let orp = orp_binding(role, orp)?;

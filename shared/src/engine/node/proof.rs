@@ -215,7 +215,7 @@ impl Node {
     /// A grant for device `relay` to relay `space` (chair or secretary only): the text its
     /// operator passes to `serve --blind-relay`. Audited as an invite of the relay.
     pub fn grant_relay(&mut self, space: SpaceId, relay: DeviceId) -> Result<String, NodeError> {
-        if !self.own_role(space)?.may_admit() {
+        if !self.may_manage_members(space)? {
             return Err(NodeError::MayNotInvite);
         }
         let secret = self
