@@ -11,12 +11,19 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::authority::same_orp;
+use crate::ids::{DeviceId, RecordId};
 use crate::record::{
     check_text, Channel, ClockAction, StaffRole, Timestamp, ValueProblem, LONG_TEXT, SHORT_TEXT,
 };
 
 #[cfg(feature = "engine")]
 pub mod msel;
+
+/// The sample scenario shipped with the app: a flood in the Zlín region, the region's staff
+/// and its 13 ORPs, six hours (a first-run demo in an exercise space).
+pub const SAMPLE_SCENARIO_CSV: &str = include_str!("../data/scenario-povoden-zlinsky-kraj.csv");
+/// The sample scenario's name, as `exercise import --sample` and the app offer it.
+pub const SAMPLE_SCENARIO_NAME: &str = "Povodeň ve Zlínském kraji (ukázkový scénář, 6 hodin)";
 
 /// Latest exercise time a scenario may use: seven days (T+168:00).
 pub const MAX_MINUTES: u32 = 7 * 24 * 60;
@@ -494,6 +501,82 @@ pub fn due<'a>(
         .collect();
     out.sort_by_key(|i| (i.time, i.number));
     out
+}
+
+/// An inject a controller writes on the spot (mimořádný vstup).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdHocInject {
+    pub to: Target,
+    /// The simulated originator (default: "řízení cvičení").
+    pub from: String,
+    pub channel: Channel,
+    pub subject: String,
+    pub text: String,
+}
+
+/// A released inject as every member of the drill sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Released {
+    pub record: RecordId,
+    /// The scenario's number (0: an ad-hoc inject).
+    pub number: u32,
+    pub from: String,
+    pub to: String,
+    pub channel: Option<Channel>,
+    pub subject: String,
+    pub text: String,
+    /// The scheduled exercise time (none: released by a trigger or ad hoc).
+    pub scheduled: Option<ExerciseTime>,
+    /// When it was released (the releasing controller's clock) and at what exercise time.
+    pub released_at: Timestamp,
+    pub released_at_t: ExerciseTime,
+    pub released_by: DeviceId,
+    /// The order of releases (the stamp's wall time and counter).
+    pub stamp_order: (u64, u32),
+    /// Each addressed member device and when it held the inject (its own signed receipt).
+    pub reached: Vec<Reach>,
+}
+
+/// When a released inject reached one addressed device.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reach {
+    pub device: DeviceId,
+    pub name: String,
+    /// Since when it holds it (its clock, ms since 1970); none: not yet.
+    pub at_ms: Option<u64>,
+}
+
+/// An inject still to come (controllers only).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Upcoming {
+    pub number: u32,
+    pub time: Option<ExerciseTime>,
+    /// The wall time it is due at if the clock keeps running.
+    pub due_at: Option<Timestamp>,
+    pub to: String,
+    pub subject: String,
+    pub trigger: Option<String>,
+}
+
+/// Where a drill stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExerciseStatus {
+    pub phase: Phase,
+    pub elapsed_ms: i64,
+    pub started: Option<Timestamp>,
+    pub stopped: Option<Timestamp>,
+    /// This device is exercise control and holds the control key.
+    pub controller: bool,
+    /// How many injects the scenario holds (controllers only).
+    pub scenario_size: Option<usize>,
+    pub next: Vec<Upcoming>,
+    pub released: Vec<Released>,
+}
+
+impl ExerciseStatus {
+    pub fn elapsed(&self) -> ExerciseTime {
+        ExerciseTime(u32::try_from(self.elapsed_ms.max(0) / 60_000).unwrap_or(u32::MAX))
+    }
 }
 
 /// Lower case without Czech diacritics, for matching column names, channels and keywords.

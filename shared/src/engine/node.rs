@@ -56,6 +56,7 @@ use crate::vv::VersionVector;
 
 mod authority;
 mod clock;
+mod exercise;
 mod forks;
 mod heal;
 mod load;
@@ -72,6 +73,7 @@ pub use replication::{Holding, Received, MAX_PENDING_BYTES, MAX_PENDING_OPS};
 mod receipts;
 mod records;
 pub use clock::Restamped;
+pub use exercise::{ExerciseError, ImportSummary, RELEASE_STAGGER_MS};
 pub use forks::Fork;
 pub use heal::Healed;
 pub use records::WriteError;
@@ -235,6 +237,9 @@ pub struct Node {
     replaced: BTreeMap<SpaceId, Vec<Vec<u8>>>,
     /// Devices' signed receipts of what they hold (`node/receipts.rs`).
     receipts: std::cell::RefCell<receipts::Receipts>,
+    /// The control keys of the drills this device leads (`node/exercise.rs`), in memory only:
+    /// taken again from the log on opening.
+    control_keys: BTreeMap<SpaceId, SpaceKey>,
 }
 
 fn io_at(path: &Path) -> impl FnOnce(io::Error) -> NodeError + '_ {
@@ -459,6 +464,9 @@ impl Node {
                 exercise,
             },
         )?;
+        if exercise {
+            self.start_exercise_control(space)?;
+        }
         self.audit(AuditEvent::SpaceCreated, &[("space", space.to_string())])?;
         Ok(space)
     }

@@ -23,6 +23,27 @@ use crate::ids::{DeviceId, SpaceId};
 use crate::record::MEMBER_KEY_BYTES;
 
 const REKEY_SALT: &[u8] = b"krizlink/rekey/v1";
+/// The control key of an exercise handed to its controllers: the same message, another salt,
+/// so neither can be taken for the other.
+const CONTROL_SALT: &[u8] = b"krizlink/exercise-control/v1";
+
+/// What a wrapped key is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// The space key of a new epoch (`MemberRekey`).
+    SpaceKey,
+    /// An exercise's control key, which seals its scenario (`ControlWrap`).
+    ExerciseControl,
+}
+
+impl Purpose {
+    fn salt(self) -> &'static [u8] {
+        match self {
+            Purpose::SpaceKey => REKEY_SALT,
+            Purpose::ExerciseControl => CONTROL_SALT,
+        }
+    }
+}
 const SEALED_LEN: usize = 32 + 16;
 /// Most recipients of one rotation (it must fit in one member-record operation).
 pub const MAX_RECIPIENTS: usize = 1_100;
@@ -83,13 +104,14 @@ pub fn checked_member_key(device: &DeviceId, published: &[u8]) -> Result<[u8; 32
 }
 
 fn slot_key(
+    purpose: Purpose,
     shared: &[u8; 32],
     space: SpaceId,
     epoch: u32,
     device: &DeviceId,
     ephemeral: &[u8; 32],
 ) -> Result<LessSafeKey, RekeyError> {
-    let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, REKEY_SALT).extract(shared);
+    let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, purpose.salt()).extract(shared);
     let epoch = epoch.to_be_bytes();
     let info: [&[u8]; 4] = [&space.0, &epoch, device.as_bytes(), ephemeral];
     let okm = prk
@@ -102,6 +124,17 @@ impl Rekey {
     /// Wraps `key` (epoch `epoch` of `space`) to each of `recipients` (device id and its
     /// checked X25519 public key).
     pub fn seal(
+        space: SpaceId,
+        epoch: u32,
+        key: &SpaceKey,
+        recipients: &[(DeviceId, [u8; 32])],
+    ) -> Result<Rekey, RekeyError> {
+        Rekey::seal_for(Purpose::SpaceKey, space, epoch, key, recipients)
+    }
+
+    /// [`Rekey::seal`] for a purpose.
+    pub fn seal_for(
+        purpose: Purpose,
         space: SpaceId,
         epoch: u32,
         key: &SpaceKey,
@@ -120,7 +153,14 @@ impl Rekey {
             if !shared.was_contributory() {
                 return Err(RekeyError::BadBinding(device.short()));
             }
-            let sealer = slot_key(shared.as_bytes(), space, epoch, device, &ephemeral_public)?;
+            let sealer = slot_key(
+                purpose,
+                shared.as_bytes(),
+                space,
+                epoch,
+                device,
+                &ephemeral_public,
+            )?;
             let mut sealed = *key.as_bytes();
             let tag = sealer
                 .seal_in_place_separate_tag(
@@ -149,9 +189,22 @@ impl Rekey {
 
     /// This device's key from the rotation.
     pub fn open(&self, keys: &DeviceKeys) -> Result<SpaceKey, RekeyError> {
+        self.open_for(Purpose::SpaceKey, keys)
+    }
+
+    /// Whether the message holds a slot for `device` (by its id's first 8 bytes).
+    pub fn names(&self, device: &DeviceId) -> bool {
+        self.slots
+            .iter()
+            .any(|s| s.device == device.as_bytes()[..8])
+    }
+
+    /// [`Rekey::open`] for a purpose.
+    pub fn open_for(&self, purpose: Purpose, keys: &DeviceKeys) -> Result<SpaceKey, RekeyError> {
         let device = keys.device_id();
         let shared = keys.x25519_agree(&self.ephemeral);
         let opener = slot_key(
+            purpose,
             shared.as_bytes(),
             self.space,
             self.epoch,
@@ -224,10 +277,24 @@ mod tests {
             assert_eq!(back.open(k).unwrap().as_bytes(), key.as_bytes());
         }
         assert_eq!(back.open(&removed).err(), Some(RekeyError::NotARecipient));
-        // Bound to its space and epoch.
+        // Bound to its space and epoch, and to its purpose.
         let mut moved = back.clone();
         moved.epoch = 2;
         assert!(moved.open(&devices[0]).is_err());
+        assert!(back
+            .open_for(Purpose::ExerciseControl, &devices[0])
+            .is_err());
+        let control =
+            Rekey::seal_for(Purpose::ExerciseControl, space, 0, &key, &recipients).unwrap();
+        assert!(control.open(&devices[0]).is_err());
+        assert!(control.names(&devices[0].device_id()));
+        assert_eq!(
+            control
+                .open_for(Purpose::ExerciseControl, &devices[0])
+                .unwrap()
+                .as_bytes(),
+            key.as_bytes()
+        );
     }
 
     #[test]

@@ -346,6 +346,36 @@ mod msel_tests {
     }
 
     #[test]
+    fn the_sample_scenario_is_a_six_hour_flood_for_the_region_and_all_13_orps() {
+        let injects = import_csv(SAMPLE_SCENARIO_CSV).unwrap();
+        assert!(injects.len() >= 30, "{} injects", injects.len());
+        let last = injects.iter().filter_map(|i| i.time).max().unwrap();
+        assert_eq!(last, ExerciseTime(6 * 60));
+        for orp in [
+            "Bystřice pod Hostýnem",
+            "Holešov",
+            "Kroměříž",
+            "Luhačovice",
+            "Otrokovice",
+            "Rožnov pod Radhoštěm",
+            "Uherské Hradiště",
+            "Uherský Brod",
+            "Valašské Klobouky",
+            "Valašské Meziříčí",
+            "Vizovice",
+            "Vsetín",
+            "Zlín",
+        ] {
+            assert!(
+                injects.iter().any(|i| i.to == Target::Orp(orp.into())),
+                "no inject for ORP {orp}"
+            );
+        }
+        assert!(injects.iter().any(|i| i.trigger.is_some()));
+        assert!(injects.iter().all(|i| !i.objective.is_empty()));
+    }
+
+    #[test]
     fn json_names_the_element_and_field() {
         let json = r#"{"injects": [
             {"number": 1, "time": "T+00:00", "from": "ČHMÚ", "to": "všichni", "channel": "e-mail", "content": "x"},

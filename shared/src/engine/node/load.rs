@@ -280,6 +280,7 @@ impl Node {
             fork_low: BTreeMap::new(),
             replaced: BTreeMap::new(),
             receipts: Default::default(),
+            control_keys: BTreeMap::new(),
         };
         let ids: Vec<SpaceId> = node
             .keystore
@@ -303,7 +304,8 @@ impl Node {
                     // What was logged under the new key is readable now.
                     node.rebuild_space(space)?;
                 }
-                node.publish_own_key(space)
+                node.publish_own_key(space)?;
+                node.exercise_keys_up_to_date(space)
             });
             if let Err(e) = keys {
                 node.warnings.push(format!(

@@ -183,6 +183,7 @@ impl Node {
             ("was", now.role.code().to_owned()),
         ];
         self.audit(AuditEvent::MemberRoleChanged, &detail)?;
+        self.exercise_keys_up_to_date(space)?;
         self.refresh_member_list(space)
     }
 
@@ -576,6 +577,8 @@ impl Node {
                 exercise: false,
             },
         )?;
+        // A new exercise leader gets the drill's control key at once.
+        self.exercise_keys_up_to_date(space)?;
         let entry = self.entry(space)?;
         let context = Welcome::wrap_context(&request.invite, &request.device, &space);
         let mut wrapped = Vec::with_capacity(entry.keys.len());

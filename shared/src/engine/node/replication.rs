@@ -593,6 +593,10 @@ impl Node {
         let (_, passed_on) = self.take_winners(space, winners)?;
         received.stored.extend(passed_on);
         self.note_own_returned(space, own_returned, peer)?;
+        if self.is_exercise(space) {
+            // A controller's key may have arrived, or a new controller who lacks it.
+            self.exercise_keys_up_to_date(space)?;
+        }
         if members_changed {
             // A removal elsewhere may have handed this device the next epoch's key.
             let rotated = self.install_rekeys(space)?;

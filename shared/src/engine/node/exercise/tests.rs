@@ -1,0 +1,343 @@
+//! Tests of exercise control on real on-disk nodes: the sealed scenario, controllers sharing
+//! the control key, the clock releasing injects, triggers, and what a player sees and holds.
+
+use super::*;
+use crate::engine::node::testing::*;
+use crate::exercise::msel::import_csv;
+use crate::exercise::SAMPLE_SCENARIO_CSV;
+use crate::record::Channel;
+
+const MIN: i64 = 60_000;
+
+fn now() -> Timestamp {
+    Timestamp(chrono::Utc::now().timestamp_millis())
+}
+
+fn scenario(marker: &str) -> Vec<Inject> {
+    import_csv(&format!(
+        "Číslo;Čas;Od;Komu;Způsob;Předmět;Zpráva;Očekávaná reakce;Termín reakce;Spouštěč\n\
+         1;T+00:00;ČHMÚ;všichni;e-mail;Výstraha;Začátek cvičení {marker}-1;Svolat štáb;T+00:20;\n\
+         2;T+00:10;starosta obce Jablůnka;ORP Vsetín;telefonát;Bečva;Hladina stoupá {marker}-2;;;\n\
+         3;T+00:30;KOPIS;předseda štábu;rádio;Evakuace;Evakuujte {marker}-3;;;\n\
+         4;;hejtman;předseda štábu;telefonát;Připomínka;Proč štáb nezasedá {marker}-4;;;po-termínu:1\n"
+    ))
+    .unwrap()
+}
+
+/// A leader with a drill and a member (a player), both on disk.
+fn drill(dir: &Path) -> (Node, Node, SpaceId) {
+    let mut leader = new_node(dir, "leader");
+    let space = leader.create_space_as("Cvičení ZÓNA 2026", true).unwrap();
+    assert_eq!(leader.own_role(space).unwrap(), StaffRole::ExerciseLeader);
+    assert!(leader.holds_control_key(space));
+    let player = joined_as(&mut leader, space, dir, "player", StaffRole::Member, None);
+    (leader, player, space)
+}
+
+fn contains_in_any_form(haystack: &[u8], text: &str) -> bool {
+    use data_encoding::BASE64;
+    let utf16: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let b64 = BASE64.encode(text.as_bytes());
+    let needles: [&[u8]; 3] = [
+        text.as_bytes(),
+        &utf16,
+        b64.trim_end_matches('=').as_bytes(),
+    ];
+    needles
+        .iter()
+        .any(|n| haystack.windows(n.len()).any(|w| w == *n))
+}
+
+fn dir_contains(dir: &Path, text: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in fs::read_dir(&d).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(bytes) = fs::read(&path) {
+                if contains_in_any_form(&bytes, text) {
+                    found.push(path);
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn a_player_holds_no_unreleased_inject_in_any_form_and_cannot_list_the_scenario() {
+    let dir = scratch("exercise-sealed");
+    let (mut leader, mut player, space) = drill(&dir);
+    let marker = "TAJNY-VSTUP-7f3a";
+    let summary = leader.import_scenario(space, &scenario(marker)).unwrap();
+    assert_eq!(summary.added, 4);
+    assert_eq!(leader.scenario(space).unwrap().len(), 4);
+    sync(&leader, &mut player, space);
+    // The player's role may not read it, and holds no key that could.
+    assert!(matches!(
+        player.scenario(space),
+        Err(ExerciseError::NotControl("member"))
+    ));
+    assert!(!player.holds_control_key(space));
+    assert_eq!(
+        player
+            .replica(space)
+            .unwrap()
+            .records_of(RecordKind::Inject)
+            .count(),
+        4
+    );
+    // Not on its disk, and not in what its replica holds after decrypting with the space key.
+    let player_dir = dir.join("player");
+    drop(player);
+    for n in 1..=4 {
+        let text = format!("{marker}-{n}");
+        assert_eq!(dir_contains(&player_dir, &text), Vec::<PathBuf>::new());
+    }
+    let player = Node::open(&player_dir, PASS).unwrap();
+    let replica =
+        postcard::to_allocvec(&player.replica(space).unwrap().records().collect::<Vec<_>>())
+            .unwrap();
+    assert!(!contains_in_any_form(&replica, marker));
+    // The leader reads it (the test of the test: the marker is findable where it is plain).
+    let plain = postcard::to_allocvec(&leader.scenario(space).unwrap()).unwrap();
+    assert!(contains_in_any_form(&plain, &format!("{marker}-3")));
+    // A player may not write scenario, clock or release records either.
+    let mut player = player;
+    for (kind, changes) in [
+        (
+            RecordKind::ExerciseControl,
+            vec![set(FieldValue::Clock(ClockAction::Start))],
+        ),
+        (RecordKind::ReleasedInject, release_changes()),
+        (
+            RecordKind::Inject,
+            vec![set(FieldValue::InjectSealed(crate::record::Blob(vec![
+                0;
+                40
+            ])))],
+        ),
+    ] {
+        let e = player.create_record(space, kind, changes).unwrap_err();
+        assert!(matches!(e, NodeError::Refused(_)), "{e}");
+    }
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// A released inject's fields, as a modified client might write them.
+fn release_changes() -> Vec<Change> {
+    vec![
+        set(FieldValue::InjectNumber(3)),
+        set(FieldValue::InjectTo("všichni".into())),
+        set(FieldValue::InjectText("Falešný vstup".into())),
+        set(FieldValue::ReleasedAt(Timestamp(1))),
+    ]
+}
+
+#[test]
+fn the_clock_releases_what_is_due_once_and_a_paused_clock_releases_nothing_more() {
+    let dir = scratch("exercise-clock");
+    let (mut leader, mut player, space) = drill(&dir);
+    leader.import_scenario(space, &scenario("hodiny")).unwrap();
+    assert!(
+        leader.release_due(space, now()).unwrap().is_empty(),
+        "not started"
+    );
+    let clock = leader
+        .clock_action(space, ClockAction::Start, None)
+        .unwrap();
+    let start = clock.started.unwrap();
+    assert_eq!(leader.release_due(space, start).unwrap(), vec![1]);
+    assert!(leader.release_due(space, start).unwrap().is_empty(), "once");
+    assert_eq!(
+        leader
+            .release_due(space, Timestamp(start.0 + 10 * MIN))
+            .unwrap(),
+        vec![2]
+    );
+    // Paused: exercise time stands still whatever the wall clock says.
+    let paused = leader
+        .clock_action(space, ClockAction::Pause, None)
+        .unwrap();
+    assert!(matches!(
+        leader.clock_action(space, ClockAction::Pause, None),
+        Err(ExerciseError::Clock {
+            phase: Phase::Paused,
+            ..
+        })
+    ));
+    assert!(leader
+        .release_due(space, Timestamp(start.0 + 600 * MIN))
+        .unwrap()
+        .is_empty());
+    let resumed = leader
+        .clock_action(space, ClockAction::Resume, None)
+        .unwrap();
+    let at_resume = resumed.elapsed_ms(now());
+    assert_eq!(at_resume, paused.elapsed_ms(now()));
+    // Inject 3 at T+00:30: due 30 minutes of running later, not before.
+    let mark = resumed.wall_time_of(ExerciseTime(30)).unwrap();
+    assert!(leader
+        .release_due(space, Timestamp(mark.0 - 1))
+        .unwrap()
+        .iter()
+        .all(|n| *n != 3));
+    assert!(leader.release_due(space, mark).unwrap().contains(&3));
+    sync(&leader, &mut player, space);
+    let seen = player.released_injects(space).unwrap();
+    let numbers: Vec<u32> = seen.iter().map(|r| r.number).collect();
+    assert!(numbers.starts_with(&[1, 2]), "{numbers:?}");
+    let third = seen.iter().find(|r| r.number == 3).unwrap();
+    assert_eq!(third.scheduled, Some(ExerciseTime(30)));
+    assert_eq!(third.to, "předseda štábu");
+    assert_eq!(third.channel, Some(Channel::Radio));
+    assert!(third.text.contains("hodiny-3"));
+    // The player sees neither the expected action nor what is still to come.
+    let status = player.exercise_status(space, now()).unwrap();
+    assert!(!status.controller);
+    assert!(status.next.is_empty());
+    assert_eq!(status.scenario_size, None);
+    assert_eq!(status.phase, Phase::Running);
+    let leader_status = leader.exercise_status(space, now()).unwrap();
+    assert_eq!(leader_status.scenario_size, Some(4));
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_second_controller_gets_the_key_and_runs_the_drill_when_the_leader_is_gone() {
+    let dir = scratch("exercise-second");
+    let (mut leader, mut player, space) = drill(&dir);
+    leader.import_scenario(space, &scenario("druhy")).unwrap();
+    let mut deputy = joined_as(
+        &mut leader,
+        space,
+        &dir,
+        "deputy",
+        StaffRole::ExerciseLeader,
+        None,
+    );
+    // The leader wrapped the key to the deputy on admitting it; the sync carried it.
+    sync(&leader, &mut deputy, space);
+    assert!(deputy.holds_control_key(space));
+    assert_eq!(deputy.scenario(space).unwrap().len(), 4);
+    // A player cannot make itself a controller: only a leader makes a leader in a drill.
+    let me = player.device_id();
+    assert!(player
+        .change_member(space, me, StaffRole::ExerciseLeader, None)
+        .is_err());
+    // The deputy starts the clock; the leader's laptop is gone.
+    let clock = deputy
+        .clock_action(space, ClockAction::Start, None)
+        .unwrap();
+    let start = clock.started.unwrap();
+    drop(leader);
+    // Second in rank, it waits its stagger before releasing.
+    let rank_delay = RELEASE_STAGGER_MS;
+    let first = deputy.release_due(space, start).unwrap();
+    let later = deputy
+        .release_due(space, Timestamp(start.0 + rank_delay))
+        .unwrap();
+    assert_eq!([first, later].concat(), vec![1]);
+    sync(&deputy, &mut player, space);
+    assert_eq!(player.released_injects(space).unwrap()[0].number, 1);
+    // Reopened, the deputy takes the key from the log again (it is kept in memory only).
+    let deputy_dir = dir.join("deputy");
+    drop(deputy);
+    let deputy = Node::open(&deputy_dir, PASS).unwrap();
+    assert!(deputy.holds_control_key(space));
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_overdue_expected_action_releases_its_reminder_and_a_linked_response_prevents_it() {
+    for answered in [false, true] {
+        let dir = scratch(&format!("exercise-overdue-{answered}"));
+        let (mut leader, mut player, space) = drill(&dir);
+        leader.import_scenario(space, &scenario("termin")).unwrap();
+        let start = leader
+            .clock_action(space, ClockAction::Start, None)
+            .unwrap()
+            .started
+            .unwrap();
+        assert_eq!(leader.release_due(space, start).unwrap(), vec![1]);
+        if answered {
+            sync(&leader, &mut player, space);
+            let release = player.released_injects(space).unwrap()[0].record;
+            player
+                .create_record(
+                    space,
+                    RecordKind::JournalEntry,
+                    vec![
+                        set(FieldValue::JournalKind(
+                            crate::record::JournalKind::Decision,
+                        )),
+                        set(FieldValue::Text("Štáb svolán na 10:30.".into())),
+                        Change::Add {
+                            set: SetField::Links,
+                            element: release.to_string(),
+                        },
+                    ],
+                )
+                .unwrap();
+            sync(&player, &mut leader, space);
+        }
+        let before = leader
+            .release_due(space, Timestamp(start.0 + 19 * MIN))
+            .unwrap();
+        assert!(!before.contains(&4), "not before the deadline");
+        let after = leader
+            .release_due(space, Timestamp(start.0 + 20 * MIN))
+            .unwrap();
+        assert_eq!(after.contains(&4), !answered, "answered: {answered}");
+        let _ = fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
+fn the_sample_scenario_imports_sealed_and_an_ad_hoc_inject_reaches_players() {
+    let dir = scratch("exercise-sample");
+    let (mut leader, mut player, space) = drill(&dir);
+    let injects = import_csv(SAMPLE_SCENARIO_CSV).unwrap();
+    let summary = leader.import_scenario(space, &injects).unwrap();
+    assert_eq!(summary.added, injects.len());
+    // Imported again: nothing changes; one changed inject is edited in place.
+    let mut again = injects.clone();
+    again[0].content.push_str(" (upřesněno)");
+    let summary = leader.import_scenario(space, &again).unwrap();
+    assert_eq!((summary.added, summary.changed), (0, 1));
+    assert_eq!(leader.scenario(space).unwrap().len(), injects.len());
+    leader
+        .clock_action(space, ClockAction::Start, None)
+        .unwrap();
+    let ad_hoc = AdHocInject {
+        to: Target::Orp("Vsetín".into()),
+        from: "Český rozhlas Zlín".into(),
+        channel: Channel::Phone,
+        subject: "Dotaz médií".into(),
+        text: "Volá rozhlas: potvrďte evakuaci Jablůnky.".into(),
+    };
+    leader.ad_hoc_inject(space, &ad_hoc, now()).unwrap();
+    assert!(matches!(
+        player.ad_hoc_inject(space, &ad_hoc, now()),
+        Err(ExerciseError::NotControl(_))
+    ));
+    sync(&leader, &mut player, space);
+    let seen = player.released_injects(space).unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].number, 0);
+    assert_eq!(seen[0].from, "Český rozhlas Zlín");
+    // Nothing of a drill's control is accepted in a real space.
+    let mut chair = new_node(&dir, "chair");
+    let real = chair.create_space("Krizový štáb kraje").unwrap();
+    assert!(matches!(
+        chair.clock_action(real, ClockAction::Start, None),
+        Err(ExerciseError::NotAnExercise(_))
+    ));
+    let e = chair
+        .create_record(real, RecordKind::ReleasedInject, release_changes())
+        .unwrap_err();
+    assert!(matches!(e, NodeError::Refused(_)), "{e}");
+    let _ = fs::remove_dir_all(&dir);
+}
