@@ -8,7 +8,7 @@
 //! Pure functions of [`Me`] (built from `SpaceInfo`), so they are easy to check.
 
 use krizlink_core::api::SpaceInfo;
-use krizlink_core::authority::{permitted, same_orp, Action};
+use krizlink_core::authority::{permitted_in, same_orp, Action};
 use krizlink_core::record::StaffRole;
 use krizlink_core::RecordKind;
 use yew::prelude::*;
@@ -25,6 +25,8 @@ pub struct Me {
     pub orp: Option<String>,
     /// The member's name in the space.
     pub name: Option<String>,
+    /// The space is an exercise (its leader leads it like a chair).
+    pub exercise: bool,
 }
 
 impl Me {
@@ -33,6 +35,7 @@ impl Me {
             role: space.role.parse().ok(),
             orp: space.orp.clone().filter(|o| !o.trim().is_empty()),
             name: space.member_name.clone(),
+            exercise: space.exercise,
         }
     }
 
@@ -42,7 +45,8 @@ impl Me {
 
     /// Whether the role may take `action` on records of `kind` at all (the table, no scope).
     pub fn may(&self, kind: RecordKind, action: Action) -> bool {
-        self.role.is_none_or(|r| permitted(r, kind, action))
+        self.role
+            .is_none_or(|r| permitted_in(self.exercise, r, kind, action))
     }
 
     /// The ORP an ORP coordinator writes reports and requests as (its sender or requester
@@ -102,8 +106,9 @@ impl Me {
 
     /// Whether the person changes members' roles (chair, secretary).
     pub fn manages_members(&self) -> bool {
-        self.role
-            .is_some_and(|r| permitted(r, RecordKind::Member, Action::ManageMembers))
+        self.role.is_some_and(|r| {
+            permitted_in(self.exercise, r, RecordKind::Member, Action::ManageMembers)
+        })
     }
 
     /// The one sentence a screen of records of `kind` shows when the role may not use all of
@@ -115,6 +120,7 @@ impl Me {
         let pick = |c: String, e: String| Some(if cs { c } else { e });
         match self.role? {
             R::Chair => None,
+            R::ExerciseLeader if self.exercise => None,
             R::Observer => pick(
                 "Jako pozorovatel můžete záznamy jen číst.".into(),
                 "As an observer you can only read records.".into(),
@@ -207,6 +213,9 @@ fn plural_cs(kind: RecordKind) -> &'static str {
         RecordKind::Incident => "mimořádné události",
         RecordKind::Contact => "kontakty",
         RecordKind::Member => "členy",
+        RecordKind::Inject => "vstupy scénáře",
+        RecordKind::ExerciseControl => "řízení cvičení",
+        RecordKind::ReleasedInject => "vydané vstupy",
     }
 }
 
@@ -219,6 +228,9 @@ fn plural_en(kind: RecordKind) -> &'static str {
         RecordKind::Incident => "incidents",
         RecordKind::Contact => "contacts",
         RecordKind::Member => "members",
+        RecordKind::Inject => "scenario injects",
+        RecordKind::ExerciseControl => "exercise control",
+        RecordKind::ReleasedInject => "released injects",
     }
 }
 
@@ -262,7 +274,19 @@ mod tests {
             role: Some(role),
             orp: orp.map(str::to_owned),
             name: Some(name.to_owned()),
+            exercise: false,
         }
+    }
+
+    #[test]
+    fn an_exercise_leader_leads_a_drill_like_a_chair_and_not_a_real_space() {
+        let mut leader = me(StaffRole::ExerciseLeader, None, "Řídící");
+        assert!(!leader.manages_members());
+        assert!(!leader.may_create(RecordKind::SituationReport));
+        leader.exercise = true;
+        assert!(leader.manages_members());
+        assert!(leader.may_create(RecordKind::SituationReport));
+        assert_eq!(leader.notice(RecordKind::Task, Lang::Cs), None);
     }
 
     #[test]
@@ -337,6 +361,7 @@ mod tests {
             role: None,
             orp: None,
             name: None,
+            exercise: false,
         };
         assert!(m.may_create(RecordKind::Task));
         assert!(m.may_on_request(Action::Decide, "x"));

@@ -4,6 +4,7 @@ mod adversary;
 mod authority;
 mod desktop;
 mod e2e;
+mod exercise;
 mod node_cli;
 mod relays;
 mod screens;

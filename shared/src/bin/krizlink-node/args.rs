@@ -60,6 +60,9 @@ pub(crate) enum Command {
     /// One device of a member (a lost or replaced laptop).
     #[command(subcommand)]
     Device(DeviceCmd),
+    /// A drill (cvičení): its scenario, its clock, its injects.
+    #[command(subcommand)]
+    Exercise(ExerciseCmd),
     /// Join a space with an invite code.
     Join {
         /// The invite code (KRZ-...), for the first step.
@@ -440,6 +443,86 @@ pub(crate) enum ContactCmd {
         note: Option<String>,
     },
     List(ListArgs),
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ExerciseCmd {
+    /// Import a scenario (MSEL) from CSV or JSON, or the sample scenario (--sample); an inject
+    /// whose number the scenario holds is replaced. Nothing is imported unless every row is valid.
+    Import {
+        #[command(flatten)]
+        space: SpaceArg,
+        /// The scenario file (.csv or .json).
+        #[arg(required_unless_present = "sample", conflicts_with = "sample")]
+        file: Option<PathBuf>,
+        /// Import the sample scenario shipped with KrizLink (a flood in the Zlín region).
+        #[arg(long)]
+        sample: bool,
+    },
+    /// Print the scenario (controllers only) as CSV or JSON, or write it to --out.
+    Export {
+        #[command(flatten)]
+        space: SpaceArg,
+        #[arg(long)]
+        format: String,
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Start the exercise clock (T+00:00 now).
+    Start {
+        #[command(flatten)]
+        space: SpaceArg,
+    },
+    /// Pause the clock: exercise time stands still, nothing is released.
+    Pause {
+        #[command(flatten)]
+        space: SpaceArg,
+    },
+    /// Resume a paused clock.
+    Resume {
+        #[command(flatten)]
+        space: SpaceArg,
+    },
+    /// Stop the exercise for good.
+    Stop {
+        #[command(flatten)]
+        space: SpaceArg,
+    },
+    /// Jump the clock to an exercise time (T+hh:mm) or to an inject's time (--inject N).
+    Jump {
+        #[command(flatten)]
+        space: SpaceArg,
+        #[arg(required_unless_present = "inject", conflicts_with = "inject")]
+        to: Option<String>,
+        #[arg(long, value_name = "N")]
+        inject: Option<u32>,
+    },
+    /// The clock, the released injects (scheduled, released, reached) and, for controllers,
+    /// the injects to come.
+    Status {
+        #[command(flatten)]
+        space: SpaceArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Release an ad-hoc inject now (controllers only).
+    Inject {
+        #[command(flatten)]
+        space: SpaceArg,
+        /// Whom it is for: všichni, "ORP <name>", a role, or a member's name.
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        text: String,
+        /// The simulated originator (default: řízení cvičení).
+        #[arg(long)]
+        from: Option<String>,
+        /// telefonát, e-mail, datová zpráva, osobně or rádio (default: telefonát).
+        #[arg(long)]
+        channel: Option<String>,
+        #[arg(long)]
+        subject: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]

@@ -11,6 +11,7 @@ use krizlink_core::engine::sync::{self, NetStatus};
 use krizlink_core::record::StaffRole;
 
 use crate::args::{AuditCmd, Command, DeviceCmd, InviteCmd, MemberCmd, PassphraseCmd, SpaceCmd};
+use crate::exercise;
 use crate::output::{errln, outln, Io};
 use crate::parse::parse_space;
 use crate::{records, status};
@@ -24,6 +25,7 @@ pub(crate) fn dispatch(
 ) -> Result<()> {
     match command {
         Command::Init { .. } => bail!("this data dir already holds an identity"),
+        Command::Exercise(cmd) => exercise::run(node, io, cmd)?,
         Command::Space(SpaceCmd::Create { name, exercise }) => {
             outln!(io, "{}", node.create_space_as(&name, exercise)?);
         }

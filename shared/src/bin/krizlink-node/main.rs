@@ -14,6 +14,7 @@
 
 mod args;
 mod commands;
+mod exercise;
 mod json;
 mod output;
 mod parse;

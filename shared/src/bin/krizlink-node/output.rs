@@ -49,6 +49,11 @@ impl Io {
         }
     }
 
+    /// Whether this is a control-socket client's command (its input came with it).
+    pub(crate) fn is_collected(&self) -> bool {
+        !self.stream
+    }
+
     pub(crate) fn write_out(&mut self, args: std::fmt::Arguments<'_>) {
         if self.stream {
             let mut stdout = std::io::stdout().lock();

@@ -25,7 +25,7 @@ use krizlink_core::engine::sync::{
 };
 use krizlink_core::SpaceId;
 
-use crate::args::{Cli, Command, PassphraseCmd, TaskCmd};
+use crate::args::{Cli, Command, ExerciseCmd, PassphraseCmd, TaskCmd};
 use crate::commands::dispatch;
 use crate::output::{exit_code, one_line, Io};
 use crate::secret;
@@ -89,6 +89,29 @@ pub(crate) fn forward(dir: &Path, args: &[String], command: &Command) -> Result<
             .read_to_string(&mut stdin)
             .context("cannot read standard input")?;
     }
+    // A scenario file is read here and sent along: the serving peer may run elsewhere in the
+    // file system. A file to write is named by its full path for the same reason.
+    let mut args = args.to_vec();
+    match command {
+        Command::Exercise(ExerciseCmd::Import {
+            file: Some(file), ..
+        }) => {
+            let bytes = crate::exercise::read_scenario_file(file)?;
+            stdin = String::from_utf8(bytes).map_err(|_| {
+                anyhow!("the file is not UTF-8 text; save the spreadsheet as \"CSV UTF-8\"")
+            })?;
+        }
+        Command::Exercise(ExerciseCmd::Export { out: Some(out), .. }) => {
+            let full = std::path::absolute(out)
+                .with_context(|| format!("cannot name {} in full", out.display()))?;
+            for a in args.iter_mut() {
+                if Path::new(a.as_str()) == out.as_path() {
+                    *a = full.display().to_string();
+                }
+            }
+        }
+        _ => {}
+    }
     let new_passphrase = match command {
         Command::Passphrase(PassphraseCmd::Change {
             new_passphrase_file,
@@ -96,7 +119,7 @@ pub(crate) fn forward(dir: &Path, args: &[String], command: &Command) -> Result<
         _ => None,
     };
     let request = serde_json::to_vec(&ControlRequest {
-        args: args.to_vec(),
+        args,
         stdin,
         new_passphrase,
     })?;

@@ -341,6 +341,13 @@ pub async fn serve(
             }
             _ = tick.tick() => {
                 state.redial(&mut swarm);
+                // Injects a drill this device controls has reached on its clock (nothing to do,
+                // and no work, unless this device holds a drill's control key).
+                let now = crate::record::Timestamp(chrono::Utc::now().timestamp_millis());
+                if node.release_due_everywhere(now) > 0 {
+                    state.held_changed(node, &mut swarm);
+                    state.publish_own(node, &mut swarm);
+                }
                 if let Err(e) = node.audit_flush_due() {
                     log(&format!("cannot write the refusal summaries to the audit log: {e}"));
                 }
