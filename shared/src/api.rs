@@ -319,6 +319,13 @@ pub fn field_label_cs(key: FieldKey) -> &'static str {
         K::ScheduledAt => "plánovaný čas",
         K::ReleasedAt => "vydáno",
         K::ReleasedAtExerciseTime => "vydáno v čase cvičení",
+        K::ObservedInject => "vstup",
+        K::ObservationMet => "splněno",
+        K::ObservationText => "pozorování",
+        K::CorrectiveAction => "nápravné opatření",
+        K::CorrectiveOwner => "odpovídá",
+        K::CorrectiveDue => "termín opatření",
+        K::SimulatedFor => "simulováno za",
     }
 }
 

@@ -99,10 +99,13 @@ pub fn permitted_in(exercise: bool, role: StaffRole, kind: RecordKind, action: A
     use StaffRole as R;
     if kind.is_exercise_only() {
         return exercise
-            && role == R::ExerciseLeader
             && match kind {
-                Inject => matches!(action, Create | Edit),
-                _ => action == Create,
+                Observation => {
+                    matches!(role, R::ExerciseLeader | R::Evaluator)
+                        && matches!(action, Create | Edit | Comment)
+                }
+                Inject => role == R::ExerciseLeader && matches!(action, Create | Edit),
+                _ => role == R::ExerciseLeader && action == Create,
             };
     }
     if exercise && role == R::ExerciseLeader {
@@ -136,7 +139,7 @@ pub fn permitted_in(exercise: bool, role: StaffRole, kind: RecordKind, action: A
         R::ExerciseLeader => {
             matches!(kind, JournalEntry | Task) && matches!(action, Create | Comment)
         }
-        R::Observer => false,
+        R::Observer | R::Evaluator => false,
     }
 }
 
@@ -710,6 +713,8 @@ pub enum Refusal {
     OrpNotKnown { device: DeviceId },
     #[error("device {device} as an ORP coordinator may change only a task's outcome")]
     TaskFieldNotTheirs { device: DeviceId },
+    #[error("device {device} may not write as a simulated originator: only exercise control does, in a drill")]
+    NotSimulationCell { device: DeviceId },
     #[error("member change refused: {0}")]
     Control(String),
     #[error("the record it changes is not known here yet")]
@@ -745,6 +750,10 @@ impl Refusal {
             }
             Refusal::TaskFieldNotTheirs { .. } => {
                 "Koordinátor ORP mění u úkolu jen stav, výsledek a komentáře.".into()
+            }
+            Refusal::NotSimulationCell { .. } => {
+                "Za simulovaný subjekt píše jen řízení cvičení (simulační buňka), a jen ve cvičení."
+                    .into()
             }
             Refusal::Control(reason) => format!("Změnu člena nelze provést: {reason}."),
             Refusal::UnknownRecord => "Záznam zde zatím není; změna nebyla uložena.".into(),
@@ -820,6 +829,14 @@ pub fn judge_in(
                 action,
             });
         }
+    }
+    // The simulation cell: only exercise control writes as a simulated originator.
+    let simulated = op
+        .changes
+        .iter()
+        .any(|c| matches!(c, Change::Set { value, .. } if value.key() == FieldKey::SimulatedFor));
+    if simulated && !(exercise && grant.role == StaffRole::ExerciseLeader) {
+        return Err(Refusal::NotSimulationCell { device });
     }
     if grant.role == StaffRole::OrpCoordinator {
         orp_scope(grant, op, record)?;
@@ -912,6 +929,7 @@ pub fn kind_label_cs(kind: RecordKind) -> &'static str {
         RecordKind::Inject => "vstup scénáře",
         RecordKind::ExerciseControl => "řízení cvičení",
         RecordKind::ReleasedInject => "vydaný vstup",
+        RecordKind::Observation => "pozorování hodnotitele",
     }
 }
 

@@ -16,6 +16,7 @@ use crate::record::{
     check_text, Channel, ClockAction, StaffRole, Timestamp, ValueProblem, LONG_TEXT, SHORT_TEXT,
 };
 
+pub mod evaluation;
 #[cfg(feature = "engine")]
 pub mod msel;
 

@@ -56,11 +56,15 @@ pub enum RecordKind {
     /// Vydaný vstup: an inject as released to the players (or an ad-hoc one), readable by the
     /// whole space. Exercise spaces only; written once.
     ReleasedInject,
+    /// Pozorování hodnotitele: an evaluator's verdict on an inject's expected action (met or
+    /// not, a comment) and an optional corrective action for the improvement plan. Exercise
+    /// spaces only.
+    Observation,
 }
 
 impl RecordKind {
     /// Every kind; a kind's index here is stored on disk (never reorder, only append).
-    pub const ALL: [RecordKind; 10] = [
+    pub const ALL: [RecordKind; 11] = [
         RecordKind::Task,
         RecordKind::SituationReport,
         RecordKind::JournalEntry,
@@ -71,13 +75,17 @@ impl RecordKind {
         RecordKind::Inject,
         RecordKind::ExerciseControl,
         RecordKind::ReleasedInject,
+        RecordKind::Observation,
     ];
 
     /// The kinds only an exercise space holds (the drill's control and its injects).
     pub fn is_exercise_only(self) -> bool {
         matches!(
             self,
-            RecordKind::Inject | RecordKind::ExerciseControl | RecordKind::ReleasedInject
+            RecordKind::Inject
+                | RecordKind::ExerciseControl
+                | RecordKind::ReleasedInject
+                | RecordKind::Observation
         )
     }
 
@@ -94,6 +102,7 @@ impl RecordKind {
             RecordKind::Inject => "inject",
             RecordKind::ExerciseControl => "exercise-control",
             RecordKind::ReleasedInject => "released-inject",
+            RecordKind::Observation => "observation",
         }
     }
 
@@ -142,6 +151,7 @@ impl RecordKind {
                 FieldKey::InjectText,
                 FieldKey::ReleasedAt,
             ],
+            RecordKind::Observation => &[FieldKey::ObservedInject],
         }
     }
 }
@@ -438,12 +448,13 @@ domain_enum!(
         OrpCoordinator = "orp_coordinator" => "koordinátor ORP" / "ORP coordinator",
         ExerciseLeader = "exercise_leader" => "řídící cvičení" / "exercise leader",
         Observer = "observer" => "pozorovatel" / "observer",
+        Evaluator = "evaluator" => "hodnotitel" / "evaluator",
     }
 );
 
 /// The text was not a role code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown role {0:?}; expected one of chair, secretary, member, orp_coordinator, exercise_leader, observer")]
+#[error("unknown role {0:?}; expected one of chair, secretary, member, orp_coordinator, exercise_leader, observer, evaluator")]
 pub struct UnknownRole(pub String);
 
 /// Exactly a role's code (surrounding white space ignored), as the CLI and the desktop take it;
@@ -463,7 +474,12 @@ impl std::str::FromStr for StaffRole {
 impl StaffRole {
     /// Whether operations by this role are accepted at all (an observer only reads).
     pub fn may_write(self) -> bool {
-        self != StaffRole::Observer
+        !matches!(self, StaffRole::Observer | StaffRole::Evaluator)
+    }
+
+    /// Whether the role reads a drill's sealed scenario (exercise control and evaluators).
+    pub fn reads_scenario(self) -> bool {
+        matches!(self, StaffRole::ExerciseLeader | StaffRole::Evaluator)
     }
 
     /// Whether this role admits members (writes member records).
@@ -776,6 +792,20 @@ fields! {
     ReleasedAt(Timestamp, NA) on [ReleasedInject],
     /// the exercise time at release, in minutes from T+00:00.
     ReleasedAtExerciseTime(u32, NA) on [ReleasedInject],
+    /// the scenario inject (its number) an observation is about.
+    ObservedInject(u32, NA) on [Observation],
+    /// whether the expected action was met, as the evaluator judges it.
+    ObservationMet(bool, NA) on [Observation],
+    /// the evaluator's comment.
+    ObservationText(String, LONG_TEXT) on [Observation],
+    /// nápravné opatření: a corrective action for the improvement plan.
+    CorrectiveAction(String, LONG_TEXT) on [Observation],
+    /// who owns the corrective action.
+    CorrectiveOwner(String, SHORT_TEXT) on [Observation],
+    /// by when.
+    CorrectiveDue(Timestamp, NA) on [Observation],
+    /// simulační buňka: the simulated originator a controller writes as ("ČHMÚ").
+    SimulatedFor(String, SHORT_TEXT) on [JournalEntry, ResourceRequest, SituationReport],
 }
 
 /// Longest sealed inject a scenario record carries.

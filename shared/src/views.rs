@@ -475,14 +475,16 @@ pub struct Delivery {
 }
 
 /// The Czech preposition "z" or "ze" before the number `n` as it is read aloud: "ze" where the
-/// spoken number starts with s, z, š, ž or č ("ze čtrnácti", "ze sedmi", "ze sta"), else "z"
-/// ("z jedenácti", "z dvaceti").
+/// spoken number starts with s, z, š, ž or a cluster ("ze čtrnácti", "ze sedmi", "ze sta",
+/// "ze tří", "ze dvou"), else "z" ("z jedenácti", "z pěti", "z osmi").
 pub fn z_ze(n: usize) -> &'static str {
+    // Spoken forms starting with s, z, š, ž ("sedmi", "šesti", "sta") or with a cluster
+    // ("dvou", "tří", "čtyř", "dvanácti") take "ze".
     fn starts_hard(n: usize) -> bool {
         match n {
-            0..=19 => matches!(n, 4 | 7 | 14 | 17),
-            20..=99 => matches!(n / 10, 4 | 7),
-            100..=999 => matches!(n / 100, 1 | 4 | 7),
+            0..=19 => matches!(n, 2 | 3 | 4 | 6 | 7 | 12 | 13 | 14 | 16 | 17),
+            20..=99 => matches!(n / 10, 2 | 3 | 4 | 6 | 7),
+            100..=999 => matches!(n / 100, 1 | 2 | 3 | 4 | 6 | 7),
             _ => n / 1000 != 1 && starts_hard(n / 1000),
         }
     }
@@ -647,24 +649,31 @@ mod tests {
     fn z_or_ze_as_the_number_is_read() {
         for (n, p) in [
             (1, "z"),
-            (2, "z"),
-            (3, "z"),
+            (2, "ze"),
+            (3, "ze"),
             (4, "ze"),
             (5, "z"),
+            (6, "ze"),
             (7, "ze"),
+            (8, "z"),
             (11, "z"),
             (14, "ze"),
+            (16, "ze"),
             (17, "ze"),
-            (20, "z"),
+            (20, "ze"),
+            (56, "z"),
+            (65, "ze"),
             (40, "ze"),
             (47, "ze"),
             (73, "ze"),
             (100, "ze"),
             (128, "ze"),
-            (200, "z"),
+            (200, "ze"),
             (400, "ze"),
+            (500, "z"),
             (1000, "z"),
-            (2000, "z"),
+            (2000, "ze"),
+            (5000, "z"),
             (4000, "ze"),
         ] {
             assert_eq!(z_ze(n), p, "{n}");

@@ -125,6 +125,12 @@ impl Me {
                 "Jako pozorovatel můžete záznamy jen číst.".into(),
                 "As an observer you can only read records.".into(),
             ),
+            R::Evaluator => pick(
+                "Jako hodnotitel záznamy štábu jen čtete; zapisujete pozorování ke vstupům cvičení."
+                    .into(),
+                "As an evaluator you only read the staff's records; you write observations on the exercise's injects."
+                    .into(),
+            ),
             R::Secretary | R::Member => match kind {
                 K::ResourceRequest => pick(
                     "Schválit, zamítnout nebo postoupit požadavek může jen předseda štábu.".into(),
@@ -216,6 +222,7 @@ fn plural_cs(kind: RecordKind) -> &'static str {
         RecordKind::Inject => "vstupy scénáře",
         RecordKind::ExerciseControl => "řízení cvičení",
         RecordKind::ReleasedInject => "vydané vstupy",
+        RecordKind::Observation => "pozorování hodnotitelů",
     }
 }
 
@@ -231,6 +238,7 @@ fn plural_en(kind: RecordKind) -> &'static str {
         RecordKind::Inject => "scenario injects",
         RecordKind::ExerciseControl => "exercise control",
         RecordKind::ReleasedInject => "released injects",
+        RecordKind::Observation => "evaluators' observations",
     }
 }
 

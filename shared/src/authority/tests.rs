@@ -487,46 +487,70 @@ proptest! {
     }
 }
 
-/// The permission table in docs/ARCHITECTURE.md is the one enforced.
+/// The permission tables in docs/ARCHITECTURE.md (a real space, an exercise space) are the
+/// ones enforced.
 #[test]
-fn the_documented_table_is_the_enforced_one() {
+fn the_documented_tables_are_the_enforced_ones() {
     let doc = include_str!("../../../docs/ARCHITECTURE.md");
-    let start = doc
-        .find("<!-- permission-table -->")
-        .expect("docs/ARCHITECTURE.md has the permission table");
-    let mut rows = 0;
-    for line in doc[start..].lines().skip(1) {
-        if !line.starts_with('|') {
-            if rows > 0 {
-                break;
+    let real: Vec<RecordKind> = WORK_KINDS
+        .iter()
+        .copied()
+        .chain([RecordKind::Member])
+        .collect();
+    let drill: Vec<RecordKind> = real
+        .iter()
+        .copied()
+        .chain([
+            RecordKind::Inject,
+            RecordKind::ExerciseControl,
+            RecordKind::ReleasedInject,
+            RecordKind::Observation,
+        ])
+        .collect();
+    for (marker, exercise, kinds) in [
+        ("<!-- permission-table -->", false, &real),
+        ("<!-- exercise-permission-table -->", true, &drill),
+    ] {
+        let start = doc
+            .find(marker)
+            .unwrap_or_else(|| panic!("docs/ARCHITECTURE.md has {marker}"));
+        let mut rows = 0;
+        for line in doc[start..].lines().skip(1) {
+            if !line.starts_with('|') {
+                if rows > 0 {
+                    break;
+                }
+                continue;
             }
-            continue;
+            let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+            let Some(role) = StaffRole::ALL.iter().find(|r| r.code() == cells[0]) else {
+                continue;
+            };
+            rows += 1;
+            assert_eq!(cells.len(), kinds.len() + 1, "{marker} {}", role.code());
+            for (kind, cell) in kinds.iter().zip(&cells[1..]) {
+                let documented: BTreeSet<Action> = Action::ALL
+                    .iter()
+                    .copied()
+                    .filter(|a| {
+                        cell.split(", ")
+                            .any(|c| c.trim_end_matches('*') == a.code())
+                    })
+                    .collect();
+                let enforced: BTreeSet<Action> = Action::ALL
+                    .iter()
+                    .copied()
+                    .filter(|a| permitted_in(exercise, *role, *kind, *a))
+                    .collect();
+                assert_eq!(
+                    documented,
+                    enforced,
+                    "{marker} {} × {}",
+                    role.code(),
+                    kind.code()
+                );
+            }
         }
-        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
-        let Some(role) = StaffRole::ALL.iter().find(|r| r.code() == cells[0]) else {
-            continue;
-        };
-        rows += 1;
-        for (kind, cell) in WORK_KINDS
-            .iter()
-            .chain([&RecordKind::Member])
-            .zip(&cells[1..])
-        {
-            let documented: BTreeSet<Action> = Action::ALL
-                .iter()
-                .copied()
-                .filter(|a| {
-                    cell.split(", ")
-                        .any(|c| c.trim_end_matches('*') == a.code())
-                })
-                .collect();
-            let enforced: BTreeSet<Action> = Action::ALL
-                .iter()
-                .copied()
-                .filter(|a| permitted(*role, *kind, *a))
-                .collect();
-            assert_eq!(documented, enforced, "{} × {}", role.code(), kind.code());
-        }
+        assert_eq!(rows, StaffRole::ALL.len(), "{marker}");
     }
-    assert_eq!(rows, StaffRole::ALL.len());
 }

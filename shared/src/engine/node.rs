@@ -73,7 +73,7 @@ pub use replication::{Holding, Received, MAX_PENDING_BYTES, MAX_PENDING_OPS};
 mod receipts;
 mod records;
 pub use clock::Restamped;
-pub use exercise::{ExerciseError, ImportSummary, RELEASE_STAGGER_MS};
+pub use exercise::{ExerciseError, ImportSummary, ObservationInput, RELEASE_STAGGER_MS};
 pub use forks::Fork;
 pub use heal::Healed;
 pub use records::WriteError;

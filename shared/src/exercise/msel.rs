@@ -767,3 +767,129 @@ pub fn export_json(injects: &[Inject]) -> Result<Vec<u8>, serde_json::Error> {
     out.push(b'\n');
     Ok(out)
 }
+
+fn time_cell(t: Option<crate::record::Timestamp>) -> String {
+    t.and_then(crate::record::Timestamp::to_datetime)
+        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+/// The evaluation as CSV (semicolons, UTF-8): the exercise mark, then one section per part
+/// (hot wash, expected actions, response times per ORP and per role, objectives, improvement
+/// plan, timeline), each with its own header line, separated by an empty line.
+pub fn evaluation_csv(e: &super::evaluation::Evaluation) -> Result<Vec<u8>, csv::Error> {
+    use super::evaluation::minutes_text;
+    let mut out = Vec::new();
+    out.extend_from_slice(EXERCISE_MARK.as_bytes());
+    out.push(b'\n');
+    let mut w = csv::WriterBuilder::new()
+        .delimiter(b';')
+        .flexible(true)
+        .from_writer(out);
+    w.write_record([format!("Vyhodnocení cvičení: {}", e.name)])?;
+    w.write_record(["Bezprostřední rozbor"])?;
+    for line in &e.hot_wash {
+        w.write_record([line])?;
+    }
+    w.write_record([""])?;
+    w.write_record([
+        "Číslo",
+        "Předmět",
+        "Komu",
+        "Cíl",
+        "Očekávaná reakce",
+        "Termín",
+        "Vydáno",
+        "Splněno",
+        "Hodnotil",
+        "První reakce",
+        "Kdo",
+        "Doba reakce",
+        "Pozdě",
+        "Komentář hodnotitele",
+    ])?;
+    for x in &e.expected {
+        w.write_record([
+            x.number.to_string(),
+            x.subject.clone(),
+            x.to.clone(),
+            x.objective.clone(),
+            x.expected.clone(),
+            x.deadline.map(|d| d.to_string()).unwrap_or_default(),
+            time_cell(Some(x.released_at)),
+            if x.met { "ano" } else { "ne" }.into(),
+            if x.judged {
+                "hodnotitel"
+            } else {
+                "automaticky"
+            }
+            .into(),
+            time_cell(x.first_response_at),
+            x.first_response_by.clone().unwrap_or_default(),
+            x.response_ms.map(minutes_text).unwrap_or_default(),
+            if x.late { "ano" } else { "" }.into(),
+            x.comment.clone(),
+        ])?;
+    }
+    for (title, rows) in [
+        ("Doby reakce podle ORP", &e.by_orp),
+        ("Doby reakce podle role", &e.by_role),
+    ] {
+        w.write_record([""])?;
+        w.write_record([title, "Odpovědí", "Medián", "Nejdelší"])?;
+        for r in rows {
+            w.write_record([
+                r.group.clone(),
+                r.answered.to_string(),
+                minutes_text(r.median_ms),
+                minutes_text(r.max_ms),
+            ])?;
+        }
+    }
+    w.write_record([""])?;
+    w.write_record(["Cíl", "Očekávaných reakcí", "Splněno", "Pozorování"])?;
+    for o in &e.by_objective {
+        w.write_record([
+            o.objective.clone(),
+            o.expected.to_string(),
+            o.met.to_string(),
+            o.observations.join(" | "),
+        ])?;
+    }
+    w.write_record([""])?;
+    w.write_record([
+        "Plán nápravných opatření: vstup",
+        "Cíl",
+        "Zjištění",
+        "Opatření",
+        "Odpovídá",
+        "Termín",
+    ])?;
+    for p in &e.plan {
+        w.write_record([
+            p.inject.to_string(),
+            p.objective.clone(),
+            p.finding.clone(),
+            p.action.clone(),
+            p.owner.clone(),
+            time_cell(p.due),
+        ])?;
+    }
+    w.write_record([""])?;
+    w.write_record(["Časová osa: čas", "Co", "Vstupy", "Text", "Kdo"])?;
+    for t in &e.timeline {
+        w.write_record([
+            time_cell(Some(t.at)),
+            t.what.clone(),
+            t.injects
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(" "),
+            t.text.clone(),
+            t.who.clone(),
+        ])?;
+    }
+    w.into_inner()
+        .map_err(|e| csv::Error::from(std::io::Error::other(e.to_string())))
+}

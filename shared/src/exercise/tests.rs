@@ -452,3 +452,168 @@ mod msel_tests {
         }
     }
 }
+
+mod evaluation_tests {
+    use super::*;
+    use crate::exercise::evaluation::*;
+    use crate::ids::{DeviceId, RecordId};
+    use crate::record::RecordKind;
+
+    const T0: i64 = 1_800_000_000_000;
+
+    fn release(number: u32, minute: i64) -> Released {
+        Released {
+            record: RecordId([number as u8; 16]),
+            number,
+            from: "ČHMÚ".into(),
+            to: "všichni".into(),
+            channel: Some(Channel::Phone),
+            subject: format!("Vstup {number}"),
+            text: "Text".into(),
+            scheduled: Some(ExerciseTime(minute as u32)),
+            released_at: Timestamp(T0 + minute * 60_000),
+            released_at_t: ExerciseTime(minute as u32),
+            released_by: DeviceId([1; 32]),
+            stamp_order: (0, 0),
+            reached: Vec::new(),
+        }
+    }
+
+    fn response(
+        id: u8,
+        minute: i64,
+        orp: Option<&str>,
+        role: StaffRole,
+        answers: &[u32],
+    ) -> Response {
+        Response {
+            record: RecordId([100 + id; 16]),
+            kind: RecordKind::Task,
+            summary: format!("Odpověď {id}"),
+            created_at: Timestamp(T0 + minute * 60_000),
+            author: format!("Autor {id}"),
+            role: Some(role),
+            orp: orp.map(str::to_owned),
+            answers: answers.to_vec(),
+        }
+    }
+
+    fn scenario() -> Vec<Inject> {
+        let mut a = inject(1, Some(0));
+        a.expected = "Svolat štáb".into();
+        a.deadline = Some(ExerciseTime(20));
+        a.objective = "C1 Aktivace".into();
+        let mut b = inject(2, Some(10));
+        b.expected = "Vyhlásit 2. SPA".into();
+        b.deadline = Some(ExerciseTime(30));
+        b.objective = "C6 Součinnost".into();
+        let mut c = inject(3, Some(30));
+        c.expected = "Evakuovat".into();
+        c.objective = "C3 Evakuace".into();
+        vec![a, b, c]
+    }
+
+    #[test]
+    fn expected_actions_are_met_by_responses_in_time_or_by_the_evaluators_verdict() {
+        let input = Input {
+            name: "Cvičení".into(),
+            started: Some(Timestamp(T0)),
+            stopped: None,
+            scenario: scenario(),
+            released: vec![release(1, 0), release(2, 10), release(3, 30)],
+            responses: vec![
+                // Inject 1: the region's chair after 12 minutes (in time).
+                response(1, 12, None, StaffRole::Chair, &[1]),
+                // Inject 2: ORP Vsetín after 25 minutes: after the deadline T+00:30? No: 10+25=35 > 30, late.
+                response(2, 35, Some("Vsetín"), StaffRole::OrpCoordinator, &[2]),
+                response(3, 40, Some("Vsetín"), StaffRole::OrpCoordinator, &[2]),
+            ],
+            observations: vec![Observation {
+                record: RecordId([200; 16]),
+                inject: 2,
+                met: Some(true),
+                text: "Pozdě, ale správně".into(),
+                by: "Hodnotitel".into(),
+                at: Timestamp(T0 + 50 * 60_000),
+                corrective: Some(Corrective {
+                    action: "Procvičit vyhlášení SPA".into(),
+                    owner: "ORP Vsetín".into(),
+                    due: Some(Timestamp(T0 + 30 * 86_400_000)),
+                }),
+            }],
+        };
+        let e = evaluate(&input);
+        assert!(e.exercise);
+        assert_eq!(e.expected.len(), 3);
+        let one = &e.expected[0];
+        assert!(one.met && !one.judged && !one.late);
+        assert_eq!(one.response_ms, Some(12 * 60_000));
+        assert_eq!(one.first_response_by.as_deref(), Some("Autor 1"));
+        let two = &e.expected[1];
+        assert!(two.late, "answered after its deadline");
+        assert!(two.met && two.judged, "the evaluator's verdict counts");
+        assert_eq!(two.response_ms, Some(25 * 60_000));
+        assert!(two.comment.contains("Pozdě, ale správně"));
+        let three = &e.expected[2];
+        assert!(!three.met);
+        assert_eq!(e.unanswered.len(), 1);
+        assert_eq!(e.unanswered[0].number, 3);
+        // Response times per ORP and per role: the slowest first.
+        assert_eq!(e.by_orp[0].group, "ORP Vsetín");
+        assert_eq!(e.by_orp[0].median_ms, 25 * 60_000);
+        assert_eq!(e.by_orp[1].group, "krajský štáb");
+        assert_eq!(e.by_role[0].group, "koordinátor ORP");
+        // Objectives, plan and the hot wash.
+        let c6 = e
+            .by_objective
+            .iter()
+            .find(|o| o.objective == "C6 Součinnost")
+            .unwrap();
+        assert_eq!((c6.expected, c6.met), (1, 1));
+        assert_eq!(c6.observations.len(), 1);
+        assert_eq!(e.plan.len(), 1);
+        assert_eq!(e.plan[0].owner, "ORP Vsetín");
+        assert!(
+            e.hot_wash
+                .iter()
+                .any(|l| l == "Očekávané reakce splněny: 2 ze 3."),
+            "{:?}",
+            e.hot_wash
+        );
+        assert!(e.hot_wash.iter().any(|l| l.contains("#3")));
+        assert!(e
+            .hot_wash
+            .iter()
+            .any(|l| l.contains("Nejpomalejší reakce: ORP Vsetín")));
+        // The timeline interleaves injects and responses by time.
+        let whats: Vec<&str> = e.timeline.iter().map(|t| t.what.as_str()).collect();
+        assert_eq!(
+            whats,
+            ["inject", "inject", "task", "inject", "task", "task"]
+        );
+        assert_eq!(minutes_text(65 * 60_000), "1 h 05 min");
+    }
+
+    #[cfg(feature = "engine")]
+    #[test]
+    fn the_evaluation_csv_is_marked_and_lists_every_expected_action() {
+        let input = Input {
+            name: "Cvičení".into(),
+            scenario: scenario(),
+            released: vec![release(1, 0)],
+            responses: vec![response(
+                1,
+                12,
+                Some("Zlín"),
+                StaffRole::OrpCoordinator,
+                &[1],
+            )],
+            ..Input::default()
+        };
+        let csv = crate::exercise::msel::evaluation_csv(&evaluate(&input)).unwrap();
+        let text = String::from_utf8(csv).unwrap();
+        assert!(text.starts_with("=== CVIČENÍ"));
+        assert!(text.contains("1;Výstraha;všichni;C1 Aktivace;Svolat štáb;T+00:20;"));
+        assert!(text.contains("ORP Zlín;1;12 min;12 min"));
+    }
+}

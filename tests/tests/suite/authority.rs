@@ -451,7 +451,7 @@ fn a_task_shows_delivered_at_an_orp_only_once_that_orp_holds_it_also_through_a_r
     let d = delivered_at(&region, &space, &record, "ORP Vsetín").expect("listed");
     assert!(d["since"].is_string(), "since when: {d}");
     let text = ok(&region, &["receipts", "--space", &space, &record]);
-    assert!(text.contains("Doručeno: 2 z 2"), "{text}");
+    assert!(text.contains("Doručeno: 2 ze 2"), "{text}");
     orp_serving.stop();
     relay_serving.stop();
     region_serving.stop();

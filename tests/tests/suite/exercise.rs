@@ -211,6 +211,104 @@ fn the_sample_drill_reaches_region_and_an_offline_orp_with_all_three_times() {
     // What is not yet released stays unreadable on the players' disks.
     assert_eq!(files_holding(&orp, &last_text), Vec::<PathBuf>::new());
 
+    // The ORP answers the inject with a situation report; a player cannot answer an inject
+    // not released yet; the evaluation shows who answered and how fast, per ORP.
+    let out = node(
+        &orp,
+        &[
+            "sitrep",
+            "add",
+            "--space",
+            &space,
+            "--sender",
+            "ORP Vsetín",
+            "--as-of",
+            "2026-12-01T10:00:00+01:00",
+            "--situation",
+            "Bečva stoupá, 2. SPA vyhlášen.",
+            "--answers",
+            &last["number"].as_str().unwrap().to_owned(),
+        ],
+    );
+    assert!(
+        !out.status.success(),
+        "an unreleased inject cannot be answered"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has not been released"));
+    ok(
+        &orp,
+        &[
+            "sitrep",
+            "add",
+            "--space",
+            &space,
+            "--sender",
+            "ORP Vsetín",
+            "--as-of",
+            "2026-12-01T10:00:00+01:00",
+            "--situation",
+            "Bečva stoupá, 2. SPA vyhlášen.",
+            "--answers",
+            &number.to_string(),
+        ],
+    );
+    wait_until(
+        "the ORP's answer reaches the leader's evaluation",
+        WAIT,
+        || {
+            json(
+                &leader,
+                &[
+                    "exercise", "evaluate", "--space", &space, "--format", "json",
+                ],
+            )["by_orp"]
+                .as_array()
+                .is_some_and(|g| g.iter().any(|g| g["group"] == "ORP Vsetín"))
+        },
+    );
+    let evaluation = json(
+        &leader,
+        &[
+            "exercise", "evaluate", "--space", &space, "--format", "json",
+        ],
+    );
+    assert_eq!(evaluation["exercise"], true);
+    let vsetin = evaluation["by_orp"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["group"] == "ORP Vsetín")
+        .unwrap()
+        .clone();
+    assert_eq!(vsetin["answered"], 1);
+    assert!(vsetin["median_ms"].as_i64().unwrap() >= 0);
+    let report = root.path().join("vyhodnoceni.csv");
+    ok(
+        &leader,
+        &[
+            "exercise",
+            "evaluate",
+            "--space",
+            &space,
+            "--format",
+            "csv",
+            "--out",
+            report.to_str().unwrap(),
+        ],
+    );
+    let report = std::fs::read_to_string(&report).expect("the evaluation CSV");
+    assert!(report.starts_with("=== CVIČENÍ"), "{report}");
+    assert!(report.contains("Doby reakce podle ORP"), "{report}");
+    assert!(report.contains("ORP Vsetín;1;"), "{report}");
+    // Players may not read the evaluation (it names the sealed expected actions).
+    let out = node(
+        &region,
+        &[
+            "exercise", "evaluate", "--space", &space, "--format", "json",
+        ],
+    );
+    assert!(!out.status.success());
+
     // The exports, to files through the serving leader, marked CVIČENÍ.
     let csv = root.path().join("scenar.csv");
     ok(

@@ -213,6 +213,14 @@ pub(crate) enum SpaceCmd {
     },
 }
 
+/// In a drill: the released inject a new record answers (it is linked to it).
+#[derive(Args)]
+pub(crate) struct AnswerArg {
+    /// In an exercise: the number of the released inject this record answers.
+    #[arg(long, value_name = "N")]
+    pub(crate) answers: Option<u32>,
+}
+
 #[derive(Args)]
 pub(crate) struct SpaceArg {
     /// Space id (hex, from `space list`).
@@ -234,6 +242,8 @@ pub(crate) enum TaskCmd {
     Add {
         #[command(flatten)]
         space: SpaceArg,
+        #[command(flatten)]
+        answer: AnswerArg,
         #[arg(long)]
         title: String,
         #[arg(long)]
@@ -286,6 +296,8 @@ pub(crate) enum SitrepCmd {
     Add {
         #[command(flatten)]
         space: SpaceArg,
+        #[command(flatten)]
+        answer: AnswerArg,
         /// situation | interim | final.
         #[arg(long, default_value = "situation")]
         kind: String,
@@ -337,6 +349,8 @@ pub(crate) enum JournalCmd {
     Add {
         #[command(flatten)]
         space: SpaceArg,
+        #[command(flatten)]
+        answer: AnswerArg,
         #[arg(long)]
         text: String,
         /// information | decision | resolution | incoming-message | outgoing-message | phone-call | task.
@@ -362,6 +376,8 @@ pub(crate) enum RequestCmd {
     Add {
         #[command(flatten)]
         space: SpaceArg,
+        #[command(flatten)]
+        answer: AnswerArg,
         #[arg(long)]
         requester: String,
         #[arg(long)]
@@ -398,6 +414,8 @@ pub(crate) enum IncidentCmd {
     Add {
         #[command(flatten)]
         space: SpaceArg,
+        #[command(flatten)]
+        answer: AnswerArg,
         #[arg(long)]
         title: String,
         /// flood | flash-flood | fire | hazardous-release | power-outage | snow-calamity | epidemic | traffic-accident | other.
@@ -504,6 +522,38 @@ pub(crate) enum ExerciseCmd {
         space: SpaceArg,
         #[arg(long)]
         json: bool,
+    },
+    /// The evaluation: hot wash, expected actions met or not, response times per ORP and
+    /// role, objectives, the improvement plan and the timeline (controllers and evaluators).
+    Evaluate {
+        #[command(flatten)]
+        space: SpaceArg,
+        /// csv | json | pdf
+        #[arg(long)]
+        format: String,
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// An evaluator's observation on an inject: met or not, a comment, a corrective action.
+    Observe {
+        #[command(flatten)]
+        space: SpaceArg,
+        /// The inject's number.
+        #[arg(long, value_name = "N")]
+        inject: u32,
+        /// yes | no (ano | ne): whether the expected action was met.
+        #[arg(long)]
+        met: Option<String>,
+        #[arg(long, default_value = "")]
+        text: String,
+        /// A corrective action for the improvement plan.
+        #[arg(long)]
+        corrective: Option<String>,
+        #[arg(long, requires = "corrective")]
+        owner: Option<String>,
+        /// Its due date, RFC 3339.
+        #[arg(long, requires = "corrective")]
+        due: Option<String>,
     },
     /// Release an ad-hoc inject now (controllers only).
     Inject {

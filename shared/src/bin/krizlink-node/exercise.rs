@@ -9,7 +9,8 @@ use std::io::Read;
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Value};
 
-use krizlink_core::engine::node::Node;
+use krizlink_core::engine::node::{Node, ObservationInput};
+use krizlink_core::exercise::evaluation::Corrective;
 use krizlink_core::exercise::msel::{self, Format, MAX_FILE_BYTES};
 use krizlink_core::exercise::{
     parse_channel, AdHocInject, Clock, ExerciseStatus, ExerciseTime, Released, Target,
@@ -20,7 +21,7 @@ use krizlink_core::record::{Channel, ClockAction, Timestamp};
 use crate::args::ExerciseCmd;
 use crate::json::{ms_text, time_text, EXERCISE_LINE};
 use crate::output::{outln, Io};
-use crate::parse::parse_space;
+use crate::parse::{opt_time, parse_space};
 
 fn now() -> Timestamp {
     Timestamp(chrono::Utc::now().timestamp_millis())
@@ -118,6 +119,56 @@ pub(crate) fn run(node: &mut Node, io: &mut Io, command: ExerciseCmd) -> Result<
             } else {
                 print_status(io, &status);
             }
+        }
+        ExerciseCmd::Evaluate { space, format, out } => {
+            let space = parse_space(node, &space.space)?;
+            let evaluation = node.evaluation(space)?;
+            let bytes = match format.trim().to_lowercase().as_str() {
+                "csv" => msel::evaluation_csv(&evaluation)?,
+                "json" => {
+                    let mut b = serde_json::to_vec_pretty(&evaluation)?;
+                    b.push(b'\n');
+                    b
+                }
+                other => bail!("unknown format {other:?}; expected csv or json"),
+            };
+            write_or_print(io, out.as_deref(), &bytes)?;
+        }
+        ExerciseCmd::Observe {
+            space,
+            inject,
+            met,
+            text,
+            corrective,
+            owner,
+            due,
+        } => {
+            let space = parse_space(node, &space.space)?;
+            let met = match met.as_deref().map(|m| m.trim().to_lowercase()) {
+                None => None,
+                Some(m) if matches!(m.as_str(), "yes" | "ano" | "true") => Some(true),
+                Some(m) if matches!(m.as_str(), "no" | "ne" | "false") => Some(false),
+                Some(m) => bail!("--met {m:?}: write yes or no (ano or ne)"),
+            };
+            let corrective = match corrective {
+                Some(action) => Some(Corrective {
+                    action,
+                    owner: owner.unwrap_or_default(),
+                    due: opt_time("--due", due)?,
+                }),
+                None => None,
+            };
+            let id = node.observe(
+                space,
+                &ObservationInput {
+                    inject,
+                    met,
+                    text,
+                    corrective,
+                },
+            )?;
+            outln!(io, "{EXERCISE_LINE}");
+            outln!(io, "{id}");
         }
         ExerciseCmd::Inject {
             space,

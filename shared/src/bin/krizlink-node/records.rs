@@ -17,7 +17,7 @@ use krizlink_core::record::{
 };
 use krizlink_core::{RecordId, RecordKind, SpaceId, Status};
 
-use crate::args::{ContactCmd, IncidentCmd, JournalCmd, RequestCmd, SitrepCmd, TaskCmd};
+use crate::args::{AnswerArg, ContactCmd, IncidentCmd, JournalCmd, RequestCmd, SitrepCmd, TaskCmd};
 use crate::json::{
     contact_json, incident_json, journal_json, print_list, request_json, sitrep_json, task_json,
     time_text,
@@ -28,23 +28,39 @@ use crate::parse::{codes, opt_time, parse_enum, parse_record, parse_space, parse
 /// Writes a new record through the engine; returns its id once durable. A refused reference
 /// to an earlier record is named by its flag.
 fn create(node: &mut Node, space: SpaceId, input: RecordInput) -> Result<RecordId> {
+    create_answering(node, space, input, &AnswerArg { answers: None })
+}
+
+/// [`create`], linked to the released inject it answers (`--answers N`) in a drill.
+fn create_answering(
+    node: &mut Node,
+    space: SpaceId,
+    input: RecordInput,
+    answer: &AnswerArg,
+) -> Result<RecordId> {
+    let links = match answer.answers {
+        Some(n) => vec![node.release_of(space, n)?],
+        None => Vec::new(),
+    };
     let flag = match input {
         RecordInput::SituationReport(_) => "--supersedes",
         RecordInput::JournalEntry(_) => "--corrects",
         _ => "reference",
     };
-    node.create_from(space, &input).map_err(|e| match e {
-        WriteError::BadReference | WriteError::MissingReference { .. } => {
-            anyhow::Error::new(e).context(flag)
-        }
-        e => e.into(),
-    })
+    node.create_linked(space, &input, &links)
+        .map_err(|e| match e {
+            WriteError::BadReference | WriteError::MissingReference { .. } => {
+                anyhow::Error::new(e).context(flag)
+            }
+            e => e.into(),
+        })
 }
 
 pub(crate) fn task(node: &mut Node, io: &mut Io, cmd: TaskCmd) -> Result<()> {
     match cmd {
         TaskCmd::Add {
             space,
+            answer,
             title,
             description,
             assignee,
@@ -64,7 +80,11 @@ pub(crate) fn task(node: &mut Node, io: &mut Io, cmd: TaskCmd) -> Result<()> {
                 tags: tag,
                 ..TaskInput::default()
             };
-            outln!(io, "{}", create(node, space, RecordInput::Task(input))?);
+            outln!(
+                io,
+                "{}",
+                create_answering(node, space, RecordInput::Task(input), &answer)?
+            );
         }
         TaskCmd::List(args) => {
             let space = parse_space(node, &args.space.space)?;
@@ -180,6 +200,7 @@ pub(crate) fn sitrep(node: &mut Node, io: &mut Io, cmd: SitrepCmd) -> Result<()>
     match cmd {
         SitrepCmd::Add {
             space,
+            answer,
             kind,
             sender,
             as_of,
@@ -223,7 +244,7 @@ pub(crate) fn sitrep(node: &mut Node, io: &mut Io, cmd: SitrepCmd) -> Result<()>
                 contact: contact.unwrap_or_default(),
                 supersedes,
             };
-            let id = create(node, space, RecordInput::SituationReport(input))?;
+            let id = create_answering(node, space, RecordInput::SituationReport(input), &answer)?;
             outln!(io, "{id}");
         }
         SitrepCmd::List(args) => {
@@ -262,6 +283,7 @@ pub(crate) fn journal(node: &mut Node, io: &mut Io, cmd: JournalCmd) -> Result<(
     match cmd {
         JournalCmd::Add {
             space,
+            answer,
             text,
             kind,
             event_time,
@@ -286,7 +308,7 @@ pub(crate) fn journal(node: &mut Node, io: &mut Io, cmd: JournalCmd) -> Result<(
                 source: source.unwrap_or_default(),
                 corrects,
             };
-            let id = create(node, space, RecordInput::JournalEntry(input))?;
+            let id = create_answering(node, space, RecordInput::JournalEntry(input), &answer)?;
             outln!(io, "{id}");
         }
         JournalCmd::List(args) => {
@@ -317,6 +339,7 @@ pub(crate) fn request(node: &mut Node, io: &mut Io, cmd: RequestCmd) -> Result<(
     match cmd {
         RequestCmd::Add {
             space,
+            answer,
             requester,
             item,
             quantity,
@@ -337,7 +360,7 @@ pub(crate) fn request(node: &mut Node, io: &mut Io, cmd: RequestCmd) -> Result<(
                 priority: priority(p)?,
                 reason: reason.unwrap_or_default(),
             };
-            let id = create(node, space, RecordInput::ResourceRequest(input))?;
+            let id = create_answering(node, space, RecordInput::ResourceRequest(input), &answer)?;
             outln!(io, "{id}");
         }
         RequestCmd::List(args) => {
@@ -393,6 +416,7 @@ pub(crate) fn incident(node: &mut Node, io: &mut Io, cmd: IncidentCmd) -> Result
     match cmd {
         IncidentCmd::Add {
             space,
+            answer,
             title,
             kind,
             place,
@@ -421,7 +445,7 @@ pub(crate) fn incident(node: &mut Node, io: &mut Io, cmd: IncidentCmd) -> Result
                 description: description.unwrap_or_default(),
                 municipalities: municipality,
             };
-            let id = create(node, space, RecordInput::Incident(input))?;
+            let id = create_answering(node, space, RecordInput::Incident(input), &answer)?;
             outln!(io, "{id}");
         }
         IncidentCmd::List(args) => {

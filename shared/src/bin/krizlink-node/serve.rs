@@ -101,7 +101,10 @@ pub(crate) fn forward(dir: &Path, args: &[String], command: &Command) -> Result<
                 anyhow!("the file is not UTF-8 text; save the spreadsheet as \"CSV UTF-8\"")
             })?;
         }
-        Command::Exercise(ExerciseCmd::Export { out: Some(out), .. }) => {
+        Command::Exercise(
+            ExerciseCmd::Export { out: Some(out), .. }
+            | ExerciseCmd::Evaluate { out: Some(out), .. },
+        ) => {
             let full = std::path::absolute(out)
                 .with_context(|| format!("cannot name {} in full", out.display()))?;
             for a in args.iter_mut() {

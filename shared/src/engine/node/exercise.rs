@@ -54,6 +54,8 @@ pub enum ExerciseError {
     JumpWithoutTime,
     #[error("no inject number {0} in the scenario")]
     NoSuchInject(u32),
+    #[error("inject {0} has not been released: a response can answer only a released inject")]
+    NotReleased(u32),
     #[error("the inject could not be sealed or opened")]
     Seal,
     #[error("the ad-hoc inject: {0}")]
@@ -86,6 +88,9 @@ impl ExerciseError {
                 "Uveďte čas cvičení, na který skočit (T+hh:mm).".into()
             }
             ExerciseError::NoSuchInject(n) => format!("Ve scénáři není vstup číslo {n}."),
+            ExerciseError::NotReleased(n) => {
+                format!("Vstup {n} zatím nebyl vydán; odpovědět lze jen na vydaný vstup.")
+            }
             ExerciseError::Seal => "Vstup nelze zapečetit ani otevřít.".into(),
             ExerciseError::AdHoc(p) => format!("Mimořádný vstup: {p}"),
             ExerciseError::Node(e) => e.to_string(),
@@ -169,22 +174,39 @@ pub struct ImportSummary {
 impl Node {
     /// Whether this device may run `space`'s exercise: it is a drill and this device leads it.
     fn controller_role(&self, space: SpaceId) -> Result<(), ExerciseError> {
-        if !self.is_exercise(space) {
-            return Err(ExerciseError::NotAnExercise(space.to_string()));
-        }
-        let role = self.own_role(space)?;
+        let role = self.drill_role(space)?;
         if role != StaffRole::ExerciseLeader {
             return Err(ExerciseError::NotControl(role.code()));
         }
         Ok(())
     }
 
-    fn control_key(&self, space: SpaceId) -> Result<SpaceKey, ExerciseError> {
-        self.controller_role(space)?;
+    fn drill_role(&self, space: SpaceId) -> Result<StaffRole, ExerciseError> {
+        if !self.is_exercise(space) {
+            return Err(ExerciseError::NotAnExercise(space.to_string()));
+        }
+        Ok(self.own_role(space)?)
+    }
+
+    /// The control key, for exercise control (`run`) or also for evaluators (reading).
+    fn scenario_key(&self, space: SpaceId, run: bool) -> Result<SpaceKey, ExerciseError> {
+        let role = self.drill_role(space)?;
+        let allowed = if run {
+            role == StaffRole::ExerciseLeader
+        } else {
+            role.reads_scenario()
+        };
+        if !allowed {
+            return Err(ExerciseError::NotControl(role.code()));
+        }
         self.control_keys
             .get(&space)
             .map(|k| SpaceKey::from_bytes(*k.as_bytes()))
             .ok_or(ExerciseError::NoControlKey)
+    }
+
+    fn control_key(&self, space: SpaceId) -> Result<SpaceKey, ExerciseError> {
+        self.scenario_key(space, true)
     }
 
     /// Whether this device holds the control key of `space` (it is a controller that has it).
@@ -234,8 +256,8 @@ impl Node {
         }
     }
 
-    /// A controller holding the control key wraps it to every current exercise leader whose
-    /// device key is known and that no wrap names yet (one record for all of them).
+    /// A controller holding the control key wraps it to every current exercise leader and
+    /// evaluator whose device key is known and that no wrap names yet (one record for all).
     pub(super) fn share_control_key(&mut self, space: SpaceId) -> Result<(), NodeError> {
         let Some(key) = self.control_keys.get(&space) else {
             return Ok(());
@@ -260,7 +282,7 @@ impl Node {
         let mut recipients = Vec::new();
         for (device, grant, _) in st.authority.devices() {
             let Some(grant) = grant else { continue };
-            if grant.role != StaffRole::ExerciseLeader {
+            if !grant.role.reads_scenario() {
                 continue;
             }
             let mut prefix = [0u8; 8];
@@ -305,9 +327,10 @@ impl Node {
         Ok(())
     }
 
-    /// The scenario as controllers read it: each inject with its record, by number.
+    /// The scenario as controllers and evaluators read it: each inject with its record, by
+    /// number.
     pub fn scenario(&self, space: SpaceId) -> Result<Vec<(RecordId, Inject)>, ExerciseError> {
-        let key = self.control_key(space)?;
+        let key = self.scenario_key(space, false)?;
         let replica = self.replica(space)?;
         let mut out: Vec<(RecordId, Inject)> = replica
             .records_of(RecordKind::Inject)
@@ -559,7 +582,7 @@ impl Node {
         let mut released = self.released_injects(space)?;
         self.with_reach(space, &mut released)?;
         let controller = self.control_key(space).is_ok();
-        let (scenario_size, next) = if controller {
+        let (scenario_size, next) = if self.scenario_key(space, false).is_ok() {
             let scenario = self.scenario(space)?;
             let done: BTreeSet<u32> = released.iter().map(|r| r.number).collect();
             let mut next: Vec<Upcoming> = scenario
@@ -797,6 +820,194 @@ impl Node {
             ..inject
         };
         self.write_release(space, &inject, None, now, at_t)
+    }
+}
+
+/// What an evaluator notes on one inject (an observation), from a form or the CLI.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ObservationInput {
+    pub inject: u32,
+    pub met: Option<bool>,
+    pub text: String,
+    pub corrective: Option<crate::exercise::evaluation::Corrective>,
+}
+
+impl Node {
+    /// Records an evaluator's observation on inject `inject` (evaluators and exercise control).
+    pub fn observe(
+        &mut self,
+        space: SpaceId,
+        input: &ObservationInput,
+    ) -> Result<RecordId, ExerciseError> {
+        let scenario = self.scenario(space)?;
+        if !scenario.iter().any(|(_, i)| i.number == input.inject) {
+            return Err(ExerciseError::NoSuchInject(input.inject));
+        }
+        let mut changes = vec![set(FieldValue::ObservedInject(input.inject))];
+        if let Some(met) = input.met {
+            changes.push(set(FieldValue::ObservationMet(met)));
+        }
+        if !input.text.trim().is_empty() {
+            changes.push(set(FieldValue::ObservationText(
+                input.text.trim().to_owned(),
+            )));
+        }
+        if let Some(c) = &input.corrective {
+            changes.push(set(FieldValue::CorrectiveAction(
+                c.action.trim().to_owned(),
+            )));
+            if !c.owner.trim().is_empty() {
+                changes.push(set(FieldValue::CorrectiveOwner(c.owner.trim().to_owned())));
+            }
+            if let Some(due) = c.due {
+                changes.push(set(FieldValue::CorrectiveDue(due)));
+            }
+        }
+        Ok(self.create_record(space, RecordKind::Observation, changes)?)
+    }
+
+    /// The record id of the release of scenario inject `number` (the one a response links to).
+    pub fn release_of(&self, space: SpaceId, number: u32) -> Result<RecordId, ExerciseError> {
+        self.released_injects(space)?
+            .into_iter()
+            .find(|r| r.number == number && number != 0)
+            .map(|r| r.record)
+            .ok_or(ExerciseError::NotReleased(number))
+    }
+
+    /// The evaluation of the drill (exercise control and evaluators: it names the expected
+    /// actions and objectives of the sealed scenario).
+    pub fn evaluation(
+        &self,
+        space: SpaceId,
+    ) -> Result<crate::exercise::evaluation::Evaluation, ExerciseError> {
+        use crate::exercise::evaluation::{evaluate, Corrective, Input, Observation, Response};
+        let scenario: Vec<Inject> = self.scenario(space)?.into_iter().map(|(_, i)| i).collect();
+        let clock = self.exercise_clock(space)?;
+        let released = self.released_injects(space)?;
+        let by_record: BTreeMap<String, u32> = released
+            .iter()
+            .filter(|r| r.number != 0)
+            .map(|r| (r.record.to_string(), r.number))
+            .collect();
+        let standings = self.member_standings(space)?;
+        let who = |device: DeviceId| {
+            standings
+                .iter()
+                .find(|m| m.device == device)
+                .map(|m| (m.name.clone(), m.role, m.orp.clone()))
+                .unwrap_or_else(|| (device.short(), None, None))
+        };
+        let replica = self.replica(space)?;
+        let text = |r: &RecordState, keys: &[FieldKey]| {
+            keys.iter()
+                .find_map(|k| match r.field(*k) {
+                    Some(
+                        FieldValue::Title(s)
+                        | FieldValue::Item(s)
+                        | FieldValue::Text(s)
+                        | FieldValue::Situation(s)
+                        | FieldValue::Sender(s),
+                    ) => Some(s.lines().next().unwrap_or_default().to_owned()),
+                    _ => None,
+                })
+                .unwrap_or_default()
+        };
+        let mut responses = Vec::new();
+        for kind in [
+            RecordKind::Task,
+            RecordKind::SituationReport,
+            RecordKind::ResourceRequest,
+            RecordKind::JournalEntry,
+            RecordKind::Incident,
+        ] {
+            for (id, r) in replica.records_of(kind) {
+                let Some(created) = r.created() else { continue };
+                let answers: Vec<u32> = r
+                    .set_elements(SetField::Links)
+                    .iter()
+                    .filter_map(|l| by_record.get(l).copied())
+                    .collect();
+                if answers.is_empty() || r.field(FieldKey::SimulatedFor).is_some() {
+                    continue;
+                }
+                let (author, role, orp) = who(created.op.device);
+                if role.is_some_and(StaffRole::reads_scenario) {
+                    continue;
+                }
+                responses.push(Response {
+                    record: id,
+                    kind,
+                    summary: text(
+                        r,
+                        &[
+                            FieldKey::Title,
+                            FieldKey::Item,
+                            FieldKey::Situation,
+                            FieldKey::Text,
+                            FieldKey::Sender,
+                        ],
+                    ),
+                    created_at: stamp_ms(&created.stamp),
+                    author,
+                    role,
+                    orp,
+                    answers,
+                });
+            }
+        }
+        let observations = replica
+            .records_of(RecordKind::Observation)
+            .filter_map(|(id, r)| {
+                let created = r.created()?;
+                let Some(FieldValue::ObservedInject(n)) = r.field(FieldKey::ObservedInject) else {
+                    return None;
+                };
+                let string = |k: FieldKey| match r.field(k) {
+                    Some(
+                        FieldValue::ObservationText(s)
+                        | FieldValue::CorrectiveAction(s)
+                        | FieldValue::CorrectiveOwner(s),
+                    ) => s.clone(),
+                    _ => String::new(),
+                };
+                let action = string(FieldKey::CorrectiveAction);
+                Some(Observation {
+                    record: id,
+                    inject: *n,
+                    met: match r.field(FieldKey::ObservationMet) {
+                        Some(FieldValue::ObservationMet(m)) => Some(*m),
+                        _ => None,
+                    },
+                    text: string(FieldKey::ObservationText),
+                    by: who(created.op.device).0,
+                    at: stamp_ms(&r.last_change().unwrap_or(created.stamp)),
+                    corrective: (!action.is_empty()).then(|| Corrective {
+                        action,
+                        owner: string(FieldKey::CorrectiveOwner),
+                        due: match r.field(FieldKey::CorrectiveDue) {
+                            Some(FieldValue::CorrectiveDue(t)) => Some(*t),
+                            _ => None,
+                        },
+                    }),
+                })
+            })
+            .collect();
+        let name = self
+            .spaces()
+            .into_iter()
+            .find(|s| s.id == space)
+            .map(|s| s.name)
+            .unwrap_or_default();
+        Ok(evaluate(&Input {
+            name,
+            started: clock.started,
+            stopped: clock.stopped,
+            scenario,
+            released,
+            responses,
+            observations,
+        }))
     }
 }
 

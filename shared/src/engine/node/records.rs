@@ -85,7 +85,24 @@ impl Node {
         space: SpaceId,
         input: &RecordInput,
     ) -> Result<RecordId, WriteError> {
+        self.create_linked(space, input, &[])
+    }
+
+    /// [`Node::create_from`], the new record linked to `links` (vazba): e.g. a response to
+    /// the released inject it answers in a drill.
+    pub fn create_linked(
+        &mut self,
+        space: SpaceId,
+        input: &RecordInput,
+        links: &[RecordId],
+    ) -> Result<RecordId, WriteError> {
         let mut changes = input.to_changes().map_err(WriteError::Form)?;
+        for link in links {
+            changes.push(Change::Add {
+                set: crate::record::SetField::Links,
+                element: link.to_string(),
+            });
+        }
         match input {
             RecordInput::SituationReport(report) => {
                 let old = self.reference(

@@ -176,7 +176,7 @@ fn the_clock_releases_what_is_due_once_and_a_paused_clock_releases_nothing_more(
         .clock_action(space, ClockAction::Resume, None)
         .unwrap();
     let at_resume = resumed.elapsed_ms(now());
-    assert_eq!(at_resume, paused.elapsed_ms(now()));
+    assert!((at_resume - paused.elapsed_ms(now())).abs() < 1_000);
     // Inject 3 at T+00:30: due 30 minutes of running later, not before.
     let mark = resumed.wall_time_of(ExerciseTime(30)).unwrap();
     assert!(leader
