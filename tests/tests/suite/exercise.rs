@@ -227,7 +227,7 @@ fn the_sample_drill_reaches_region_and_an_offline_orp_with_all_three_times() {
             "--situation",
             "Bečva stoupá, 2. SPA vyhlášen.",
             "--answers",
-            &last["number"].as_str().unwrap().to_owned(),
+            last["number"].as_str().unwrap(),
         ],
     );
     assert!(
