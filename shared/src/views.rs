@@ -20,6 +20,19 @@ pub struct Meta {
     pub updated_at: Stamp,
     /// Fields with concurrent differing values that a person should resolve.
     pub conflicting_fields: Vec<FieldKey>,
+    /// In a drill: the simulated originator exercise control wrote this as ("ČHMÚ"); shown
+    /// as "ČHMÚ — simulováno".
+    #[serde(default)]
+    pub simulated_for: Option<String>,
+}
+
+impl Meta {
+    /// "ČHMÚ — simulováno" for a record of the simulation cell.
+    pub fn simulated_label_cs(&self) -> Option<String> {
+        self.simulated_for
+            .as_ref()
+            .map(|s| format!("{s} — simulováno"))
+    }
 }
 
 fn meta(id: RecordId, state: &RecordState) -> Option<Meta> {
@@ -34,6 +47,10 @@ fn meta(id: RecordId, state: &RecordState) -> Option<Meta> {
             .into_iter()
             .map(|(k, _)| k)
             .collect(),
+        simulated_for: match state.field(FieldKey::SimulatedFor) {
+            Some(FieldValue::SimulatedFor(s)) => Some(s.clone()),
+            _ => None,
+        },
     })
 }
 

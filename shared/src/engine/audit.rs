@@ -23,7 +23,7 @@
 //! source, reason) in an interval is written at once, further ones are counted and written as
 //! one summary entry per kind when the interval ends, with one `fdatasync` for all of them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -871,7 +871,7 @@ pub fn verify(path: &Path, device: &DeviceId) -> Result<AuditReport, AuditError>
 }
 
 mod export;
-pub use export::{export, ExportFormat};
+pub use export::{export, export_marked, ExportFormat, EXERCISE_MARK};
 
 #[cfg(test)]
 mod tests;

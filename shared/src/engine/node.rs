@@ -707,7 +707,13 @@ impl Node {
         hostname: &str,
     ) -> Result<Vec<String>, NodeError> {
         self.audit_flush()?;
-        let lines = audit::export(&self.dir.join("audit.log"), format, hostname)?;
+        let drills: BTreeSet<String> = self
+            .spaces
+            .iter()
+            .filter(|(_, st)| st.authority.exercise())
+            .map(|(id, _)| id.to_string())
+            .collect();
+        let lines = audit::export_marked(&self.dir.join("audit.log"), format, hostname, &drills)?;
         let fmt = match format {
             ExportFormat::Jsonl => "jsonl",
             ExportFormat::Syslog => "syslog",

@@ -1575,4 +1575,29 @@ fn an_exercise_space_is_marked_in_every_listing_and_a_real_one_never() {
         let json = ok(dir.path(), &[what, "list", "--space", &real, "--json"]);
         assert!(!json.contains("exercise"), "{json}");
     }
+    // Drill data is never imported into a real space; into a drill it may be.
+    let drill_line = r#"{"title": "Evakuace (ze cvičení)", "exercise": true}"#;
+    for (space, accepted) in [(&real, false), (&drill, true)] {
+        let mut child = Command::new(workspace_bin("krizlink-node"))
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(["task", "import", "--space", space])
+            .env("KRIZLINK_PASSPHRASE", PASS)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        writeln!(child.stdin.take().expect("stdin"), "{drill_line}").expect("write");
+        let out = child.wait_with_output().expect("wait");
+        assert_eq!(out.status.success(), accepted, "{}", stderr(&out));
+        if !accepted {
+            assert!(
+                stderr(&out).contains("never imported into a real space"),
+                "{}",
+                stderr(&out)
+            );
+        }
+    }
+    assert!(!ok(dir.path(), &["task", "list", "--space", &real]).contains("ze cvičení"));
 }

@@ -213,12 +213,17 @@ pub(crate) enum SpaceCmd {
     },
 }
 
-/// In a drill: the released inject a new record answers (it is linked to it).
+/// In a drill: the released inject a new record answers (it is linked to it), and for
+/// exercise control the simulated originator it is written as (the simulation cell).
 #[derive(Args)]
 pub(crate) struct AnswerArg {
     /// In an exercise: the number of the released inject this record answers.
     #[arg(long, value_name = "N")]
     pub(crate) answers: Option<u32>,
+    /// In an exercise, exercise control only: write as this simulated originator
+    /// (e.g. "ČHMÚ"); shown as "ČHMÚ — simulováno".
+    #[arg(long = "as", value_name = "ORIGINATOR")]
+    pub(crate) simulated: Option<String>,
 }
 
 #[derive(Args)]

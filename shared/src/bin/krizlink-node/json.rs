@@ -66,6 +66,9 @@ fn meta_json(m: &Meta, fields: &mut serde_json::Map<String, Value>) {
     fields.insert("created_by".into(), json!(m.created_by.to_string()));
     fields.insert("created_at".into(), json!(stamp_time(m.created_at)));
     fields.insert("updated_at".into(), json!(stamp_time(m.updated_at)));
+    if let Some(label) = m.simulated_label_cs() {
+        fields.insert("simulated_for".into(), json!(label));
+    }
     fields.insert(
         "conflicting_fields".into(),
         json!(m

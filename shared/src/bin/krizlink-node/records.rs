@@ -28,7 +28,15 @@ use crate::parse::{codes, opt_time, parse_enum, parse_record, parse_space, parse
 /// Writes a new record through the engine; returns its id once durable. A refused reference
 /// to an earlier record is named by its flag.
 fn create(node: &mut Node, space: SpaceId, input: RecordInput) -> Result<RecordId> {
-    create_answering(node, space, input, &AnswerArg { answers: None })
+    create_answering(
+        node,
+        space,
+        input,
+        &AnswerArg {
+            answers: None,
+            simulated: None,
+        },
+    )
 }
 
 /// [`create`], linked to the released inject it answers (`--answers N`) in a drill.
@@ -47,7 +55,7 @@ fn create_answering(
         RecordInput::JournalEntry(_) => "--corrects",
         _ => "reference",
     };
-    node.create_linked(space, &input, &links)
+    node.create_linked(space, &input, &links, answer.simulated.as_deref())
         .map_err(|e| match e {
             WriteError::BadReference | WriteError::MissingReference { .. } => {
                 anyhow::Error::new(e).context(flag)
@@ -116,7 +124,8 @@ pub(crate) fn task(node: &mut Node, io: &mut Io, cmd: TaskCmd) -> Result<()> {
                 if line.trim().is_empty() {
                     continue;
                 }
-                match import_task(&line)
+                let exercise = node.is_exercise(space);
+                match import_task(&line, exercise)
                     .and_then(|task| create(node, space, RecordInput::Task(task)))
                 {
                     Ok(id) => outln!(io, "{id}"),
@@ -162,7 +171,7 @@ pub(crate) fn task(node: &mut Node, io: &mut Io, cmd: TaskCmd) -> Result<()> {
 }
 
 /// One line of `task import`: a JSON object with the fields of `task add`, or a plain title.
-fn import_task(line: &str) -> Result<TaskInput> {
+fn import_task(line: &str, into_exercise: bool) -> Result<TaskInput> {
     let trimmed = line.trim();
     if !trimmed.starts_with('{') {
         return Ok(TaskInput {
@@ -182,8 +191,14 @@ fn import_task(line: &str) -> Result<TaskInput> {
         number: Option<String>,
         #[serde(default)]
         tags: Vec<String>,
+        /// Set by the listings of a drill: drill data never goes into a real space.
+        #[serde(default)]
+        exercise: bool,
     }
     let l: Line = serde_json::from_str(trimmed).context("not a task: expected {\"title\": ...}")?;
+    if l.exercise && !into_exercise {
+        bail!("this task comes from an exercise (cvičení): drill data is never imported into a real space");
+    }
     Ok(TaskInput {
         title: l.title,
         description: l.description.unwrap_or_default(),
@@ -322,10 +337,14 @@ pub(crate) fn journal(node: &mut Node, io: &mut Io, cmd: JournalCmd) -> Result<(
                 journal_json,
                 |e| {
                     format!(
-                        "{}  {}  {:<16} {}",
+                        "{}  {}  {:<16} {}{}",
                         e.meta.id,
                         time_text(e.event_time),
                         e.kind.label_cs(),
+                        e.meta
+                            .simulated_label_cs()
+                            .map(|s| format!("[{s}] "))
+                            .unwrap_or_default(),
                         e.text
                     )
                 },

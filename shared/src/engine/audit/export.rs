@@ -16,6 +16,20 @@ pub fn export(
     format: ExportFormat,
     hostname: &str,
 ) -> Result<Vec<String>, AuditError> {
+    export_marked(path, format, hostname, &BTreeSet::new())
+}
+
+/// The mark an entry about an exercise space carries in every format.
+pub const EXERCISE_MARK: &str = "CVIČENÍ";
+
+/// [`export`], every entry about one of `exercise_spaces` (by its `space` detail) marked as an
+/// exercise: `"exercise": true` in JSON, `exercise="CVIČENÍ"` in syslog, `cs2=CVIČENÍ` in CEF.
+pub fn export_marked(
+    path: &Path,
+    format: ExportFormat,
+    hostname: &str,
+    exercise_spaces: &BTreeSet<String>,
+) -> Result<Vec<String>, AuditError> {
     let Scan {
         entries, problems, ..
     } = scan(path)?;
@@ -25,10 +39,22 @@ pub fn export(
     let host = sanitize_token(hostname);
     Ok(entries
         .iter()
-        .map(|e| match format {
-            ExportFormat::Jsonl => serde_json::to_string(e).unwrap_or_default(),
-            ExportFormat::Syslog => syslog_line(e, &host),
-            ExportFormat::Cef => cef_line(e, &host),
+        .map(|e| {
+            let drill = e
+                .detail
+                .iter()
+                .any(|(k, v)| k == "space" && exercise_spaces.contains(v));
+            match format {
+                ExportFormat::Jsonl => {
+                    let mut value = serde_json::to_value(e).unwrap_or_default();
+                    if let (true, Some(map)) = (drill, value.as_object_mut()) {
+                        map.insert("exercise".into(), serde_json::Value::Bool(true));
+                    }
+                    value.to_string()
+                }
+                ExportFormat::Syslog => syslog_line(e, &host, drill),
+                ExportFormat::Cef => cef_line(e, &host, drill),
+            }
         })
         .collect())
 }
@@ -47,7 +73,7 @@ fn sanitize_token(s: &str) -> String {
 }
 
 /// RFC 5424: `<PRI>1 TIMESTAMP HOST APP PROCID MSGID [SD] MSG`; facility 10 (authpriv).
-fn syslog_line(e: &AuditEntry, host: &str) -> String {
+fn syslog_line(e: &AuditEntry, host: &str, drill: bool) -> String {
     let severity = match e.event.severity() {
         7.. => 4,   // warning
         5 | 6 => 5, // notice
@@ -71,6 +97,9 @@ fn syslog_line(e: &AuditEntry, host: &str) -> String {
             .collect();
         sd.push_str(&format!(" {name}=\"{}\"", escape(v)));
     }
+    if drill {
+        sd.push_str(&format!(" exercise=\"{EXERCISE_MARK}\""));
+    }
     sd.push(']');
     format!(
         "<{pri}>1 {} {host} krizlink-node - {} {sd} {}",
@@ -81,7 +110,7 @@ fn syslog_line(e: &AuditEntry, host: &str) -> String {
 }
 
 /// ArcSight CEF: `CEF:0|Vendor|Product|Version|SignatureID|Name|Severity|Extension`.
-fn cef_line(e: &AuditEntry, host: &str) -> String {
+fn cef_line(e: &AuditEntry, host: &str, drill: bool) -> String {
     let ext = |v: &str| {
         v.replace('\\', "\\\\")
             .replace('=', "\\=")
@@ -99,6 +128,9 @@ fn cef_line(e: &AuditEntry, host: &str) -> String {
         e.hash
     );
     let detail: Vec<String> = e.detail.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    if drill {
+        extension.push_str(&format!(" cs2Label=exercise cs2={EXERCISE_MARK}"));
+    }
     if !detail.is_empty() {
         extension.push_str(&format!(" msg={}", ext(&detail.join("; "))));
     }

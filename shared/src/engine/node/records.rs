@@ -85,18 +85,23 @@ impl Node {
         space: SpaceId,
         input: &RecordInput,
     ) -> Result<RecordId, WriteError> {
-        self.create_linked(space, input, &[])
+        self.create_linked(space, input, &[], None)
     }
 
     /// [`Node::create_from`], the new record linked to `links` (vazba): e.g. a response to
-    /// the released inject it answers in a drill.
+    /// the released inject it answers in a drill; and in a drill, written by exercise control
+    /// as `simulated_for` (the simulation cell: "ČHMÚ — simulováno").
     pub fn create_linked(
         &mut self,
         space: SpaceId,
         input: &RecordInput,
         links: &[RecordId],
+        simulated_for: Option<&str>,
     ) -> Result<RecordId, WriteError> {
         let mut changes = input.to_changes().map_err(WriteError::Form)?;
+        if let Some(name) = simulated_for.map(str::trim).filter(|n| !n.is_empty()) {
+            changes.push(set(FieldValue::SimulatedFor(name.to_owned())));
+        }
         for link in links {
             changes.push(Change::Add {
                 set: crate::record::SetField::Links,

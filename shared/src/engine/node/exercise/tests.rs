@@ -341,3 +341,159 @@ fn the_sample_scenario_imports_sealed_and_an_ad_hoc_inject_reaches_players() {
     assert!(matches!(e, NodeError::Refused(_)), "{e}");
     let _ = fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_simulation_cell_writes_as_an_originator_and_players_cannot() {
+    use crate::api::{JournalInput, RecordInput};
+    let dir = scratch("exercise-simulation");
+    let (mut leader, mut player, space) = drill(&dir);
+    let entry = RecordInput::JournalEntry(JournalInput {
+        kind: Some(crate::record::JournalKind::IncomingMessage),
+        text: "Hladina Bečvy ve Vsetíně 290 cm, stoupá.".into(),
+        ..JournalInput::default()
+    });
+    let id = leader
+        .create_linked(space, &entry, &[], Some("ČHMÚ"))
+        .unwrap();
+    sync(&leader, &mut player, space);
+    let shown = player
+        .replica(space)
+        .unwrap()
+        .journal()
+        .into_iter()
+        .find(|e| e.meta.id == id)
+        .unwrap();
+    assert_eq!(
+        shown.meta.simulated_label_cs().as_deref(),
+        Some("ČHMÚ — simulováno")
+    );
+    // A player may not write as a simulated body, nor may anyone in a real space.
+    let e = player
+        .create_linked(space, &entry, &[], Some("ČHMÚ"))
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            WriteError::Node(NodeError::Refused(
+                crate::authority::Refusal::NotSimulationCell { .. }
+            ))
+        ),
+        "{e}"
+    );
+    let mut chair = new_node(&dir, "chair");
+    let real = chair.create_space("Krizový štáb").unwrap();
+    assert!(chair
+        .create_linked(real, &entry, &[], Some("ČHMÚ"))
+        .is_err());
+    assert!(chair.create_linked(real, &entry, &[], None).is_ok());
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_task_accepted_a_report_sent_and_a_tagged_request_release_their_injects() {
+    use crate::api::{RecordInput, SitrepInput, TaskInput};
+    let dir = scratch("exercise-triggers");
+    let (mut leader, mut player, space) = drill(&dir);
+    let injects = import_csv(
+        "Číslo;Čas;Od;Komu;Způsob;Zpráva;Spouštěč\n\
+         1;T+00:00;KOPIS;všichni;telefonát;Zajistěte evakuaci;\n\
+         2;;KOPIS;všichni;telefonát;Autobusy přistaveny;úkol-přijat:1\n\
+         3;;ČHMÚ;všichni;e-mail;Děkujeme za zprávu;zpráva-odeslána:ORP Vsetín\n\
+         4;;Sklad;všichni;telefonát;Pytle docházejí;požadavek-štítek:pytle\n",
+    )
+    .unwrap();
+    leader.import_scenario(space, &injects).unwrap();
+    let start = leader
+        .clock_action(space, ClockAction::Start, None)
+        .unwrap()
+        .started
+        .unwrap();
+    assert_eq!(leader.release_due(space, start).unwrap(), vec![1]);
+    sync(&leader, &mut player, space);
+    let release = player.release_of(space, 1).unwrap();
+    let task = player
+        .create_linked(
+            space,
+            &RecordInput::Task(TaskInput {
+                title: "Evakuace Jablůnky".into(),
+                ..TaskInput::default()
+            }),
+            &[release],
+            None,
+        )
+        .unwrap();
+    sync(&player, &mut leader, space);
+    assert!(
+        leader.release_due(space, start).unwrap().is_empty(),
+        "not accepted yet"
+    );
+    player
+        .move_status(
+            space,
+            task,
+            RecordKind::Task,
+            Status::Task(TaskStatus::Accepted),
+            String::new(),
+        )
+        .unwrap();
+    player
+        .create_from(
+            space,
+            &RecordInput::SituationReport(SitrepInput {
+                sender: "ORP Vsetín".into(),
+                as_of: Some(now()),
+                ..SitrepInput::default()
+            }),
+        )
+        .unwrap();
+    sync(&player, &mut leader, space);
+    let mut fired = leader.release_due(space, start).unwrap();
+    fired.sort_unstable();
+    assert_eq!(fired, vec![2, 3]);
+    player
+        .create_record(
+            space,
+            RecordKind::ResourceRequest,
+            vec![
+                set(FieldValue::Requester("ORP Vsetín".into())),
+                set(FieldValue::Item("protipovodňové pytle".into())),
+                Change::Add {
+                    set: SetField::Tags,
+                    element: "Pytle".into(),
+                },
+            ],
+        )
+        .unwrap();
+    sync(&player, &mut leader, space);
+    assert_eq!(leader.release_due(space, start).unwrap(), vec![4]);
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn audit_exports_mark_what_concerns_a_drill_in_every_format() {
+    use crate::engine::audit::ExportFormat;
+    let dir = scratch("exercise-audit");
+    let mut leader = new_node(&dir, "leader");
+    let drill = leader.create_space_as("Cvičení ZÓNA", true).unwrap();
+    let real = leader.create_space("Krizový štáb").unwrap();
+    for format in [ExportFormat::Jsonl, ExportFormat::Syslog, ExportFormat::Cef] {
+        let lines = leader.audit_export(format, "kraj-srv").unwrap();
+        let about = |space: SpaceId| {
+            lines
+                .iter()
+                .filter(|l| l.contains(&space.to_string()))
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        let (d, r) = (about(drill), about(real));
+        assert!(!d.is_empty() && !r.is_empty(), "{format:?}");
+        let marked = |l: &String| match format {
+            ExportFormat::Jsonl => l.contains("\"exercise\":true"),
+            ExportFormat::Syslog => l.contains("exercise=\"CVIČENÍ\""),
+            ExportFormat::Cef => l.contains("cs2=CVIČENÍ"),
+        };
+        assert!(d.iter().all(marked), "{format:?}: {d:?}");
+        assert!(!r.iter().any(marked), "{format:?}: {r:?}");
+    }
+    let _ = fs::remove_dir_all(&dir);
+}
