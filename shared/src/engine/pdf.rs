@@ -383,7 +383,7 @@ impl Layout {
                 self.row(&columns, &header, 0, header_lines, Font::Bold);
             }
         }
-        self.gap(4.0);
+        self.gap(8.0);
         Ok(())
     }
 
