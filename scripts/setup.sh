@@ -9,13 +9,14 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 # The Debian packages: webkit/gtk to build and run the desktop app, Xvfb + xauth for the
 # window in tests, WebKitWebDriver for end-to-end tests, ImageMagick for screenshots, faketime
-# for the test of a laptop whose clock ran a month ahead.
+# for the test of a laptop whose clock ran a month ahead, poppler-utils (pdftotext) for the test
+# that reads back the text of a situation report's PDF.
 # Tauri's usual list also has libssl-dev, librsvg2-dev and libayatana-appindicator3-dev: nothing
 # in our build links them (no openssl-sys, no tray icon), so they are left out until it does.
 DEBIAN_PACKAGES=(
   build-essential pkg-config
   libwebkit2gtk-4.1-dev libgtk-3-dev
-  xvfb xauth webkit2gtk-driver imagemagick faketime
+  xvfb xauth webkit2gtk-driver imagemagick faketime poppler-utils
 )
 
 say() { printf '[setup] %s\n' "$*"; }

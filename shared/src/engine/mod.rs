@@ -11,6 +11,7 @@ pub mod keystore;
 pub mod member_list;
 pub mod node;
 pub mod oplog;
+pub mod pdf;
 pub mod private;
 pub mod receipt;
 pub mod rekey;

@@ -1601,3 +1601,159 @@ fn an_exercise_space_is_marked_in_every_listing_and_a_real_one_never() {
     }
     assert!(!ok(dir.path(), &["task", "list", "--space", &real]).contains("ze cvičení"));
 }
+
+/// `pdftotext -layout FILE -` (Debian's poppler-utils, installed by scripts/setup.sh).
+fn pdf_text(pdf: &Path) -> String {
+    let out = Command::new("pdftotext")
+        .arg("-layout")
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext runs (poppler-utils: scripts/setup.sh installs it)");
+    assert!(
+        out.status.success(),
+        "pdftotext {}: {}",
+        pdf.display(),
+        stderr(&out)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// A situation report written with `sitrep pdf` is a real PDF whose Czech text `pdftotext`
+/// gives back exactly: in a real space with no CVIČENÍ anywhere, in a drill with the mark on
+/// the page. Sent to a serving peer, the command writes the file where its caller meant (a
+/// path relative to the caller's directory, not the peer's).
+#[test]
+fn a_situation_report_is_written_as_a_pdf_whose_czech_text_reads_back_exactly() {
+    let dir = TempDir::new("sitrep-pdf");
+    let files = TempDir::new("sitrep-pdf-files");
+    ok(dir.path(), &["init", "--name", "Jana Nováková"]);
+    let real = ok(
+        dir.path(),
+        &["space", "create", "Krizový štáb Zlínského kraje"],
+    );
+    let drill = ok(
+        dir.path(),
+        &["space", "create", "Cvičení Povodeň Zlínsko", "--exercise"],
+    );
+    let add = |space: &str| {
+        ok(
+            dir.path(),
+            &[
+                "sitrep",
+                "add",
+                "--space",
+                space,
+                "--sender",
+                "ORP Valašské Meziříčí",
+                "--recipient",
+                "Krizový štáb Zlínského kraje",
+                "--as-of",
+                "2026-12-01T10:00:00+01:00",
+                "--number",
+                "3",
+                "--situation",
+                "Hladina: řeka Bečva stoupá, v Krásně nad Bečvou platí 3. stupeň povodňové aktivity.",
+                "--evacuated",
+                "145",
+                "--injured",
+                "2",
+                "--measures",
+                "Evakuace ulic Žerotínova a Šafaříkova, uzavírka silnice I/35.",
+                "--forces",
+                "HZS ZK: 4 družstva, JSDH: 6 jednotek",
+                "--expected",
+                "Kulminace kolem 14:00, poté pokles.",
+                "--prepared-by",
+                "Petr Dvořák",
+                "--contact",
+                "tel. 571 000 111",
+            ],
+        )
+    };
+    let expect_report = |text: &str| {
+        for part in [
+            "Situační zpráva č. 3",
+            "Valašské Meziříčí",
+            "řeka Bečva stoupá, v Krásně nad Bečvou platí 3. stupeň povodňové aktivity.",
+            "Dopady",
+            "Přijatá opatření",
+            "Evakuace ulic Žerotínova a Šafaříkova, uzavírka silnice I/35.",
+            "Nasazené síly a prostředky",
+            "Předpokládaný vývoj",
+            "Zpracoval:",
+            "Petr Dvořák",
+            "Strana 1 z 1",
+        ] {
+            assert!(text.contains(part), "{part:?} in:\n{text}");
+        }
+        let evacuated = text
+            .lines()
+            .find(|l| l.contains("Evakuované osoby"))
+            .unwrap_or_else(|| panic!("no Evakuované osoby in:\n{text}"));
+        assert!(evacuated.contains("145"), "{evacuated}");
+        assert!(!text.contains('?'), "nothing replaced:\n{text}");
+    };
+
+    // A real space: the report alone, nowhere CVIČENÍ.
+    let record = add(&real);
+    let pdf = files.path().join("situacni-zprava.pdf");
+    let out = ok(
+        dir.path(),
+        &[
+            "sitrep",
+            "pdf",
+            "--space",
+            &real,
+            &record,
+            "--out",
+            pdf.to_str().expect("utf-8 path"),
+        ],
+    );
+    assert_eq!(out, pdf.display().to_string());
+    let bytes = std::fs::read(&pdf).expect("the PDF is written");
+    assert!(bytes.starts_with(b"%PDF-"));
+    assert!(
+        bytes.len() < 100_000,
+        "a one-page report is {} bytes",
+        bytes.len()
+    );
+    eprintln!("a one-page situation report: {} bytes", bytes.len());
+    let text = pdf_text(&pdf);
+    expect_report(&text);
+    assert!(!text.contains("CVIČENÍ"), "{text}");
+
+    // A drill, through a serving peer, to a path relative to the caller's directory.
+    let record = add(&drill);
+    let served = Served::start(dir.path());
+    let out = Command::new(workspace_bin("krizlink-node"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args([
+            "sitrep",
+            "pdf",
+            "--space",
+            &drill,
+            &record,
+            "--out",
+            "cviceni.pdf",
+        ])
+        .current_dir(files.path())
+        .env("KRIZLINK_PASSPHRASE", PASS)
+        .output()
+        .expect("krizlink-node runs");
+    served.stop();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.lines().next().is_some_and(|l| l.contains("CVIČENÍ")),
+        "{stdout}"
+    );
+    let pdf = files.path().join("cviceni.pdf");
+    let text = pdf_text(&pdf);
+    expect_report(&text);
+    assert!(
+        text.contains("CVIČENÍ – EXERCISE – nejde o skutečnou událost"),
+        "{text}"
+    );
+}

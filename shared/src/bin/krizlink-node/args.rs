@@ -346,6 +346,16 @@ pub(crate) enum SitrepCmd {
         supersedes: Option<String>,
     },
     List(ListArgs),
+    /// Write one report as a PDF file (A4, the report alone; marked CVIČENÍ in a drill).
+    Pdf {
+        #[command(flatten)]
+        space: SpaceArg,
+        /// The report's id (hex, as `sitrep list` prints it).
+        record: String,
+        /// The PDF file to write (replaced if it exists).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]

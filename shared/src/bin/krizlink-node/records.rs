@@ -12,6 +12,7 @@ use krizlink_core::api::{
     ContactInput, IncidentInput, JournalInput, RecordInput, RequestInput, SitrepInput, TaskInput,
 };
 use krizlink_core::engine::node::{Node, WriteError};
+use krizlink_core::engine::pdf;
 use krizlink_core::record::{
     IncidentKind, JournalKind, Level, ReportKind, RequestStatus, TaskStatus,
 };
@@ -20,7 +21,7 @@ use krizlink_core::{RecordId, RecordKind, SpaceId, Status};
 use crate::args::{AnswerArg, ContactCmd, IncidentCmd, JournalCmd, RequestCmd, SitrepCmd, TaskCmd};
 use crate::json::{
     contact_json, incident_json, journal_json, print_list, request_json, sitrep_json, task_json,
-    time_text,
+    time_text, EXERCISE_LINE,
 };
 use crate::output::{errln, one_line, outln, Io};
 use crate::parse::{codes, opt_time, parse_enum, parse_record, parse_space, parse_time, priority};
@@ -289,6 +290,25 @@ pub(crate) fn sitrep(node: &mut Node, io: &mut Io, cmd: SitrepCmd) -> Result<()>
                     )
                 },
             );
+        }
+        SitrepCmd::Pdf { space, record, out } => {
+            let space = parse_space(node, &space.space)?;
+            let record = parse_record(&record)?;
+            let exercise = node.is_exercise(space);
+            let report = node
+                .replica(space)?
+                .situation_reports()
+                .into_iter()
+                .find(|r| r.meta.id == record)
+                .with_context(|| format!("no situation report {record} in this space"))?;
+            let doc = pdf::situation_report(&report, exercise, &chrono::Local);
+            let bytes = pdf::render(&doc)?;
+            std::fs::write(&out, bytes)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            if exercise {
+                outln!(io, "{EXERCISE_LINE}");
+            }
+            outln!(io, "{}", out.display());
         }
     }
     Ok(())

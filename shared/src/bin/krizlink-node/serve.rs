@@ -25,7 +25,7 @@ use krizlink_core::engine::sync::{
 };
 use krizlink_core::SpaceId;
 
-use crate::args::{Cli, Command, ExerciseCmd, PassphraseCmd, TaskCmd};
+use crate::args::{Cli, Command, ExerciseCmd, PassphraseCmd, SitrepCmd, TaskCmd};
 use crate::commands::dispatch;
 use crate::output::{exit_code, one_line, Io};
 use crate::secret;
@@ -104,12 +104,18 @@ pub(crate) fn forward(dir: &Path, args: &[String], command: &Command) -> Result<
         Command::Exercise(
             ExerciseCmd::Export { out: Some(out), .. }
             | ExerciseCmd::Evaluate { out: Some(out), .. },
-        ) => {
+        )
+        | Command::Sitrep(SitrepCmd::Pdf { out, .. }) => {
             let full = std::path::absolute(out)
                 .with_context(|| format!("cannot name {} in full", out.display()))?;
             for a in args.iter_mut() {
                 if Path::new(a.as_str()) == out.as_path() {
                     *a = full.display().to_string();
+                } else if a
+                    .strip_prefix("--out=")
+                    .is_some_and(|p| Path::new(p) == out.as_path())
+                {
+                    *a = format!("--out={}", full.display());
                 }
             }
         }
