@@ -137,13 +137,18 @@ fn main() {
             ],
         );
         let asked = Instant::now();
-        let status = json(&leader, &["exercise", "status", "--space", &space, "--json"]);
+        let status = json(
+            &leader,
+            &["exercise", "status", "--space", &space, "--json"],
+        );
         let answered = Instant::now();
         let elapsed = status["elapsed_ms"].as_i64().expect("elapsed_ms");
         // T+(2k) at `jumped`; the inject is due one minute later.
         let since_jump = elapsed - i64::from(2 * k) * 60_000;
         let jumped = asked
-            .checked_sub(Duration::from_millis(u64::try_from(since_jump).unwrap_or(0)))
+            .checked_sub(Duration::from_millis(
+                u64::try_from(since_jump).unwrap_or(0),
+            ))
             .expect("a jump in the past");
         let due = jumped + Duration::from_secs(60);
         let watchers: Vec<_> = dirs

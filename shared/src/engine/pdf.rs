@@ -13,11 +13,13 @@
 //!
 //! The situation report's document is built in `sitrep` ([`situation_report`]).
 
+mod evaluation;
 mod metrics;
 mod sitrep;
 
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 
+pub use evaluation::evaluation;
 pub use sitrep::situation_report;
 
 /// A document to print: a title, an optional subtitle, and its blocks in order.

@@ -300,6 +300,34 @@ fn the_sample_drill_reaches_region_and_an_offline_orp_with_all_three_times() {
     assert!(report.starts_with("=== CVIČENÍ"), "{report}");
     assert!(report.contains("Doby reakce podle ORP"), "{report}");
     assert!(report.contains("ORP Vsetín;1;"), "{report}");
+    // The evaluation as a PDF written by the engine, read back with pdftotext.
+    let pdf = root.path().join("vyhodnoceni.pdf");
+    ok(
+        &leader,
+        &[
+            "exercise",
+            "evaluate",
+            "--space",
+            &space,
+            "--format",
+            "pdf",
+            "--out",
+            pdf.to_str().unwrap(),
+        ],
+    );
+    let text = std::process::Command::new("pdftotext")
+        .args(["-layout", pdf.to_str().unwrap(), "-"])
+        .output()
+        .expect("pdftotext (poppler-utils) runs");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("CVIČENÍ"), "{text}");
+    assert!(
+        text.contains("Vyhodnocení cvičení: Cvičení Povodeň 2026"),
+        "{text}"
+    );
+    assert!(text.contains("Doby reakce podle ORP"), "{text}");
+    assert!(text.contains("ORP Vsetín"), "{text}");
+    assert!(text.contains("Koordinátor Vsetín"), "{text}");
     // Players may not read the evaluation (it names the sealed expected actions).
     let out = node(
         &region,

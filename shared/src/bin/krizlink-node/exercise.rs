@@ -130,7 +130,15 @@ pub(crate) fn run(node: &mut Node, io: &mut Io, command: ExerciseCmd) -> Result<
                     b.push(b'\n');
                     b
                 }
-                other => bail!("unknown format {other:?}; expected csv or json"),
+                "pdf" => {
+                    let doc = krizlink_core::engine::pdf::evaluation(&evaluation, &chrono::Local);
+                    let bytes = krizlink_core::engine::pdf::render(&doc)?;
+                    let out =
+                        out.ok_or_else(|| anyhow!("a PDF is written to a file: add --out FILE"))?;
+                    write_or_print(io, Some(&out), &bytes)?;
+                    return Ok(());
+                }
+                other => bail!("unknown format {other:?}; expected csv, json or pdf"),
             };
             write_or_print(io, out.as_deref(), &bytes)?;
         }
