@@ -30,7 +30,7 @@ pub const REFRESH_MS: u32 = 4_000;
 /// How often the running clock's face is redrawn.
 const FACE_MS: u32 = 1_000;
 /// Next injects shown before "show all".
-const NEXT_SHOWN: usize = 10;
+const NEXT_SHOWN: usize = 5;
 /// Rows any list draws at most.
 const MAX_ROWS: usize = 100;
 
@@ -236,7 +236,7 @@ fn player_list(released: &[Released], lang: Lang) -> Html {
                         <span class="badge">{ number_text(r.number, lang) }</span>
                         <strong>{ if r.subject.is_empty() { r.text.clone() } else { r.subject.clone() } }</strong>
                     </div>
-                    <p class="muted inject-route">{ format!("{} {} → {} {} · {}", T::ExFrom.get(lang), r.from, T::ExTo.get(lang).to_lowercase(), r.to, channel_text(r.channel, lang)) }</p>
+                    <p class="muted inject-route">{ format!("{}: {} · {}: {} · {}", T::ExFrom.get(lang), r.from, T::ExTo.get(lang), r.to, channel_text(r.channel, lang)) }</p>
                     <p class="pre inject-text">{ r.text.clone() }</p>
                     { three_times(r, lang) }
                 </li>

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::e2e::{at, unlock, Desktop, SHORT, TURN};
+use crate::e2e::{at, unlock, Desktop, PASSPHRASE, SHORT, TURN};
 
 /// Fills a space through the real CLI: incidents, tasks (one overdue), reports from two ORPs,
 /// journal entries, requests in several states, contacts.
@@ -255,6 +255,22 @@ fn seed(d: &Desktop) {
     d.node(&["exercise", "start", "--space", &drill]);
     d.node(&["exercise", "jump", "--space", &drill, "--inject", "8"]);
     join("Václav Koordinátor", "orp_coordinator", Some("Vsetín"));
+    // The ORP coordinator plays in the drill too: the injects for ORP Vsetín and for everyone
+    // have a target that has not got them yet (its laptop is off).
+    let vaclav = d.data.path().join("Václav-Koordinátor");
+    let code = d.node(&[
+        "invite",
+        "create",
+        "--space",
+        &drill,
+        "--role",
+        "orp_coordinator",
+        "--orp",
+        "Vsetín",
+    ]);
+    let request = krizlink_tests::staff::ok(&vaclav, &["join", &code, "--offline"]);
+    let welcome = d.node(&["invite", "accept", &request]);
+    krizlink_tests::staff::ok(&vaclav, &["join", "--welcome", &welcome]);
     join("Hana Tajemnice", "secretary", None);
     join("Eva Ztracená", "member", None);
     run(&["member", "remove", "Eva Ztracená"]);
@@ -303,15 +319,24 @@ fn seed_player_drill(d: &Desktop) {
         all.extend_from_slice(&sp);
         staff::ok(&leader, &all);
     }
+    // The app's data dir is sealed with the e2e passphrase (`env` sets it for the node).
     let me = d.data.path().join("krizlink");
-    let playing = staff::serve(&me, &["--peer", &leading.addr]);
+    let passphrase = format!("KRIZLINK_PASSPHRASE={PASSPHRASE}");
+    let playing = staff::serve_under(
+        &["env", &passphrase],
+        &me,
+        "/ip4/127.0.0.1/tcp/0",
+        &["--peer", &leading.addr],
+    );
     staff::wait_until(
         "the player holds the first three released injects",
         std::time::Duration::from_secs(60),
         || {
-            staff::json(&me, &["exercise", "status", "--space", &drill, "--json"])["released"]
-                .as_array()
-                .is_some_and(|r| r.len() >= 3)
+            let status = d.node(&["exercise", "status", "--space", &drill, "--json"]);
+            serde_json::from_str::<serde_json::Value>(&status)
+                .ok()
+                .and_then(|v| v["released"].as_array().map(Vec::len))
+                .is_some_and(|n| n >= 3)
         },
     );
     playing.stop();
@@ -491,10 +516,21 @@ fn e2e_screenshot_of_every_main_screen_light_and_dark() {
         .unwrap();
     s.wait_text("#exercise-released", "mimořádný", SHORT)
         .unwrap();
+    s.wait_text("#exercise-released", "Václav Koordinátor zatím ne", SHORT)
+        .unwrap();
+    s.execute("window.scrollTo(0, 0);", json!([])).unwrap();
     d.shot("exercise-control-dark");
     s.click("#theme").unwrap();
     s.wait(".app.theme-light", SHORT).unwrap();
+    s.execute("window.scrollTo(0, 0);", json!([])).unwrap();
     d.shot("exercise-control-light");
+    s.execute(
+        "document.getElementById('exercise-released').scrollIntoView();",
+        json!([]),
+    )
+    .unwrap();
+    d.shot("exercise-released-light");
+    s.execute("window.scrollTo(0, 0);", json!([])).unwrap();
     // A player sees the released injects only, newest first, never what comes next.
     select(PLAYER_DRILL);
     s.wait_text("#exercise-banner", "CVIČENÍ", SHORT).unwrap();
