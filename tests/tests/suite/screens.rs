@@ -289,7 +289,12 @@ fn seed(d: &Desktop) {
         "xnaa8xy",
     ]);
     seed_player_drill(d);
+    // A drill with no scenario yet: its screen offers the sample one.
+    d.node(&["space", "create", EMPTY_DRILL, "--exercise"]);
 }
+
+/// A drill of the app's identity with no scenario yet.
+const EMPTY_DRILL: &str = "Cvičení Nácvik štábu";
 
 /// The name of the drill in which the app's identity is a player.
 const PLAYER_DRILL: &str = "Cvičení Sesuvy Vsetínsko 2026";
@@ -499,7 +504,15 @@ fn e2e_screenshot_of_every_main_screen_light_and_dark() {
     s.wait_text("#clock-stop-confirm", "Opravdu ukončit", SHORT)
         .unwrap();
     s.click("#clock-stop-no").unwrap();
-    s.wait("#clock-pause", SHORT).unwrap();
+    s.click("#clock-pause").unwrap();
+    s.wait_text("#exercise-phase", "přerušeno", SHORT).unwrap();
+    s.click("#clock-resume").unwrap();
+    s.wait_text("#exercise-phase", "běží", SHORT).unwrap();
+    // A jump to inject 10 (T+00:50): the app's timer releases it, the screen shows it.
+    s.type_into("#f-jump", "10").unwrap();
+    s.click("#jump-submit").unwrap();
+    s.wait_text("#exercise-time", "T+00:5", SHORT).unwrap();
+    s.wait_text("#exercise-released", "Zubří", SHORT).unwrap();
     s.clear("#f-to").unwrap();
     s.type_into("#f-to", "ORP Vsetín").unwrap();
     s.clear("#f-from").unwrap();
@@ -557,6 +570,18 @@ fn e2e_screenshot_of_every_main_screen_light_and_dark() {
     s.click("#theme").unwrap();
     s.wait(".app.theme-dark", SHORT).unwrap();
     d.shot("exercise-player-dark");
+    // An empty drill: the sample scenario is one click away, then the clock starts.
+    select(EMPTY_DRILL);
+    s.click("#nav-exercise").unwrap();
+    s.wait_text("#exercise-phase", "nezahájeno", SHORT).unwrap();
+    s.click("#load-sample").unwrap();
+    s.wait_text("#exercise-scenario", "56", SHORT).unwrap();
+    s.wait_text("#exercise-next", "Výstraha ČHMÚ", SHORT)
+        .unwrap();
+    s.click("#clock-start").unwrap();
+    s.wait_text("#exercise-phase", "běží", SHORT).unwrap();
+    s.wait_text("#exercise-released", "Výstraha ČHMÚ", SHORT)
+        .unwrap();
     select("Krizový štáb Zlínského kraje");
     s.wait_text("#board", "Povodeň na Bečvě", SHORT).unwrap();
     assert!(
