@@ -53,6 +53,7 @@ macro_rules! texts {
 
 texts! {
     Exercise: "Cvičení", "Exercise";
+    KeyExercise: "Cvičení (jen v prostoru cvičení)", "Exercise (in an exercise space only)";
     ExClock: "Hodiny cvičení", "Exercise clock";
     ExPhaseNotStarted: "nezahájeno", "not started";
     ExPhaseRunning: "běží", "running";

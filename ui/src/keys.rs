@@ -71,7 +71,7 @@ pub fn help_dialog(lang: Lang, d: &UseReducerDispatcher<AppState>) -> Html {
         .enumerate()
         .map(|(i, s)| (format!("Alt+{}", i + 1), s.title().get(lang)))
         .chain([
-            ("Alt+0".to_owned(), T::Exercise.get(lang)),
+            ("Alt+0".to_owned(), T::KeyExercise.get(lang)),
             ("Alt+N".to_owned(), T::KeyNewTask.get(lang)),
             ("Alt+J".to_owned(), T::KeyJournal.get(lang)),
             ("Alt+S".to_owned(), T::KeyReport.get(lang)),
