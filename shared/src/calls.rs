@@ -10,8 +10,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::api::{AppStatus, FieldConflict, FieldEdit, NetworkView, RecordInput, SpaceInfo};
+use crate::exercise::ExerciseStatus;
 use crate::merge::ChangeToken;
-use crate::record::{RecordKind, StaffRole, Status};
+use crate::record::{Channel, ClockAction, RecordKind, StaffRole, Status};
 use crate::snapshot::{SpaceSnapshot, Wants};
 use crate::views::{Delivery, KeyProgress, MemberStanding};
 
@@ -173,6 +174,31 @@ pub struct AddComment {
     pub text: String,
 }
 
+/// An action on a drill's exercise clock.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExerciseClock {
+    /// The space id in hex.
+    pub space: String,
+    pub action: ClockAction,
+    /// For a jump: the number of the inject whose time the clock jumps to.
+    #[serde(default)]
+    pub inject: Option<u32>,
+}
+
+/// An inject a controller writes on the spot (mimořádný vstup), as typed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewAdHocInject {
+    /// The space id in hex.
+    pub space: String,
+    /// Komu: `všichni`, `ORP <name>`, a role or a member's name.
+    pub to: String,
+    /// Od: the simulated originator (empty: "řízení cvičení").
+    pub from: String,
+    pub channel: Channel,
+    pub subject: String,
+    pub text: String,
+}
+
 commands! {
     /// The UI has mounted; answers the app's name and version.
     UiReady = ui_ready(Nothing) -> String;
@@ -217,6 +243,17 @@ commands! {
     /// How far the newest key rotation of a space has reached: its epoch and how many member
     /// devices said they hold its key.
     KeyProgressCmd = key_progress(SpaceRef) -> KeyProgress;
+    /// Where a drill stands now: its clock, the released injects with when each reached its
+    /// targets, and for exercise control the injects still to come.
+    ExerciseStatusCmd = exercise_status(SpaceRef) -> ExerciseStatus;
+    /// Starts, pauses, resumes or stops a drill's clock, or jumps it to an inject's time
+    /// (exercise control only); answers the status after it.
+    ExerciseClockCmd = exercise_clock(ExerciseClock) -> ExerciseStatus;
+    /// Imports the sample scenario (a flood in the Zlín region) into a drill (exercise control
+    /// only); answers the status after it.
+    ImportSampleScenario = import_sample_scenario(SpaceRef) -> ExerciseStatus;
+    /// Releases an ad-hoc inject at once (exercise control only); answers the status after it.
+    AdHocInjectCmd = ad_hoc_inject(NewAdHocInject) -> ExerciseStatus;
 }
 
 #[cfg(test)]

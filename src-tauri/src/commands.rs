@@ -19,11 +19,13 @@ use krizlink_core::calls::{self, Args, Reply};
 use krizlink_core::engine::keystore::KdfParams;
 use krizlink_core::engine::node::{Node, NodeError, WriteError};
 use krizlink_core::engine::sync::{self, NetAction};
+use krizlink_core::exercise::{msel, AdHocInject, ExerciseStatus, Target, SAMPLE_SCENARIO_CSV};
+use krizlink_core::record::ClockAction;
 use krizlink_core::snapshot::SpaceSnapshot;
-use krizlink_core::{DeviceId, RecordId, RecordKind, SpaceId};
+use krizlink_core::{DeviceId, RecordId, RecordKind, SpaceId, Timestamp};
 use tauri::{AppHandle, Emitter, Manager, State};
 
-use crate::errors::{cs, write_cs};
+use crate::errors::{cs, exercise_cs, write_cs};
 use crate::network::{parse_address, save_peers, saved_peers, NetOptions, Running};
 
 /// The engine inside the app: the data dir and, once unlocked, the node's thread.
@@ -625,4 +627,107 @@ pub async fn record_conflicts(
             },
         )
         .await
+}
+
+/// Wall time now, as the engine reads it (ms since 1970, UTC).
+fn now() -> Timestamp {
+    Timestamp(chrono::Utc::now().timestamp_millis())
+}
+
+/// Where a drill stands now (the engine's status, taken in the same job as an action).
+fn exercise_now(node: &Node, space: SpaceId) -> Answer<ExerciseStatus> {
+    node.exercise_status(space, now())
+        .map_err(|e| exercise_cs(&e))
+}
+
+/// Where a drill stands: its clock, the released injects with when each reached its targets,
+/// and for exercise control the injects still to come. Releases happen in the engine's thread
+/// on its timer; the UI asks again while the clock runs.
+#[tauri::command]
+pub async fn exercise_status(
+    engine: State<'_, Engine>,
+    args: Args<calls::ExerciseStatusCmd>,
+) -> Answer<Reply<calls::ExerciseStatusCmd>> {
+    let space = space_id(&args.space)?;
+    engine.with(move |node| exercise_now(node, space)).await
+}
+
+/// Starts, pauses, resumes or stops the exercise clock, or jumps it to an inject's time
+/// (the engine checks that this device is exercise control and that the action fits).
+#[tauri::command]
+pub async fn exercise_clock(
+    app: AppHandle,
+    engine: State<'_, Engine>,
+    args: Args<calls::ExerciseClockCmd>,
+) -> Answer<Reply<calls::ExerciseClockCmd>> {
+    let space = space_id(&args.space)?;
+    let (action, inject) = (args.action, args.inject);
+    let status = engine
+        .with(move |node| {
+            match (action, inject) {
+                (ClockAction::Jump, Some(n)) => node.jump_to_inject(space, n),
+                (ClockAction::Jump, None) => {
+                    return Err("Uveďte číslo vstupu, na který skočit.".to_owned())
+                }
+                (action, _) => node.clock_action(space, action, None),
+            }
+            .map_err(|e| exercise_cs(&e))?;
+            exercise_now(node, space)
+        })
+        .await?;
+    changed(&app, space);
+    Ok(status)
+}
+
+/// Imports the shipped sample scenario (a flood in the Zlín region) into a drill.
+#[tauri::command]
+pub async fn import_sample_scenario(
+    app: AppHandle,
+    engine: State<'_, Engine>,
+    args: Args<calls::ImportSampleScenario>,
+) -> Answer<Reply<calls::ImportSampleScenario>> {
+    let space = space_id(&args.space)?;
+    let status = engine
+        .with(move |node| {
+            let injects =
+                msel::import_csv(SAMPLE_SCENARIO_CSV).map_err(|e| exercise_cs(&e.into()))?;
+            node.import_scenario(space, &injects)
+                .map_err(|e| exercise_cs(&e))?;
+            exercise_now(node, space)
+        })
+        .await?;
+    changed(&app, space);
+    Ok(status)
+}
+
+/// Releases an ad-hoc inject at once (mimořádný vstup), from exercise control.
+#[tauri::command]
+pub async fn ad_hoc_inject(
+    app: AppHandle,
+    engine: State<'_, Engine>,
+    args: Args<calls::AdHocInjectCmd>,
+) -> Answer<Reply<calls::AdHocInjectCmd>> {
+    let space = space_id(&args.space)?;
+    let to = Target::parse(&args.to)
+        .ok_or_else(|| "Komu: napište „všichni“, „ORP název“, roli nebo jméno člena.".to_owned())?;
+    let from = match args.from.trim() {
+        "" => "řízení cvičení".to_owned(),
+        from => from.to_owned(),
+    };
+    let ad_hoc = AdHocInject {
+        to,
+        from,
+        channel: args.channel,
+        subject: args.subject,
+        text: args.text,
+    };
+    let status = engine
+        .with(move |node| {
+            node.ad_hoc_inject(space, &ad_hoc, now())
+                .map_err(|e| exercise_cs(&e))?;
+            exercise_now(node, space)
+        })
+        .await?;
+    changed(&app, space);
+    Ok(status)
 }

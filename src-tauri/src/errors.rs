@@ -4,7 +4,7 @@
 use krizlink_core::api::{field_label_cs, FieldError};
 use krizlink_core::engine::audit::AuditError;
 use krizlink_core::engine::keystore::KeystoreError;
-use krizlink_core::engine::node::{NodeError, WriteError};
+use krizlink_core::engine::node::{ExerciseError, NodeError, WriteError};
 use krizlink_core::engine::oplog::OpLogError;
 use krizlink_core::engine::private;
 use krizlink_core::op::InvalidOp;
@@ -207,5 +207,13 @@ pub fn form_cs(errors: &[FieldError]) -> String {
     match errors.first() {
         Some(e) => format!("Pole „{}“: {}", e.field, e.problem.cs()),
         None => "Formulář není vyplněn správně.".into(),
+    }
+}
+
+/// An exercise refusal as one Czech sentence (a node error through [`cs`]).
+pub fn exercise_cs(e: &ExerciseError) -> String {
+    match e {
+        ExerciseError::Node(e) => cs(e),
+        other => other.explain_cs(),
     }
 }

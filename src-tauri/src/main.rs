@@ -148,6 +148,10 @@ fn main() -> ExitCode {
             RevokeDevice => revoke_device,
             RecordDeliveries => record_deliveries,
             KeyProgressCmd => key_progress,
+            ExerciseStatusCmd => exercise_status,
+            ExerciseClockCmd => exercise_clock,
+            ImportSampleScenario => import_sample_scenario,
+            AdHocInjectCmd => ad_hoc_inject,
         ))
         .build(tauri::generate_context!("../tauri.conf.json"));
     match app {

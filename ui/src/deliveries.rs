@@ -33,11 +33,18 @@ impl Reducible for Ticks {
 /// among an effect's dependencies to run the effect again periodically.
 #[hook]
 pub fn use_ticks(ms: u32) -> u32 {
+    use_ticks_while(ms, true)
+}
+
+/// [`use_ticks`] with the timer running only while `on` (no timer, and no cost, otherwise).
+#[hook]
+pub fn use_ticks_while(ms: u32, on: bool) -> u32 {
     let ticks = use_reducer(|| Ticks(0));
     {
         let tick = ticks.dispatcher();
-        use_effect_with(ms, move |ms| {
-            let interval = gloo::timers::callback::Interval::new(*ms, move || tick.dispatch(()));
+        use_effect_with((ms, on), move |&(ms, on)| {
+            let interval =
+                on.then(|| gloo::timers::callback::Interval::new(ms, move || tick.dispatch(())));
             move || drop(interval)
         });
     }

@@ -1,4 +1,5 @@
-//! The keyboard: the shortcuts (Alt+1 … Alt+9 for the screens, Alt+N/J/S/R for a new task,
+//! The keyboard: the shortcuts (Alt+1 … Alt+9 for the screens, Alt+0 for the drill screen of an
+//! exercise space, Alt+N/J/S/R for a new task,
 //! journal entry, report or request, Alt+F, B, T, L, H, F1 and Esc) and the help dialog that
 //! lists them.
 
@@ -35,6 +36,11 @@ pub fn shortcut(
         .strip_prefix("Digit")
         .and_then(|n| n.parse::<usize>().ok())
     {
+        if n == 0 {
+            // The reducer ignores it outside an exercise space.
+            go.emit((Screen::Exercise, None));
+            return true;
+        }
         if let Some(screen) = n.checked_sub(1).and_then(|i| Screen::ALL.get(i)) {
             go.emit((*screen, None));
             return true;
@@ -65,6 +71,7 @@ pub fn help_dialog(lang: Lang, d: &UseReducerDispatcher<AppState>) -> Html {
         .enumerate()
         .map(|(i, s)| (format!("Alt+{}", i + 1), s.title().get(lang)))
         .chain([
+            ("Alt+0".to_owned(), T::KeyExercise.get(lang)),
             ("Alt+N".to_owned(), T::KeyNewTask.get(lang)),
             ("Alt+J".to_owned(), T::KeyJournal.get(lang)),
             ("Alt+S".to_owned(), T::KeyReport.get(lang)),

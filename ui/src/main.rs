@@ -9,6 +9,7 @@ mod board;
 mod bridge;
 mod contacts;
 mod deliveries;
+mod exercise;
 mod first_run;
 mod i18n;
 mod incidents;
@@ -224,7 +225,15 @@ impl Reducible for AppState {
                 s.generation += 1;
             }
             Action::Go(screen) => {
-                s.screen = screen;
+                // The drill screen exists in an exercise space only.
+                let drill = s
+                    .space
+                    .as_ref()
+                    .and_then(|id| s.spaces.iter().find(|x| &x.id == id))
+                    .is_some_and(|x| x.exercise);
+                if screen != Screen::Exercise || drill {
+                    s.screen = screen;
+                }
                 s.help = false;
                 s.board_mode = false;
             }
@@ -588,6 +597,8 @@ fn main_view(state: &AppState, ctx: &Ctx, d: &UseReducerDispatcher<AppState>) ->
             Screen::Incidents => html! { <incidents::Incidents /> },
             Screen::Contacts => html! { <contacts::Contacts /> },
             Screen::Members => html! { <members::Members /> },
+            Screen::Exercise if ctx.space.exercise => html! { <exercise::Exercise /> },
+            Screen::Exercise => html! { <board::Board big={false} /> },
             Screen::Network => html! {
                 <network::Network net={state.net.clone()}
                     on_view={{ let d = d.clone(); Callback::from(move |v| d.dispatch(Action::Net(v))) }} />
@@ -651,6 +662,12 @@ fn main_view(state: &AppState, ctx: &Ctx, d: &UseReducerDispatcher<AppState>) ->
                     </button>
                 }
             }) }
+            if ctx.space.exercise {
+                <button id={format!("nav-{}", Screen::Exercise.id())} class={classes!("tab", "tab-exercise", (state.screen == Screen::Exercise).then_some("active"))}
+                    onclick={{ let go = ctx.go.clone(); Callback::from(move |_| go.emit((Screen::Exercise, None))) }} title="Alt+0">
+                    { T::Exercise.get(lang) }
+                </button>
+            }
             <span class="spacer"></span>
             { network::indicator(&state.net, &ctx.space.id, lang, { let go = ctx.go.clone(); Callback::from(move |_| go.emit((Screen::Network, None))) }) }
         </nav>

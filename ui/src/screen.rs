@@ -16,6 +16,9 @@ pub enum Screen {
     Contacts,
     Members,
     Network,
+    /// The drill screen (cvičení): in an exercise space only, so not among [`Screen::ALL`]
+    /// (Alt+0 opens it).
+    Exercise,
 }
 
 impl Screen {
@@ -42,6 +45,7 @@ impl Screen {
             Screen::Contacts => T::Contacts,
             Screen::Members => T::Members,
             Screen::Network => T::Network,
+            Screen::Exercise => T::Exercise,
         }
     }
 
@@ -77,7 +81,7 @@ impl Screen {
                 contacts: true,
                 ..none
             },
-            Screen::Members | Screen::Network => none,
+            Screen::Members | Screen::Network | Screen::Exercise => none,
         }
     }
 
@@ -92,6 +96,7 @@ impl Screen {
             Screen::Contacts => "contacts",
             Screen::Members => "members",
             Screen::Network => "network",
+            Screen::Exercise => "exercise",
         }
     }
 }

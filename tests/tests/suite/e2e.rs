@@ -25,7 +25,7 @@ use serde_json::json;
 /// One app at a time.
 pub(crate) static TURN: Mutex<()> = Mutex::new(());
 
-const PASSPHRASE: &str = "povodeň na Bečvě 2026";
+pub(crate) const PASSPHRASE: &str = "povodeň na Bečvě 2026";
 /// Unlocking runs Argon2id (64 MiB, 10 passes): generous on a loaded 2-core machine.
 const UNLOCK: Duration = Duration::from_secs(40);
 pub(crate) const SHORT: Duration = Duration::from_secs(15);

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::e2e::{at, unlock, Desktop, SHORT, TURN};
+use crate::e2e::{at, unlock, Desktop, PASSPHRASE, SHORT, TURN};
 
 /// Fills a space through the real CLI: incidents, tasks (one overdue), reports from two ORPs,
 /// journal entries, requests in several states, contacts.
@@ -249,7 +249,28 @@ fn seed(d: &Desktop) {
         "--title",
         "Inject 1: ČHMÚ vydal výstrahu",
     ]);
+    // The sample scenario, started and jumped to inject 8 (T+00:45): the app releases 1 to 8
+    // on its timer once unlocked (this identity founded the drill, so it is exercise control).
+    d.node(&["exercise", "import", "--space", &drill, "--sample"]);
+    d.node(&["exercise", "start", "--space", &drill]);
+    d.node(&["exercise", "jump", "--space", &drill, "--inject", "8"]);
     join("Václav Koordinátor", "orp_coordinator", Some("Vsetín"));
+    // The ORP coordinator plays in the drill too: the injects for ORP Vsetín and for everyone
+    // have a target that has not got them yet (its laptop is off).
+    let vaclav = d.data.path().join("Václav-Koordinátor");
+    let code = d.node(&[
+        "invite",
+        "create",
+        "--space",
+        &drill,
+        "--role",
+        "orp_coordinator",
+        "--orp",
+        "Vsetín",
+    ]);
+    let request = krizlink_tests::staff::ok(&vaclav, &["join", &code, "--offline"]);
+    let welcome = d.node(&["invite", "accept", &request]);
+    krizlink_tests::staff::ok(&vaclav, &["join", "--welcome", &welcome]);
     join("Hana Tajemnice", "secretary", None);
     join("Eva Ztracená", "member", None);
     run(&["member", "remove", "Eva Ztracená"]);
@@ -267,6 +288,64 @@ fn seed(d: &Desktop) {
         "--data-box",
         "xnaa8xy",
     ]);
+    seed_player_drill(d);
+    // A drill with no scenario yet: its screen offers the sample one.
+    d.node(&["space", "create", EMPTY_DRILL, "--exercise"]);
+}
+
+/// A drill of the app's identity with no scenario yet.
+const EMPTY_DRILL: &str = "Cvičení Nácvik štábu";
+
+/// The name of the drill in which the app's identity is a player.
+const PLAYER_DRILL: &str = "Cvičení Sesuvy Vsetínsko 2026";
+
+/// A second drill, led from another laptop, where the app's identity is a player (the chair of
+/// the exercised staff): the leader serves, the identity joins over the network, the leader
+/// imports the sample, starts and jumps to inject 3; the identity's own serving peer takes the
+/// released injects in before the app opens.
+fn seed_player_drill(d: &Desktop) {
+    use krizlink_tests::staff;
+    let leader = d.data.path().join("Řídící-cvičení");
+    staff::ok(&leader, &["init", "--name", "Petr Řídící"]);
+    let drill = staff::ok(&leader, &["space", "create", PLAYER_DRILL, "--exercise"]);
+    let leading = staff::serve(&leader, &[]);
+    let code = staff::ok(
+        &leader,
+        &["invite", "create", "--space", &drill, "--role", "chair"],
+    );
+    d.node(&["join", &code]);
+    let sp = ["--space", drill.as_str()];
+    for args in [
+        &["exercise", "import", "--sample"][..],
+        &["exercise", "start"],
+        &["exercise", "jump", "--inject", "3"],
+    ] {
+        let mut all = args.to_vec();
+        all.extend_from_slice(&sp);
+        staff::ok(&leader, &all);
+    }
+    // The app's data dir is sealed with the e2e passphrase (`env` sets it for the node).
+    let me = d.data.path().join("krizlink");
+    let passphrase = format!("KRIZLINK_PASSPHRASE={PASSPHRASE}");
+    let playing = staff::serve_under(
+        &["env", &passphrase],
+        &me,
+        "/ip4/127.0.0.1/tcp/0",
+        &["--peer", &leading.addr],
+    );
+    staff::wait_until(
+        "the player holds the first three released injects",
+        std::time::Duration::from_secs(60),
+        || {
+            let status = d.node(&["exercise", "status", "--space", &drill, "--json"]);
+            serde_json::from_str::<serde_json::Value>(&status)
+                .ok()
+                .and_then(|v| v["released"].as_array().map(Vec::len))
+                .is_some_and(|n| n >= 3)
+        },
+    );
+    playing.stop();
+    leading.stop();
 }
 
 #[test]
@@ -411,6 +490,98 @@ fn e2e_screenshot_of_every_main_screen_light_and_dark() {
     s.wait_text("#task-list", "Inject 1", SHORT).unwrap();
     s.wait("#exercise-banner", SHORT).unwrap();
     d.shot("exercise-dark");
+    // Exercise control: the running clock, the next injects, the released ones with their three
+    // times, the stop asks first, an ad-hoc inject is released at once.
+    s.click("#nav-exercise").unwrap();
+    s.wait_text("#exercise-phase", "běží", SHORT).unwrap();
+    s.wait_text("#exercise-time", "T+0", SHORT).unwrap();
+    s.wait_text("#exercise-next", "T+0", SHORT).unwrap();
+    s.wait_text("#exercise-released", "Výstraha ČHMÚ", SHORT)
+        .unwrap();
+    s.wait_text("#exercise-released", "plán", SHORT).unwrap();
+    s.wait_text("#exercise-scenario", "56", SHORT).unwrap();
+    s.click("#clock-stop").unwrap();
+    s.wait_text("#clock-stop-confirm", "Opravdu ukončit", SHORT)
+        .unwrap();
+    s.click("#clock-stop-no").unwrap();
+    s.click("#clock-pause").unwrap();
+    s.wait_text("#exercise-phase", "přerušeno", SHORT).unwrap();
+    s.click("#clock-resume").unwrap();
+    s.wait_text("#exercise-phase", "běží", SHORT).unwrap();
+    // A jump to inject 10 (T+00:50): the app's timer releases it, the screen shows it.
+    s.type_into("#f-jump", "10").unwrap();
+    s.click("#jump-submit").unwrap();
+    s.wait_text("#exercise-time", "T+00:5", SHORT).unwrap();
+    s.wait_text("#exercise-released", "Zubří", SHORT).unwrap();
+    s.clear("#f-to").unwrap();
+    s.type_into("#f-to", "ORP Vsetín").unwrap();
+    s.clear("#f-from").unwrap();
+    s.type_into("#f-from", "starosta obce Jablůnka").unwrap();
+    s.type_into("#f-subject", "Jablůnka: voda v mateřské škole")
+        .unwrap();
+    s.type_into(
+        "#f-message",
+        "Voda vnikla do mateřské školy, děti jsou v patře. Potřebujeme odvoz.",
+    )
+    .unwrap();
+    s.click("#adhoc-submit").unwrap();
+    s.wait_text("#exercise-released", "mateřské škole", SHORT)
+        .unwrap();
+    s.wait_text("#exercise-released", "mimořádný", SHORT)
+        .unwrap();
+    s.wait_text("#exercise-released", "Václav Koordinátor zatím ne", SHORT)
+        .unwrap();
+    s.execute("window.scrollTo(0, 0);", json!([])).unwrap();
+    d.shot("exercise-control-dark");
+    s.click("#theme").unwrap();
+    s.wait(".app.theme-light", SHORT).unwrap();
+    s.execute("window.scrollTo(0, 0);", json!([])).unwrap();
+    d.shot("exercise-control-light");
+    s.execute(
+        "document.getElementById('exercise-released').scrollIntoView();",
+        json!([]),
+    )
+    .unwrap();
+    d.shot("exercise-released-light");
+    s.execute("window.scrollTo(0, 0);", json!([])).unwrap();
+    // A player sees the released injects only, newest first, never what comes next.
+    select(PLAYER_DRILL);
+    s.wait_text("#exercise-banner", "CVIČENÍ", SHORT).unwrap();
+    s.click("#nav-exercise").unwrap();
+    s.wait_text(
+        "#exercise-released",
+        "Návrh na svolání krizového štábu kraje",
+        SHORT,
+    )
+    .unwrap();
+    s.wait_text("#exercise-released", "Výstraha ČHMÚ", SHORT)
+        .unwrap();
+    assert!(
+        s.find("#exercise-next").unwrap().is_none(),
+        "a player never sees the next injects"
+    );
+    assert!(
+        s.find("#clock-start, #clock-pause, #exercise-adhoc")
+            .unwrap()
+            .is_none(),
+        "a player has no exercise control"
+    );
+    d.shot("exercise-player-light");
+    s.click("#theme").unwrap();
+    s.wait(".app.theme-dark", SHORT).unwrap();
+    d.shot("exercise-player-dark");
+    // An empty drill: the sample scenario is one click away, then the clock starts.
+    select(EMPTY_DRILL);
+    s.click("#nav-exercise").unwrap();
+    s.wait_text("#exercise-phase", "nezahájeno", SHORT).unwrap();
+    s.click("#load-sample").unwrap();
+    s.wait_text("#exercise-scenario", "56", SHORT).unwrap();
+    s.wait_text("#exercise-next", "Výstraha ČHMÚ", SHORT)
+        .unwrap();
+    s.click("#clock-start").unwrap();
+    s.wait_text("#exercise-phase", "běží", SHORT).unwrap();
+    s.wait_text("#exercise-released", "Výstraha ČHMÚ", SHORT)
+        .unwrap();
     select("Krizový štáb Zlínského kraje");
     s.wait_text("#board", "Povodeň na Bečvě", SHORT).unwrap();
     assert!(
