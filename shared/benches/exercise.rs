@@ -5,10 +5,10 @@
 //!   responses from 13 ORPs and the region's roles, 100 observations; floor: cloning that
 //!   input (one pass over the same data);
 //! - through the engine, on real on-disk nodes: a leader's drill with 200 sealed injects over
-//!   six hours, all released, a player's 2,000 tasks each linked to the inject it answers,
+//!   six hours, all released, an ORP coordinator's 2,000 resource requests each linked to the inject it answers,
 //!   synced to the leader; `Node::evaluation` (decrypts the scenario, reads every record,
-//!   computes); floor: the leader listing the 2,000 tasks as the app's task board does
-//!   (`Replica::tasks`); and the evaluation rendered as CSV and as PDF.
+//!   computes); floor: the leader listing the 2,000 requests as the app's request screen does
+//!   (`Replica::resource_requests`); and the evaluation rendered as CSV and as PDF.
 //!
 //! Target (issue 15): under 1 s.
 //!
@@ -17,7 +17,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use krizlink_core::api::{RecordInput, TaskInput};
+use krizlink_core::api::{RecordInput, RequestInput};
 use krizlink_core::engine::keystore::KdfParams;
 use krizlink_core::engine::node::Node;
 use krizlink_core::exercise::evaluation::{evaluate, Corrective, Input, Observation, Response};
@@ -241,9 +241,10 @@ fn engine() {
         .map(|n| player.release_of(space, n).expect("released"))
         .collect();
     for k in 0..RESPONSES {
-        let task = RecordInput::Task(TaskInput {
-            title: format!("Odpověď ORP Vsetín na vstup {}", k % INJECTS as usize + 1),
-            ..TaskInput::default()
+        let task = RecordInput::ResourceRequest(RequestInput {
+            requester: "ORP Vsetín".into(),
+            item: format!("pytle k vstupu {}", k % INJECTS as usize + 1),
+            ..RequestInput::default()
         });
         player
             .create_linked(space, &task, &[releases[k % releases.len()]], None)
@@ -256,13 +257,15 @@ fn engine() {
         setup.elapsed().as_secs_f64()
     );
     let floor = median(5, || {
-        std::hint::black_box(leader.replica(space).expect("space").tasks());
+        std::hint::black_box(leader.replica(space).expect("space").resource_requests());
     });
     let eval = median(5, || {
         std::hint::black_box(leader.evaluation(space).expect("evaluation"));
     });
     let e = leader.evaluation(space).expect("evaluation");
     assert_eq!(e.expected.len(), INJECTS as usize);
+    // Every response counted: the timeline holds each release and each response.
+    assert_eq!(e.timeline.len(), INJECTS as usize + RESPONSES);
     let csv = median(5, || {
         std::hint::black_box(msel::evaluation_csv(&e).expect("csv"));
     });
@@ -273,7 +276,7 @@ fn engine() {
     });
     let total = eval + pdf;
     println!(
-        "engine: Node::evaluation {:.1} ms (median of 5) | floor, listing the {RESPONSES} tasks: \
+        "engine: Node::evaluation {:.1} ms (median of 5) | floor, listing the {RESPONSES} requests: \
          {:.1} ms → {:.1}× | as CSV +{:.1} ms, as PDF +{:.1} ms ({} KB) | evaluation and PDF \
          {:.0} ms, target < 1,000 ms {}",
         ms(eval),
