@@ -185,7 +185,10 @@ fn main() {
     // running clock with the scenario's next inject far away, next to a player's (the floor:
     // the same sync loop without control).
     ok(&leader, &["exercise", "jump", "--space", &space, "T+00:00"]);
-    ok(&leader, &["exercise", "import", "--space", &space, "--sample"]);
+    ok(
+        &leader,
+        &["exercise", "import", "--space", &space, "--sample"],
+    );
     ok(&leader, &["exercise", "jump", "--space", &space, "T+06:00"]);
     std::thread::sleep(Duration::from_secs(5));
     let window = Duration::from_secs(20);
@@ -194,7 +197,7 @@ fn main() {
     let (l1, p1) = (leader_serving.cpu_time(), serving[0].cpu_time());
     let (leader_cpu, player_cpu) = (l1.saturating_sub(l0), p1.saturating_sub(p0));
     println!(
-        "  idle with a running drill ({} injects sealed, all released): leader {:.1} ms CPU per          s, a player {:.1} ms per s (floor) → {:.1}×",
+        "  idle with a running drill ({} injects sealed, all released): leader {:.1} ms CPU per s, a player {:.1} ms per s (floor) → {:.1}×",
         56 + rounds,
         ms(leader_cpu) / window.as_secs_f64(),
         ms(player_cpu) / window.as_secs_f64(),

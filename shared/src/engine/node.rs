@@ -240,6 +240,8 @@ pub struct Node {
     /// The control keys of the drills this device leads (`node/exercise.rs`), in memory only:
     /// taken again from the log on opening.
     control_keys: BTreeMap<SpaceId, SpaceKey>,
+    /// What releasing last saw of each drill it controls (`node/exercise.rs`).
+    release_watch: BTreeMap<SpaceId, exercise::ReleaseWatch>,
 }
 
 fn io_at(path: &Path) -> impl FnOnce(io::Error) -> NodeError + '_ {

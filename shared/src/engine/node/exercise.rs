@@ -163,6 +163,14 @@ fn stamp_ms(stamp: &crate::hlc::Stamp) -> Timestamp {
     Timestamp(i64::try_from(stamp.hlc.wall_ms).unwrap_or(i64::MAX))
 }
 
+/// What `release_due` saw last of a space: the replica's change token and the next wall time
+/// something falls due.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct ReleaseWatch {
+    token: crate::merge::ChangeToken,
+    wake_at: Option<i64>,
+}
+
 /// What an import changed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ImportSummary {
@@ -632,6 +640,10 @@ impl Node {
 
     /// Releases the injects of `space` whose time the clock has reached or whose trigger has
     /// fired, and that no controller released yet; the numbers released.
+    ///
+    /// Cheap when nothing is due: after each look it notes the replica's change token and the
+    /// next wall time something can fall due (an inject's time, an awaited deadline), and until
+    /// either moves it does not open the scenario again.
     pub fn release_due(
         &mut self,
         space: SpaceId,
@@ -640,19 +652,71 @@ impl Node {
         if self.control_key(space).is_err() || self.read_only(space).is_some() {
             return Ok(Vec::new());
         }
+        let token = self.replica(space)?.change_token();
+        if let Some(w) = self.release_watch.get(&space) {
+            if w.token == token && w.wake_at.is_none_or(|t| now.0 < t) {
+                return Ok(Vec::new());
+            }
+        }
+        let released = self.release_now(space, now)?;
+        let wake_at = self.next_wake(space)?;
+        let token = self.replica(space)?.change_token();
+        self.release_watch
+            .insert(space, ReleaseWatch { token, wake_at });
+        Ok(released)
+    }
+
+    /// The next wall time (ms) at which something of `space` can fall due while nothing else
+    /// changes: the earliest unreleased inject's time or awaited deadline (plus this
+    /// controller's stagger); none while the clock is not running.
+    fn next_wake(&self, space: SpaceId) -> Result<Option<i64>, ExerciseError> {
+        let clock = self.exercise_clock(space)?;
+        if clock.phase != Phase::Running {
+            return Ok(None);
+        }
+        let delay = self.release_stagger(space)?;
+        let scenario: Vec<Inject> = self.scenario(space)?.into_iter().map(|(_, i)| i).collect();
+        let done: BTreeSet<u32> = self
+            .released_injects(space)?
+            .iter()
+            .map(|r| r.number)
+            .collect();
+        let mut times: Vec<ExerciseTime> = Vec::new();
+        for inject in scenario.iter().filter(|i| !done.contains(&i.number)) {
+            times.extend(inject.time);
+            if let Some(Trigger::Overdue(n)) = &inject.trigger {
+                let deadline = scenario
+                    .iter()
+                    .find(|i| i.number == *n)
+                    .and_then(|i| i.deadline);
+                times.extend(deadline);
+            }
+        }
+        Ok(times
+            .into_iter()
+            .filter_map(|t| clock.wall_time_of(t))
+            .map(|w| w.0 + delay)
+            .min())
+    }
+
+    /// How long this controller waits after the others ranked before it (by device id).
+    fn release_stagger(&self, space: SpaceId) -> Result<i64, ExerciseError> {
+        let me = self.keys.device_id();
+        let rank = self
+            .authority(space)?
+            .devices()
+            .filter(|(_, g, _)| g.is_some_and(|g| g.role == StaffRole::ExerciseLeader))
+            .position(|(d, _, _)| d == me)
+            .unwrap_or(0);
+        Ok(RELEASE_STAGGER_MS * i64::try_from(rank).unwrap_or(0))
+    }
+
+    fn release_now(&mut self, space: SpaceId, now: Timestamp) -> Result<Vec<u32>, ExerciseError> {
         let clock = self.exercise_clock(space)?;
         if clock.phase != Phase::Running {
             return Ok(Vec::new());
         }
-        let me = self.keys.device_id();
-        let leaders: Vec<DeviceId> = self
-            .authority(space)?
-            .devices()
-            .filter(|(_, g, _)| g.is_some_and(|g| g.role == StaffRole::ExerciseLeader))
-            .map(|(d, _, _)| d)
-            .collect();
-        let rank = leaders.iter().position(|d| *d == me).unwrap_or(0);
-        let delay = RELEASE_STAGGER_MS * i64::try_from(rank).unwrap_or(0);
+        let delay = self.release_stagger(space)?;
         let elapsed = clock.elapsed_ms(now);
         let scenario: Vec<Inject> = self.scenario(space)?.into_iter().map(|(_, i)| i).collect();
         let released = self.released_injects(space)?;

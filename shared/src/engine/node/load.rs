@@ -281,6 +281,7 @@ impl Node {
             replaced: BTreeMap::new(),
             receipts: Default::default(),
             control_keys: BTreeMap::new(),
+            release_watch: BTreeMap::new(),
         };
         let ids: Vec<SpaceId> = node
             .keystore
