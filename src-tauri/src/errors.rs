@@ -138,6 +138,10 @@ pub fn cs(e: &NodeError) -> String {
         NodeError::LastChair => {
             "Štáb by zůstal bez předsedy; nejprve jmenujte předsedou jiného člena.".into()
         }
+        NodeError::LastLeader => {
+            "Cvičení by zůstalo bez řídícího; nejprve jmenujte řídícím cvičení jiného člena."
+                .into()
+        }
         NodeError::Rekey(e) => format!("Nový klíč prostoru nelze vytvořit: {e}."),
         NodeError::OrpRequired => {
             "Pozvánka pro koordinátora ORP musí uvádět jeho ORP (nejvýše 200 znaků).".into()

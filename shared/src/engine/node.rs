@@ -136,6 +136,8 @@ pub enum NodeError {
     AmbiguousMember { name: String, count: usize },
     #[error("the staff would be left without a chair: make another member chair first")]
     LastChair,
+    #[error("the drill would be left without an exercise leader: make another member exercise leader first")]
+    LastLeader,
     #[error("key rotation: {0}")]
     Rekey(crate::engine::rekey::RekeyError),
     #[error("only the chair or the secretary of a space can invite to it")]

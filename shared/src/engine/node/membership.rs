@@ -161,12 +161,18 @@ impl Node {
         let Some(now) = authority.current(device).cloned() else {
             return Err(NodeError::UnknownMember(device.to_string()));
         };
-        let chairs = authority
+        // A real space keeps a chair; a drill keeps its exercise leader.
+        let (head, last) = if authority.exercise() {
+            (StaffRole::ExerciseLeader, NodeError::LastLeader)
+        } else {
+            (StaffRole::Chair, NodeError::LastChair)
+        };
+        let heads = authority
             .devices()
-            .filter(|(_, g, _)| g.is_some_and(|g| g.role == StaffRole::Chair))
+            .filter(|(_, g, _)| g.is_some_and(|g| g.role == head))
             .count();
-        if now.role == StaffRole::Chair && role != StaffRole::Chair && chairs <= 1 {
-            return Err(NodeError::LastChair);
+        if now.role == head && role != head && heads <= 1 {
+            return Err(last);
         }
         self.write_member(
             space,
@@ -217,6 +223,12 @@ impl Node {
                 return Err(NodeError::UnknownMember(d.to_string()));
             }
         }
+        // A real space keeps a chair; a drill keeps its exercise leader.
+        let (head, last) = if authority.exercise() {
+            (StaffRole::ExerciseLeader, NodeError::LastLeader)
+        } else {
+            (StaffRole::Chair, NodeError::LastChair)
+        };
         let mut chairs_left = 0;
         let mut recipients = Vec::new();
         let mut unreachable = Vec::new();
@@ -225,7 +237,7 @@ impl Node {
             if devices.contains(&device) {
                 continue;
             }
-            chairs_left += usize::from(grant.role == StaffRole::Chair);
+            chairs_left += usize::from(grant.role == head);
             match authority
                 .key_of(device)
                 .map(|k| checked_member_key(&device, k))
@@ -235,7 +247,7 @@ impl Node {
             }
         }
         if chairs_left == 0 {
-            return Err(NodeError::LastChair);
+            return Err(last);
         }
         let epoch = self
             .entry(space)?

@@ -497,3 +497,22 @@ fn audit_exports_mark_what_concerns_a_drill_in_every_format() {
     }
     let _ = fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_drill_without_a_chair_can_remove_players_but_never_loses_its_last_leader() {
+    let dir = scratch("exercise-last-leader");
+    let (mut leader, player, space) = drill(&dir);
+    let me = leader.device_id();
+    assert!(matches!(
+        leader.change_member(space, me, StaffRole::Member, None),
+        Err(NodeError::LastLeader)
+    ));
+    assert!(matches!(
+        leader.remove_devices(space, &[me]),
+        Err(NodeError::LastLeader)
+    ));
+    // Removing a player works in a drill that has no chair at all.
+    let (epoch, _) = leader.remove_devices(space, &[player.device_id()]).unwrap();
+    assert_eq!(epoch, 1);
+    let _ = fs::remove_dir_all(&dir);
+}
