@@ -181,27 +181,34 @@ fn main() {
         "injects over loopback: slowest inject {:.0} ms (upper bound) after its scheduled time",
         worst.iter().copied().fold(f64::NEG_INFINITY, f64::max)
     );
-    // What running a drill costs a leader's laptop while nothing is due: CPU over 20 s of a
-    // running clock with the scenario's next inject far away, next to a player's (the floor:
-    // the same sync loop without control).
+    // What running a drill costs a leader's laptop while nothing is due: the leader's CPU
+    // over 20 s with the clock running and every inject released, next to the same node with
+    // the clock paused (the floor: the same peers and sync, no release checks).
     ok(&leader, &["exercise", "jump", "--space", &space, "T+00:00"]);
-    ok(
-        &leader,
-        &["exercise", "import", "--space", &space, "--sample"],
-    );
+    ok(&leader, &["exercise", "import", "--space", &space, "--sample"]);
     ok(&leader, &["exercise", "jump", "--space", &space, "T+06:00"]);
     std::thread::sleep(Duration::from_secs(5));
     let window = Duration::from_secs(20);
-    let (l0, p0) = (leader_serving.cpu_time(), serving[0].cpu_time());
-    std::thread::sleep(window);
-    let (l1, p1) = (leader_serving.cpu_time(), serving[0].cpu_time());
-    let (leader_cpu, player_cpu) = (l1.saturating_sub(l0), p1.saturating_sub(p0));
+    let cpu_over = |what: &str| {
+        let before = leader_serving.cpu_time();
+        std::thread::sleep(window);
+        let used = leader_serving.cpu_time().saturating_sub(before);
+        println!(
+            "  leader {what}: {:.2} ms CPU per s",
+            ms(used) / window.as_secs_f64()
+        );
+        used
+    };
+    ok(&leader, &["exercise", "pause", "--space", &space]);
+    std::thread::sleep(Duration::from_secs(2));
+    let paused = cpu_over("with the clock paused (floor)");
+    ok(&leader, &["exercise", "resume", "--space", &space]);
+    std::thread::sleep(Duration::from_secs(2));
+    let running = cpu_over("with the clock running, nothing due");
     println!(
-        "  idle with a running drill ({} injects sealed, all released): leader {:.1} ms CPU per s, a player {:.1} ms per s (floor) → {:.1}×",
+        "  idle with a running drill ({} injects sealed, all released): {:.2}× the paused floor",
         56 + rounds,
-        ms(leader_cpu) / window.as_secs_f64(),
-        ms(player_cpu) / window.as_secs_f64(),
-        leader_cpu.as_secs_f64() / player_cpu.as_secs_f64().max(1e-9)
+        running.as_secs_f64() / paused.as_secs_f64().max(1e-9)
     );
     for s in serving {
         s.stop();
