@@ -185,7 +185,10 @@ fn main() {
     // over 20 s with the clock running and every inject released, next to the same node with
     // the clock paused (the floor: the same peers and sync, no release checks).
     ok(&leader, &["exercise", "jump", "--space", &space, "T+00:00"]);
-    ok(&leader, &["exercise", "import", "--space", &space, "--sample"]);
+    ok(
+        &leader,
+        &["exercise", "import", "--space", &space, "--sample"],
+    );
     ok(&leader, &["exercise", "jump", "--space", &space, "T+06:00"]);
     std::thread::sleep(Duration::from_secs(5));
     let window = Duration::from_secs(20);

@@ -393,3 +393,63 @@ fn a_bad_scenario_row_is_named_by_line_and_column_and_nothing_is_imported() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not an exercise"));
 }
+
+#[test]
+fn the_drill_goes_on_from_a_second_controller_when_the_leaders_laptop_drops_out() {
+    let root = TempDir::new("exercise-deputy");
+    let leader = root.path().join("Řídící cvičení");
+    ok(&leader, &["init", "--name", "Řídící cvičení"]);
+    let space = ok(&leader, &["space", "create", "Cvičení", "--exercise"]);
+    let leader_serving = serve(&leader, &[]);
+    let deputy = joined_as(
+        &root,
+        "Zástupce řídícího",
+        &leader,
+        &space,
+        "exercise_leader",
+        None,
+    );
+    let player = joined_as(&root, "Tajemník (hráč)", &leader, &space, "secretary", None);
+    let file = root.path().join("msel.csv");
+    std::fs::write(
+        &file,
+        "Číslo;Čas;Od;Komu;Způsob;Zpráva\n\
+         1;T+00:00;ČHMÚ;všichni;e-mail;Výstraha před povodní\n\
+         2;T+00:01;KOPIS;tajemník štábu;telefonát;Hlášení z Jablůnky\n",
+    )
+    .unwrap();
+    ok(
+        &leader,
+        &[
+            "exercise",
+            "import",
+            "--space",
+            &space,
+            file.to_str().unwrap(),
+        ],
+    );
+    let deputy_serving = serve(&deputy, &["--peer", &leader_serving.addr]);
+    let player_serving = serve(&player, &["--peer", &deputy_serving.addr]);
+    // The deputy received the control key from the leader and reads the scenario.
+    wait_until("the deputy reads the scenario", WAIT, || {
+        status(&deputy, &space)["scenario_size"] == 2
+    });
+    ok(&leader, &["exercise", "start", "--space", &space]);
+    wait_until("inject 1 reaches the player", WAIT, || {
+        released(&player, &space, 1).is_some()
+    });
+    // The leader's laptop drops out; inject 2 falls due a minute after the start, and the
+    // deputy's node releases it (after its stagger), with nobody touching anything.
+    leader_serving.kill_9();
+    wait_until(
+        "inject 2 reaches the player from the deputy",
+        Duration::from_secs(90),
+        || released(&player, &space, 2).is_some(),
+    );
+    let r = released(&player, &space, 2).unwrap();
+    assert_eq!(r["scheduled"], "T+00:01");
+    let deputy_id = std::fs::read_to_string(deputy.join("device.id")).unwrap();
+    assert_eq!(r["released_by"].as_str(), Some(deputy_id.trim()), "{r}");
+    player_serving.stop();
+    deputy_serving.stop();
+}
