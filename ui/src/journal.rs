@@ -123,7 +123,14 @@ pub fn journal() -> Html {
                                 { e.text.clone() }
                                 if let Some(s) = &e.source { <div class="muted small">{ format!("{}: {s}", T::Source.get(lang)) }</div> }
                             </td>
-                            <td>{ e.author.clone().unwrap_or_default() }</td>
+                            <td>
+                                // The simulation cell writes as a simulated body: say so.
+                                if let Some(sim) = e.meta.simulated_label_cs() {
+                                    <span class="badge simulated">{ sim }</span>
+                                } else {
+                                    { e.author.clone().unwrap_or_default() }
+                                }
+                            </td>
                             <td>if may_create { <button title={T::Correct.get(lang)} onclick={Callback::from(move |_| {
                                 form.dispatch(FormAction::Set("corrects".into(), id.clone()));
                                 form.dispatch(FormAction::Set("kind".into(), kind.clone()));

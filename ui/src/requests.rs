@@ -171,6 +171,7 @@ fn request_card(p: &CardProps) -> Html {
             </div>
             <div class="muted">
                 { format!("{}: {}", T::Requester.get(lang), r.requester) }
+                if let Some(sim) = r.meta.simulated_label_cs() { { " · " }<span class="badge simulated">{ sim }</span> }
                 if let Some(t) = r.needed_by { { format!(" · {} {}", T::NeededBy.get(lang), time::format(t)) } }
                 if let Some(pl) = &r.delivery_place { { format!(" · {pl}") } }
             </div>
