@@ -216,9 +216,13 @@ fn engine() {
     let code = leader
         .create_invite_for(space, StaffRole::OrpCoordinator, Some("Vsetín"), 60)
         .expect("invite");
-    let mut player =
-        Node::init(&dir.join("player"), "Koordinátor Vsetín", PASS, KdfParams::for_tests())
-            .expect("player");
+    let mut player = Node::init(
+        &dir.join("player"),
+        "Koordinátor Vsetín",
+        PASS,
+        KdfParams::for_tests(),
+    )
+    .expect("player");
     let request = player.request_join(&code).expect("request");
     let welcome = leader.accept_join(&request).expect("welcome");
     player.finish_join(&welcome).expect("joined");

@@ -185,7 +185,10 @@ fn main() {
     // running clock with the scenario's next inject far away, next to a player's (the floor:
     // the same sync loop without control).
     ok(&leader, &["exercise", "jump", "--space", &space, "T+00:00"]);
-    ok(&leader, &["exercise", "import", "--space", &space, "--sample"]);
+    ok(
+        &leader,
+        &["exercise", "import", "--space", &space, "--sample"],
+    );
     ok(&leader, &["exercise", "jump", "--space", &space, "T+06:00"]);
     std::thread::sleep(Duration::from_secs(5));
     let window = Duration::from_secs(20);
