@@ -179,7 +179,7 @@ pub fn evaluation_view(p: &EvaluationProps) -> Html {
             <div class="stack">
                 <section class="card" id="evaluation-hotwash">
                     <h2>{ T::EvHotWash.get(lang) }</h2>
-                    <p class="muted">{ format!("{}: {} ({}: {})", T::EvReleasedCount.get(lang), e.released, T::ExScenario.get(lang), e.scenario_size) }
+                    <p class="muted">{ format!("{}: {} ({}: {})", T::EvReleasedCount.get(lang), e.released, T::EvScenarioSize.get(lang), e.scenario_size) }
                         if let Some(t) = e.started { { format!(" · {} {}", T::ExStartedAt.get(lang), time::short(t)) } }
                         if let Some(t) = e.stopped { { format!(" · {} {}", T::ExStoppedAt.get(lang), time::short(t)) } }
                     </p>
@@ -307,7 +307,7 @@ fn expected_table(expected: &[ExpectedResult], lang: Lang) -> Html {
                     html! {
                         <tr key={x.number}>
                             <td class="nowrap">{ format!("#{}", x.number) }</td>
-                            <td>{ x.subject.clone() }<div class="muted small">{ x.expected.clone() }</div></td>
+                            <td title={format!("{}: {}", T::EvExpectedAction.get(lang), x.expected)}>{ x.subject.clone() }</td>
                             <td>{ x.to.clone() }</td>
                             <td class="small">{ x.objective.clone() }</td>
                             <td class={classes!("nowrap", class)}>{ met_text(x, lang) }</td>

@@ -105,6 +105,8 @@ texts! {
     EvReleasedCount: "Vydané vstupy", "Released injects";
     EvExpected: "Očekávané reakce", "Expected actions";
     EvObjective: "Cíl", "Objective";
+    EvExpectedAction: "Očekávaná reakce", "Expected action";
+    EvScenarioSize: "scénář", "scenario";
     EvMet: "Splněno", "Met";
     EvYes: "ano", "yes";
     EvNo: "ne", "no";
