@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::api::{AppStatus, FieldConflict, FieldEdit, NetworkView, RecordInput, SpaceInfo};
+use crate::exercise::evaluation::{Corrective, Evaluation};
 use crate::exercise::ExerciseStatus;
 use crate::merge::ChangeToken;
 use crate::record::{Channel, ClockAction, RecordKind, StaffRole, Status};
@@ -199,6 +200,65 @@ pub struct NewAdHocInject {
     pub text: String,
 }
 
+/// The file format a document is saved in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DocFormat {
+    Pdf,
+    Csv,
+}
+
+impl DocFormat {
+    /// The file name's extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            DocFormat::Pdf => "pdf",
+            DocFormat::Csv => "csv",
+        }
+    }
+}
+
+/// Saves a drill's evaluation as a file in the person's documents folder.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SaveEvaluation {
+    /// The space id in hex.
+    pub space: String,
+    pub format: DocFormat,
+}
+
+/// An evaluator's observation on one inject of the scenario.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewObservation {
+    /// The space id in hex.
+    pub space: String,
+    /// The inject's number in the scenario.
+    pub inject: u32,
+    /// The verdict on the expected action: met, not met, or none given.
+    pub met: Option<bool>,
+    pub text: String,
+    /// A corrective action for the improvement plan.
+    pub corrective: Option<Corrective>,
+}
+
+/// A player's record answering a released inject (it links the inject's release).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NewAnswer {
+    /// The space id in hex.
+    pub space: String,
+    /// The number of the released inject it answers.
+    pub inject: u32,
+    pub input: RecordInput,
+}
+
+/// One situation report, saved as an engine PDF.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportRef {
+    /// The space id in hex.
+    pub space: String,
+    /// The report's record id in hex.
+    pub id: String,
+}
+
 commands! {
     /// The UI has mounted; answers the app's name and version.
     UiReady = ui_ready(Nothing) -> String;
@@ -254,6 +314,18 @@ commands! {
     ImportSampleScenario = import_sample_scenario(SpaceRef) -> ExerciseStatus;
     /// Releases an ad-hoc inject at once (exercise control only); answers the status after it.
     AdHocInjectCmd = ad_hoc_inject(NewAdHocInject) -> ExerciseStatus;
+    /// The evaluation of a drill (exercise leaders and evaluators only).
+    ExerciseEvaluation = exercise_evaluation(SpaceRef) -> Evaluation;
+    /// Saves the evaluation as PDF or CSV in the documents folder; answers the file's full
+    /// path.
+    SaveEvaluationCmd = save_evaluation(SaveEvaluation) -> String;
+    /// Records an evaluator's observation (evaluators and exercise leaders); answers its id.
+    ObserveCmd = observe(NewObservation) -> String;
+    /// Creates a record answering a released inject (linked to it); answers its id.
+    AnswerInject = answer_inject(NewAnswer) -> String;
+    /// Saves a situation report as a PDF (the report only; CVIČENÍ in a drill) in the
+    /// documents folder; answers the file's full path.
+    SaveReportPdf = save_report_pdf(ReportRef) -> String;
 }
 
 #[cfg(test)]

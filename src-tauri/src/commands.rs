@@ -15,9 +15,11 @@ use krizlink_core::api::{
     AppStatus, NetworkView, SpaceChanged, SpaceInfo, MAX_SAVED_PEERS, MIN_PASSPHRASE_CHARS,
     SPACE_CHANGED,
 };
-use krizlink_core::calls::{self, Args, Reply};
+use krizlink_core::calls::{self, Args, DocFormat, Reply};
+use krizlink_core::engine::documents;
 use krizlink_core::engine::keystore::KdfParams;
-use krizlink_core::engine::node::{Node, NodeError, WriteError};
+use krizlink_core::engine::node::{Node, NodeError, ObservationInput, WriteError};
+use krizlink_core::engine::pdf;
 use krizlink_core::engine::sync::{self, NetAction};
 use krizlink_core::exercise::{msel, AdHocInject, ExerciseStatus, Target, SAMPLE_SCENARIO_CSV};
 use krizlink_core::record::ClockAction;
@@ -730,4 +732,152 @@ pub async fn ad_hoc_inject(
         .await?;
     changed(&app, space);
     Ok(status)
+}
+
+/// The evaluation of a drill: expected actions met or not, response times, unanswered
+/// injects, results by objective, the hot wash, the improvement plan and the timeline
+/// (the engine lets exercise leaders and evaluators only).
+#[tauri::command]
+pub async fn exercise_evaluation(
+    engine: State<'_, Engine>,
+    args: Args<calls::ExerciseEvaluation>,
+) -> Answer<Reply<calls::ExerciseEvaluation>> {
+    let space = space_id(&args.space)?;
+    engine
+        .with(move |node| node.evaluation(space).map_err(|e| exercise_cs(&e)))
+        .await
+}
+
+/// A document the engine rendered, as one Czech sentence when it cannot be.
+fn rendered(doc: &pdf::Document) -> Answer<Vec<u8>> {
+    pdf::render(doc).map_err(|e| {
+        eprintln!("krizlink-desktop: cannot render a PDF: {e}");
+        "PDF nelze vytvořit, protože dokument je příliš rozsáhlý.".to_owned()
+    })
+}
+
+/// Saves `bytes` in the person's documents folder (`engine::documents`) under a name made from
+/// `name`, never over an existing file; answers the file's full path.
+async fn save_document(name: String, extension: &'static str, bytes: Vec<u8>) -> Answer<String> {
+    let dir = documents::documents_dir(|k| std::env::var_os(k)).ok_or_else(|| {
+        "Nelze zjistit složku dokumentů (není nastavena proměnná HOME ani XDG_DOCUMENTS_DIR)."
+            .to_owned()
+    })?;
+    let folder = dir.join(documents::FOLDER);
+    let saved = tauri::async_runtime::spawn_blocking(move || {
+        documents::save(&dir, &name, extension, &bytes)
+    })
+    .await
+    .map_err(|_| internal())?;
+    match saved {
+        Ok(path) => Ok(path.display().to_string()),
+        Err(e) => {
+            eprintln!("krizlink-desktop: cannot save in {}: {e}", folder.display());
+            Err(format!(
+                "Soubor nelze uložit do složky {}; zkontrolujte, že do ní lze zapisovat a disk není plný.",
+                folder.display()
+            ))
+        }
+    }
+}
+
+/// Saves the drill's evaluation as the engine's PDF or as CSV (semicolons) in the documents
+/// folder; answers the file's full path.
+#[tauri::command]
+pub async fn save_evaluation(
+    engine: State<'_, Engine>,
+    args: Args<calls::SaveEvaluationCmd>,
+) -> Answer<Reply<calls::SaveEvaluationCmd>> {
+    let space = space_id(&args.space)?;
+    let format = args.format;
+    let evaluation = engine
+        .with(move |node| node.evaluation(space).map_err(|e| exercise_cs(&e)))
+        .await?;
+    let name = format!("Vyhodnocení cvičení – {}", evaluation.name);
+    let bytes = match format {
+        DocFormat::Pdf => rendered(&pdf::evaluation(&evaluation, &chrono::Local))?,
+        DocFormat::Csv => msel::evaluation_csv(&evaluation).map_err(|e| {
+            eprintln!("krizlink-desktop: cannot write the evaluation CSV: {e}");
+            internal()
+        })?,
+    };
+    save_document(name, format.extension(), bytes).await
+}
+
+/// Records an evaluator's observation on an inject of the scenario: the verdict, a comment and
+/// a corrective action for the improvement plan (evaluators and exercise leaders).
+#[tauri::command]
+pub async fn observe(
+    app: AppHandle,
+    engine: State<'_, Engine>,
+    args: Args<calls::ObserveCmd>,
+) -> Answer<Reply<calls::ObserveCmd>> {
+    let space = space_id(&args.space)?;
+    let input = ObservationInput {
+        inject: args.inject,
+        met: args.met,
+        text: args.text,
+        corrective: args.corrective.filter(|c| !c.action.trim().is_empty()),
+    };
+    let id = engine
+        .with(move |node| node.observe(space, &input).map_err(|e| exercise_cs(&e)))
+        .await?;
+    changed(&app, space);
+    Ok(id.to_string())
+}
+
+/// Creates a player's record that answers a released inject: the engine's write path with the
+/// inject's release linked, so the evaluation counts it as the response.
+#[tauri::command]
+pub async fn answer_inject(
+    app: AppHandle,
+    engine: State<'_, Engine>,
+    args: Args<calls::AnswerInject>,
+) -> Answer<Reply<calls::AnswerInject>> {
+    let space = space_id(&args.space)?;
+    let (number, input) = (args.inject, args.input);
+    let id = engine
+        .with(move |node| {
+            let release = node
+                .release_of(space, number)
+                .map_err(|e| exercise_cs(&e))?;
+            node.create_linked(space, &input, &[release], None)
+                .map_err(|e| write_cs(&e))
+        })
+        .await?;
+    changed(&app, space);
+    Ok(id.to_string())
+}
+
+/// Saves a situation report as the engine's PDF (the report only; marked CVIČENÍ in a drill)
+/// in the documents folder; answers the file's full path.
+#[tauri::command]
+pub async fn save_report_pdf(
+    engine: State<'_, Engine>,
+    args: Args<calls::SaveReportPdf>,
+) -> Answer<Reply<calls::SaveReportPdf>> {
+    let space = space_id(&args.space)?;
+    let id = record_id(&args.id)?;
+    let (report, exercise) = engine
+        .with(move |node| {
+            let exercise = node.is_exercise(space);
+            let report = node
+                .replica(space)
+                .map_err(|e| cs(&e))?
+                .situation_reports()
+                .into_iter()
+                .find(|r| r.meta.id == id)
+                .ok_or_else(|| "Tato situační zpráva v prostoru není.".to_owned())?;
+            Ok((report, exercise))
+        })
+        .await?;
+    let doc = pdf::situation_report(&report, exercise, &chrono::Local);
+    let name = format!(
+        "{}{} – {}",
+        if exercise { "CVIČENÍ – " } else { "" },
+        doc.title,
+        report.sender
+    );
+    let bytes = rendered(&doc)?;
+    save_document(name, DocFormat::Pdf.extension(), bytes).await
 }

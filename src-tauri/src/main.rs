@@ -152,6 +152,11 @@ fn main() -> ExitCode {
             ExerciseClockCmd => exercise_clock,
             ImportSampleScenario => import_sample_scenario,
             AdHocInjectCmd => ad_hoc_inject,
+            ExerciseEvaluation => exercise_evaluation,
+            SaveEvaluationCmd => save_evaluation,
+            ObserveCmd => observe,
+            AnswerInject => answer_inject,
+            SaveReportPdf => save_report_pdf,
         ))
         .build(tauri::generate_context!("../tauri.conf.json"));
     match app {

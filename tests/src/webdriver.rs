@@ -239,7 +239,8 @@ pub struct Driver {
 impl Driver {
     /// Starts WebKitWebDriver for the X display `display` and waits until it answers. `home`
     /// holds the webview's own storage (theme and language choices), private to the test, and
-    /// the driver's log.
+    /// the driver's log; the documents the app saves go to `home/documents/KrizLink`
+    /// (`XDG_DOCUMENTS_DIR`).
     pub fn start(display: &str, home: &Path) -> Result<Driver, String> {
         let port = free_port();
         std::fs::create_dir_all(home).map_err(|e| format!("{}: {e}", home.display()))?;
@@ -254,6 +255,7 @@ impl Driver {
             .env("XDG_DATA_HOME", home.join("data"))
             .env("XDG_CONFIG_HOME", home.join("config"))
             .env("XDG_CACHE_HOME", home.join("cache"))
+            .env("XDG_DOCUMENTS_DIR", home.join("documents"))
             // Tauri lets WebDriver automate its webview only when this is set.
             .env("TAURI_WEBVIEW_AUTOMATION", "true")
             .env_remove("WAYLAND_DISPLAY")

@@ -3,7 +3,10 @@
 //! Ukončit with a confirmation, "Skok na vstup"), sees the injects still to come, every
 //! released one with its three times (plán, vydáno, dorazilo to each target) and writes an
 //! ad-hoc inject (mimořádný vstup); an empty scenario offers the sample one. Players see only
-//! the released injects, newest first, never what comes next.
+//! the released injects, newest first, never what comes next, and answer each one with a
+//! record linked to it (a journal entry or a task; an ORP coordinator a situation report of
+//! its ORP), which the evaluation counts as the response. Exercise leaders and evaluators
+//! switch to the evaluation (`evaluation.rs`), where evaluators write their observations.
 //!
 //! Releases happen in the engine's thread on its timer (no `space-changed` event announces
 //! them), so while the clock runs the status is asked again every few seconds and the clock's
@@ -11,17 +14,23 @@
 
 use std::rc::Rc;
 
-use krizlink_core::calls::{self, Command, ExerciseClock, NewAdHocInject, Reply, SpaceRef};
+use krizlink_core::api::{JournalInput, RecordInput, SitrepInput, TaskInput};
+use krizlink_core::calls::{
+    self, Command, ExerciseClock, NewAdHocInject, NewAnswer, Reply, SpaceRef,
+};
 use krizlink_core::exercise::{ExerciseStatus, ExerciseTime, Phase, Reach, Released, Upcoming};
-use krizlink_core::record::{Channel, ClockAction};
-use krizlink_core::Timestamp;
+use krizlink_core::record::{Channel, ClockAction, JournalKind, Priority, ReportKind};
+use krizlink_core::{RecordKind, Timestamp};
 use yew::prelude::*;
 
 use crate::deliveries::use_ticks_while;
+use crate::evaluation::EvaluationView;
 use crate::i18n::{label, Lang, T};
+use crate::permissions::{self, Me};
+use crate::tasks::priority_options;
 use crate::widgets::{
-    count_field, field, initial, on_submit, required, select, submit_row, use_form, FormAction,
-    Kind, Values,
+    count_field, field, initial, list_field, on_submit, required, select, submit_row, time_field,
+    use_form, FormAction, Kind, Values,
 };
 use crate::{time, use_ctx};
 
@@ -121,6 +130,8 @@ pub fn exercise() -> Html {
     let lang = ctx.lang;
     let shown = use_state(|| None::<Shown>);
     let error = use_state(|| None::<String>);
+    // The view chosen, and in which space (another drill opens on its main view).
+    let view = use_state(|| (String::new(), View::Main));
     let space = ctx.space.id.clone();
     let current = shown.as_ref().filter(|s| s.space == space).cloned();
     let running = current
@@ -175,10 +186,27 @@ pub fn exercise() -> Html {
             </div>
         };
     };
-    if current.status.controller {
+    let role = ctx.info().role.clone();
+    let evaluator = role == "evaluator";
+    // Exercise leaders and evaluators read the scenario: they see the evaluation.
+    let reads_scenario =
+        current.status.controller || (evaluator && current.status.scenario_size.is_some());
+    let evaluating = reads_scenario && view.0 == space && view.1 == View::Evaluation;
+    let switch = |to: View| {
+        let (view, space) = (view.clone(), space.clone());
+        Callback::from(move |_: MouseEvent| view.set((space.clone(), to)))
+    };
+    let main_label = if current.status.controller {
+        T::ExControl
+    } else {
+        T::ExReleased
+    };
+    let body = if evaluating {
+        html! { <EvaluationView released={Rc::new(current.status.released.clone())} polls={polls} /> }
+    } else if current.status.controller {
         html! { <Control shown={current} show={show} error={(*error).clone()} /> }
     } else {
-        let leader_without_key = ctx.info().role == "exercise_leader";
+        let leader_without_key = role == "exercise_leader";
         html! {
             <div id="exercise" class="exercise-player">
                 if let Some(e) = &*error { <p class="form-error" role="alert">{ e.clone() }</p> }
@@ -188,11 +216,29 @@ pub fn exercise() -> Html {
                 <section class="card" id="exercise-released">
                     <h2>{ T::ExReleased.get(lang) }</h2>
                     <p class="muted">{ T::ExPlayerNote.get(lang) }</p>
-                    { player_list(&current.status.released, lang) }
+                    { player_list(&current.status.released, lang, !evaluator) }
                 </section>
             </div>
         }
+    };
+    html! {
+        <>
+            if reads_scenario {
+                <div class="actions view-switch" role="tablist">
+                    <button type="button" id="exercise-view-main" role="tab" class={classes!((!evaluating).then_some("primary"))} onclick={switch(View::Main)}>{ main_label.get(lang) }</button>
+                    <button type="button" id="exercise-view-evaluation" role="tab" class={classes!(evaluating.then_some("primary"))} onclick={switch(View::Evaluation)}>{ T::EvTitle.get(lang) }</button>
+                </div>
+            }
+            { body }
+        </>
     }
+}
+
+/// Which part of the drill screen exercise leaders and evaluators see.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum View {
+    Main,
+    Evaluation,
 }
 
 /// The released injects, newest first.
@@ -223,8 +269,9 @@ fn three_times(r: &Released, lang: Lang) -> Html {
     }
 }
 
-/// A player's view of the released injects: each one whole, newest first.
-fn player_list(released: &[Released], lang: Lang) -> Html {
+/// A player's view of the released injects: each one whole, newest first; with `answers`,
+/// each scenario inject offers the records the role may answer it with.
+fn player_list(released: &[Released], lang: Lang, answers: bool) -> Html {
     if released.is_empty() {
         return html! { <p class="muted">{ T::ExNoReleased.get(lang) }</p> };
     }
@@ -239,9 +286,234 @@ fn player_list(released: &[Released], lang: Lang) -> Html {
                     <p class="muted inject-route">{ format!("{}: {} · {}: {} · {}", T::ExFrom.get(lang), r.from, T::ExTo.get(lang), r.to, channel_text(r.channel, lang)) }</p>
                     <p class="pre inject-text">{ r.text.clone() }</p>
                     { three_times(r, lang) }
+                    if answers && r.number != 0 { <Answer number={r.number} /> }
                 </li>
             }) }
         </ul>
+    }
+}
+
+/// The record a player answers an inject with.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AnswerKind {
+    Journal,
+    Task,
+    Report,
+}
+
+impl AnswerKind {
+    fn record_kind(self) -> RecordKind {
+        match self {
+            AnswerKind::Journal => RecordKind::JournalEntry,
+            AnswerKind::Task => RecordKind::Task,
+            AnswerKind::Report => RecordKind::SituationReport,
+        }
+    }
+
+    fn code(self) -> &'static str {
+        match self {
+            AnswerKind::Journal => "journal",
+            AnswerKind::Task => "task",
+            AnswerKind::Report => "report",
+        }
+    }
+
+    fn button(self) -> T {
+        match self {
+            AnswerKind::Journal => T::AnswerJournal,
+            AnswerKind::Task => T::AnswerTask,
+            AnswerKind::Report => T::AnswerReport,
+        }
+    }
+}
+
+/// What the role may answer an inject with: a journal entry and a task, else (an ORP
+/// coordinator) a situation report of its ORP; nothing for a role that only reads.
+fn answer_kinds(me: &Me) -> Vec<AnswerKind> {
+    let mut kinds: Vec<AnswerKind> = [AnswerKind::Journal, AnswerKind::Task]
+        .into_iter()
+        .filter(|k| me.may_create(k.record_kind()))
+        .collect();
+    if kinds.is_empty() && me.may_create(RecordKind::SituationReport) {
+        kinds.push(AnswerKind::Report);
+    }
+    kinds
+}
+
+#[derive(Properties, PartialEq)]
+struct AnswerProps {
+    number: u32,
+}
+
+/// The buttons that answer one released inject, and the open answer form (pre-linked to it).
+#[function_component(Answer)]
+fn answer(p: &AnswerProps) -> Html {
+    let ctx = use_ctx();
+    let lang = ctx.lang;
+    let open = use_state(|| None::<AnswerKind>);
+    let me = ctx.me();
+    let kinds = answer_kinds(&me);
+    let n = p.number;
+    if kinds.is_empty() {
+        return html! {
+            <p class="muted small answer-note" id={format!("answer-note-{n}")}>{
+                me.notice(RecordKind::JournalEntry, lang).unwrap_or_else(|| T::AnswerNotAllowed.get(lang).to_owned())
+            }</p>
+        };
+    }
+    let close = {
+        let open = open.clone();
+        Callback::from(move |()| open.set(None))
+    };
+    html! {
+        <div class="answer">
+            <div class="actions">
+                { for kinds.iter().map(|k| {
+                    let (open, k) = (open.clone(), *k);
+                    let active = *open == Some(k);
+                    html! {
+                        <button type="button" id={format!("answer-{}-{n}", k.code())} class={classes!("small", active.then_some("primary"))}
+                            onclick={Callback::from(move |_| open.set(if active { None } else { Some(k) }))}>{ k.button().get(lang) }</button>
+                    }
+                }) }
+            </div>
+            if let Some(kind) = *open { <AnswerForm number={n} kind={kind} done={close} /> }
+            if kinds == [AnswerKind::Report] { { permissions::note(&me, RecordKind::Task, lang) } }
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct AnswerFormProps {
+    number: u32,
+    kind: AnswerKind,
+    done: Callback<()>,
+}
+
+/// A journal entry, a task or a situation report answering inject `number`: the fields of the
+/// screen's own form that an answer needs (the rest can be added on that screen afterwards).
+#[function_component(AnswerForm)]
+fn answer_form(p: &AnswerFormProps) -> Html {
+    let ctx = use_ctx();
+    let lang = ctx.lang;
+    let (n, kind) = (p.number, p.kind);
+    let form = use_form(
+        "inject-answer",
+        initial(&[
+            ("ans_kind", JournalKind::Information.code().into()),
+            ("ans_priority", Priority::High.code().into()),
+        ]),
+    );
+    let onsubmit = {
+        let ctx2 = ctx.clone();
+        let saved = ctx.saved.clone();
+        let done = p.done.clone();
+        on_submit::<calls::AnswerInject>(
+            &form,
+            move |form, errors| {
+                let input = match kind {
+                    AnswerKind::Journal => {
+                        let input = JournalInput {
+                            kind: JournalKind::parse(&form.get("ans_kind")),
+                            text: form.get("ans_text"),
+                            ..JournalInput::default()
+                        };
+                        add_prefixed(errors, input.validate(), lang);
+                        RecordInput::JournalEntry(input)
+                    }
+                    AnswerKind::Task => {
+                        let input = TaskInput {
+                            title: form.get("ans_title"),
+                            description: form.get("ans_text"),
+                            assignees: list_field(form, "ans_assignees"),
+                            deadline: time_field(form, "ans_deadline", errors, lang),
+                            priority: Priority::parse(&form.get("ans_priority")),
+                            ..TaskInput::default()
+                        };
+                        add_prefixed(errors, input.validate(), lang);
+                        RecordInput::Task(input)
+                    }
+                    AnswerKind::Report => {
+                        let me = ctx2.me();
+                        let sender = me
+                            .fixed_orp()
+                            .map_or_else(|| ctx2.space.name.clone(), str::to_owned);
+                        let situation = required(form, "ans_text", errors, lang);
+                        let input = SitrepInput {
+                            kind: Some(ReportKind::Situation),
+                            sender,
+                            as_of: Some(time::now()),
+                            situation,
+                            measures: form.get("ans_measures"),
+                            ..SitrepInput::default()
+                        };
+                        add_prefixed(errors, input.validate(), lang);
+                        RecordInput::SituationReport(input)
+                    }
+                };
+                Some(NewAnswer {
+                    space: ctx2.space.id.clone(),
+                    inject: n,
+                    input,
+                })
+            },
+            move |_id, form| {
+                form.dispatch(FormAction::Reset);
+                saved.emit(());
+                done.emit(());
+            },
+        )
+    };
+    let journal_kinds: Vec<(String, String)> = JournalKind::ALL
+        .iter()
+        .map(|k| {
+            (
+                k.code().to_owned(),
+                label(lang, k.label_cs(), k.label_en()).to_owned(),
+            )
+        })
+        .collect();
+    html! {
+        <form class="card form answer-form" id={format!("answer-form-{n}")} {onsubmit} novalidate=true>
+            <h3>{ format!("{} #{n}", T::AnswerTo.get(lang)) }</h3>
+            { match kind {
+                AnswerKind::Journal => html! { <>
+                    { select(&form, "ans_kind", T::EntryKind.get(lang), journal_kinds) }
+                    { field(&form, "ans_text", T::EntryText.get(lang), Kind::Area, "") }
+                </> },
+                AnswerKind::Task => html! { <>
+                    { field(&form, "ans_title", T::Title.get(lang), Kind::Text, "") }
+                    { field(&form, "ans_text", T::Description.get(lang), Kind::Area, "") }
+                    { field(&form, "ans_assignees", T::Assignees.get(lang), Kind::Text, T::AssigneesHint.get(lang)) }
+                    <div class="row2">
+                        { field(&form, "ans_deadline", T::Deadline.get(lang), Kind::Text, &time::hint(lang)) }
+                        { select(&form, "ans_priority", T::Priority.get(lang), priority_options(lang)) }
+                    </div>
+                </> },
+                AnswerKind::Report => html! { <>
+                    { field(&form, "ans_text", T::Situation.get(lang), Kind::Area, "") }
+                    { field(&form, "ans_measures", T::Measures.get(lang), Kind::Area, "") }
+                </> },
+            } }
+            { submit_row(&form, T::AnswerSubmit.get(lang), "answer-submit", lang) }
+        </form>
+    }
+}
+
+/// The model's field problems, under the answer form's own field names.
+fn add_prefixed(
+    errors: &mut crate::widgets::Errors,
+    found: Vec<krizlink_core::api::FieldError>,
+    lang: Lang,
+) {
+    for e in found {
+        let key = match e.field.as_str() {
+            "text" | "description" | "situation" => "ans_text".to_owned(),
+            other => format!("ans_{other}"),
+        };
+        errors
+            .entry(key)
+            .or_insert_with(|| crate::widgets::problem_text(e.problem, lang));
     }
 }
 

@@ -9,6 +9,7 @@ mod board;
 mod bridge;
 mod contacts;
 mod deliveries;
+mod evaluation;
 mod exercise;
 mod first_run;
 mod i18n;

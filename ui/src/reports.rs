@@ -1,12 +1,13 @@
 //! Situation reports (situační zprávy): the form with the glossary's fields (sending makes the
 //! report immutable; a correction is a new report that supersedes the old one), the list per
 //! sender (ORP), and the print view (the webview's print to PDF) with header, number and the
-//! "stav k" time.
+//! "stav k" time; "Uložit PDF" saves the report alone as the engine's PDF (CVIČENÍ in a drill)
+//! in the person's documents folder.
 
 use std::collections::BTreeMap;
 
 use krizlink_core::api::{RecordInput, SitrepInput};
-use krizlink_core::calls;
+use krizlink_core::calls::{self, ReportRef};
 use krizlink_core::record::ReportKind;
 use krizlink_core::views::SituationReport;
 use krizlink_core::RecordKind;
@@ -249,7 +250,10 @@ fn print_view(ctx: &Ctx, r: &SituationReport, lang: Lang) -> Html {
     let n = |v: Option<u32>| v.map(|v| v.to_string()).unwrap_or_else(|| "—".into());
     html! {
         <article class="print-view card" id="print-view">
-            <button class="no-print primary" onclick={print} id="print">{ T::Print.get(lang) }</button>
+            <div class="no-print actions">
+                <button class="primary" onclick={print} id="print">{ T::Print.get(lang) }</button>
+                <SavePdf record={r.meta.id.to_string()} />
+            </div>
             <header class="print-head">
                 <div>{ ctx.space.name.clone() }</div>
                 <h2>{ format!("{} č. {}", label(lang, r.kind.label_cs(), r.kind.label_en()), opt(r.number)) }</h2>
@@ -278,5 +282,51 @@ fn print_view(ctx: &Ctx, r: &SituationReport, lang: Lang) -> Html {
             </footer>
             <crate::deliveries::Deliveries record={crate::tasks::record_ref(ctx, RecordKind::SituationReport, r.meta.id)} id="report-deliveries" />
         </article>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct SavePdfProps {
+    /// The report's record id in hex.
+    record: String,
+}
+
+/// "Uložit PDF": the engine's PDF of one report in the documents folder, and where it went.
+#[function_component(SavePdf)]
+fn save_pdf(p: &SavePdfProps) -> Html {
+    let ctx = use_ctx();
+    let lang = ctx.lang;
+    let busy = use_state(|| false);
+    // The answer for which report: a path or the refusal.
+    let answer = use_state(|| None::<(String, Result<String, String>)>);
+    let onclick = {
+        let (busy, answer) = (busy.clone(), answer.clone());
+        let args = ReportRef {
+            space: ctx.space.id.clone(),
+            id: p.record.clone(),
+        };
+        Callback::from(move |_: MouseEvent| {
+            if *busy {
+                return;
+            }
+            busy.set(true);
+            let (busy, answer, args) = (busy.clone(), answer.clone(), args.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let result = crate::bridge::call::<calls::SaveReportPdf>(&args).await;
+                answer.set(Some((args.id.clone(), result)));
+                busy.set(false);
+            });
+        })
+    };
+    let shown = answer.as_ref().filter(|(id, _)| *id == p.record);
+    html! {
+        <>
+            <button type="button" id="save-pdf" disabled={*busy} {onclick}>{ T::SavePdf.get(lang) }</button>
+            { match shown {
+                Some((_, Ok(path))) => html! { <span class="saved-path" id="saved-path">{ format!("{} {path}", T::SavedTo.get(lang)) }</span> },
+                Some((_, Err(m))) => html! { <span class="form-error" role="alert">{ m.clone() }</span> },
+                None => html! {},
+            } }
+        </>
     }
 }

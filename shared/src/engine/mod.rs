@@ -4,6 +4,7 @@
 
 pub mod audit;
 mod data_dir;
+pub mod documents;
 pub mod envelope;
 pub mod invite;
 pub mod keys;

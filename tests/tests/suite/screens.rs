@@ -271,6 +271,7 @@ fn seed(d: &Desktop) {
     let request = krizlink_tests::staff::ok(&vaclav, &["join", &code, "--offline"]);
     let welcome = d.node(&["invite", "accept", &request]);
     krizlink_tests::staff::ok(&vaclav, &["join", "--welcome", &welcome]);
+    seed_drill_evaluation(d, &drill);
     join("Hana Tajemnice", "secretary", None);
     join("Eva Ztracená", "member", None);
     run(&["member", "remove", "Eva Ztracená"]);
@@ -291,6 +292,95 @@ fn seed(d: &Desktop) {
     seed_player_drill(d);
     // A drill with no scenario yet: its screen offers the sample one.
     d.node(&["space", "create", EMPTY_DRILL, "--exercise"]);
+}
+
+/// What the evaluation of the leader's drill shows: the leader's serving node releases
+/// injects 1 to 8 (the clock stands at T+00:45), the ORP coordinator answers inject 4 (for ORP
+/// Vsetín) with a situation report linked to it (`--answers 4`), and the leader, who reads the
+/// scenario like an evaluator, records two observations, one with a corrective action.
+fn seed_drill_evaluation(d: &Desktop, drill: &str) {
+    use krizlink_tests::staff;
+    let me = d.data.path().join("krizlink");
+    let vaclav = d.data.path().join("Václav-Koordinátor");
+    let passphrase = format!("KRIZLINK_PASSPHRASE={PASSPHRASE}");
+    let leading = staff::serve_under(&["env", &passphrase], &me, "/ip4/127.0.0.1/tcp/0", &[]);
+    let playing = staff::serve(&vaclav, &["--peer", &leading.addr]);
+    // Until the first sync the joined replica does not know yet that the space is a drill.
+    let released = |dir: &std::path::Path| -> Vec<u64> {
+        let out = staff::node(dir, &["exercise", "status", "--space", drill, "--json"]);
+        serde_json::from_slice::<serde_json::Value>(&out.stdout)
+            .ok()
+            .and_then(|v| {
+                v["released"]
+                    .as_array()
+                    .map(|l| l.iter().filter_map(|r| r["number"].as_u64()).collect())
+            })
+            .unwrap_or_default()
+    };
+    staff::wait_until(
+        "the ORP coordinator holds the released inject 4",
+        std::time::Duration::from_secs(60),
+        || released(&vaclav).contains(&4),
+    );
+    staff::ok(
+        &vaclav,
+        &[
+            "sitrep",
+            "add",
+            "--space",
+            drill,
+            "--answers",
+            "4",
+            "--sender",
+            "ORP Vsetín",
+            "--as-of",
+            &at(0),
+            "--situation",
+            "Huslenky: Kychová vybřežila, 5 domů zatopeno, silnice II/487 uzavřena.",
+            "--measures",
+            "Na místě JSDH Huslenky, pytle z HZS Vsetín.",
+        ],
+    );
+    staff::wait_until(
+        "the leader holds the ORP coordinator's answer",
+        std::time::Duration::from_secs(60),
+        || {
+            d.node(&["sitrep", "list", "--space", drill, "--json"])
+                .contains("Kychová")
+        },
+    );
+    playing.stop();
+    leading.stop();
+    d.node(&[
+        "exercise",
+        "observe",
+        "--space",
+        drill,
+        "--inject",
+        "4",
+        "--met",
+        "yes",
+        "--text",
+        "ORP Vsetín poslala situační zprávu s opatřeními.",
+    ]);
+    d.node(&[
+        "exercise",
+        "observe",
+        "--space",
+        drill,
+        "--inject",
+        "3",
+        "--met",
+        "no",
+        "--text",
+        "Návrh na svolání štábu zůstal bez rozhodnutí.",
+        "--corrective",
+        "Doplnit do plánu postup svolání krizového štábu",
+        "--owner",
+        "tajemník štábu",
+        "--due",
+        &at(14 * 24 * 60),
+    ]);
 }
 
 /// A drill of the app's identity with no scenario yet.
@@ -398,6 +488,23 @@ fn e2e_screenshot_of_every_main_screen_light_and_dark() {
                 "reports" => {
                     s.click(".report-row button").unwrap();
                     s.wait_text("#print-view", "Stav k", SHORT).unwrap();
+                    if theme == "light" {
+                        // The report alone as the engine's PDF, in the documents folder.
+                        s.click("#save-pdf").unwrap();
+                        s.wait_text("#saved-path", "Uloženo do:", SHORT).unwrap();
+                        let shown = s.text("#saved-path").unwrap();
+                        let path = shown.trim_start_matches("Uloženo do:").trim().to_owned();
+                        assert!(path.ends_with(".pdf"), "{shown}");
+                        let out = std::process::Command::new("pdftotext")
+                            .args(["-layout", &path, "-"])
+                            .output()
+                            .expect("pdftotext runs");
+                        let text = String::from_utf8_lossy(&out.stdout);
+                        assert!(
+                            text.contains("Stav k") && !text.contains("CVIČENÍ"),
+                            "a real space's report, not marked CVIČENÍ:\n{text}"
+                        );
+                    }
                 }
                 "members" => {
                     s.wait_text("#member-list", "koordinátor ORP", SHORT)
@@ -544,6 +651,7 @@ fn e2e_screenshot_of_every_main_screen_light_and_dark() {
     .unwrap();
     d.shot("exercise-released-light");
     s.execute("window.scrollTo(0, 0);", json!([])).unwrap();
+    evaluation(&d, &s);
     // A player sees the released injects only, newest first, never what comes next.
     select(PLAYER_DRILL);
     s.wait_text("#exercise-banner", "CVIČENÍ", SHORT).unwrap();
@@ -570,6 +678,17 @@ fn e2e_screenshot_of_every_main_screen_light_and_dark() {
     s.click("#theme").unwrap();
     s.wait(".app.theme-dark", SHORT).unwrap();
     d.shot("exercise-player-dark");
+    // A player answers inject 3 with a task linked to it (the evaluation's response).
+    s.click("#answer-task-3").unwrap();
+    s.wait("#answer-form-3", SHORT).unwrap();
+    s.type_into("#f-ans_title", "Svolat krizový štáb kraje na 16:00")
+        .unwrap();
+    s.type_into("#f-ans_assignees", "tajemník štábu").unwrap();
+    d.shot("exercise-answer-dark");
+    s.click("#answer-submit").unwrap();
+    s.click("#nav-tasks").unwrap();
+    s.wait_text("#task-list", "Svolat krizový štáb kraje", SHORT)
+        .unwrap();
     // An empty drill: the sample scenario is one click away, then the clock starts.
     select(EMPTY_DRILL);
     s.click("#nav-exercise").unwrap();
@@ -593,4 +712,113 @@ fn e2e_screenshot_of_every_main_screen_light_and_dark() {
     s.wait_text("#board", "Active incidents", SHORT).unwrap();
     d.shot("board-english-dark");
     s.close().unwrap();
+}
+
+/// The leader's evaluation of the drill: the hot wash, the expected actions with the ORP
+/// coordinator's answer and the observations, an observation written in the form, and
+/// "Uložit PDF" saving the engine's PDF to the documents folder (light, then dark, back to
+/// light).
+fn evaluation(d: &Desktop, s: &krizlink_tests::webdriver::Session) {
+    s.click("#exercise-view-evaluation").unwrap();
+    s.wait_text("#evaluation-hotwash", "Vydáno", SHORT).unwrap();
+    s.wait_text("#evaluation-expected", "Huslenky", SHORT)
+        .unwrap();
+    s.wait_text("#evaluation-expected", "Václav Koordinátor", SHORT)
+        .unwrap();
+    s.wait_text("#evaluation-expected", "ano (hodnotitel)", SHORT)
+        .unwrap();
+    s.wait_text("#evaluation-times", "ORP Vsetín", SHORT)
+        .unwrap();
+    s.wait_text("#evaluation-plan", "postup svolání", SHORT)
+        .unwrap();
+    s.wait_text("#evaluation-timeline", "Kychová", SHORT)
+        .unwrap();
+    d.shot("evaluation-light");
+    // An observation on inject 7 with a corrective action.
+    s.execute(
+        "const sel = document.getElementById('f-obs_inject'); sel.value = '7'; \
+         sel.dispatchEvent(new Event('change', {bubbles: true})); \
+         const met = document.getElementById('f-obs_met'); met.value = 'no'; \
+         met.dispatchEvent(new Event('change', {bubbles: true})); \
+         document.getElementById('observation-form').scrollIntoView();",
+        json!([]),
+    )
+    .unwrap();
+    s.type_into(
+        "#f-obs_text",
+        "ORP Vsetín na překročení 2. SPA nereagovala, chyběla informace obcím.",
+    )
+    .unwrap();
+    s.type_into("#f-obs_action", "Nacvičit varování obcí při 2. SPA")
+        .unwrap();
+    s.type_into("#f-obs_owner", "ORP Vsetín").unwrap();
+    s.type_into("#f-obs_due", "+72 h").unwrap();
+    d.shot("observation-light");
+    s.click("#observation-submit").unwrap();
+    s.wait_text("#evaluation-plan", "Nacvičit varování obcí", SHORT)
+        .unwrap();
+    s.wait_text("#evaluation-expected", "chyběla informace obcím", SHORT)
+        .unwrap();
+    // "Uložit PDF": the engine's PDF, in the documents folder the app was given.
+    s.execute("window.scrollTo(0, 0);", json!([])).unwrap();
+    s.click("#save-pdf").unwrap();
+    s.wait_text("#saved-path", "Uloženo do:", SHORT).unwrap();
+    let shown = s.text("#saved-path").unwrap();
+    let path = std::path::PathBuf::from(shown.trim_start_matches("Uloženo do:").trim());
+    let folder = d
+        .data
+        .path()
+        .join("home")
+        .join("documents")
+        .join("KrizLink");
+    assert_eq!(path.parent(), Some(folder.as_path()), "saved in {shown}");
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    assert!(
+        name.starts_with("Vyhodnocení cvičení") && name.ends_with(".pdf"),
+        "the file is named after the document: {name}"
+    );
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout"])
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext runs");
+    assert!(out.status.success(), "pdftotext reads {}", path.display());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for expected in [
+        "CVIČENÍ",
+        "Vyhodnocení cvičení",
+        "Huslenky",
+        "Nacvičit varování obcí",
+    ] {
+        assert!(
+            text.contains(expected),
+            "the PDF says {expected:?}:\n{text}"
+        );
+    }
+    // A second save never overwrites the first.
+    s.click("#save-csv").unwrap();
+    s.wait_text("#saved-path", ".csv", SHORT).unwrap();
+    let csv = std::fs::read_to_string(folder.join(name.replace(".pdf", ".csv"))).unwrap();
+    assert!(csv.contains("CVIČENÍ"), "the CSV is marked: {csv}");
+    s.click("#save-pdf").unwrap();
+    s.wait_text("#saved-path", "(2).pdf", SHORT).unwrap();
+    s.click("#theme").unwrap();
+    s.wait(".app.theme-dark", SHORT).unwrap();
+    s.execute("window.scrollTo(0, 0);", json!([])).unwrap();
+    d.shot("evaluation-dark");
+    s.execute(
+        "document.getElementById('observation-form').scrollIntoView();",
+        json!([]),
+    )
+    .unwrap();
+    d.shot("observation-dark");
+    s.click("#theme").unwrap();
+    s.wait(".app.theme-light", SHORT).unwrap();
+    s.execute("window.scrollTo(0, 0);", json!([])).unwrap();
+    s.click("#exercise-view-main").unwrap();
+    s.wait("#exercise-clock", SHORT).unwrap();
 }
