@@ -230,6 +230,10 @@ pub struct JournalInput {
     pub source: String,
     /// Hex id of the earlier entry this one corrects.
     pub corrects: Option<String>,
+    /// In a drill, exercise control only: the simulated body the entry is written as
+    /// (simulační buňka, "ČHMÚ"); empty for everyone else.
+    #[serde(default)]
+    pub simulated_for: String,
 }
 
 impl JournalInput {
@@ -238,6 +242,13 @@ impl JournalInput {
         check(&mut e, "text", &self.text, LONG_TEXT, true);
         check(&mut e, "author", &self.author, SHORT_TEXT, false);
         check(&mut e, "source", &self.source, SHORT_TEXT, false);
+        check(
+            &mut e,
+            "simulated_for",
+            &self.simulated_for,
+            SHORT_TEXT,
+            false,
+        );
         check_time(&mut e, "event_time", self.event_time);
         e
     }
@@ -258,6 +269,7 @@ impl JournalInput {
         }
         opt_text(&mut c, &self.author, FieldValue::Author);
         opt_text(&mut c, &self.source, FieldValue::Source);
+        opt_text(&mut c, &self.simulated_for, FieldValue::SimulatedFor);
         Ok(c)
     }
 }

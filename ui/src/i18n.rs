@@ -301,6 +301,8 @@ texts! {
     EventTime: "Čas události", "Event time";
     Now: "teď", "now";
     Source: "Zdroj", "Source";
+    SimulatedFor: "Za simulovaný subjekt", "As simulated body";
+    SimulatedForHint: "simulační buňka, např. ČHMÚ", "simulation cell, e.g. ČHMÚ";
     CorrectsEntry: "Oprava záznamu", "Correction of entry";
     AddEntry: "Zapsat", "Add entry";
     FilterByKind: "Druh záznamu", "Entry kind";

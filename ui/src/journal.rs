@@ -37,6 +37,7 @@ pub fn journal() -> Html {
                     author: form.get("author"),
                     source: form.get("source"),
                     corrects: Some(form.get("corrects")).filter(|s| !s.is_empty()),
+                    simulated_for: form.get("simulated_for"),
                 };
                 add_errors(errors, input.validate(), lang);
                 Some(new_record(&ctx2, RecordInput::JournalEntry(input)))
@@ -90,6 +91,10 @@ pub fn journal() -> Html {
                     <div class="grow">{ field(&form, "text", T::EntryText.get(lang), Kind::Text, T::QuickEntryHint.get(lang)) }</div>
                     { field(&form, "event_time", T::EventTime.get(lang), Kind::Text, T::Now.get(lang)) }
                     { field(&form, "source", T::Source.get(lang), Kind::Text, "") }
+                    // The simulation cell: exercise control writes as a simulated body.
+                    if me.exercise && me.role == Some(krizlink_core::record::StaffRole::ExerciseLeader) {
+                        { field(&form, "simulated_for", T::SimulatedFor.get(lang), Kind::Text, T::SimulatedForHint.get(lang)) }
+                    }
                 </div>
                 if !corrects.is_empty() {
                     <p class="banner warn">{ format!("{} {}", T::CorrectsEntry.get(lang), &corrects[..8.min(corrects.len())]) }</p>

@@ -1533,12 +1533,19 @@ fn an_exercise_space_is_marked_in_every_listing_and_a_real_one_never() {
         dir.path(),
         &["space", "create", "Krizový štáb Zlínského kraje"],
     );
-    for space in [&drill, &real] {
-        ok(
-            dir.path(),
-            &["task", "add", "--space", space, "--title", "Svolat štáb"],
-        );
-    }
+    let tasks: Vec<String> = [&drill, &real]
+        .into_iter()
+        .map(|space| {
+            ok(
+                dir.path(),
+                &["task", "add", "--space", space, "--title", "Svolat štáb"],
+            )
+        })
+        .collect();
+    let receipts = ok(dir.path(), &["receipts", "--space", &drill, &tasks[0]]);
+    assert!(receipts.starts_with("=== CVIČENÍ"), "{receipts}");
+    let receipts = ok(dir.path(), &["receipts", "--space", &real, &tasks[1]]);
+    assert!(!receipts.contains("CVIČENÍ"), "{receipts}");
     let listed = ok(dir.path(), &["space", "list"]);
     let line = |id: &str| {
         listed

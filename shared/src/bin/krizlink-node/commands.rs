@@ -160,15 +160,20 @@ pub(crate) fn dispatch(
                 .ok_or_else(|| anyhow!("no record {record} in this space"))?;
             let deliveries = node.deliveries(space, kind, id)?;
             let held = deliveries.iter().filter(|d| d.holds).count();
+            let exercise = node.is_exercise(space);
             if json {
-                outln!(
-                    io,
-                    "{}",
-                    serde_json::Value::Array(
-                        deliveries.iter().map(crate::json::delivery).collect()
-                    )
-                );
+                let marked = deliveries.iter().map(|d| {
+                    let mut value = crate::json::delivery(d);
+                    if let (true, Some(map)) = (exercise, value.as_object_mut()) {
+                        map.insert("exercise".into(), Value::Bool(true));
+                    }
+                    value
+                });
+                outln!(io, "{}", Value::Array(marked.collect()));
             } else {
+                if exercise {
+                    outln!(io, "{}", crate::json::EXERCISE_LINE);
+                }
                 outln!(
                     io,
                     "Doručeno: {held} {} {} zařízení / delivered to {held} of {}",

@@ -342,6 +342,7 @@ pub(crate) fn journal(node: &mut Node, io: &mut Io, cmd: JournalCmd) -> Result<(
                 author: author.unwrap_or_default(),
                 source: source.unwrap_or_default(),
                 corrects,
+                simulated_for: String::new(),
             };
             let id = create_answering(node, space, RecordInput::JournalEntry(input), &answer)?;
             outln!(io, "{id}");

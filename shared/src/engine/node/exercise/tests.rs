@@ -380,6 +380,21 @@ fn the_simulation_cell_writes_as_an_originator_and_players_cannot() {
         ),
         "{e}"
     );
+    // The app's journal form carries it in the input itself.
+    let from_form = RecordInput::JournalEntry(JournalInput {
+        kind: Some(crate::record::JournalKind::PhoneCall),
+        text: "Starosta Jablůnky žádá o pytle.".into(),
+        simulated_for: "starosta obce Jablůnka".into(),
+        ..JournalInput::default()
+    });
+    let id = leader.create_from(space, &from_form).unwrap();
+    let shown = leader.replica(space).unwrap().journal();
+    let shown = shown.iter().find(|e| e.meta.id == id).unwrap();
+    assert_eq!(
+        shown.meta.simulated_label_cs().as_deref(),
+        Some("starosta obce Jablůnka — simulováno")
+    );
+    assert!(player.create_from(space, &from_form).is_err());
     let mut chair = new_node(&dir, "chair");
     let real = chair.create_space("Krizový štáb").unwrap();
     assert!(chair
