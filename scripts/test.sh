@@ -20,9 +20,10 @@ step "cargo fmt --check" cargo fmt --all -- --check
 step "clippy (native, all targets)" cargo clippy --quiet --workspace --all-targets --all-features -- -D warnings
 step "clippy (UI, wasm32)" cargo clippy --quiet -p krizlink-ui --target wasm32-unknown-unknown -- -D warnings
 step "wasm32 check of krizlink-core" cargo check --quiet -p krizlink-core --no-default-features --target wasm32-unknown-unknown
-# The UI runs only as wasm and has no tests of its own (it is linted natively above and is
-# exercised through the desktop app): leave it out of the native build and test runs alike, so
-# both resolve the same features and share one build.
+# The UI runs as wasm and is exercised through the desktop app; its unit tests (permissions,
+# deliveries, the drill screens' formatting) are pure Rust and run natively on their own, so
+# the workspace's build and test runs below keep one feature resolution and share one build.
+step "UI unit tests (native)" cargo test --quiet -p krizlink-ui
 step "build binaries" cargo build --quiet --workspace --exclude krizlink-ui --bins
 step "tests" cargo test --workspace --exclude krizlink-ui
 printf '\nAll checks passed in %ss.\n' "$(( $(date +%s) - START ))"

@@ -220,7 +220,7 @@ mod tests {
         ];
         assert_eq!(
             delivery_summary(&list, Lang::Cs),
-            "Doručeno: 2 z 3 zařízení"
+            "Doručeno: 2 ze 3 zařízení"
         );
         assert_eq!(
             delivery_summary(&list, Lang::En),
