@@ -29,21 +29,7 @@ use krizlink_core::{DeviceId, RecordId, RecordKind, SpaceId};
 const INJECTS: u32 = 200;
 const RESPONSES: usize = 2_000;
 const PASS: &str = "heslo-pro-bench-1234";
-const ORPS: [&str; 13] = [
-    "Bystřice pod Hostýnem",
-    "Holešov",
-    "Kroměříž",
-    "Luhačovice",
-    "Otrokovice",
-    "Rožnov pod Radhoštěm",
-    "Uherské Hradiště",
-    "Uherský Brod",
-    "Valašské Klobouky",
-    "Valašské Meziříčí",
-    "Vizovice",
-    "Vsetín",
-    "Zlín",
-];
+const ORPS: [&str; 13] = krizlink_core::exercise::ZLIN_REGION_ORPS;
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(

@@ -26,6 +26,23 @@ pub const SAMPLE_SCENARIO_CSV: &str = include_str!("../data/scenario-povoden-zli
 /// The sample scenario's name, as `exercise import --sample` and the app offer it.
 pub const SAMPLE_SCENARIO_NAME: &str = "Povodeň ve Zlínském kraji (ukázkový scénář, 6 hodin)";
 
+/// The 13 ORPs of the Zlín region, the sample scenario's players besides the region's staff.
+pub const ZLIN_REGION_ORPS: [&str; 13] = [
+    "Bystřice pod Hostýnem",
+    "Holešov",
+    "Kroměříž",
+    "Luhačovice",
+    "Otrokovice",
+    "Rožnov pod Radhoštěm",
+    "Uherské Hradiště",
+    "Uherský Brod",
+    "Valašské Klobouky",
+    "Valašské Meziříčí",
+    "Vizovice",
+    "Vsetín",
+    "Zlín",
+];
+
 /// Latest exercise time a scenario may use: seven days (T+168:00).
 pub const MAX_MINUTES: u32 = 7 * 24 * 60;
 /// Most injects one scenario holds.

@@ -224,6 +224,27 @@ pub fn joined(root: &TempDir, name: &str, inviter: &Path, space: &str, role: &st
     dir
 }
 
+/// A device that joins `space` over the network through `inviter` as `role` (an ORP
+/// coordinator bound to `orp`).
+pub fn joined_as(
+    root: &TempDir,
+    name: &str,
+    inviter: &Path,
+    space: &str,
+    role: &str,
+    orp: Option<&str>,
+) -> PathBuf {
+    let dir = root.path().join(name);
+    ok(&dir, &["init", "--name", name]);
+    let mut args = vec!["invite", "create", "--space", space, "--role", role];
+    if let Some(orp) = orp {
+        args.extend(["--orp", orp]);
+    }
+    let code = ok(inviter, &args);
+    assert_eq!(ok(&dir, &["join", &code]), space);
+    dir
+}
+
 /// A grant by the chair at `chair` for the device at `relay` to relay `space` blind.
 pub fn relay_grant(chair: &Path, space: &str, relay: &Path) -> String {
     let device = std::fs::read_to_string(relay.join("device.id")).expect("device.id");

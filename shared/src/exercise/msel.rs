@@ -226,6 +226,18 @@ impl Problems {
             self.list.push(p);
         }
     }
+    /// Ends the row checks of an import: a file without a single inject is a problem too.
+    fn finish_rows(mut self, found: usize) -> Result<(), ImportError> {
+        if found == 0 && self.total == 0 {
+            self.push(ImportProblem {
+                line: None,
+                column: None,
+                message: "the file holds no injects".into(),
+            });
+        }
+        self.finish()
+    }
+
     fn finish(self) -> Result<(), ImportError> {
         if self.total == 0 {
             Ok(())
@@ -448,14 +460,7 @@ pub fn import_csv(text: &str) -> Result<Vec<Inject>, ImportError> {
             }
         }
     }
-    if injects.is_empty() && problems.total == 0 {
-        problems.push(ImportProblem {
-            line: None,
-            column: None,
-            message: "the file holds no injects".into(),
-        });
-    }
-    problems.finish()?;
+    problems.finish_rows(injects.len())?;
     check_scenario(&injects).map_err(|(i, p)| {
         let column = Column::of_field(p.field()).unwrap_or(Column::Number);
         let index = columns.iter().position(|x| *x == Some(column));
@@ -721,14 +726,7 @@ pub fn import_json(text: &str) -> Result<Vec<Inject>, ImportError> {
             }),
         }
     }
-    if injects.is_empty() && problems.total == 0 {
-        problems.push(ImportProblem {
-            line: None,
-            column: None,
-            message: "the file holds no injects".into(),
-        });
-    }
-    problems.finish()?;
+    problems.finish_rows(injects.len())?;
     check_scenario(&injects).map_err(|(i, p)| ImportError {
         problems: vec![ImportProblem {
             line: None,

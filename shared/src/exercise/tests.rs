@@ -351,21 +351,7 @@ mod msel_tests {
         assert!(injects.len() >= 30, "{} injects", injects.len());
         let last = injects.iter().filter_map(|i| i.time).max().unwrap();
         assert_eq!(last, ExerciseTime(6 * 60));
-        for orp in [
-            "Bystřice pod Hostýnem",
-            "Holešov",
-            "Kroměříž",
-            "Luhačovice",
-            "Otrokovice",
-            "Rožnov pod Radhoštěm",
-            "Uherské Hradiště",
-            "Uherský Brod",
-            "Valašské Klobouky",
-            "Valašské Meziříčí",
-            "Vizovice",
-            "Vsetín",
-            "Zlín",
-        ] {
+        for orp in ZLIN_REGION_ORPS {
             assert!(
                 injects.iter().any(|i| i.to == Target::Orp(orp.into())),
                 "no inject for ORP {orp}"

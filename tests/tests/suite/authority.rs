@@ -18,26 +18,6 @@ fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// A device that joins `space` over the network through `inviter` as `role` (bound to `orp`).
-fn joined_as(
-    root: &TempDir,
-    name: &str,
-    inviter: &Path,
-    space: &str,
-    role: &str,
-    orp: Option<&str>,
-) -> PathBuf {
-    let dir = root.path().join(name);
-    ok(&dir, &["init", "--name", name]);
-    let mut args = vec!["invite", "create", "--space", space, "--role", role];
-    if let Some(orp) = orp {
-        args.extend(["--orp", orp]);
-    }
-    let code = ok(inviter, &args);
-    assert_eq!(ok(&dir, &["join", &code]), space);
-    dir
-}
-
 fn set(value: FieldValue) -> Change {
     Change::Set {
         value,

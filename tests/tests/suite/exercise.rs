@@ -11,25 +11,6 @@ use krizlink_tests::TempDir;
 
 const WAIT: Duration = Duration::from_secs(30);
 
-fn joined_as(
-    root: &TempDir,
-    name: &str,
-    inviter: &Path,
-    space: &str,
-    role: &str,
-    orp: Option<&str>,
-) -> PathBuf {
-    let dir = root.path().join(name);
-    ok(&dir, &["init", "--name", name]);
-    let mut args = vec!["invite", "create", "--space", space, "--role", role];
-    if let Some(orp) = orp {
-        args.extend(["--orp", orp]);
-    }
-    let code = ok(inviter, &args);
-    assert_eq!(ok(&dir, &["join", &code]), space);
-    dir
-}
-
 fn status(dir: &Path, space: &str) -> serde_json::Value {
     json(dir, &["exercise", "status", "--space", space, "--json"])
 }
