@@ -194,44 +194,36 @@ fn the_sample_drill_reaches_region_and_an_offline_orp_with_all_three_times() {
 
     // The ORP answers the inject with a situation report; a player cannot answer an inject
     // not released yet; the evaluation shows who answered and how fast, per ORP.
-    let out = node(
-        &orp,
-        &[
-            "sitrep",
-            "add",
-            "--space",
-            &space,
-            "--sender",
-            "ORP Vsetín",
-            "--as-of",
-            "2026-12-01T10:00:00+01:00",
-            "--situation",
-            "Bečva stoupá, 2. SPA vyhlášen.",
-            "--answers",
-            last["number"].as_str().unwrap(),
-        ],
-    );
+    let answer = |inject: &str| {
+        node(
+            &orp,
+            &[
+                "sitrep",
+                "add",
+                "--space",
+                &space,
+                "--sender",
+                "ORP Vsetín",
+                "--as-of",
+                "2026-12-01T10:00:00+01:00",
+                "--situation",
+                "Bečva stoupá, 2. SPA vyhlášen.",
+                "--answers",
+                inject,
+            ],
+        )
+    };
+    let out = answer(last["number"].as_str().unwrap());
     assert!(
         !out.status.success(),
         "an unreleased inject cannot be answered"
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("has not been released"));
-    ok(
-        &orp,
-        &[
-            "sitrep",
-            "add",
-            "--space",
-            &space,
-            "--sender",
-            "ORP Vsetín",
-            "--as-of",
-            "2026-12-01T10:00:00+01:00",
-            "--situation",
-            "Bečva stoupá, 2. SPA vyhlášen.",
-            "--answers",
-            &number.to_string(),
-        ],
+    let out = answer(&number.to_string());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
     wait_until(
         "the ORP's answer reaches the leader's evaluation",
