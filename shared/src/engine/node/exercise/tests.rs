@@ -531,3 +531,90 @@ fn a_drill_without_a_chair_can_remove_players_but_never_loses_its_last_leader() 
     assert_eq!(epoch, 1);
     let _ = fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn an_evaluator_reads_the_scenario_observes_and_evaluates_but_runs_nothing() {
+    let dir = scratch("exercise-evaluator");
+    let (mut leader, mut player, space) = drill(&dir);
+    leader
+        .import_scenario(space, &scenario("hodnotitel"))
+        .unwrap();
+    let mut evaluator = joined_as(
+        &mut leader,
+        space,
+        &dir,
+        "evaluator",
+        StaffRole::Evaluator,
+        None,
+    );
+    sync(&leader, &mut evaluator, space);
+    // The leader wrapped the control key to the evaluator on admitting it.
+    assert!(evaluator.holds_control_key(space));
+    assert_eq!(evaluator.scenario(space).unwrap().len(), 4);
+    // It runs nothing and writes no staff records.
+    assert!(matches!(
+        evaluator.clock_action(space, ClockAction::Start, None),
+        Err(ExerciseError::NotControl("evaluator"))
+    ));
+    assert!(matches!(
+        evaluator.import_scenario(space, &scenario("x")),
+        Err(ExerciseError::NotControl("evaluator"))
+    ));
+    let e = evaluator
+        .create_record(
+            space,
+            RecordKind::Task,
+            vec![set(FieldValue::Title("Úkol hodnotitele".into()))],
+        )
+        .unwrap_err();
+    assert!(matches!(e, NodeError::Refused(_)), "{e}");
+    // The drill runs; the player answers late; the evaluator judges and plans a correction.
+    let start = leader
+        .clock_action(space, ClockAction::Start, None)
+        .unwrap()
+        .started
+        .unwrap();
+    leader.release_due(space, start).unwrap();
+    sync(&leader, &mut evaluator, space);
+    let status = evaluator.exercise_status(space, now()).unwrap();
+    assert!(!status.controller);
+    assert_eq!(
+        status.scenario_size,
+        Some(4),
+        "an evaluator sees what is to come"
+    );
+    evaluator
+        .observe(
+            space,
+            &ObservationInput {
+                inject: 1,
+                met: Some(false),
+                text: "Štáb nebyl svolán.".into(),
+                corrective: Some(crate::exercise::evaluation::Corrective {
+                    action: "Aktualizovat svolávací plán".into(),
+                    owner: "tajemník štábu".into(),
+                    due: None,
+                }),
+            },
+        )
+        .unwrap();
+    assert!(matches!(
+        player.observe(
+            space,
+            &ObservationInput {
+                inject: 1,
+                met: Some(true),
+                ..ObservationInput::default()
+            }
+        ),
+        Err(ExerciseError::NotControl("member"))
+    ));
+    sync(&evaluator, &mut leader, space);
+    let evaluation = leader.evaluation(space).unwrap();
+    let first = evaluation.expected.iter().find(|x| x.number == 1).unwrap();
+    assert!(!first.met && first.judged);
+    assert_eq!(evaluation.plan.len(), 1);
+    assert!(evaluator.evaluation(space).is_ok());
+    assert!(player.evaluation(space).is_err());
+    let _ = fs::remove_dir_all(&dir);
+}
