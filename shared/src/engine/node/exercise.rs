@@ -171,6 +171,29 @@ pub(super) struct ReleaseWatch {
     wake_at: Option<i64>,
 }
 
+/// The next wall time (ms) at which something can fall due while nothing else changes: the
+/// earliest not-`done` inject's time or awaited deadline, plus `delay`; none while the clock
+/// is not running.
+fn next_wake(clock: &Clock, delay: i64, scenario: &[Inject], done: &BTreeSet<u32>) -> Option<i64> {
+    let mut times: Vec<ExerciseTime> = Vec::new();
+    for inject in scenario.iter().filter(|i| !done.contains(&i.number)) {
+        times.extend(inject.time);
+        if let Some(Trigger::Overdue(n)) = &inject.trigger {
+            times.extend(
+                scenario
+                    .iter()
+                    .find(|i| i.number == *n)
+                    .and_then(|i| i.deadline),
+            );
+        }
+    }
+    times
+        .into_iter()
+        .filter_map(|t| clock.wall_time_of(t))
+        .map(|w| w.0 + delay)
+        .min()
+}
+
 /// What an import changed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ImportSummary {
@@ -658,45 +681,27 @@ impl Node {
                 return Ok(Vec::new());
             }
         }
-        let released = self.release_now(space, now)?;
-        let wake_at = self.next_wake(space)?;
+        // One look: the clock, the scenario and what was released, read once.
+        let clock = self.exercise_clock(space)?;
+        let (released, wake_at) = if clock.phase == Phase::Running {
+            let delay = self.release_stagger(space)?;
+            let scenario: Vec<Inject> = self.scenario(space)?.into_iter().map(|(_, i)| i).collect();
+            let before = self.released_injects(space)?;
+            let released = self.release_now(space, now, &clock, delay, &scenario, &before)?;
+            let done: BTreeSet<u32> = before
+                .iter()
+                .map(|r| r.number)
+                .chain(released.iter().copied())
+                .collect();
+            let wake_at = next_wake(&clock, delay, &scenario, &done);
+            (released, wake_at)
+        } else {
+            (Vec::new(), None)
+        };
         let token = self.replica(space)?.change_token();
         self.release_watch
             .insert(space, ReleaseWatch { token, wake_at });
         Ok(released)
-    }
-
-    /// The next wall time (ms) at which something of `space` can fall due while nothing else
-    /// changes: the earliest unreleased inject's time or awaited deadline (plus this
-    /// controller's stagger); none while the clock is not running.
-    fn next_wake(&self, space: SpaceId) -> Result<Option<i64>, ExerciseError> {
-        let clock = self.exercise_clock(space)?;
-        if clock.phase != Phase::Running {
-            return Ok(None);
-        }
-        let delay = self.release_stagger(space)?;
-        let scenario: Vec<Inject> = self.scenario(space)?.into_iter().map(|(_, i)| i).collect();
-        let done: BTreeSet<u32> = self
-            .released_injects(space)?
-            .iter()
-            .map(|r| r.number)
-            .collect();
-        let mut times: Vec<ExerciseTime> = Vec::new();
-        for inject in scenario.iter().filter(|i| !done.contains(&i.number)) {
-            times.extend(inject.time);
-            if let Some(Trigger::Overdue(n)) = &inject.trigger {
-                let deadline = scenario
-                    .iter()
-                    .find(|i| i.number == *n)
-                    .and_then(|i| i.deadline);
-                times.extend(deadline);
-            }
-        }
-        Ok(times
-            .into_iter()
-            .filter_map(|t| clock.wall_time_of(t))
-            .map(|w| w.0 + delay)
-            .min())
     }
 
     /// How long this controller waits after the others ranked before it (by device id).
@@ -711,33 +716,29 @@ impl Node {
         Ok(RELEASE_STAGGER_MS * i64::try_from(rank).unwrap_or(0))
     }
 
-    fn release_now(&mut self, space: SpaceId, now: Timestamp) -> Result<Vec<u32>, ExerciseError> {
-        let clock = self.exercise_clock(space)?;
-        if clock.phase != Phase::Running {
-            return Ok(Vec::new());
-        }
-        let delay = self.release_stagger(space)?;
+    /// Writes a release for each inject of `scenario` the running `clock` has reached (after
+    /// this controller's `delay`) or whose trigger fired, and that `released` lacks.
+    fn release_now(
+        &mut self,
+        space: SpaceId,
+        now: Timestamp,
+        clock: &Clock,
+        delay: i64,
+        scenario: &[Inject],
+        released: &[Released],
+    ) -> Result<Vec<u32>, ExerciseError> {
         let elapsed = clock.elapsed_ms(now);
-        let scenario: Vec<Inject> = self.scenario(space)?.into_iter().map(|(_, i)| i).collect();
-        let released = self.released_injects(space)?;
         let done: BTreeSet<u32> = released.iter().map(|r| r.number).collect();
-        let mut out: Vec<(Inject, Option<ExerciseTime>)> = due(&scenario, &done, elapsed - delay)
+        let mut out: Vec<(Inject, Option<ExerciseTime>)> = due(scenario, &done, elapsed - delay)
             .into_iter()
             .map(|i| (i.clone(), i.time))
             .collect();
-        for inject in &scenario {
+        for inject in scenario {
             if done.contains(&inject.number) || out.iter().any(|(i, _)| i.number == inject.number) {
                 continue;
             }
             if let Some(trigger) = &inject.trigger {
-                if self.fired(
-                    space,
-                    trigger,
-                    &scenario,
-                    &released,
-                    &clock,
-                    elapsed - delay,
-                )? {
+                if self.fired(space, trigger, scenario, released, clock, elapsed - delay)? {
                     out.push((inject.clone(), None));
                 }
             }

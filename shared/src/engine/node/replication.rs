@@ -593,8 +593,9 @@ impl Node {
         let (_, passed_on) = self.take_winners(space, winners)?;
         received.stored.extend(passed_on);
         self.note_own_returned(space, own_returned, peer)?;
-        if self.is_exercise(space) {
-            // A controller's key may have arrived, or a new controller who lacks it.
+        if self.is_exercise(space) && (members_changed || !self.holds_control_key(space)) {
+            // The control key may have arrived for this device, or a new leader or evaluator
+            // (a member change) may lack it; other batches leave both as they were.
             self.exercise_keys_up_to_date(space)?;
         }
         if members_changed {
