@@ -468,6 +468,33 @@ proptest! {
         prop_assert!(!a.differs_for(&b, |_| 50));
     }
 
+    /// Folding in the next operation (by stamp) gives what the whole fold gives, and says that
+    /// applied operations must be decided again exactly when the two folds judge some of them
+    /// differently.
+    #[test]
+    fn extending_the_fold_is_folding_the_whole_set(ops in control_ops(), upto in 0u64..8) {
+        let mut sorted = ops.clone();
+        sorted.sort_by_key(|op| (op.stamp(), op.id));
+        sorted.dedup_by_key(|op| op.id);
+        let mut a = fold(&[]);
+        for (i, op) in sorted.iter().enumerate() {
+            let whole = fold(&sorted[..=i]);
+            let before = a.clone();
+            prop_assert!(a.takes_next(op));
+            match a.extend(op, |_| upto) {
+                Extended::Folded { rejudges } => {
+                    prop_assert_eq!(&a, &whole);
+                    prop_assert_eq!(rejudges, before.differs_for(&whole, |_| upto));
+                }
+                Extended::FoldAgain => {
+                    a = whole;
+                    prop_assert!(before.differs_for(&a, |_| upto), "a cut-off refuses a change");
+                }
+            }
+            prop_assert!(!a.takes_next(op), "the same operation twice");
+        }
+    }
+
     /// Every control operation that counts was allowed under the final standing of its author
     /// (no counted change is cut off by a change that also counts).
     #[test]

@@ -662,6 +662,19 @@ impl AuditLog {
         )))
     }
 
+    /// Appends an event, signed, without its own `fdatasync`: the next synced write (or
+    /// [`AuditLog::flush`]) makes it durable. For what follows from something already durable
+    /// elsewhere and can be known again from it (a key taken from a logged rotation).
+    pub fn note(
+        &mut self,
+        event: AuditEvent,
+        detail: &[(&str, String)],
+        keys: &DeviceKeys,
+        now: DateTime<Utc>,
+    ) -> Result<(), AuditError> {
+        self.append(event, detail, Some(keys), now)
+    }
+
     /// Appends an event, signed when `keys` are at hand, and syncs it to disk (with any
     /// refusals written before it).
     pub fn record(

@@ -242,6 +242,9 @@ pub struct Node {
     /// The control keys of the drills this device leads (`node/exercise.rs`), in memory only:
     /// taken again from the log on opening.
     control_keys: BTreeMap<SpaceId, SpaceKey>,
+    /// Members' X25519 keys whose binding signature this device checked: device -> (the
+    /// published bytes, the key). In memory; see `Node::member_public`.
+    checked_keys: BTreeMap<DeviceId, (Vec<u8>, [u8; 32])>,
     /// What releasing last saw of each drill it controls (`node/exercise.rs`).
     release_watch: BTreeMap<SpaceId, exercise::ReleaseWatch>,
 }
@@ -619,9 +622,11 @@ impl Node {
         let seq = st.replica.version_vector().get(&device) + 1;
         let hlc = st.clock.tick(now_ms());
         let op = build(OpId { device, seq }, hlc)?;
-        if op.kind == RecordKind::Member {
-            st.control.insert(op.id, op.clone());
-            st.refold();
+        if op.kind == RecordKind::Member && st.control.insert(op.id, op.clone()).is_none() {
+            let applied = st.replica.version_vector().clone();
+            if st.fold_in(&mut [&op], &applied).is_none() {
+                st.refold();
+            }
         }
         if let Err(refusal) = judge(&st.authority, &st.replica, (device, own_role), &op) {
             if op.kind == RecordKind::Member {

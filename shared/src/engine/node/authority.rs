@@ -3,12 +3,43 @@
 //! ([`SpaceState::refold`]). The rules themselves are the model's (`crate::authority`).
 
 use super::*;
-use crate::authority::{self, Authority, Grant, Refusal, Standing};
+use crate::authority::{self, Authority, Extended, Grant, Refusal, Standing};
 
 impl SpaceState {
     /// Folds the member operations held into each device's standing again.
     pub(super) fn refold(&mut self) {
         self.authority = Authority::fold(self.founder, "", self.control.values());
+    }
+
+    /// Takes member operations just added to `control` into the fold, one after another, when
+    /// each is newer than everything folded (the usual case: a local write, or changes made
+    /// since the last sync), at the cost of one step each instead of the whole fold. Returns
+    /// whether an operation applied so far (numbered up to `applied`) is judged differently
+    /// now; `None` when they are not the newest and nothing was done: the caller folds again
+    /// and compares with the fold before.
+    pub(super) fn fold_in(
+        &mut self,
+        fresh: &mut [&Operation],
+        applied: &VersionVector,
+    ) -> Option<bool> {
+        fresh.sort_by_key(|op| (op.stamp(), op.id));
+        match fresh.first() {
+            None => return Some(false),
+            Some(op) if !self.authority.takes_next(op) => return None,
+            Some(_) => {}
+        }
+        let mut rejudges = false;
+        for op in fresh.iter() {
+            match self.authority.extend(op, |d| applied.get(&d)) {
+                Extended::Folded { rejudges: r } => rejudges |= r,
+                // It cut off a change already counted (which is refused now).
+                Extended::FoldAgain => {
+                    self.refold();
+                    return Some(true);
+                }
+            }
+        }
+        Some(rejudges)
     }
 }
 

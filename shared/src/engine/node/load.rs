@@ -281,6 +281,7 @@ impl Node {
             replaced: BTreeMap::new(),
             receipts: Default::default(),
             control_keys: BTreeMap::new(),
+            checked_keys: BTreeMap::new(),
             release_watch: BTreeMap::new(),
         };
         let ids: Vec<SpaceId> = node
@@ -298,16 +299,12 @@ impl Node {
                     "writes stamped in the future in space {space} could not be stamped again: {e}"
                 ));
             }
-            // Keys of rotations that reached the log but not the keystore (a crash between),
-            // and this device's own X25519 key where an older version did not publish it.
-            let keys = node.install_rekeys(space).and_then(|rotated| {
-                if rotated {
-                    // What was logged under the new key is readable now.
-                    node.rebuild_space(space)?;
-                }
-                node.publish_own_key(space)?;
-                node.exercise_keys_up_to_date(space)
-            });
+            // (The keys of logged rotations were taken while the space was loaded.) This
+            // device's own X25519 key where an older version did not publish it, and a drill's
+            // control key.
+            let keys = node
+                .publish_own_key(space)
+                .and_then(|()| node.exercise_keys_up_to_date(space));
             if let Err(e) = keys {
                 node.warnings.push(format!(
                     "the keys of space {space} could not be brought up to date: {e}"
@@ -359,21 +356,45 @@ impl Node {
         // The member operations, for the fold every operation is judged against: those the
         // checkpoint names and those logged after it. A member operation logged after the
         // checkpoint may judge what it covers differently: then the state is rebuilt.
-        let (control, derived) = match derived {
-            Some(d) => {
-                let (covered, named) = (d.2, &d.3);
-                let mut control = self.control_ops(space, &entries[..covered], Some(named));
-                let tail = self.control_ops(space, &entries[covered..], None);
-                if tail.is_empty() {
-                    control.extend(tail);
-                    (control, Some(d))
-                } else {
-                    (self.control_ops(space, &entries, None), None)
+        // Key rotations are read as they come: a rotation's key opens the member operations
+        // sealed under it, which may hold the next rotation (each round takes a new epoch).
+        let mut taken = Vec::new();
+        let (control, authority, keep) = loop {
+            let (control, keep) = match &derived {
+                Some(d) => {
+                    let (covered, named) = (d.2, &d.3);
+                    if self
+                        .control_ops(space, &entries[covered..], None)
+                        .is_empty()
+                    {
+                        let named = self.control_ops(space, &entries[..covered], Some(named));
+                        (named, true)
+                    } else {
+                        (self.control_ops(space, &entries, None), false)
+                    }
                 }
+                None => (self.control_ops(space, &entries, None), false),
+            };
+            let authority = crate::authority::Authority::fold(founder, "", control.values());
+            let new = self.take_logged_keys(space, &authority)?;
+            if new.is_empty() {
+                break (control, authority, keep);
             }
-            None => (self.control_ops(space, &entries, None), None),
+            taken.extend(new);
         };
-        let authority = crate::authority::Authority::fold(founder, "", control.values());
+        let derived = derived.filter(|_| keep);
+        if !taken.is_empty() {
+            // Saved once here, so that later openings need not take them again.
+            self.keystore.save().map_err(NodeError::Keystore)?;
+            for epoch in taken {
+                let detail = [
+                    ("space", space.to_string()),
+                    ("epoch", epoch.to_string()),
+                    ("source", "op log".to_owned()),
+                ];
+                self.audit(AuditEvent::KeyRotated, &detail)?;
+            }
+        }
         let mut member_ops = BTreeSet::new();
         let (replica, clock, dirty) = match derived {
             Some((mut replica, mut clock, covered, checkpointed_members)) => {

@@ -101,6 +101,8 @@ impl Node {
     /// On a chair's or secretary's device: issues a new member list of `space` if the replica
     /// knows a member device or an issuer the newest list lacks (see the module doc).
     pub(super) fn refresh_member_list(&mut self, space: SpaceId) -> Result<(), NodeError> {
+        // Members changed (or the node opened): a manager checks the keys published since.
+        self.check_published_keys(space)?;
         match self.issue_member_list(space, false) {
             Ok(_) => Ok(()),
             // Too many devices for a list: relays cannot take this space's new members.

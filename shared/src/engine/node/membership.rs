@@ -10,6 +10,7 @@
 //!   joining device.
 
 use super::*;
+use crate::authority::Authority;
 use crate::engine::invite::{InviteCode, JoinRequest, Welcome};
 use crate::engine::keys::SpaceKey;
 use crate::engine::keystore::{PendingJoin, Secret32, StoredInvite};
@@ -204,7 +205,7 @@ impl Node {
         space: SpaceId,
         devices: &[DeviceId],
     ) -> Result<(u32, Vec<DeviceId>), NodeError> {
-        use crate::engine::rekey::{checked_member_key, Rekey};
+        use crate::engine::rekey::Rekey;
         let role = self.own_role(space)?;
         if !self.may_manage_members(space)? {
             return Err(NodeError::Refused(crate::authority::Refusal::NotAllowed {
@@ -230,24 +231,25 @@ impl Node {
             (StaffRole::Chair, NodeError::LastChair)
         };
         let mut chairs_left = 0;
-        let mut recipients = Vec::new();
-        let mut unreachable = Vec::new();
+        let mut published = Vec::new();
         for (device, grant, _) in authority.devices() {
             let Some(grant) = grant else { continue };
             if devices.contains(&device) {
                 continue;
             }
             chairs_left += usize::from(grant.role == head);
-            match authority
-                .key_of(device)
-                .map(|k| checked_member_key(&device, k))
-            {
-                Some(Ok(public)) => recipients.push((device, public)),
-                _ => unreachable.push(device),
-            }
+            published.push((device, authority.key_of(device).map(<[u8]>::to_vec)));
         }
         if chairs_left == 0 {
             return Err(last);
+        }
+        let mut recipients = Vec::new();
+        let mut unreachable = Vec::new();
+        for (device, key) in published {
+            match key.map(|k| self.member_public(device, &k)) {
+                Some(Ok(public)) => recipients.push((device, public)),
+                _ => unreachable.push(device),
+            }
         }
         let epoch = self
             .entry(space)?
@@ -282,13 +284,76 @@ impl Node {
         Ok((epoch, unreachable))
     }
 
-    /// Adds epoch `epoch`'s key of `space` to the keystore (once). Returns whether it was new.
+    /// The X25519 key `device` published (`published`: the key and its binding signature),
+    /// its binding checked once: a removal wraps the new key to every remaining device, and
+    /// checking each binding again on every removal would cost a signature check per device.
+    fn member_public(
+        &mut self,
+        device: DeviceId,
+        published: &[u8],
+    ) -> Result<[u8; 32], crate::engine::rekey::RekeyError> {
+        if let Some((bytes, public)) = self.checked_keys.get(&device) {
+            if bytes.as_slice() == published {
+                return Ok(*public);
+            }
+        }
+        let public = crate::engine::rekey::checked_member_key(&device, published)?;
+        self.checked_keys
+            .insert(device, (published.to_vec(), public));
+        Ok(public)
+    }
+
+    /// On a device that manages members of `space`: checks the X25519 keys its members
+    /// published that it has not checked yet (as they are admitted, and once after opening),
+    /// so that a removal only wraps. A bad binding is left for the removal to report.
+    pub(super) fn check_published_keys(&mut self, space: SpaceId) -> Result<(), NodeError> {
+        // A device removed, or that does not manage members, wraps no keys.
+        if !self.may_manage_members(space).unwrap_or(false) {
+            return Ok(());
+        }
+        let authority = self.authority(space)?;
+        let unchecked: Vec<(DeviceId, Vec<u8>)> = authority
+            .devices()
+            .filter(|(_, grant, _)| grant.is_some())
+            .filter_map(|(d, _, _)| authority.key_of(d).map(|k| (d, k)))
+            .filter(|(d, k)| {
+                self.checked_keys
+                    .get(d)
+                    .is_none_or(|(b, _)| b.as_slice() != *k)
+            })
+            .map(|(d, k)| (d, k.to_vec()))
+            .collect();
+        for (device, key) in unchecked {
+            let _ = self.member_public(device, &key);
+        }
+        Ok(())
+    }
+
+    /// Adds epoch `epoch`'s key of `space` to the keystore's contents (once), and audits it.
+    /// Returns whether it was new.
+    ///
+    /// The keystore file is not saved for it: every rotation's key is wrapped to each device
+    /// that stays (the remover too) in a logged member operation, so opening the node takes it
+    /// from the log again ([`Node::take_logged_keys`]); the audit entry is written without its
+    /// own `fdatasync` for the same reason. This keeps a removal's cost to each device near
+    /// its cryptography (docs/BENCHMARKS.md, "Removal and key rotation").
     fn install_key(
         &mut self,
         space: SpaceId,
         epoch: u32,
         key: SpaceKey,
     ) -> Result<bool, NodeError> {
+        if !self.hold_key(space, epoch, key)? {
+            return Ok(false);
+        }
+        let detail = [("space", space.to_string()), ("epoch", epoch.to_string())];
+        self.audit
+            .note(AuditEvent::KeyRotated, &detail, &self.keys, Utc::now())?;
+        Ok(true)
+    }
+
+    /// Adds the key to the keystore's contents in memory; whether it was new.
+    fn hold_key(&mut self, space: SpaceId, epoch: u32, key: SpaceKey) -> Result<bool, NodeError> {
         let entry = self
             .keystore
             .contents_mut()
@@ -299,19 +364,19 @@ impl Node {
         }
         entry.keys.push((epoch, key));
         entry.keys.sort_by_key(|(e, _)| *e);
-        self.keystore.save().map_err(NodeError::Keystore)?;
-        let detail = [("space", space.to_string()), ("epoch", epoch.to_string())];
-        self.audit(AuditEvent::KeyRotated, &detail)?;
         Ok(true)
     }
 
-    /// Takes this device's key from every key rotation that counts and that it lacks.
-    /// Returns whether a new key was taken.
-    pub(super) fn install_rekeys(&mut self, space: SpaceId) -> Result<bool, NodeError> {
+    /// This device's keys from the key rotations of `authority` that it lacks: (epoch, key).
+    fn rotated_keys(
+        &self,
+        space: SpaceId,
+        authority: &Authority,
+    ) -> Result<Vec<(u32, SpaceKey)>, NodeError> {
         use crate::engine::rekey::Rekey;
         let held: BTreeSet<u32> = self.entry(space)?.keys.iter().map(|(e, _)| *e).collect();
         let mut found = Vec::new();
-        for (_, bytes) in self.authority(space)?.rekeys() {
+        for (_, bytes) in authority.rekeys() {
             let Ok(rekey) = Rekey::decode(bytes) else {
                 continue;
             };
@@ -322,11 +387,35 @@ impl Node {
                 found.push((rekey.epoch, key));
             }
         }
+        Ok(found)
+    }
+
+    /// Takes this device's key from every key rotation that counts and that it lacks.
+    /// Returns whether a new key was taken.
+    pub(super) fn install_rekeys(&mut self, space: SpaceId) -> Result<bool, NodeError> {
+        let found = self.rotated_keys(space, self.authority(space)?)?;
         let mut any = false;
         for (epoch, key) in found {
             any |= self.install_key(space, epoch, key)?;
         }
         Ok(any)
+    }
+
+    /// While a space is opened: takes into memory the keys of the rotations in `authority`
+    /// (folded from the member operations readable so far) that the keystore file lacks.
+    /// Returns the epochs taken; the caller reads the log again with them.
+    pub(super) fn take_logged_keys(
+        &mut self,
+        space: SpaceId,
+        authority: &Authority,
+    ) -> Result<Vec<u32>, NodeError> {
+        let mut taken = Vec::new();
+        for (epoch, key) in self.rotated_keys(space, authority)? {
+            if self.hold_key(space, epoch, key)? {
+                taken.push(epoch);
+            }
+        }
+        Ok(taken)
     }
 
     /// Publishes this device's X25519 key on its member record if the space's records lack it

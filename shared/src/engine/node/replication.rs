@@ -6,7 +6,7 @@
 //! Nothing here knows about libp2p; `engine::sync` moves these bytes between peers.
 
 use super::*;
-use crate::authority::Standing;
+use crate::authority::{Authority, Standing};
 
 /// The envelopes of one space as logged, indexed by operation id.
 #[derive(Default)]
@@ -417,18 +417,29 @@ impl Node {
         let own = (self.keys.device_id(), self.entry(space)?.role);
         let st = self.spaces.get_mut(&space).ok_or(NodeError::Random)?;
         // What this replica applied under the standing it knew before this batch.
-        let before = (st.authority.clone(), st.replica.version_vector().clone());
+        let applied = st.replica.version_vector().clone();
         // The batch's member operations join the fold before anything is judged.
-        let mut new_control = false;
+        let mut fresh: Vec<&Operation> = Vec::new();
         for c in candidates
             .iter()
             .filter(|c| c.op.kind == RecordKind::Member)
         {
-            new_control |= st.control.insert(c.op.id, c.op.clone()).is_none();
+            if st.control.insert(c.op.id, c.op.clone()).is_none() {
+                fresh.push(&c.op);
+            }
         }
-        if new_control {
-            st.refold();
-        }
+        let new_control = !fresh.is_empty();
+        let fresh_ids: BTreeSet<OpId> = fresh.iter().map(|op| op.id).collect();
+        // Whether what was applied must be decided again, when the batch's member operations
+        // were folded in one by one; otherwise the fold before the batch, to compare with.
+        let (mut rejudges, mut before) = match st.fold_in(&mut fresh, &applied) {
+            Some(rejudges) => (rejudges, None),
+            None => {
+                let before = st.authority.clone();
+                st.refold();
+                (false, Some(before))
+            }
+        };
         // Admissions first, then each device's operations in order.
         candidates.sort_by_key(|c| (c.op.kind != RecordKind::Member, c.op.id.device, c.op.id.seq));
         let log_start = st.log_entries;
@@ -488,13 +499,20 @@ impl Node {
             held_control |= st.control.remove(&c.op.id).is_some();
         }
         if held_control {
+            // Compared with the fold before the batch: the set without the batch's operations.
+            before = before.or_else(|| {
+                let earlier = st.control.values().filter(|op| !fresh_ids.contains(&op.id));
+                Some(Authority::fold(st.founder, "", earlier))
+            });
             st.refold();
+        }
+        if let Some(before) = before {
+            rejudges = before.differs_for(&st.authority, |d| applied.get(&d));
         }
         // A member operation that judges what was applied before differently (a demotion
         // whose cut lies below what is held of the device): the space is decided again from
         // its log once this batch is logged.
-        let decide_again = (new_control || held_control)
-            && before.0.differs_for(&st.authority, |d| before.1.get(&d));
+        let decide_again = (new_control || held_control) && rejudges;
         for c in undecided {
             if st.pending.len() >= MAX_PENDING_OPS
                 || st.pending_bytes + c.bytes.len() > MAX_PENDING_BYTES

@@ -394,6 +394,118 @@ fn a_removed_device_reads_nothing_new_and_what_it_writes_after_counts_nowhere() 
     let _ = fs::remove_dir_all(&dir);
 }
 
+/// A removal wraps the new key only to keys whose binding signature holds. Bindings are
+/// checked once, as members publish them; a device that publishes another key (here with a
+/// signature that does not bind it, as a modified client could) is checked again, and the
+/// removal reports it unreachable instead of wrapping to it.
+#[test]
+fn a_removal_wraps_only_to_keys_whose_binding_holds_even_after_a_key_changed() {
+    let dir = scratch("authority-binding");
+    let (mut chair, space) = founded(&dir, "Krizový štáb ORP Kroměříž");
+    let mut odd = joined_as(&mut chair, space, &dir, "odd", StaffRole::Member, None);
+    let gone = joined_as(&mut chair, space, &dir, "gone", StaffRole::Member, None);
+    sync(&chair, &mut odd, space);
+    // `odd` publishes its key again, with a binding signature over something else.
+    let mut blob = crate::engine::rekey::member_key(&odd.keys);
+    blob[40] ^= 0x01;
+    let record = odd
+        .authority(space)
+        .unwrap()
+        .record_of(odd.device_id())
+        .unwrap();
+    let seq = odd
+        .replica(space)
+        .unwrap()
+        .version_vector()
+        .get(&odd.device_id())
+        + 1;
+    let op = Operation::edit(
+        OpId {
+            device: odd.device_id(),
+            seq,
+        },
+        Hlc {
+            wall_ms: now_ms(),
+            counter: 0,
+        },
+        space,
+        record,
+        RecordKind::Member,
+        vec![set(FieldValue::MemberKey(crate::record::Blob(blob)))],
+    )
+    .unwrap();
+    let bytes = odd
+        .seal_as(space, &op, &odd.keys)
+        .unwrap()
+        .encode()
+        .unwrap();
+    let got = chair.receive(space, vec![bytes], "odd").unwrap();
+    assert_eq!(got.stored.len(), 1, "{:?}", got.rejected);
+    let (epoch, unreachable) = chair.remove_devices(space, &[gone.device_id()]).unwrap();
+    assert_eq!((epoch, unreachable), (1, vec![odd.device_id()]));
+    sync(&chair, &mut odd, space);
+    assert!(
+        odd.space_key(space, 1).is_none(),
+        "nothing was wrapped to it"
+    );
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// A received rotation's key is held in memory, not saved to the keystore file: it is wrapped
+/// to this device in the log, and opening the node takes it from there, rotation after
+/// rotation (the second removal is sealed under the first one's key), with the checkpoint and
+/// without it. Fails if opening does not read the log's rotations.
+#[test]
+fn keys_of_rotations_are_taken_from_the_log_on_opening() {
+    let dir = scratch("authority-logged-keys");
+    let (mut chair, space) = founded(&dir, "Povodňová komise ORP Vsetín");
+    let mut stays = joined_as(&mut chair, space, &dir, "stays", StaffRole::Member, None);
+    let first = joined_as(&mut chair, space, &dir, "first", StaffRole::Member, None);
+    let second = joined_as(&mut chair, space, &dir, "second", StaffRole::Member, None);
+    chair.remove_devices(space, &[first.device_id()]).unwrap();
+    assert_eq!(
+        chair
+            .remove_devices(space, &[second.device_id()])
+            .unwrap()
+            .0,
+        2
+    );
+    task(&mut chair, space, "Po druhém odebrání");
+    sync(&chair, &mut stays, space);
+    assert!(stays.space_key(space, 2).is_some());
+    assert_eq!(titles(&stays, space), ["Po druhém odebrání"]);
+    let keystore = dir.join("stays").join("keystore.krz");
+    let saved = fs::read(&keystore).unwrap();
+    let audited = |node: &mut Node| {
+        node.audit_export(ExportFormat::Jsonl, "test")
+            .unwrap()
+            .into_iter()
+            .filter(|l| l.contains("key_rotated") && l.contains("op log"))
+            .count()
+    };
+    assert_eq!(audited(&mut stays), 0);
+    stays.close().unwrap();
+    assert_eq!(
+        fs::read(&keystore).unwrap(),
+        saved,
+        "receiving saved no keystore"
+    );
+    // Opened from its checkpoint, then with the derived state gone.
+    for round in ["checkpoint", "log"] {
+        let mut node = Node::open(&dir.join("stays"), PASS).unwrap();
+        assert!(node.space_key(space, 2).is_some(), "{round}");
+        assert_eq!(titles(&node, space), ["Po druhém odebrání"], "{round}");
+        assert_eq!(
+            audited(&mut node),
+            2,
+            "taken from the log once, then saved: {round}"
+        );
+        node.close().unwrap();
+        fs::remove_dir_all(dir.join("stays").join("state")).unwrap();
+    }
+    let _ = fs::remove_dir_all(&dir);
+}
+
 fn dir_device(dir: &Path, name: &str) -> DeviceId {
     fs::read_to_string(dir.join(name).join("device.id"))
         .unwrap()
