@@ -8,7 +8,7 @@ use core::fmt;
 use core::marker::PhantomData;
 use core::ops::Deref;
 
-use serde::de::{SeqAccess, Visitor};
+use serde::de::{Error as _, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A `Vec` of at most `N` elements.
@@ -110,9 +110,113 @@ impl<'de, T: Deserialize<'de>, const N: usize> Deserialize<'de> for BoundedVec<T
     }
 }
 
+/// Byte strings: `#[serde(with = "crate::bounded::bytes")]` on a `BoundedVec<u8, N>` field.
+///
+/// postcard writes a byte string exactly as it writes a sequence of `u8` (the length, then the
+/// bytes), so the encoding does not change; it is only written and read as one slice instead of
+/// one element at a time, which was most of the cost of decoding a large envelope.
+pub mod bytes {
+    use super::*;
+
+    pub fn serialize<S: Serializer, const N: usize>(
+        value: &BoundedVec<u8, N>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(&value.0)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
+        deserializer: D,
+    ) -> Result<BoundedVec<u8, N>, D::Error> {
+        deserializer
+            .deserialize_bytes(ByteVisitor::<N>)
+            .map(BoundedVec)
+    }
+}
+
+/// Reads a byte string of at most `N` bytes, given as bytes (postcard) or as a sequence of
+/// numbers (JSON); never reserves more than it has been given.
+pub(crate) struct ByteVisitor<const N: usize>;
+
+impl<'de, const N: usize> Visitor<'de> for ByteVisitor<N> {
+    type Value = Vec<u8>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "at most {N} bytes")
+    }
+
+    fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+        if v.len() > N {
+            return Err(E::invalid_length(v.len(), &self));
+        }
+        Ok(v.to_vec())
+    }
+
+    fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+        if v.len() > N {
+            return Err(E::invalid_length(v.len(), &self));
+        }
+        Ok(v)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+        let claimed = seq.size_hint().unwrap_or(0);
+        if claimed > N {
+            return Err(A::Error::invalid_length(claimed, &self));
+        }
+        let mut bytes = Vec::with_capacity(claimed.min(64 * 1024));
+        while let Some(byte) = seq.next_element()? {
+            if bytes.len() >= N {
+                return Err(A::Error::invalid_length(N + 1, &self));
+            }
+            bytes.push(byte);
+        }
+        Ok(bytes)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct AsBytes(#[serde(with = "bytes")] BoundedVec<u8, 8>);
+
+    /// The byte-string path writes what the element-by-element one wrote, and reads it back
+    /// with the same bound, from postcard and from JSON.
+    #[test]
+    fn byte_strings_encode_as_the_sequence_did_and_keep_the_bound() {
+        for len in [0usize, 1, 7, 8] {
+            let raw: Vec<u8> = (0..len as u8).map(|b| b.wrapping_mul(37)).collect();
+            let as_seq: BoundedVec<u8, 8> = raw.clone().try_into().unwrap();
+            let seq_bytes = postcard::to_allocvec(&as_seq).unwrap();
+            let as_bytes = AsBytes(raw.clone().try_into().unwrap());
+            assert_eq!(
+                postcard::to_allocvec(&as_bytes).unwrap(),
+                seq_bytes,
+                "{len}"
+            );
+            assert_eq!(
+                postcard::from_bytes::<AsBytes>(&seq_bytes).unwrap(),
+                as_bytes
+            );
+            let blob = crate::record::Blob(raw.clone());
+            assert_eq!(postcard::to_allocvec(&blob).unwrap(), seq_bytes, "{len}");
+            assert_eq!(
+                postcard::from_bytes::<crate::record::Blob>(&seq_bytes).unwrap(),
+                blob
+            );
+            let json = serde_json::to_string(&as_bytes).unwrap();
+            assert_eq!(json, serde_json::to_string(&raw).unwrap());
+            assert_eq!(serde_json::from_str::<AsBytes>(&json).unwrap(), as_bytes);
+        }
+        let nine = postcard::to_allocvec(&(0u8..9).collect::<Vec<u8>>()).unwrap();
+        assert!(postcard::from_bytes::<AsBytes>(&nine).is_err());
+        assert!(serde_json::from_str::<AsBytes>("[0,1,2,3,4,5,6,7,8]").is_err());
+        // A forged length with nothing behind it costs nothing.
+        let forged = [0xff, 0xff, 0xff, 0xff, 0x0f];
+        assert!(postcard::from_bytes::<AsBytes>(&forged).is_err());
+    }
 
     #[test]
     fn forged_length_prefix_is_refused_before_allocating() {

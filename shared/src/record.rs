@@ -20,9 +20,26 @@ pub const SHORT_TEXT: usize = 500;
 pub const LONG_TEXT: usize = 16 * 1024;
 
 /// Bytes a member record carries for the engine (a device's X25519 key with its binding, a
-/// key rotation): opaque to the model, bounded by the field's limit.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// key rotation): opaque to the model, bounded by the field's limit. Encoded as a byte string
+/// (in postcard the same bytes as a sequence of `u8`, read as one slice).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Blob(pub Vec<u8>);
+
+impl Serialize for Blob {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Blob {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // Bounded by what holds it (an envelope's ciphertext); each field checks its own
+        // limit afterwards, as before.
+        deserializer
+            .deserialize_bytes(crate::bounded::ByteVisitor::<{ usize::MAX }>)
+            .map(Blob)
+    }
+}
 
 /// A device's X25519 public key (32 bytes) and its Ed25519 signature binding it (64 bytes).
 pub const MEMBER_KEY_BYTES: usize = 96;

@@ -149,6 +149,7 @@ pub struct Envelope {
     pub id: OpId,
     pub hlc: Hlc,
     /// AES-256-GCM of the payload (record, kind, changes), tag appended.
+    #[serde(with = "crate::bounded::bytes")]
     pub ciphertext: BoundedVec<u8, MAX_CIPHERTEXT_BYTES>,
     pub signature: Signature,
 }
