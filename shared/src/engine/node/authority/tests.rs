@@ -2,7 +2,9 @@
 //! hold for concurrent writes, ORP scope, admissions that cannot be replayed.
 
 use super::*;
-use crate::engine::node::testing::{joined_as, new_node, scratch, sync, task, titles, PASS};
+use crate::engine::node::testing::{
+    envelope_at, joined_as, new_node, scratch, sync, task, titles, PASS,
+};
 use crate::record::{FieldValue, ReportKind, SetField, TaskStatus, Timestamp};
 
 /// A chair at `dir/chair` that founded a space named `name`.
@@ -391,6 +393,97 @@ fn a_removed_device_reads_nothing_new_and_what_it_writes_after_counts_nowhere() 
     // The list relays check authors against no longer names it.
     let list = chair.member_list(space).unwrap();
     assert!(!list.devices().contains(&dir_device(&dir, "lost")));
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// A batch that brings a member operation whose author is not admitted here yet (held) with
+/// one that counts (a demotion concurrent with the demoted member's write): the held one
+/// leaves the fold, the demotion stays and the write it cuts off is decided again (compared
+/// with the fold before the batch), and once the author's admission arrives every replica
+/// agrees.
+#[test]
+fn a_held_member_operation_leaves_the_fold_and_counts_once_its_author_is_admitted() {
+    let dir = scratch("authority-held-control");
+    let (mut chair, space) = founded(&dir, "Krizový štáb Zlínského kraje");
+    let mut far = joined_as(&mut chair, space, &dir, "far", StaffRole::Member, None);
+    let mut other = joined_as(&mut chair, space, &dir, "other", StaffRole::Member, None);
+    task(&mut other, space, "Od člena");
+    sync(&other, &mut chair, space);
+    sync(&chair, &mut far, space);
+    let mut secretary = joined_as(&mut chair, space, &dir, "sec", StaffRole::Secretary, None);
+    // The other member writes again; `far` gets it, the chair not before it demotes the author.
+    task(&mut other, space, "Souběžně");
+    sync(&other, &mut far, space);
+    assert_eq!(titles(&far, space), ["Od člena", "Souběžně"]);
+    // The secretary admits a newcomer; the chair demotes the other member.
+    let newcomer = crate::engine::keys::DeviceKeys::generate().unwrap();
+    secretary
+        .admit_member(
+            space,
+            newcomer.device_id(),
+            super::membership::Admission {
+                name: "Nováček",
+                role: StaffRole::Member,
+                orp: None,
+                invite: None,
+                key: None,
+                exercise: false,
+            },
+        )
+        .unwrap();
+    chair
+        .change_member(space, other.device_id(), StaffRole::Observer, None)
+        .unwrap();
+    let seq = |n: &Node, d: DeviceId| n.replica(space).unwrap().version_vector().get(&d);
+    let admitted_by_secretary = envelope_at(
+        &secretary,
+        space,
+        secretary.device_id(),
+        seq(&secretary, secretary.device_id()),
+    );
+    let demotion = envelope_at(
+        &chair,
+        space,
+        chair.device_id(),
+        seq(&chair, chair.device_id()),
+    );
+    // `far` has not heard of the secretary yet.
+    let got = far
+        .receive(space, vec![admitted_by_secretary, demotion], "sec")
+        .unwrap();
+    assert_eq!(
+        (got.stored.len(), got.pending),
+        (1, 1),
+        "{:?}",
+        got.rejected
+    );
+    let authority = far.authority(space).unwrap();
+    assert!(authority.current(newcomer.device_id()).is_none());
+    assert_eq!(
+        authority.current(other.device_id()).map(|g| g.role),
+        Some(StaffRole::Observer)
+    );
+    assert_eq!(
+        titles(&far, space),
+        ["Od člena"],
+        "the concurrent write counts no more"
+    );
+    // The secretary's admission arrives, and the held admission with the next pull (deciding
+    // the space again let go of what was held; it is not in `far`'s log, so it is pulled
+    // again): it counts now.
+    sync(&secretary, &mut chair, space);
+    sync(&other, &mut chair, space);
+    sync(&chair, &mut far, space);
+    assert!(far
+        .authority(space)
+        .unwrap()
+        .current(newcomer.device_id())
+        .is_some());
+    assert_eq!(hash(&far, space), hash(&chair, space));
+    assert_eq!(
+        far.authority(space).unwrap(),
+        chair.authority(space).unwrap()
+    );
     let _ = fs::remove_dir_all(&dir);
 }
 
