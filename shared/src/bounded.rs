@@ -81,32 +81,34 @@ impl<T: Serialize, const N: usize> Serialize for BoundedVec<T, N> {
 
 impl<'de, T: Deserialize<'de>, const N: usize> Deserialize<'de> for BoundedVec<T, N> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct BoundedVisitor<T, const N: usize>(PhantomData<T>);
-
-        impl<'de, T: Deserialize<'de>, const N: usize> Visitor<'de> for BoundedVisitor<T, N> {
-            type Value = BoundedVec<T, N>;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "a list of at most {N} elements")
-            }
-
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let claimed = seq.size_hint().unwrap_or(0);
-                if claimed > N {
-                    return Err(serde::de::Error::invalid_length(claimed, &self));
-                }
-                let mut items = Vec::with_capacity(claimed);
-                while let Some(item) = seq.next_element()? {
-                    if items.len() >= N {
-                        return Err(serde::de::Error::invalid_length(N + 1, &self));
-                    }
-                    items.push(item);
-                }
-                Ok(BoundedVec(items))
-            }
-        }
-
         deserializer.deserialize_seq(BoundedVisitor::<T, N>(PhantomData))
+    }
+}
+
+/// Reads a sequence of at most `N` elements; reserves no more than the input claims, within
+/// the bound (and at most 64 Ki elements, for the unbounded byte strings below).
+struct BoundedVisitor<T, const N: usize>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>, const N: usize> Visitor<'de> for BoundedVisitor<T, N> {
+    type Value = BoundedVec<T, N>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a list of at most {N} elements")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let claimed = seq.size_hint().unwrap_or(0);
+        if claimed > N {
+            return Err(A::Error::invalid_length(claimed, &self));
+        }
+        let mut items = Vec::with_capacity(claimed.min(64 * 1024));
+        while let Some(item) = seq.next_element()? {
+            if items.len() >= N {
+                return Err(A::Error::invalid_length(N + 1, &self));
+            }
+            items.push(item);
+        }
+        Ok(BoundedVec(items))
     }
 }
 
@@ -159,19 +161,10 @@ impl<'de, const N: usize> Visitor<'de> for ByteVisitor<N> {
         Ok(v)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
-        let claimed = seq.size_hint().unwrap_or(0);
-        if claimed > N {
-            return Err(A::Error::invalid_length(claimed, &self));
-        }
-        let mut bytes = Vec::with_capacity(claimed.min(64 * 1024));
-        while let Some(byte) = seq.next_element()? {
-            if bytes.len() >= N {
-                return Err(A::Error::invalid_length(N + 1, &self));
-            }
-            bytes.push(byte);
-        }
-        Ok(bytes)
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Vec<u8>, A::Error> {
+        BoundedVisitor::<u8, N>(PhantomData)
+            .visit_seq(seq)
+            .map(BoundedVec::into_inner)
     }
 }
 

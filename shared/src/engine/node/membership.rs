@@ -312,18 +312,13 @@ impl Node {
             return Ok(());
         }
         let authority = self.authority(space)?;
-        let unchecked: Vec<(DeviceId, Vec<u8>)> = authority
+        let published: Vec<(DeviceId, Vec<u8>)> = authority
             .devices()
             .filter(|(_, grant, _)| grant.is_some())
-            .filter_map(|(d, _, _)| authority.key_of(d).map(|k| (d, k)))
-            .filter(|(d, k)| {
-                self.checked_keys
-                    .get(d)
-                    .is_none_or(|(b, _)| b.as_slice() != *k)
-            })
-            .map(|(d, k)| (d, k.to_vec()))
+            .filter_map(|(d, _, _)| authority.key_of(d).map(|k| (d, k.to_vec())))
             .collect();
-        for (device, key) in unchecked {
+        for (device, key) in published {
+            // Checked ones are only looked up.
             let _ = self.member_public(device, &key);
         }
         Ok(())
